@@ -446,7 +446,12 @@ function costOps(member, orderIds, tag) {
       }),
       requires: orderIds.length ? null : 'no order to refund',
     },
-    { id: 'ledger', label: 'ledger first page (GET /v1/members/{id}/ledger)', req: () => ({ method: 'GET', path: `/v1/members/${member}/ledger` }) },
+    // limit=10: both members hold at least 10 entries, so a flat cost reads the same rows for both
+    {
+      id: 'ledger',
+      label: 'ledger first page (GET /v1/members/{id}/ledger?limit=10)',
+      req: () => ({ method: 'GET', path: `/v1/members/${member}/ledger?limit=10` }),
+    },
     {
       id: 'quote',
       label: 'quote (POST /v1/orders/quote), extra',
@@ -556,14 +561,16 @@ async function main() {
 
   const problems = []
   const notes = []
-  const engineConfig = path.join(ROOT, 'wrangler.toml')
+  // BENCH_ENGINE_CONFIG benchmarks another build of the engine (a wrangler.toml path, relative to the repo root)
+  const engineConfig = path.resolve(ROOT, process.env.BENCH_ENGINE_CONFIG || 'wrangler.toml')
+  const engineMigrations = path.join(path.dirname(engineConfig), 'migrations')
   const baselineConfig = path.join(BENCH, 'baseline', 'wrangler.toml')
   const logs = { baseline: path.join(tmp, 'baseline.log'), engine: path.join(tmp, 'engine.log') }
 
   const engineReason = !fs.existsSync(engineConfig)
     ? 'no wrangler.toml at the repository root yet'
-    : !fs.existsSync(path.join(ROOT, 'migrations')) || !fs.readdirSync(path.join(ROOT, 'migrations')).some((f) => f.endsWith('.sql'))
-      ? 'no migrations in migrations/ yet'
+    : !fs.existsSync(engineMigrations) || !fs.readdirSync(engineMigrations).some((f) => f.endsWith('.sql'))
+      ? `no migrations in ${rel(engineMigrations)} yet`
       : null
 
   log('applying migrations and starting wrangler dev for baseline and engine')

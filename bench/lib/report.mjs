@@ -242,7 +242,7 @@ export function renderReport({ cfg, env, load, cost, seed, baselineSeed, problem
   if (failing.length) {
     reading.push(
       `Under load the engine answered non-2xx or failed on: ${failing
-        .map(([o, r]) => `${o.label} at ${r.connections} connections (${r.non2xx} non-2xx, ${r.errors} errors of ${r.total + r.errors})`)
+        .map(([o, r]) => `${o.label} at ${r.connections} connections (${r.non2xx} of ${r.total} responses non-2xx, ${r.errors} connection errors)`)
         .join('; ')}. Those responses are excluded from req/s; see "Engine problems seen".`,
     )
   } else if (engineRuns.some(([, r]) => measured(r))) {

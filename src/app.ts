@@ -1,0 +1,97 @@
+/**
+ * createApp(): middleware, error handling, every capability's router, the OpenAPI document and docs UI.
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { membersRouter, meRouter } from "./members/routes";
+import { merchantsRouter } from "./merchants/routes";
+import { ordersRouter } from "./orders/routes";
+import { authenticate } from "./platform/auth";
+import type { AppEnv } from "./platform/context";
+import { createOrm, type D1Stats, meteredD1 } from "./platform/db";
+import { ApiError, problemResponse } from "./platform/errors";
+import { validationHook } from "./platform/validation";
+import { programRouter } from "./program/routes";
+import { redemptionsRouter } from "./redemptions/routes";
+import { rulesRouter } from "./rules/routes";
+
+/** Largest request body accepted (a 500-item order is far below it). */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use("*", async function database(c, next) {
+    let db = c.env.DB;
+    let stats: D1Stats | undefined;
+    if (c.env.D1_STATS === "on") {
+      stats = { rowsRead: 0, rowsWritten: 0, queries: 0 };
+      db = meteredD1(db, stats);
+    }
+    c.set("db", db);
+    c.set("orm", createOrm(db));
+    c.set("stats", stats);
+    await next();
+    if (stats) {
+      c.res.headers.set("x-d1-rows-read", String(stats.rowsRead));
+      c.res.headers.set("x-d1-rows-written", String(stats.rowsWritten));
+      c.res.headers.set("x-d1-queries", String(stats.queries));
+    }
+  });
+
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError("payload_too_large", `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+      },
+    }),
+  );
+  app.use("/v1/*", authenticate());
+
+  app.get("/health", (c) => c.json({ ok: true }));
+
+  app.route("/", merchantsRouter);
+  app.route("/", programRouter);
+  app.route("/", membersRouter);
+  app.route("/", meRouter);
+  app.route("/", ordersRouter);
+  app.route("/", redemptionsRouter);
+  app.route("/", rulesRouter);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description:
+      "A merchant API key (`lk_...`, scopes admin / checkout / read), a member token (`mt_...`, /v1/me routes only) " +
+      "or the platform token (creates merchants only).",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Edge loyalty engine",
+      version: "1.0.0",
+      description:
+        "Points ledger, checkout (orders, refunds, redemptions), earning rules, members. Money is integer minor units; points are integers. " +
+        "State-changing POSTs accept Idempotency-Key; errors are application/problem+json.",
+    },
+    security: [{ bearerAuth: [] }],
+  });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Loyalty engine API" }));
+
+  app.notFound(() => problemResponse(new ApiError("not_found", "No such route.")));
+  app.onError((error) => {
+    if (error instanceof ApiError) return problemResponse(error);
+    if (error instanceof HTTPException && error.status < 500) {
+      const code = error.status === 413 ? "payload_too_large" : error.status === 401 ? "unauthorized" : "invalid_request";
+      const detail = error.message || "The request is malformed.";
+      return problemResponse(new ApiError(code, detail, code === "invalid_request" ? [{ path: "(body)", message: detail }] : undefined));
+    }
+    console.error("unhandled error", error);
+    return problemResponse(new ApiError("internal_error", "Something went wrong on our side; nothing was written twice. Retry later."));
+  });
+  return app;
+}

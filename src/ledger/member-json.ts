@@ -1,0 +1,56 @@
+/**
+ * The member body is rendered by SQL, inside the same transaction that changes the account, so the body
+ * stored for idempotent replay is exactly the state that was written. GET routes use the same fragment.
+ */
+
+/** SQL expression rendering an integer-milliseconds column as ISO 8601 UTC with milliseconds. */
+export function isoSql(column: string): string {
+  return `(strftime('%Y-%m-%dT%H:%M:%S', ${column} / 1000, 'unixepoch') || '.' || printf('%03d', ${column} % 1000) || 'Z')`;
+}
+
+/** Same as isoSql, NULL stays NULL. */
+export function isoOrNullSql(column: string): string {
+  return `CASE WHEN ${column} IS NULL THEN NULL ELSE ${isoSql(column)} END`;
+}
+
+/** json_object(...) of a member row aliased `m`. */
+export const MEMBER_JSON_SQL = `json_object(
+  'id', m.id,
+  'balance', m.balance,
+  'pending', m.pending,
+  'held', m.held,
+  'credit', m.credit,
+  'lifetimeEarned', m.lifetime_earned,
+  'lifetimeRedeemed', m.lifetime_redeemed,
+  'tier', json(CASE WHEN m.tier_id IS NULL THEN NULL ELSE json_object('id', m.tier_id, 'name',
+    COALESCE((SELECT t.name FROM tiers t WHERE t.merchant_id = m.merchant_id AND t.id = m.tier_id), m.tier_id)) END),
+  'enrolledAt', ${isoSql("m.enrolled_at")},
+  'lastOrderAt', ${isoOrNullSql("m.last_order_at")},
+  'email', m.email,
+  'name', m.name,
+  'birthday', m.birthday,
+  'attributes', json(m.attributes),
+  'erased', json(CASE WHEN m.erased_at IS NULL THEN 'false' ELSE 'true' END)
+)`;
+
+/** Selects the rendered member body as column `body`. Binds: ?1 merchantId, ?2 memberId. */
+export const SELECT_MEMBER_JSON = `SELECT ${MEMBER_JSON_SQL} AS body FROM members m WHERE m.merchant_id = ?1 AND m.id = ?2`;
+
+/** The member body as returned by the API. */
+export interface MemberBody {
+  id: string;
+  balance: number;
+  pending: number;
+  held: number;
+  credit: number;
+  lifetimeEarned: number;
+  lifetimeRedeemed: number;
+  tier: { id: string; name: string } | null;
+  enrolledAt: string;
+  lastOrderAt: string | null;
+  email: string | null;
+  name: string | null;
+  birthday: string | null;
+  attributes: Record<string, unknown> | null;
+  erased: boolean;
+}

@@ -1,0 +1,22 @@
+/** Ledger rows -> API entries (optional references only when present). */
+import { toIso } from "../platform/clock";
+import type { ledgerEntries } from "../db/schema";
+
+export type LedgerRow = typeof ledgerEntries.$inferSelect;
+
+export function entryBody(row: LedgerRow) {
+  return {
+    id: row.id,
+    type: row.type as "earn",
+    points: row.points,
+    balanceAfter: row.balanceAfter,
+    createdAt: toIso(row.createdAt),
+    ...(row.orderId !== null && { orderId: row.orderId }),
+    ...(row.ruleId !== null && { ruleId: row.ruleId }),
+    ...(row.redemptionId !== null && { redemptionId: row.redemptionId }),
+    ...(row.refundId !== null && { refundId: row.refundId }),
+    ...(row.availableAt !== null && { availableAt: toIso(row.availableAt) }),
+    ...(row.expiresAt !== null && { expiresAt: toIso(row.expiresAt) }),
+    ...(row.reason !== null && { reason: row.reason }),
+  };
+}

@@ -1,0 +1,78 @@
+import { z } from "@hono/zod-openapi";
+import { MerchantChosenId } from "../platform/validation";
+
+export const MemberSchema = z
+  .object({
+    id: z.string(),
+    balance: z.number().int().openapi({ description: "Spendable points. Negative only after refund reversals of spent points." }),
+    pending: z.number().int().openapi({ description: "Earned, not yet spendable (return window)." }),
+    held: z.number().int().openapi({ description: "Reserved by open holds." }),
+    credit: z.number().int().openapi({ description: "Store credit in minor units." }),
+    lifetimeEarned: z.number().int(),
+    lifetimeRedeemed: z.number().int(),
+    tier: z.object({ id: z.string(), name: z.string() }).nullable(),
+    enrolledAt: z.string(),
+    lastOrderAt: z.string().nullable(),
+    email: z.string().nullable(),
+    name: z.string().nullable(),
+    birthday: z.string().nullable(),
+    attributes: z.record(z.string(), z.unknown()).nullable(),
+    erased: z.boolean(),
+  })
+  .openapi("Member");
+
+const AttributeValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
+
+export const MemberInputSchema = z
+  .strictObject({
+    email: z.email("must be an email address").max(254).nullish(),
+    name: z.string().min(1).max(200).nullish(),
+    birthday: z
+      .string()
+      .regex(/^(\d{4}-)?\d{2}-\d{2}$/, "must be YYYY-MM-DD or MM-DD")
+      .nullish(),
+    attributes: z
+      .record(z.string().min(1).max(64), AttributeValue)
+      .refine((a) => Object.keys(a).length <= 50, "at most 50 attributes")
+      .nullish(),
+  })
+  .openapi("MemberInput");
+
+export const MemberParams = z.object({
+  memberId: MerchantChosenId.openapi({ param: { name: "memberId", in: "path" } }),
+});
+
+export const LedgerEntrySchema = z
+  .object({
+    id: z.string(),
+    type: z.enum(["earn", "redeem", "refund_reversal", "redemption_return", "expire", "adjust", "rebate", "bonus", "hold", "release"]),
+    points: z.number().int(),
+    balanceAfter: z.number().int(),
+    createdAt: z.string(),
+    orderId: z.string().optional(),
+    ruleId: z.string().optional(),
+    redemptionId: z.string().optional(),
+    refundId: z.string().optional(),
+    availableAt: z.string().optional(),
+    expiresAt: z.string().optional(),
+    reason: z.string().optional(),
+  })
+  .openapi("LedgerEntry");
+
+export const AdjustmentInputSchema = z
+  .strictObject({
+    points: z
+      .number()
+      .int("must be an integer")
+      .min(-1_000_000_000_000)
+      .max(1_000_000_000_000)
+      .refine((p) => p !== 0, "must not be zero"),
+    reason: z.string().min(1, "is required").max(500),
+  })
+  .openapi("AdjustmentInput");
+
+export const TokenInputSchema = z
+  .strictObject({ ttlSeconds: z.number().int().min(60).max(86_400).optional() })
+  .openapi("TokenInput");
+
+export type MemberInput = z.infer<typeof MemberInputSchema>;

@@ -1,0 +1,198 @@
+/** Member records, their ledger, adjustments, tokens, export and erasure. */
+import { and, desc, eq, lt } from "drizzle-orm";
+import type { Context } from "hono";
+import { ledgerEntries, members, memberTokens, orders, programs, redemptions, refunds } from "../db/schema";
+import { MEMBER_JSON_SQL, SELECT_MEMBER_JSON, type MemberBody } from "../ledger/member-json";
+import { LedgerWriter } from "../ledger/statements";
+import { currentMerchant, MEMBER_TOKEN_PREFIX } from "../platform/auth";
+import { now, toIso } from "../platform/clock";
+import type { AppEnv } from "../platform/context";
+import { randomToken, sha256Hex } from "../platform/crypto";
+import { notFound } from "../platform/errors";
+import { newId } from "../platform/ids";
+import { idempotentWrite } from "../platform/idempotency";
+import { decodeCursor, isNumber, page } from "../platform/pagination";
+import { commitWrite } from "../platform/write";
+import { lotExpiry, programFromRow } from "../program/settings";
+import { entryBody } from "./ledger-entries";
+import type { MemberInput } from "./schemas";
+
+/** The member body rendered by SQL, or 404. */
+export async function readMemberJson(db: D1Database, merchantId: string, memberId: string): Promise<string> {
+  const row = await db.prepare(SELECT_MEMBER_JSON).bind(merchantId, memberId).first<{ body: string }>();
+  if (!row) throw notFound(`Member ${memberId}`);
+  return row.body;
+}
+
+export async function upsertMember(c: Context<AppEnv>, memberId: string, input: MemberInput): Promise<{ created: boolean; body: string }> {
+  const merchant = currentMerchant(c);
+  const db = c.var.db;
+  const at = now();
+  // Omitted fields keep their value; null clears one.
+  const set = (field: keyof MemberInput, column: string, n: number) =>
+    input[field] === undefined ? `${column} = ${column}` : `${column} = ?${n}`;
+  const attributes = input.attributes === undefined ? undefined : input.attributes === null ? null : JSON.stringify(input.attributes);
+  const [existing, , rendered] = await db.batch<{ found?: number; body?: string }>([
+    db.prepare(`SELECT 1 AS found FROM members WHERE merchant_id = ?1 AND id = ?2`).bind(merchant.id, memberId),
+    db
+      .prepare(
+        `INSERT INTO members (merchant_id, id, email, name, birthday, attributes, enrolled_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+         ON CONFLICT (merchant_id, id) DO UPDATE SET ${set("email", "email", 3)}, ${set("name", "name", 4)},
+           ${set("birthday", "birthday", 5)}, ${set("attributes", "attributes", 6)}, updated_at = ?7`,
+      )
+      .bind(merchant.id, memberId, input.email ?? null, input.name ?? null, input.birthday ?? null, attributes ?? null, at),
+    db.prepare(SELECT_MEMBER_JSON).bind(merchant.id, memberId),
+  ]);
+  return { created: (existing?.results.length ?? 0) === 0, body: rendered!.results[0]!.body! };
+}
+
+export async function listLedger(c: Context<AppEnv>, merchantId: string, memberId: string, limit: number, cursor?: string) {
+  const orm = c.var.orm;
+  const before = cursor ? decodeCursor(cursor, isNumber) : undefined;
+  const [memberRows, rows] = await orm.batch([
+    orm
+      .select({ id: members.id })
+      .from(members)
+      .where(and(eq(members.merchantId, merchantId), eq(members.id, memberId))),
+    orm
+      .select()
+      .from(ledgerEntries)
+      .where(
+        and(
+          eq(ledgerEntries.merchantId, merchantId),
+          eq(ledgerEntries.memberId, memberId),
+          before !== undefined ? lt(ledgerEntries.seq, before) : undefined,
+        ),
+      )
+      .orderBy(desc(ledgerEntries.seq))
+      .limit(limit + 1),
+  ]);
+  if (memberRows.length === 0) throw notFound(`Member ${memberId}`);
+  const result = page(rows, limit, (last) => last.seq);
+  return { data: result.data.map(entryBody), nextCursor: result.nextCursor };
+}
+
+export async function adjustPoints(c: Context<AppEnv>, memberId: string, points: number, reason: string): Promise<Response> {
+  const merchant = currentMerchant(c);
+  const orm = c.var.orm;
+  const at = now();
+  const [memberRows, programRows] = await orm.batch([
+    orm
+      .select({ id: members.id })
+      .from(members)
+      .where(and(eq(members.merchantId, merchant.id), eq(members.id, memberId))),
+    orm.select().from(programs).where(eq(programs.merchantId, merchant.id)),
+  ]);
+  if (memberRows.length === 0) throw notFound(`Member ${memberId}`);
+  const db = c.var.db;
+  const write = idempotentWrite(c, at);
+  const entryId = newId("le", at);
+  const ledger = new LedgerWriter(db, merchant.id, memberId, at);
+  if (points > 0) {
+    ledger.credit({
+      entryId,
+      type: "adjust",
+      points,
+      pending: false,
+      availableAt: at,
+      expiresAt: lotExpiry(programFromRow(programRows[0]), at, merchant.timezone),
+      countsAsEarned: false,
+      refs: { reason },
+    });
+  } else {
+    ledger.spend({ entryId, type: "adjust", points: -points, moveId: entryId, refs: { reason } });
+  }
+  const statements = [
+    ...write.begin(),
+    ...ledger.statements,
+    write.finish(
+      201,
+      `SELECT json_object('id', ?1, 'points', ?2, 'reason', ?3, 'member', ${MEMBER_JSON_SQL}) FROM members m WHERE m.merchant_id = ?4 AND m.id = ?5`,
+      [entryId, points, reason, merchant.id, memberId],
+    ),
+  ];
+  return commitWrite(c, write, statements, 201);
+}
+
+export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
+
+export async function mintMemberToken(c: Context<AppEnv>, memberId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS) {
+  const merchant = currentMerchant(c);
+  const at = now();
+  await readMemberJson(c.var.db, merchant.id, memberId);
+  const token = `${MEMBER_TOKEN_PREFIX}${randomToken(40)}`;
+  const expiresAt = at + ttlSeconds * 1000;
+  await c.var.orm.insert(memberTokens).values({
+    tokenHash: await sha256Hex(token),
+    merchantId: merchant.id,
+    memberId,
+    expiresAt,
+    createdAt: at,
+  });
+  return { token, expiresAt: toIso(expiresAt) };
+}
+
+/** Everything held about a member (privacy: the right of access). */
+export async function exportMember(c: Context<AppEnv>, memberId: string) {
+  const merchant = currentMerchant(c);
+  const orm = c.var.orm;
+  const member = JSON.parse(await readMemberJson(c.var.db, merchant.id, memberId)) as MemberBody;
+  const [entryRows, orderRows, refundRows, redemptionRows] = await orm.batch([
+    orm
+      .select()
+      .from(ledgerEntries)
+      .where(and(eq(ledgerEntries.merchantId, merchant.id), eq(ledgerEntries.memberId, memberId)))
+      .orderBy(desc(ledgerEntries.seq)),
+    orm
+      .select()
+      .from(orders)
+      .where(and(eq(orders.merchantId, merchant.id), eq(orders.memberId, memberId))),
+    orm
+      .select()
+      .from(refunds)
+      .where(and(eq(refunds.merchantId, merchant.id), eq(refunds.memberId, memberId))),
+    orm
+      .select()
+      .from(redemptions)
+      .where(and(eq(redemptions.merchantId, merchant.id), eq(redemptions.memberId, memberId))),
+  ]);
+  return {
+    exportedAt: toIso(now()),
+    member,
+    ledger: entryRows.map(entryBody),
+    orders: orderRows.map((o) => ({
+      orderId: o.id,
+      amount: o.amount,
+      currency: o.currency,
+      occurredAt: toIso(o.occurredAt),
+      channel: o.channel,
+      items: o.items ? (JSON.parse(o.items) as unknown) : null,
+      pointsEarned: o.pointsEarned,
+      refundedAmount: o.refundedAmount,
+      pointsReversed: o.pointsReversed,
+    })),
+    refunds: refundRows.map((r) => ({ refundId: r.id, orderId: r.orderId, amount: r.amount, pointsReversed: r.pointsReversed, createdAt: toIso(r.createdAt) })),
+    redemptions: redemptionRows.map((r) => ({ id: r.id, status: r.status, points: r.points, value: r.value, orderId: r.orderId, createdAt: toIso(r.createdAt) })),
+  };
+}
+
+/**
+ * Erasure (privacy: the right to be forgotten): personal fields are removed and tokens revoked. Points,
+ * orders and ledger stay, keyed by the merchant's member id, so every total still adds up.
+ */
+export async function eraseMember(c: Context<AppEnv>, memberId: string): Promise<void> {
+  const merchant = currentMerchant(c);
+  const db = c.var.db;
+  const at = now();
+  const [updated] = await db.batch([
+    db
+      .prepare(
+        `UPDATE members SET email = NULL, name = NULL, birthday = NULL, attributes = NULL, erased_at = COALESCE(erased_at, ?1), updated_at = ?1
+         WHERE merchant_id = ?2 AND id = ?3`,
+      )
+      .bind(at, merchant.id, memberId),
+    db.prepare(`DELETE FROM member_tokens WHERE merchant_id = ?1 AND member_id = ?2`).bind(merchant.id, memberId),
+  ]);
+  if (!updated?.meta.changes) throw notFound(`Member ${memberId}`);
+}

@@ -1,0 +1,60 @@
+/**
+ * Refund arithmetic, pure. Points reversed are cumulative-floor differences:
+ *   reversed(refund) = floor(P * (R + r) / A) - floor(P * R / A)
+ * where P = points earned, A = order amount, R = refunded before, r = this refund. Any sequence of partial
+ * refunds therefore reverses exactly what one refund of the same total would, and a full refund reverses P.
+ */
+import { mulDiv } from "../platform/math";
+import type { OrderItem } from "../rules/types";
+
+export function pointsToReverse(pointsEarned: number, orderAmount: number, refundedBefore: number, refundNow: number): number {
+  if (orderAmount <= 0) return 0;
+  return mulDiv(pointsEarned, refundedBefore + refundNow, orderAmount) - mulDiv(pointsEarned, refundedBefore, orderAmount);
+}
+
+export interface ItemRefundRequest {
+  sku: string;
+  quantity: number;
+}
+
+export type ItemRefundResult =
+  | { ok: true; amount: number; refundedItems: Record<string, number> }
+  | { ok: false; errors: { path: string; message: string }[] };
+
+/**
+ * Turns a refund by items into an amount (quantity x unit price of the order's lines), checking that no
+ * sku is refunded beyond what was bought.
+ */
+export function refundByItems(
+  orderItems: readonly OrderItem[],
+  refundedBefore: Readonly<Record<string, number>>,
+  request: readonly ItemRefundRequest[],
+): ItemRefundResult {
+  const bought = new Map<string, { quantity: number; unitPrice: number }>();
+  for (const item of orderItems) {
+    const line = bought.get(item.sku);
+    // The same sku on several lines: refund at the lowest unit price, so a refund never returns more than was paid.
+    bought.set(item.sku, {
+      quantity: (line?.quantity ?? 0) + item.quantity,
+      unitPrice: Math.min(line?.unitPrice ?? item.unitPrice, item.unitPrice),
+    });
+  }
+  const refunded = { ...refundedBefore };
+  const errors: { path: string; message: string }[] = [];
+  let amount = 0;
+  request.forEach((req, i) => {
+    const line = bought.get(req.sku);
+    if (!line) {
+      errors.push({ path: `items.${i}.sku`, message: `sku ${req.sku} is not in the order` });
+      return;
+    }
+    const left = line.quantity - (refunded[req.sku] ?? 0);
+    if (req.quantity > left) {
+      errors.push({ path: `items.${i}.quantity`, message: `only ${left} of sku ${req.sku} left to refund` });
+      return;
+    }
+    refunded[req.sku] = (refunded[req.sku] ?? 0) + req.quantity;
+    amount += req.quantity * line.unitPrice;
+  });
+  return errors.length ? { ok: false, errors } : { ok: true, amount, refundedItems: refunded };
+}

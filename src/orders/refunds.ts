@@ -1,0 +1,111 @@
+/**
+ * Refunds: points come back in proportion to the amount refunded (see refund-math.ts). The order's
+ * refunded total is advanced with a compare-and-set, so two refunds racing on one order cannot both
+ * reverse from the same starting point.
+ */
+import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { orders, refunds } from "../db/schema";
+import { MEMBER_JSON_SQL } from "../ledger/member-json";
+import { LedgerWriter } from "../ledger/statements";
+import { currentMerchant } from "../platform/auth";
+import { now } from "../platform/clock";
+import type { AppEnv } from "../platform/context";
+import { guard } from "../platform/db";
+import { ApiError, notFound } from "../platform/errors";
+import { newId } from "../platform/ids";
+import { idempotentWrite } from "../platform/idempotency";
+import { commitWrite } from "../platform/write";
+import type { OrderItem } from "../rules/types";
+import { pointsToReverse, refundByItems } from "./refund-math";
+import type { RefundInput } from "./schemas";
+
+const MAX_ATTEMPTS = 5;
+
+export async function postRefund(c: Context<AppEnv>, orderId: string, input: RefundInput): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptRefund(c, orderId, input);
+    } catch (error) {
+      // Another refund of the same order committed between our read and write: read again.
+      if (error instanceof ApiError && error.code === "conflict" && error.detail === RACE && attempt < MAX_ATTEMPTS) continue;
+      throw error;
+    }
+  }
+}
+
+const RACE = "The order was refunded concurrently; retry with the same Idempotency-Key.";
+
+async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundInput): Promise<Response> {
+  const merchant = currentMerchant(c);
+  const orm = c.var.orm;
+  const at = now();
+  const [orderRows, refundRows] = await orm.batch([
+    orm.select().from(orders).where(and(eq(orders.merchantId, merchant.id), eq(orders.id, orderId))),
+    orm
+      .select({ id: refunds.id })
+      .from(refunds)
+      .where(and(eq(refunds.merchantId, merchant.id), eq(refunds.orderId, orderId), eq(refunds.id, input.refundId))),
+  ]);
+  const order = orderRows[0];
+  if (!order) throw notFound(`Order ${orderId}`);
+  if (refundRows.length > 0) throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
+
+  const left = order.amount - order.refundedAmount;
+  let amount: number;
+  let refundedItems: Record<string, number> | null = order.refundedItems ? (JSON.parse(order.refundedItems) as Record<string, number>) : null;
+  if (input.items) {
+    const items = order.items ? (JSON.parse(order.items) as OrderItem[]) : [];
+    const result = refundByItems(items, refundedItems ?? {}, input.items);
+    if (!result.ok) throw new ApiError("unprocessable", "The items cannot be refunded.", result.errors);
+    amount = Math.min(result.amount, left);
+    refundedItems = result.refundedItems;
+  } else {
+    amount = input.amount ?? left;
+  }
+  if (left <= 0) throw new ApiError("unprocessable", `Order ${orderId} is already fully refunded.`);
+  if (amount > left)
+    throw new ApiError("unprocessable", `Only ${left} of order ${orderId} is left to refund.`, [
+      { path: "amount", message: `must be at most ${left}` },
+    ]);
+  if (amount <= 0) throw new ApiError("unprocessable", "The refund amount is zero.", [{ path: "items", message: "refund nothing" }]);
+
+  const points = pointsToReverse(order.pointsEarned, order.amount, order.refundedAmount, amount);
+  const db = c.var.db;
+  const write = idempotentWrite(c, at);
+  const entryId = newId("le", at);
+  const statements = [
+    ...write.begin(),
+    db
+      .prepare(
+        `UPDATE orders SET refunded_amount = refunded_amount + ?1, points_reversed = points_reversed + ?2, refunded_items = ?3
+         WHERE merchant_id = ?4 AND id = ?5 AND refunded_amount = ?6`,
+      )
+      .bind(amount, points, refundedItems ? JSON.stringify(refundedItems) : null, merchant.id, orderId, order.refundedAmount),
+    guard(db, "conflict", "changes() = 0"),
+    db
+      .prepare(
+        `INSERT INTO refunds (merchant_id, order_id, id, member_id, amount, items, points_reversed, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
+      )
+      .bind(merchant.id, orderId, input.refundId, order.memberId, amount, input.items ? JSON.stringify(input.items) : null, points, at),
+  ];
+  if (points > 0) {
+    const ledger = new LedgerWriter(db, merchant.id, order.memberId, at);
+    ledger.reverse({ entryId, points, orderId, ownLotId: order.lotId, refundId: input.refundId });
+    statements.push(...ledger.statements);
+  }
+  statements.push(
+    write.finish(
+      201,
+      `SELECT json_object('refundId', ?1, 'orderId', ?2, 'amount', ?3, 'pointsReversed', ?4, 'member', ${MEMBER_JSON_SQL})
+       FROM members m WHERE m.merchant_id = ?5 AND m.id = ?6`,
+      [input.refundId, orderId, amount, points, merchant.id, order.memberId],
+    ),
+  );
+  return commitWrite(c, write, statements, 201, (failure) => {
+    if (failure.kind === "guard" && failure.reason === "conflict") throw new ApiError("conflict", RACE);
+    if (failure.kind === "unique" && failure.table === "refunds")
+      throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
+  });
+}

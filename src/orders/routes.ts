@@ -1,0 +1,72 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { allow } from "../platform/auth";
+import { idempotent } from "../platform/idempotency";
+import { bearer, commonErrors, conflictError, jsonBody, jsonResponse, RequiredIdempotencyHeader, unprocessableError } from "../platform/openapi";
+import { createRouter } from "../platform/router";
+import { MerchantChosenId } from "../platform/validation";
+import { postRefund } from "./refunds";
+import { OrderInputSchema, OrderResultSchema, QuoteSchema, RefundInputSchema, RefundResultSchema } from "./schemas";
+import { postOrder, quoteOrder } from "./service";
+
+const tags = ["Checkout"];
+
+export const ordersRouter = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/orders",
+      tags,
+      summary: "Post an order and earn points",
+      description:
+        "Evaluates the active earning rules and credits the member. Enrols an unknown member when autoEnroll is on. " +
+        "An orderId earns once: posting it again under another Idempotency-Key is 409 conflict.",
+      security: bearer,
+      middleware: [allow("admin", "checkout"), idempotent(true)] as const,
+      request: { headers: RequiredIdempotencyHeader, body: jsonBody(OrderInputSchema) },
+      responses: {
+        201: jsonResponse(OrderResultSchema, "Points earned and the member after the order"),
+        ...commonErrors,
+        ...conflictError,
+        ...unprocessableError,
+      },
+    }),
+    (c) => postOrder(c, c.req.valid("json")) as never,
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/orders/quote",
+      tags,
+      summary: "Quote the points an order would earn (writes nothing)",
+      security: bearer,
+      middleware: [allow("admin", "checkout")] as const,
+      request: { body: jsonBody(OrderInputSchema) },
+      responses: { 200: jsonResponse(QuoteSchema, "Points the order would earn"), ...commonErrors, ...unprocessableError },
+    }),
+    async (c) => c.json(await quoteOrder(c, c.req.valid("json")), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/orders/{orderId}/refunds",
+      tags,
+      summary: "Refund an order (by amount or items) and reverse its points",
+      description:
+        "Points come back in proportion to what was refunded; partial refunds add up to exactly what one full refund reverses. " +
+        "A reversal may take the balance below zero when the points were already spent; later earnings repay it first.",
+      security: bearer,
+      middleware: [allow("admin", "checkout"), idempotent(true)] as const,
+      request: {
+        params: z.object({ orderId: MerchantChosenId.openapi({ param: { name: "orderId", in: "path" } }) }),
+        headers: RequiredIdempotencyHeader,
+        body: jsonBody(RefundInputSchema),
+      },
+      responses: {
+        201: jsonResponse(RefundResultSchema, "Points reversed and the member after the refund"),
+        ...commonErrors,
+        ...conflictError,
+        ...unprocessableError,
+      },
+    }),
+    (c) => postRefund(c, c.req.valid("param").orderId, c.req.valid("json")) as never,
+  );

@@ -1,0 +1,67 @@
+import { z } from "@hono/zod-openapi";
+import { Currency, IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits, PositiveMinorUnits } from "../platform/validation";
+import { MemberSchema } from "../members/schemas";
+
+const Label = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
+
+export const OrderItemSchema = z
+  .strictObject({
+    sku: Label,
+    category: Label.optional(),
+    quantity: z.number().int("must be an integer").min(1, "must be at least 1").max(1_000_000),
+    unitPrice: MinorUnits,
+  })
+  .refine((item) => item.quantity * item.unitPrice <= MAX_UNITS, { message: `quantity x unitPrice must be at most ${MAX_UNITS}`, path: ["unitPrice"] })
+  .openapi("OrderItem");
+
+export const OrderInputSchema = z
+  .strictObject({
+    orderId: MerchantChosenId,
+    memberId: MerchantChosenId,
+    amount: MinorUnits.openapi({ description: "Order total in minor units (cents, fen).", example: 12800 }),
+    currency: Currency,
+    occurredAt: IsoTimestamp.optional().openapi({ description: "When the order happened; defaults to now. Rules and periods use it." }),
+    channel: Label.optional(),
+    items: z.array(OrderItemSchema).max(500, "at most 500 items").optional(),
+  })
+  .openapi("OrderInput");
+
+export const AwardSchema = z.object({ ruleId: z.string(), points: z.number().int() }).openapi("Award");
+
+export const OrderResultSchema = z
+  .object({
+    orderId: z.string(),
+    memberId: z.string(),
+    pointsEarned: z.number().int(),
+    awards: z.array(AwardSchema),
+    member: MemberSchema,
+  })
+  .openapi("OrderResult");
+
+export const QuoteSchema = z.object({ pointsEarned: z.number().int(), awards: z.array(AwardSchema) }).openapi("Quote");
+
+export const RefundInputSchema = z
+  .strictObject({
+    refundId: MerchantChosenId,
+    amount: PositiveMinorUnits.optional().openapi({ description: "Refund by amount. Omit both amount and items to refund everything left." }),
+    items: z
+      .array(z.strictObject({ sku: Label, quantity: z.number().int().min(1).max(1_000_000) }))
+      .min(1)
+      .max(500)
+      .optional(),
+  })
+  .refine((r) => r.amount === undefined || r.items === undefined, { message: "give amount or items, not both", path: ["items"] })
+  .openapi("RefundInput");
+
+export const RefundResultSchema = z
+  .object({
+    refundId: z.string(),
+    orderId: z.string(),
+    amount: z.number().int(),
+    pointsReversed: z.number().int(),
+    member: MemberSchema,
+  })
+  .openapi("RefundResult");
+
+export type OrderInput = z.infer<typeof OrderInputSchema>;
+export type RefundInput = z.infer<typeof RefundInputSchema>;

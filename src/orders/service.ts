@@ -1,0 +1,116 @@
+/**
+ * Posting an order: evaluate the rules, then write the order, the member's lot, account and ledger entry,
+ * and the stored idempotent response in one batch.
+ */
+import type { Context } from "hono";
+import { LedgerWriter } from "../ledger/statements";
+import { MEMBER_JSON_SQL } from "../ledger/member-json";
+import { currentMerchant } from "../platform/auth";
+import { now } from "../platform/clock";
+import type { AppEnv } from "../platform/context";
+import { ApiError, notFound } from "../platform/errors";
+import { newId } from "../platform/ids";
+import { idempotentWrite } from "../platform/idempotency";
+import { MAX_UNITS } from "../platform/validation";
+import { commitWrite } from "../platform/write";
+import { lotAvailability, lotExpiry } from "../program/settings";
+import { evaluateRules } from "../rules/evaluate";
+import { checkOrder, loadCheckoutContext, NEW_MEMBER } from "./checkout-context";
+import type { OrderInput } from "./schemas";
+
+export async function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<Response> {
+  const merchant = currentMerchant(c);
+  const at = now();
+  const occurredAt = checkOrder(input, merchant.currency, at);
+  const ctx = await loadCheckoutContext(c.var.orm, merchant.id, input.memberId, input.orderId);
+  if (ctx.orderExists) throw orderConflict(input.orderId);
+  if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
+
+  const evaluation = evaluateRules(ctx.rules, { ...input, occurredAt }, ctx.member ?? NEW_MEMBER, merchant.timezone);
+  if (evaluation.pointsEarned > MAX_UNITS)
+    throw new ApiError("unprocessable", `The order would earn more than ${MAX_UNITS} points.`, [{ path: "amount", message: "earns too many points" }]);
+
+  const db = c.var.db;
+  const write = idempotentWrite(c, at);
+  const ledger = new LedgerWriter(db, merchant.id, input.memberId, at);
+  const lotId = evaluation.pointsEarned > 0 ? newId("le", at) : null;
+  const statements = [...write.begin()];
+  if (!ctx.member) {
+    statements.push(
+      db
+        .prepare(`INSERT INTO members (merchant_id, id, enrolled_at, updated_at) VALUES (?1, ?2, ?3, ?3) ON CONFLICT DO NOTHING`)
+        .bind(merchant.id, input.memberId, at),
+    );
+  }
+  statements.push(
+    db
+      .prepare(
+        `INSERT INTO orders (merchant_id, id, member_id, amount, currency, occurred_at, channel, items, points_earned, awards,
+           lot_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
+      )
+      .bind(
+        merchant.id,
+        input.orderId,
+        input.memberId,
+        input.amount,
+        input.currency,
+        occurredAt,
+        input.channel ?? null,
+        input.items ? JSON.stringify(input.items) : null,
+        evaluation.pointsEarned,
+        JSON.stringify(evaluation.awards),
+        lotId,
+        at,
+      ),
+  );
+  if (lotId) {
+    const { availableAt, pending } = lotAvailability(ctx.program, occurredAt, at);
+    ledger.credit({
+      entryId: lotId,
+      type: "earn",
+      points: evaluation.pointsEarned,
+      pending,
+      availableAt,
+      expiresAt: lotExpiry(ctx.program, at, merchant.timezone),
+      countsAsEarned: true,
+      refs: { orderId: input.orderId, ruleId: evaluation.awards.length === 1 ? evaluation.awards[0]!.ruleId : null },
+      orderAt: occurredAt,
+    });
+    statements.push(...ledger.statements);
+  } else {
+    statements.push(
+      db
+        .prepare(
+          `UPDATE members SET order_count = order_count + 1, last_order_at = MAX(COALESCE(last_order_at, 0), ?1), updated_at = ?2
+           WHERE merchant_id = ?3 AND id = ?4`,
+        )
+        .bind(occurredAt, at, merchant.id, input.memberId),
+    );
+  }
+  statements.push(
+    write.finish(
+      201,
+      `SELECT json_object('orderId', ?1, 'memberId', ?2, 'pointsEarned', ?3, 'awards', json(?4), 'member', ${MEMBER_JSON_SQL})
+       FROM members m WHERE m.merchant_id = ?5 AND m.id = ?2`,
+      [input.orderId, input.memberId, evaluation.pointsEarned, JSON.stringify(evaluation.awards), merchant.id],
+    ),
+  );
+  return commitWrite(c, write, statements, 201, (failure) => {
+    if (failure.kind === "unique" && failure.table === "orders") throw orderConflict(input.orderId);
+  });
+}
+
+function orderConflict(orderId: string): ApiError {
+  return new ApiError("conflict", `Order ${orderId} was already posted; an order earns once.`);
+}
+
+/** What an order would earn, writing nothing. */
+export async function quoteOrder(c: Context<AppEnv>, input: OrderInput) {
+  const merchant = currentMerchant(c);
+  const at = now();
+  const occurredAt = checkOrder(input, merchant.currency, at);
+  const ctx = await loadCheckoutContext(c.var.orm, merchant.id, input.memberId, input.orderId);
+  if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
+  const { pointsEarned, awards } = evaluateRules(ctx.rules, { ...input, occurredAt }, ctx.member ?? NEW_MEMBER, merchant.timezone);
+  return { pointsEarned, awards };
+}

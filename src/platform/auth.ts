@@ -1,0 +1,139 @@
+/**
+ * Bearer authentication. API keys and member tokens are looked up by the SHA-256 of the secret (only the
+ * hash is stored) and compared in constant time; a revoked key fails at once because nothing is cached.
+ * When the request carries an Idempotency-Key, its stored row is fetched in the same round trip.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { now } from "./clock";
+import type { AppEnv, IdempotencyRecord, KeyScope, MerchantRef, Principal } from "./context";
+import { constantTimeEqual, sha256Hex } from "./crypto";
+import { ApiError } from "./errors";
+
+export const API_KEY_PREFIX = "lk_";
+export const MEMBER_TOKEN_PREFIX = "mt_";
+
+const unauthorized = (detail: string) => new ApiError("unauthorized", detail);
+
+interface KeyRow {
+  id: string;
+  scope: KeyScope;
+  secret_hash: string;
+  revoked_at: number | null;
+  merchant_id: string;
+  merchant_name: string;
+  currency: string;
+  timezone: string;
+}
+
+interface TokenRow {
+  token_hash: string;
+  member_id: string;
+  expires_at: number;
+  merchant_id: string;
+  merchant_name: string;
+  currency: string;
+  timezone: string;
+}
+
+function merchantOf(row: { merchant_id: string; merchant_name: string; currency: string; timezone: string }): MerchantRef {
+  return { id: row.merchant_id, name: row.merchant_name, currency: row.currency, timezone: row.timezone };
+}
+
+/** Resolves the caller of every /v1 route into `c.var.principal`. */
+export function authenticate(): MiddlewareHandler<AppEnv> {
+  return async function authenticate(c, next) {
+    const header = c.req.header("authorization");
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    if (!match?.[1]) throw unauthorized("Send `Authorization: Bearer <secret>`.");
+    const secret = match[1];
+    c.set("principal", await resolvePrincipal(c, secret));
+    await next();
+  };
+}
+
+async function resolvePrincipal(c: Context<AppEnv>, secret: string): Promise<Principal> {
+  const platformToken = c.env.PLATFORM_TOKEN;
+  if (platformToken && constantTimeEqual(secret, platformToken)) return { kind: "platform" };
+
+  const db = c.var.db;
+  const hash = await sha256Hex(secret);
+  const idempotencyKey = c.req.method === "POST" ? c.req.header("idempotency-key") : undefined;
+
+  if (secret.startsWith(MEMBER_TOKEN_PREFIX)) {
+    const row = await db
+      .prepare(
+        `SELECT t.token_hash, t.member_id, t.expires_at, m.id AS merchant_id, m.name AS merchant_name, m.currency, m.timezone
+         FROM member_tokens t JOIN merchants m ON m.id = t.merchant_id WHERE t.token_hash = ?1`,
+      )
+      .bind(hash)
+      .first<TokenRow>();
+    if (!row || !constantTimeEqual(row.token_hash, hash)) throw unauthorized("The member token is not valid.");
+    if (row.expires_at <= now()) throw unauthorized("The member token has expired.");
+    return { kind: "member", memberId: row.member_id, merchant: merchantOf(row) };
+  }
+
+  const keyQuery = db
+    .prepare(
+      `SELECT k.id, k.scope, k.secret_hash, k.revoked_at, m.id AS merchant_id, m.name AS merchant_name, m.currency, m.timezone
+       FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.secret_hash = ?1`,
+    )
+    .bind(hash);
+  let row: KeyRow | undefined;
+  if (idempotencyKey && idempotencyKey.length <= 255) {
+    const [keys, records] = await db.batch<unknown>([
+      keyQuery,
+      db
+        .prepare(
+          `SELECT request_hash AS requestHash, status, response FROM idempotency_keys
+           WHERE merchant_id = (SELECT merchant_id FROM api_keys WHERE secret_hash = ?1) AND key = ?2`,
+        )
+        .bind(hash, idempotencyKey),
+    ]);
+    row = keys?.results[0] as KeyRow | undefined;
+    c.set("idempotencyRecord", (records?.results[0] as IdempotencyRecord | undefined) ?? null);
+  } else {
+    row = (await keyQuery.first<KeyRow>()) ?? undefined;
+  }
+  if (!row || !constantTimeEqual(row.secret_hash, hash)) throw unauthorized("The API key is not valid.");
+  if (row.revoked_at !== null) throw unauthorized("The API key has been revoked.");
+  return { kind: "key", keyId: row.id, scope: row.scope, merchant: merchantOf(row) };
+}
+
+/**
+ * Route guard: which key scopes may call the route. Member tokens and the platform token are refused
+ * (403) on merchant routes.
+ *
+ * @example createRoute({ ..., middleware: [allow("admin", "checkout")] })
+ */
+export function allow(...scopes: KeyScope[]): MiddlewareHandler<AppEnv> {
+  return async function allowScopes(c, next) {
+    const principal = c.var.principal;
+    if (principal.kind !== "key") throw new ApiError("forbidden", "This route needs a merchant API key.");
+    if (!scopes.includes(principal.scope))
+      throw new ApiError("forbidden", `This route needs a key with scope ${scopes.join(" or ")}; this key has scope ${principal.scope}.`);
+    await next();
+  };
+}
+
+/** Route guard for /v1/me routes: only member tokens. */
+export function memberOnly(): MiddlewareHandler<AppEnv> {
+  return async function memberOnly(c, next) {
+    if (c.var.principal.kind !== "member") throw new ApiError("forbidden", "This route needs a member token.");
+    await next();
+  };
+}
+
+/** Route guard for creating merchants: only the platform token. */
+export function platformOnly(): MiddlewareHandler<AppEnv> {
+  return async function platformOnly(c, next) {
+    if (c.var.principal.kind !== "platform") throw new ApiError("forbidden", "This route needs the platform token.");
+    await next();
+  };
+}
+
+/** The merchant of a key or member principal. */
+export function currentMerchant(c: Context<AppEnv>): MerchantRef {
+  const principal = c.var.principal;
+  if (principal.kind === "platform") throw new ApiError("forbidden", "This route needs a merchant API key.");
+  return principal.merchant;
+}

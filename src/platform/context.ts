@@ -1,0 +1,45 @@
+import type { D1Stats, Orm } from "./db";
+import type { Env } from "./env";
+
+export type KeyScope = "admin" | "checkout" | "read";
+
+export interface MerchantRef {
+  id: string;
+  name: string;
+  currency: string;
+  timezone: string;
+}
+
+/** Who is calling: an API key of a merchant, a member token, or the platform operator. */
+export type Principal =
+  | { kind: "key"; keyId: string; scope: KeyScope; merchant: MerchantRef }
+  | { kind: "member"; memberId: string; merchant: MerchantRef }
+  | { kind: "platform" };
+
+export interface IdempotencyRecord {
+  requestHash: string;
+  status: number | null;
+  response: string | null;
+}
+
+/** The Idempotency-Key of the current request, once checked: services may store the response atomically. */
+export interface IdempotencyContext {
+  merchantId: string;
+  key: string;
+  requestHash: string;
+  /** Set by a service that stored the response in its own write batch. */
+  stored: boolean;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    db: D1Database;
+    orm: Orm;
+    stats: D1Stats | undefined;
+    principal: Principal;
+    /** Idempotency row fetched with the auth lookup (undefined: not looked up; null: none). */
+    idempotencyRecord: IdempotencyRecord | null | undefined;
+    idempotency: IdempotencyContext | undefined;
+  };
+}

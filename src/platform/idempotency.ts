@@ -1,0 +1,148 @@
+/**
+ * Idempotency-Key handling for state-changing POSTs.
+ *
+ * - Same key, same request: the stored first response is returned byte for byte with
+ *   `Idempotent-Replayed: true`, and nothing is written.
+ * - Same key, another request (method, path or body): 409 idempotency_key_reused.
+ * - Points-moving services store the key row and the response inside their own write batch (see
+ *   `IdempotentWrite`), so a response lost after commit is replayed on retry and two concurrent requests
+ *   with one key cannot both write: the second batch fails on the key's primary key and replays the first.
+ * - Other POSTs store their 2xx response after the handler. Errors are not stored: they wrote nothing.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { now } from "./clock";
+import type { AppEnv, IdempotencyContext, IdempotencyRecord } from "./context";
+import { sha256Hex } from "./crypto";
+import { ApiError } from "./errors";
+import { jsonText } from "./router";
+
+export const REPLAY_HEADER = "Idempotent-Replayed";
+
+/** Key-value pairs sorted, so a client re-serialising the same body in another key order still matches. */
+function canonicalJson(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), (_key, value: unknown) =>
+      value && typeof value === "object" && !Array.isArray(value)
+        ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : value,
+    );
+  } catch {
+    return text;
+  }
+}
+
+async function loadRecord(db: D1Database, merchantId: string, key: string): Promise<IdempotencyRecord | null> {
+  return db
+    .prepare(`SELECT request_hash AS requestHash, status, response FROM idempotency_keys WHERE merchant_id = ?1 AND key = ?2`)
+    .bind(merchantId, key)
+    .first<IdempotencyRecord>();
+}
+
+/** Replays a stored response, refuses a reused key, or says the first request is still running. */
+export function answerFromRecord(record: IdempotencyRecord, requestHash: string): Response {
+  if (record.requestHash !== requestHash)
+    throw new ApiError(
+      "idempotency_key_reused",
+      "This Idempotency-Key was used with a different request. Use a new key for a new request.",
+    );
+  if (record.response === null || record.status === null)
+    throw new ApiError("conflict", "A request with this Idempotency-Key is still being processed; retry shortly.");
+  return jsonText(record.response, record.status, { [REPLAY_HEADER]: "true" });
+}
+
+/**
+ * Route middleware. `required` routes refuse requests without the header (400).
+ *
+ * @example createRoute({ method: "post", path: "/v1/orders", middleware: [allow("admin", "checkout"), idempotent(true)] })
+ */
+export function idempotent(required: boolean): MiddlewareHandler<AppEnv> {
+  return async function idempotent(c, next) {
+    const key = c.req.header("idempotency-key");
+    if (key === undefined) {
+      if (required)
+        throw new ApiError("invalid_request", "The Idempotency-Key header is required on this route.", [
+          { path: "header.Idempotency-Key", message: "is required" },
+        ]);
+      return next();
+    }
+    if (key.length < 1 || key.length > 255)
+      throw new ApiError("invalid_request", "The Idempotency-Key header must be 1-255 characters.", [
+        { path: "header.Idempotency-Key", message: "must be 1-255 characters" },
+      ]);
+    const principal = c.var.principal;
+    if (principal.kind === "platform") return next();
+    const merchantId = principal.merchant.id;
+    const body = await c.req.text();
+    const requestHash = await sha256Hex(`${c.req.method} ${c.req.path}\n${canonicalJson(body)}`);
+    const prefetched = c.var.idempotencyRecord;
+    const record = prefetched === undefined ? await loadRecord(c.var.db, merchantId, key) : prefetched;
+    if (record) return answerFromRecord(record, requestHash);
+
+    const context: IdempotencyContext = { merchantId, key, requestHash, stored: false };
+    c.set("idempotency", context);
+    await next();
+    if (!context.stored && c.res.status >= 200 && c.res.status < 300) {
+      const response = await c.res.clone().text();
+      await c.var.db
+        .prepare(
+          `INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING`,
+        )
+        .bind(merchantId, key, requestHash, c.res.status, response, now())
+        .run();
+    }
+  };
+}
+
+/**
+ * The idempotency part of a points-moving write batch: `begin()` claims the key first in the batch,
+ * `finish()` ends it with a statement that stores and returns the response rendered by SQL.
+ */
+export class IdempotentWrite {
+  constructor(
+    private readonly db: D1Database,
+    private readonly context: IdempotencyContext | undefined,
+    private readonly at: number,
+  ) {}
+
+  begin(): D1PreparedStatement[] {
+    if (!this.context) return [];
+    return [
+      this.db
+        .prepare(`INSERT INTO idempotency_keys (merchant_id, key, request_hash, created_at) VALUES (?1, ?2, ?3, ?4)`)
+        .bind(this.context.merchantId, this.context.key, this.context.requestHash, this.at),
+    ];
+  }
+
+  /**
+   * `responseSql` is a scalar SELECT producing the JSON body; its binds are numbered from ?1.
+   * The statement's single result row has column `response`.
+   */
+  finish(status: number, responseSql: string, binds: unknown[]): D1PreparedStatement {
+    if (!this.context) return this.db.prepare(`SELECT (${responseSql}) AS response`).bind(...binds);
+    const n = binds.length;
+    return this.db
+      .prepare(
+        `UPDATE idempotency_keys SET status = ?${n + 1}, response = (${responseSql})
+         WHERE merchant_id = ?${n + 2} AND key = ?${n + 3} RETURNING response`,
+      )
+      .bind(...binds, status, this.context.merchantId, this.context.key);
+  }
+
+  /** After a batch lost the race for the key: replay what the winner stored. */
+  async replayAfterRace(): Promise<Response> {
+    if (!this.context) throw new Error("no idempotency context");
+    const record = await loadRecord(this.db, this.context.merchantId, this.context.key);
+    if (!record) throw new ApiError("conflict", "A concurrent request changed this resource; retry.");
+    return answerFromRecord(record, this.context.requestHash);
+  }
+
+  markStored(): void {
+    if (this.context) this.context.stored = true;
+  }
+}
+
+/** The idempotency helper for the current request. */
+export function idempotentWrite(c: Context<AppEnv>, at: number): IdempotentWrite {
+  return new IdempotentWrite(c.var.db, c.var.idempotency, at);
+}

@@ -1,0 +1,86 @@
+/**
+ * Calendar arithmetic in a merchant's time zone (Intl only, no dependency). Periods and expiry dates
+ * are local days; instants are UTC milliseconds.
+ */
+const partFormatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timezone: string): Intl.DateTimeFormat {
+  let f = partFormatters.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: timezone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+    partFormatters.set(timezone, f);
+  }
+  return f;
+}
+
+export interface LocalDate {
+  year: number;
+  month: number;
+  day: number;
+}
+
+interface LocalParts extends LocalDate {
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+function localParts(atMs: number, timezone: string): LocalParts {
+  const parts: Record<string, number> = {};
+  for (const p of formatter(timezone).formatToParts(atMs)) if (p.type !== "literal") parts[p.type] = Number(p.value);
+  return {
+    year: parts.year!,
+    month: parts.month!,
+    day: parts.day!,
+    hour: parts.hour!,
+    minute: parts.minute!,
+    second: parts.second!,
+  };
+}
+
+/** Offset of the zone from UTC at an instant, in ms (Asia/Shanghai: +8 h). */
+export function zoneOffsetMs(atMs: number, timezone: string): number {
+  const p = localParts(atMs, timezone);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return asUtc - (atMs - (((atMs % 1000) + 1000) % 1000));
+}
+
+/** The local calendar date of an instant. */
+export function localDate(atMs: number, timezone: string): LocalDate {
+  const { year, month, day } = localParts(atMs, timezone);
+  return { year, month, day };
+}
+
+/** The instant a local date starts (its midnight, or the first valid instant on a DST gap day). */
+export function startOfLocalDate(date: LocalDate, timezone: string): number {
+  const naive = Date.UTC(date.year, date.month - 1, date.day);
+  // Two passes settle the offset across a DST change.
+  let guess = naive - zoneOffsetMs(naive, timezone);
+  guess = naive - zoneOffsetMs(guess, timezone);
+  return guess;
+}
+
+/** Adds calendar days to a local date (month and year roll over). */
+export function addDays(date: LocalDate, days: number): LocalDate {
+  const d = new Date(Date.UTC(date.year, date.month - 1, date.day + days));
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
+}
+
+/**
+ * The instant points earned at `earnedAtMs` expire under "N days after earning, at the end of that day":
+ * the start of the local day after (earned day + N). Expired means now >= this instant.
+ *
+ * @example endOfLocalDayAfter(Date.parse("2026-03-01T02:00:00Z"), 30, "Asia/Shanghai") // 2026-03-31T16:00:00.000Z
+ */
+export function endOfLocalDayAfter(earnedAtMs: number, days: number, timezone: string): number {
+  return startOfLocalDate(addDays(localDate(earnedAtMs, timezone), days + 1), timezone);
+}

@@ -1,0 +1,65 @@
+import { createRoute } from "@hono/zod-openapi";
+import { allow } from "../platform/auth";
+import { idempotent } from "../platform/idempotency";
+import { bearer, commonErrors, conflictError, IdempotencyHeader, jsonBody, jsonResponse, RequiredIdempotencyHeader } from "../platform/openapi";
+import { createRouter, jsonText } from "../platform/router";
+import { RedemptionInputSchema, RedemptionParams, RedemptionSchema } from "./schemas";
+import { cancelRedemption, captureRedemption, createRedemption, readRedemption } from "./service";
+
+const tags = ["Redemptions"];
+
+export const redemptionsRouter = createRouter()
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/redemptions",
+      tags,
+      summary: "Redeem points as payment, or hold them",
+      description: "Not enough spendable points: 409 insufficient_points and nothing is written. A hold is released by itself after 15 minutes.",
+      security: bearer,
+      middleware: [allow("admin", "checkout"), idempotent(true)] as const,
+      request: { headers: RequiredIdempotencyHeader, body: jsonBody(RedemptionInputSchema) },
+      responses: { 201: jsonResponse(RedemptionSchema, "The redemption"), ...commonErrors, ...conflictError },
+    }),
+    (c) => createRedemption(c, c.req.valid("json")) as never,
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/redemptions/{id}",
+      tags,
+      summary: "Read a redemption",
+      security: bearer,
+      middleware: [allow("admin", "checkout", "read")] as const,
+      request: { params: RedemptionParams },
+      responses: { 200: jsonResponse(RedemptionSchema, "The redemption"), ...commonErrors },
+    }),
+    async (c) => jsonText(await readRedemption(c, c.req.valid("param").id), 200) as never,
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/redemptions/{id}/capture",
+      tags,
+      summary: "Capture a held redemption",
+      security: bearer,
+      middleware: [allow("admin", "checkout"), idempotent(false)] as const,
+      request: { params: RedemptionParams, headers: IdempotencyHeader },
+      responses: { 200: jsonResponse(RedemptionSchema, "Captured"), ...commonErrors, ...conflictError },
+    }),
+    (c) => captureRedemption(c, c.req.valid("param").id) as never,
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/redemptions/{id}/cancel",
+      tags,
+      summary: "Cancel a redemption and return its points",
+      description: "A held redemption's points come back as `release`; a captured one's as `redemption_return`.",
+      security: bearer,
+      middleware: [allow("admin", "checkout"), idempotent(false)] as const,
+      request: { params: RedemptionParams, headers: IdempotencyHeader },
+      responses: { 200: jsonResponse(RedemptionSchema, "Cancelled"), ...commonErrors, ...conflictError },
+    }),
+    (c) => cancelRedemption(c, c.req.valid("param").id) as never,
+  );

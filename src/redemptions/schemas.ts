@@ -1,0 +1,34 @@
+import { z } from "@hono/zod-openapi";
+import { MemberSchema } from "../members/schemas";
+import { MerchantChosenId, Points } from "../platform/validation";
+
+export const RedemptionInputSchema = z
+  .strictObject({
+    memberId: MerchantChosenId,
+    points: Points,
+    orderId: MerchantChosenId.optional(),
+    hold: z.boolean().optional().openapi({ description: "Reserve the points until captured or cancelled (released by itself after 15 minutes)." }),
+  })
+  .openapi("RedemptionInput");
+
+export const RedemptionSchema = z
+  .object({
+    id: z.string(),
+    memberId: z.string(),
+    status: z.enum(["held", "captured", "cancelled", "released"]),
+    points: z.number().int(),
+    value: z.number().int().openapi({ description: "Worth of the points in minor units, by the program's pointValue." }),
+    orderId: z.string().nullable(),
+    holdExpiresAt: z.string().nullable(),
+    member: MemberSchema,
+  })
+  .openapi("Redemption");
+
+export const RedemptionParams = z.object({
+  id: z
+    .string()
+    .regex(/^rd_[0-9a-z]{26}$/, "must be a redemption id (rd_...)")
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+export type RedemptionInput = z.infer<typeof RedemptionInputSchema>;

@@ -1,0 +1,170 @@
+/**
+ * Redemptions spend points as payment. Capture at once, or hold (reserve) and later capture or cancel.
+ * Overdraw is refused inside the write transaction (see LedgerWriter.spend), so parallel redemptions
+ * against one balance can never take more than it holds.
+ */
+import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { members, programs, redemptions } from "../db/schema";
+import { MEMBER_JSON_SQL, isoOrNullSql } from "../ledger/member-json";
+import { LedgerWriter } from "../ledger/statements";
+import { currentMerchant } from "../platform/auth";
+import { MINUTE_MS, now } from "../platform/clock";
+import type { AppEnv } from "../platform/context";
+import { guard } from "../platform/db";
+import { ApiError, notFound } from "../platform/errors";
+import { newId } from "../platform/ids";
+import { IdempotentWrite, idempotentWrite } from "../platform/idempotency";
+import { commitWrite } from "../platform/write";
+import { pointsValue, programFromRow } from "../program/settings";
+import type { RedemptionInput } from "./schemas";
+
+export const HOLD_TTL_MS = 15 * MINUTE_MS;
+
+/** Renders a redemption row `r` with its member `m`. */
+const REDEMPTION_JSON_SQL = `SELECT json_object('id', r.id, 'memberId', r.member_id, 'status', r.status, 'points', r.points,
+    'value', r.value, 'orderId', r.order_id, 'holdExpiresAt', ${isoOrNullSql("r.hold_expires_at")}, 'member', ${MEMBER_JSON_SQL}) AS body
+  FROM redemptions r JOIN members m ON m.merchant_id = r.merchant_id AND m.id = r.member_id
+  WHERE r.merchant_id = ?1 AND r.id = ?2`;
+
+export async function createRedemption(c: Context<AppEnv>, input: RedemptionInput): Promise<Response> {
+  const merchant = currentMerchant(c);
+  const orm = c.var.orm;
+  const at = now();
+  const [memberRows, programRows] = await orm.batch([
+    orm
+      .select({ id: members.id })
+      .from(members)
+      .where(and(eq(members.merchantId, merchant.id), eq(members.id, input.memberId))),
+    orm.select().from(programs).where(eq(programs.merchantId, merchant.id)),
+  ]);
+  if (memberRows.length === 0) throw notFound(`Member ${input.memberId}`);
+  const value = pointsValue(programFromRow(programRows[0]), input.points);
+  const hold = input.hold === true;
+  const id = newId("rd", at);
+  const db = c.var.db;
+  const write = idempotentWrite(c, at);
+  const ledger = new LedgerWriter(db, merchant.id, input.memberId, at).spend({
+    entryId: newId("le", at),
+    type: hold ? "hold" : "redeem",
+    points: input.points,
+    moveId: id,
+    refs: { redemptionId: id, orderId: input.orderId ?? null },
+  });
+  const statements = [
+    ...write.begin(),
+    db
+      .prepare(
+        `INSERT INTO redemptions (id, merchant_id, member_id, points, value, status, order_id, hold_expires_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)`,
+      )
+      .bind(id, merchant.id, input.memberId, input.points, value, hold ? "held" : "captured", input.orderId ?? null, hold ? at + HOLD_TTL_MS : null, at),
+    ...ledger.statements,
+    write.finish(201, REDEMPTION_JSON_SQL, [merchant.id, id]),
+  ];
+  return commitWrite(c, write, statements, 201);
+}
+
+interface RedemptionRow {
+  id: string;
+  memberId: string;
+  points: number;
+  status: "held" | "captured" | "cancelled" | "released";
+  orderId: string | null;
+  holdExpiresAt: number | null;
+}
+
+async function loadRedemption(c: Context<AppEnv>, merchantId: string, id: string): Promise<RedemptionRow> {
+  const row = await c.var.orm.query.redemptions.findFirst({
+    columns: { id: true, memberId: true, points: true, status: true, orderId: true, holdExpiresAt: true },
+    where: and(eq(redemptions.merchantId, merchantId), eq(redemptions.id, id)),
+  });
+  if (!row) throw notFound(`Redemption ${id}`);
+  return row;
+}
+
+/** Moves a redemption from one status to another exactly once (compare-and-set plus guard). */
+function transition(db: D1Database, merchantId: string, id: string, from: string, to: string, at: number): D1PreparedStatement[] {
+  return [
+    db
+      .prepare(`UPDATE redemptions SET status = ?1, updated_at = ?2 WHERE merchant_id = ?3 AND id = ?4 AND status = ?5`)
+      .bind(to, at, merchantId, id, from),
+    guard(db, "conflict", "changes() = 0"),
+  ];
+}
+
+export async function captureRedemption(c: Context<AppEnv>, id: string): Promise<Response> {
+  const merchant = currentMerchant(c);
+  const at = now();
+  const r = await loadRedemption(c, merchant.id, id);
+  if (r.status !== "held") throw new ApiError("conflict", `Redemption ${id} is ${r.status}; only a held redemption can be captured.`);
+  if (r.holdExpiresAt !== null && r.holdExpiresAt <= at)
+    throw new ApiError("conflict", `The hold of redemption ${id} expired; its points are being released.`);
+  const db = c.var.db;
+  const write = idempotentWrite(c, at);
+  const ledger = new LedgerWriter(db, merchant.id, r.memberId, at).capture(newId("le", at), newId("le", at), r.points, {
+    redemptionId: id,
+    orderId: r.orderId,
+  });
+  const statements = [
+    ...write.begin(),
+    ...transition(db, merchant.id, id, "held", "captured", at),
+    db.prepare(`UPDATE redemptions SET hold_expires_at = NULL WHERE merchant_id = ?1 AND id = ?2`).bind(merchant.id, id),
+    ...ledger.statements,
+    write.finish(200, REDEMPTION_JSON_SQL, [merchant.id, id]),
+  ];
+  return commitWrite(c, write, statements, 200, raceToConflict(id));
+}
+
+export async function cancelRedemption(c: Context<AppEnv>, id: string): Promise<Response> {
+  const merchant = currentMerchant(c);
+  const r = await loadRedemption(c, merchant.id, id);
+  if (r.status !== "held" && r.status !== "captured")
+    throw new ApiError("conflict", `Redemption ${id} is already ${r.status}.`);
+  const at = now();
+  const write = idempotentWrite(c, at);
+  return commitWrite(c, write, returnStatements(c.var.db, write, merchant.id, r, "cancelled", at), 200, raceToConflict(id));
+}
+
+/**
+ * Puts a redemption's points back: a held one as `release`, a captured one as `redemption_return`.
+ * Used by cancel and by the scheduled hold release.
+ */
+export function returnStatements(
+  db: D1Database,
+  write: IdempotentWrite,
+  merchantId: string,
+  r: Pick<RedemptionRow, "id" | "memberId" | "points" | "status" | "orderId">,
+  to: "cancelled" | "released",
+  at: number,
+): D1PreparedStatement[] {
+  const fromHeld = r.status === "held";
+  const ledger = new LedgerWriter(db, merchantId, r.memberId, at).restore({
+    entryId: newId("le", at),
+    type: fromHeld ? "release" : "redemption_return",
+    points: r.points,
+    moveId: r.id,
+    fromHeld,
+    refs: { redemptionId: r.id, orderId: r.orderId, reason: to === "released" ? "hold expired" : "cancelled" },
+  });
+  return [
+    ...write.begin(),
+    ...transition(db, merchantId, r.id, r.status, to, at),
+    ...ledger.statements,
+    write.finish(200, REDEMPTION_JSON_SQL, [merchantId, r.id]),
+  ];
+}
+
+function raceToConflict(id: string) {
+  return (failure: { kind: string; reason?: string }) => {
+    if (failure.kind === "guard" && failure.reason === "conflict")
+      throw new ApiError("conflict", `Redemption ${id} was changed by a concurrent request.`);
+  };
+}
+
+export async function readRedemption(c: Context<AppEnv>, id: string): Promise<string> {
+  const merchant = currentMerchant(c);
+  const row = await c.var.db.prepare(REDEMPTION_JSON_SQL).bind(merchant.id, id).first<{ body: string }>();
+  if (!row) throw notFound(`Redemption ${id}`);
+  return row.body;
+}

@@ -1,0 +1,102 @@
+/**
+ * Earning-rule evaluation: a pure function of the rules, the order and the member.
+ *
+ * - per_amount: floor(base * points / per), where base is the order amount, or, when the rule names
+ *   categories or skus, the value of the matching items only.
+ * - fixed: the points, once per matching order.
+ * - multiplier: adds (factor - 1) x the points of every per_amount rule that matched; several
+ *   multipliers add up (2x and 3x make 4x), so the total never depends on rule order.
+ * Rules are reported in priority order (highest first, then id). Integer arithmetic only.
+ */
+import { mulDiv } from "../platform/math";
+import type { Evaluation, MemberFacts, OrderFacts, OrderItem, Rule, RuleOutcome } from "./types";
+
+const weekdayFormatters = new Map<string, Intl.DateTimeFormat>();
+const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
+
+/** ISO weekday (1 = Monday) of an instant in a time zone. */
+export function isoWeekday(atMs: number, timezone: string): number {
+  let formatter = weekdayFormatters.get(timezone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat("en-US", { timeZone: timezone, weekday: "short" });
+    weekdayFormatters.set(timezone, formatter);
+  }
+  return WEEKDAYS[formatter.format(atMs)] ?? 0;
+}
+
+/** Multiplier factors are stored as basis points so 1.5x stays exact. */
+export function factorToBps(factor: number): number {
+  return Math.round(factor * 10_000);
+}
+
+function itemValue(item: OrderItem): number {
+  return item.quantity * item.unitPrice;
+}
+
+function matchingItems(rule: Rule, order: OrderFacts): OrderItem[] | null {
+  const { categories, skus } = rule.conditions;
+  if (!categories?.length && !skus?.length) return null;
+  return (order.items ?? []).filter(
+    (item) =>
+      (categories?.length ? item.category !== undefined && categories.includes(item.category) : true) &&
+      (skus?.length ? skus.includes(item.sku) : true),
+  );
+}
+
+/** Why the rule does not apply, or null when it does. */
+function mismatch(rule: Rule, order: OrderFacts, member: MemberFacts, timezone: string): string | null {
+  const c = rule.conditions;
+  if (!rule.active) return "inactive";
+  if (rule.startsAt !== null && order.occurredAt < rule.startsAt) return "not started";
+  if (rule.endsAt !== null && order.occurredAt >= rule.endsAt) return "ended";
+  if (c.minAmount !== undefined && order.amount < c.minAmount) return "below minAmount";
+  if (c.channels?.length && (order.channel === undefined || !c.channels.includes(order.channel))) return "channel";
+  if (c.daysOfWeek?.length && !c.daysOfWeek.includes(isoWeekday(order.occurredAt, timezone))) return "day of week";
+  if (c.tiers?.length && (member.tierId === null || !c.tiers.includes(member.tierId))) return "tier";
+  if (c.firstOrder === true && member.previousOrders > 0) return "not first order";
+  if (c.firstOrder === false && member.previousOrders === 0) return "first order";
+  const items = matchingItems(rule, order);
+  if (items !== null && items.length === 0) return "no matching items";
+  return null;
+}
+
+export function byPriority(a: Rule, b: Rule): number {
+  return b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
+ * @example
+ * evaluateRules([{ id: "base", effect: { kind: "per_amount", points: 1, per: 100 }, ... }], { amount: 12800, ... }, member, "Asia/Shanghai")
+ * // { pointsEarned: 128, awards: [{ ruleId: "base", points: 128 }], outcomes: [...] }
+ */
+export function evaluateRules(rules: readonly Rule[], order: OrderFacts, member: MemberFacts, timezone: string): Evaluation {
+  const sorted = [...rules].sort(byPriority);
+  const outcomes: RuleOutcome[] = [];
+  let perAmountTotal = 0;
+  const multipliers: { outcome: RuleOutcome; bps: number }[] = [];
+
+  for (const rule of sorted) {
+    const reason = mismatch(rule, order, member, timezone);
+    const outcome: RuleOutcome = { ruleId: rule.id, name: rule.name, matched: reason === null, points: 0 };
+    if (reason !== null) outcome.reason = reason;
+    outcomes.push(outcome);
+    if (reason !== null) continue;
+    const effect = rule.effect;
+    if (effect.kind === "per_amount") {
+      const items = matchingItems(rule, order);
+      const base = items === null ? order.amount : Math.min(order.amount, items.reduce((sum, i) => sum + itemValue(i), 0));
+      outcome.points = mulDiv(base, effect.points, effect.per);
+      perAmountTotal += outcome.points;
+    } else if (effect.kind === "fixed") {
+      outcome.points = effect.points;
+    } else {
+      multipliers.push({ outcome, bps: factorToBps(effect.factor) });
+    }
+  }
+  for (const { outcome, bps } of multipliers) {
+    outcome.points = bps > 10_000 ? mulDiv(perAmountTotal, bps - 10_000, 10_000) : 0;
+  }
+
+  const awards = outcomes.filter((o) => o.matched && o.points > 0).map((o) => ({ ruleId: o.ruleId, points: o.points }));
+  return { pointsEarned: awards.reduce((sum, a) => sum + a.points, 0), awards, outcomes };
+}

@@ -1,0 +1,82 @@
+import { z } from "@hono/zod-openapi";
+import { IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits } from "../platform/validation";
+
+const Label = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
+
+export const RuleConditionsSchema = z
+  .strictObject({
+    minAmount: MinorUnits.optional(),
+    categories: z.array(Label).max(100).optional(),
+    skus: z.array(Label).max(500).optional(),
+    channels: z.array(Label).max(50).optional(),
+    daysOfWeek: z
+      .array(z.number().int().min(1, "1 = Monday").max(7, "7 = Sunday"))
+      .max(7)
+      .optional()
+      .openapi({ description: "ISO weekdays in the merchant's time zone: 1 = Monday ... 7 = Sunday." }),
+    tiers: z.array(MerchantChosenId).max(50).optional(),
+    firstOrder: z.boolean().optional().openapi({ description: "true: only a first order; false: only repeat orders." }),
+  })
+  .openapi("RuleConditions");
+
+export const RuleEffectSchema = z
+  .discriminatedUnion("kind", [
+    z.strictObject({
+      kind: z.literal("per_amount"),
+      points: z.number().int().min(1).max(1_000_000),
+      per: z.number().int().min(1).max(MAX_UNITS),
+    }),
+    z.strictObject({ kind: z.literal("fixed"), points: z.number().int().min(1).max(1_000_000_000) }),
+    z.strictObject({
+      kind: z.literal("multiplier"),
+      factor: z
+        .number()
+        .min(1, "must be at least 1")
+        .max(100, "must be at most 100")
+        .refine((f) => Math.abs(f * 10_000 - Math.round(f * 10_000)) < 1e-6, "must have at most 4 decimals"),
+    }),
+  ])
+  .openapi("RuleEffect");
+
+const RuleFields = {
+  name: z.string().min(1).max(200),
+  active: z.boolean().default(true),
+  priority: z.number().int().min(-1_000_000).max(1_000_000).default(0),
+  startsAt: IsoTimestamp.nullish(),
+  endsAt: IsoTimestamp.nullish(),
+  conditions: RuleConditionsSchema.default({}),
+  effect: RuleEffectSchema,
+};
+
+function endsAfterStart(rule: { startsAt?: string | null; endsAt?: string | null }): boolean {
+  return !rule.startsAt || !rule.endsAt || Date.parse(rule.endsAt) > Date.parse(rule.startsAt);
+}
+const endsAfterStartIssue = { message: "must be after startsAt", path: ["endsAt"] };
+
+export const RuleCreateSchema = z
+  .strictObject({ id: MerchantChosenId, ...RuleFields })
+  .refine(endsAfterStart, endsAfterStartIssue)
+  .openapi("RuleCreate");
+
+export const RuleReplaceSchema = z
+  .strictObject({ id: MerchantChosenId.optional(), ...RuleFields })
+  .refine(endsAfterStart, endsAfterStartIssue)
+  .openapi("RuleReplace");
+
+export const RuleSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    active: z.boolean(),
+    priority: z.number().int(),
+    startsAt: z.string().nullable(),
+    endsAt: z.string().nullable(),
+    conditions: RuleConditionsSchema,
+    effect: RuleEffectSchema,
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Rule");
+
+export type RuleCreate = z.infer<typeof RuleCreateSchema>;
+export type RuleReplace = z.infer<typeof RuleReplaceSchema>;

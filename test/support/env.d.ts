@@ -1,0 +1,11 @@
+import type { D1Migration } from "cloudflare:test";
+import type { Env } from "../../src/platform/env";
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends EnvBindings {
+      TEST_MIGRATIONS: D1Migration[];
+    }
+  }
+}
+type EnvBindings = Env;
