@@ -44,7 +44,7 @@ export const IdempotencyHeader = z.object({
     .min(1)
     .max(255)
     .optional()
-    .openapi({ param: { name: "Idempotency-Key", in: "header" }, description: "1-255 characters; a retry with the same key and body replays the first response." }),
+    .openapi({ description: "1-255 characters; a retry with the same key and body replays the first response." }),
 });
 
 export const RequiredIdempotencyHeader = z.object({
@@ -52,5 +52,5 @@ export const RequiredIdempotencyHeader = z.object({
     .string({ error: "is required" })
     .min(1)
     .max(255)
-    .openapi({ param: { name: "Idempotency-Key", in: "header" }, description: "Required. 1-255 characters; a retry with the same key and body replays the first response." }),
+    .openapi({ description: "Required. 1-255 characters; a retry with the same key and body replays the first response." }),
 });

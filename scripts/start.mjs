@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+/**
+ * `npm start`: local engine on the embedded D1.
+ * 1. creates .dev.vars from .dev.vars.example when missing (PLATFORM_TOKEN for local use);
+ * 2. applies the migrations to the local D1 (.wrangler/state);
+ * 3. starts `wrangler dev` on 127.0.0.1:8787;
+ * 4. seeds a demo merchant once (keys kept in .wrangler/demo-merchant.json; a later start reuses them)
+ *    and prints its keys, the base URL and the docs URL.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { seedDemo } from "./demo-seed.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const host = "127.0.0.1";
+const port = Number(process.env.PORT ?? 8787);
+const baseUrl = `http://${host}:${port}`;
+const demoFile = join(root, ".wrangler", "demo-merchant.json");
+const wrangler = join(root, "node_modules", ".bin", "wrangler");
+
+function readVars() {
+  const path = join(root, ".dev.vars");
+  if (!existsSync(path)) {
+    copyFileSync(join(root, ".dev.vars.example"), path);
+    console.log("Created .dev.vars from .dev.vars.example");
+  }
+  const vars = {};
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    const match = /^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
+    if (match) vars[match[1]] = match[2].replace(/^"(.*)"$/, "$1");
+  }
+  return vars;
+}
+
+async function waitForHealth(timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const r = await fetch(`${baseUrl}/health`);
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the engine did not answer on ${baseUrl}/health within ${timeoutMs / 1000} s`);
+}
+
+async function loadOrSeedDemo(platformToken) {
+  if (existsSync(demoFile)) {
+    const demo = JSON.parse(readFileSync(demoFile, "utf8"));
+    const check = await fetch(`${baseUrl}/v1/program`, { headers: { authorization: `Bearer ${demo.adminKey}` } });
+    if (check.ok) return { demo, reused: true };
+  }
+  const demo = await seedDemo(baseUrl, platformToken);
+  mkdirSync(dirname(demoFile), { recursive: true });
+  writeFileSync(demoFile, JSON.stringify(demo, null, 2));
+  return { demo, reused: false };
+}
+
+const vars = readVars();
+const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], {
+  cwd: root,
+  stdio: "inherit",
+  env: { ...process.env, CI: "true" },
+});
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const dev = spawn(wrangler, ["dev", "--ip", host, "--port", String(port), "--show-interactive-dev-session=false"], {
+  cwd: root,
+  stdio: ["ignore", "inherit", "inherit"],
+  env: process.env,
+});
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
+dev.on("exit", (code) => process.exit(code ?? 0));
+
+try {
+  await waitForHealth();
+  const { demo, reused } = await loadOrSeedDemo(vars.PLATFORM_TOKEN);
+  console.log(`
+Loyalty engine running (${reused ? "demo merchant reused" : "demo merchant seeded"}).
+  Base URL:      ${baseUrl}
+  Docs:          ${baseUrl}/docs   (OpenAPI: ${baseUrl}/openapi.json)
+  Merchant:      ${demo.merchantId} (${demo.currency}, ${demo.timezone})
+  Admin key:     ${demo.adminKey}
+  Checkout key:  ${demo.checkoutKey}
+  Read key:      ${demo.readKey}
+  Demo members:  ${demo.members.join(", ")}
+
+Try:
+  curl -s ${baseUrl}/v1/members/${demo.members[0]} -H "Authorization: Bearer ${demo.checkoutKey}"
+`);
+} catch (error) {
+  console.error(String(error));
+  dev.kill("SIGTERM");
+  process.exit(1);
+}

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import { call } from "./support/api";
+
+describe("OpenAPI document and docs", () => {
+  it("serves an OpenAPI 3.1 document with the bearer scheme and every contract path", async () => {
+    const r = await call("GET", "/openapi.json");
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.openapi).toBe("3.1.0");
+    expect(r.body.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+    const paths = Object.keys(r.body.paths);
+    for (const path of [
+      "/v1/merchants",
+      "/v1/api-keys",
+      "/v1/api-keys/{id}",
+      "/v1/program",
+      "/v1/members/{memberId}",
+      "/v1/members/{memberId}/ledger",
+      "/v1/members/{memberId}/adjustments",
+      "/v1/members/{memberId}/tokens",
+      "/v1/members/{memberId}/export",
+      "/v1/orders",
+      "/v1/orders/quote",
+      "/v1/orders/{orderId}/refunds",
+      "/v1/redemptions",
+      "/v1/redemptions/{id}/capture",
+      "/v1/redemptions/{id}/cancel",
+      "/v1/rules",
+      "/v1/rules/{ruleId}",
+      "/v1/rules/simulate",
+      "/v1/me",
+      "/v1/me/ledger",
+    ]) {
+      expect(paths).toContain(path);
+    }
+    // The order body documented is the one validated.
+    const orderBody = r.body.paths["/v1/orders"].post.requestBody.content["application/json"].schema;
+    expect(JSON.stringify(orderBody)).toContain("OrderInput");
+    expect(r.body.components.schemas.OrderInput.required).toEqual(expect.arrayContaining(["orderId", "memberId", "amount", "currency"]));
+  });
+
+  it("serves the docs UI", async () => {
+    const r = await call("GET", "/docs");
+    expect(r.status).toBe(200);
+    expect(r.text).toContain("/openapi.json");
+  });
+
+  it("answers health without auth", async () => {
+    const r = await call("GET", "/health");
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ ok: true });
+  });
+});

@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { BASE_RULE, call, createMerchant, createRule, ledger, member, postOrder, uid, type TestMerchant } from "./support/api";
+
+const refund = (m: TestMerchant, orderId: string, body: Record<string, unknown>, key = uid("k")) =>
+  call("POST", `/v1/orders/${orderId}/refunds`, { token: m.checkout, idempotencyKey: key, body });
+
+async function setup() {
+  const m = await createMerchant();
+  await createRule(m, BASE_RULE);
+  await createRule(m, { id: "bonus", name: "bonus", effect: { kind: "fixed", points: 7 } });
+  return m;
+}
+
+describe("refunds", () => {
+  it("partial refunds reverse exactly what one full refund would", async () => {
+    const m = await setup();
+    // 333 points from 1 per 1.00 on 333.33, plus 7 fixed = 340.
+    const order = await postOrder(m, { orderId: "o-1", memberId: "p", amount: 33333 });
+    expect(order.body.pointsEarned).toBe(340);
+    const parts = [10000, 10000, 10000, 3333];
+    let reversed = 0;
+    for (const [i, amount] of parts.entries()) {
+      const r = await refund(m, "o-1", { refundId: `r-${i}`, amount });
+      expect(r.status, r.text).toBe(201);
+      reversed += r.body.pointsReversed;
+    }
+    expect(reversed).toBe(340);
+    expect((await member(m, "p")).balance).toBe(0);
+    const over = await refund(m, "o-1", { refundId: "r-over", amount: 1 });
+    expect(over.status).toBe(422);
+    expect(over.body.code).toBe("unprocessable");
+  });
+
+  it("refunds by items at their unit price and refuses more than was bought", async () => {
+    const m = await setup();
+    await postOrder(m, {
+      orderId: "o-items",
+      memberId: "i",
+      amount: 10000,
+      items: [
+        { sku: "a", quantity: 2, unitPrice: 2500 },
+        { sku: "b", quantity: 1, unitPrice: 5000 },
+      ],
+    });
+    const r = await refund(m, "o-items", { refundId: "r-1", items: [{ sku: "a", quantity: 1 }] });
+    expect(r.status, r.text).toBe(201);
+    expect(r.body).toMatchObject({ amount: 2500, pointsReversed: Math.floor((107 * 2500) / 10000) });
+    const tooMany = await refund(m, "o-items", { refundId: "r-2", items: [{ sku: "a", quantity: 2 }] });
+    expect(tooMany.status).toBe(422);
+    expect(tooMany.body.errors[0].path).toBe("items.0.quantity");
+    const unknown = await refund(m, "o-items", { refundId: "r-3", items: [{ sku: "zzz", quantity: 1 }] });
+    expect(unknown.status).toBe(422);
+    const rest = await refund(m, "o-items", { refundId: "r-4" });
+    expect(rest.body.amount).toBe(7500);
+    expect(r.body.pointsReversed + rest.body.pointsReversed).toBe(107);
+  });
+
+  it("takes spent points back into debt that the next earnings repay first", async () => {
+    const m = await setup();
+    await postOrder(m, { orderId: "o-1", memberId: "d", amount: 10000 });
+    const spent = await call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId: "d", points: 100 } });
+    expect(spent.body.member.balance).toBe(7);
+    const r = await refund(m, "o-1", { refundId: "r" });
+    expect(r.body.pointsReversed).toBe(107);
+    expect(r.body.member.balance).toBe(-100);
+    // Debt blocks redemption.
+    const blocked = await call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId: "d", points: 1 } });
+    expect(blocked.status).toBe(409);
+    const next = await postOrder(m, { orderId: "o-2", memberId: "d", amount: 15000 });
+    expect(next.body.member.balance).toBe(57);
+    // Only the part left after repaying the debt is spendable.
+    expect((await call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId: "d", points: 58 } })).status).toBe(409);
+    expect((await call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId: "d", points: 57 } })).status).toBe(201);
+    const entries = await ledger(m, "d");
+    expect(entries.reduce((s, e) => s + e.points, 0)).toBe(0);
+  });
+
+  it("replays a retried refund and refuses the same refundId under another key", async () => {
+    const m = await setup();
+    await postOrder(m, { orderId: "o-1", memberId: "k", amount: 10000 });
+    const first = await refund(m, "o-1", { refundId: "r-1", amount: 5000 }, "rk");
+    const again = await refund(m, "o-1", { refundId: "r-1", amount: 5000 }, "rk");
+    expect(again.text).toBe(first.text);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    const dup = await refund(m, "o-1", { refundId: "r-1", amount: 5000 }, "rk-2");
+    expect(dup.status).toBe(409);
+    expect((await member(m, "k")).balance).toBe(107 - first.body.pointsReversed);
+  });
+
+  it("parallel partial refunds of one order never reverse more than it earned", async () => {
+    const m = await setup();
+    await postOrder(m, { orderId: "o-p", memberId: "par", amount: 10000 });
+    const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => refund(m, "o-p", { refundId: `r-${i}`, amount: 2000 })));
+    const ok = replies.filter((r) => r.status === 201);
+    expect(ok).toHaveLength(5);
+    expect(replies.filter((r) => r.status !== 201).every((r) => r.status === 422 || r.status === 409)).toBe(true);
+    expect(ok.reduce((s, r) => s + r.body.pointsReversed, 0)).toBe(107);
+    expect((await member(m, "par")).balance).toBe(0);
+  });
+
+  it("404 for an unknown order", async () => {
+    const m = await setup();
+    expect((await refund(m, "nope", { refundId: "r" })).status).toBe(404);
+  });
+});

@@ -1,0 +1,32 @@
+/** Ledger invariants, read straight from D1 after every step of a randomized run. */
+import { env } from "cloudflare:test";
+import { expect } from "vitest";
+
+export async function checkMemberInvariants(merchantId: string, memberId: string): Promise<void> {
+  const db = env.DB;
+  const [acct, entries, lots, holds] = await db.batch<any>([
+    db.prepare(`SELECT balance, pending, held FROM members WHERE merchant_id = ?1 AND id = ?2`).bind(merchantId, memberId),
+    db.prepare(`SELECT COALESCE(SUM(points), 0) AS total, COUNT(*) AS n, MIN(balance_after) AS lowest FROM ledger_entries WHERE merchant_id = ?1 AND member_id = ?2`).bind(merchantId, memberId),
+    db
+      .prepare(
+        `SELECT COALESCE(SUM(CASE WHEN is_pending = 0 THEN remaining END), 0) AS spendable,
+                COALESCE(SUM(CASE WHEN is_pending = 1 THEN remaining END), 0) AS pending,
+                COALESCE(SUM(CASE WHEN remaining < 0 OR remaining > points THEN 1 ELSE 0 END), 0) AS broken
+         FROM point_lots WHERE merchant_id = ?1 AND member_id = ?2`,
+      )
+      .bind(merchantId, memberId),
+    db.prepare(`SELECT COALESCE(SUM(points), 0) AS held FROM redemptions WHERE merchant_id = ?1 AND member_id = ?2 AND status = 'held'`).bind(merchantId, memberId),
+  ]);
+  const a = acct!.results[0];
+  if (!a) return; // not enrolled yet
+  const e = entries!.results[0];
+  const l = lots!.results[0];
+  const context = `member ${memberId}: ${JSON.stringify({ account: a, entries: e, lots: l })}`;
+  expect(e.total, `sum(entries) == balance + pending; ${context}`).toBe(a.balance + a.pending);
+  expect(l.pending, `pending == pending lots; ${context}`).toBe(a.pending);
+  expect(l.broken, `no lot below zero or above its points; ${context}`).toBe(0);
+  if (a.balance >= 0) expect(l.spendable, `balance == spendable lots; ${context}`).toBe(a.balance);
+  else expect(l.spendable, `in debt, no spendable lot is left; ${context}`).toBe(0);
+  expect(holds!.results[0].held, `held == open holds; ${context}`).toBe(a.held);
+  expect(a.held).toBeGreaterThanOrEqual(0);
+}
