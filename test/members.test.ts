@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { BASE_RULE, call, createMerchant, createRule, ledger, member, postOrder, uid } from "./support/api";
+
+describe("members", () => {
+  it("creates (201), updates (200) keeping omitted fields, and clears with null", async () => {
+    const m = await createMerchant();
+    const created = await call("PUT", "/v1/members/ann", { token: m.checkout, body: { email: "ann@example.com", name: "Ann", attributes: { vip: true } } });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body).toMatchObject({ id: "ann", email: "ann@example.com", name: "Ann", attributes: { vip: true }, balance: 0, tier: null, lastOrderAt: null });
+    const updated = await call("PUT", "/v1/members/ann", { token: m.checkout, body: { name: "Ann Lee", email: null } });
+    expect(updated.status).toBe(200);
+    expect(updated.body).toMatchObject({ name: "Ann Lee", email: null, attributes: { vip: true } });
+    expect(updated.body.enrolledAt).toBe(created.body.enrolledAt);
+    expect((await call("GET", "/v1/members/nobody", { token: m.read })).status).toBe(404);
+  });
+
+  it("pages the ledger newest first with a cursor", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    for (let i = 1; i <= 7; i++) await postOrder(m, { orderId: `o-${i}`, memberId: "pager", amount: i * 100 });
+    const first = await call("GET", "/v1/members/pager/ledger?limit=3", { token: m.read });
+    expect(first.status).toBe(200);
+    expect(first.body.data.map((e: any) => e.orderId)).toEqual(["o-7", "o-6", "o-5"]);
+    expect(first.body.data[0]).toMatchObject({ type: "earn", points: 7, balanceAfter: 28 });
+    const second = await call("GET", `/v1/members/pager/ledger?limit=3&cursor=${first.body.nextCursor}`, { token: m.read });
+    expect(second.body.data.map((e: any) => e.orderId)).toEqual(["o-4", "o-3", "o-2"]);
+    const third = await call("GET", `/v1/members/pager/ledger?limit=3&cursor=${second.body.nextCursor}`, { token: m.read });
+    expect(third.body.data.map((e: any) => e.orderId)).toEqual(["o-1"]);
+    expect(third.body.nextCursor).toBeNull();
+    expect((await call("GET", "/v1/members/pager/ledger?cursor=garbage", { token: m.read })).status).toBe(400);
+    expect((await call("GET", "/v1/members/pager/ledger?limit=201", { token: m.read })).status).toBe(400);
+  });
+
+  it("adjusts with a reason, refuses a negative adjustment beyond the balance", async () => {
+    const m = await createMerchant();
+    await call("PUT", "/v1/members/adj", { token: m.admin, body: {} });
+    const plus = await call("POST", "/v1/members/adj/adjustments", { token: m.admin, idempotencyKey: uid("k"), body: { points: 80, reason: "goodwill: late delivery" } });
+    expect(plus.status, plus.text).toBe(201);
+    expect(plus.body).toMatchObject({ points: 80, reason: "goodwill: late delivery", member: { balance: 80, lifetimeEarned: 0 } });
+    const minus = await call("POST", "/v1/members/adj/adjustments", { token: m.admin, idempotencyKey: uid("k"), body: { points: -50, reason: "correction" } });
+    expect(minus.body.member.balance).toBe(30);
+    const over = await call("POST", "/v1/members/adj/adjustments", { token: m.admin, idempotencyKey: uid("k"), body: { points: -31, reason: "too much" } });
+    expect(over.status).toBe(409);
+    expect(over.body.code).toBe("insufficient_points");
+    const entries = await ledger(m, "adj");
+    expect(entries.map((e) => [e.type, e.points, e.reason])).toEqual([
+      ["adjust", 80, "goodwill: late delivery"],
+      ["adjust", -50, "correction"],
+    ]);
+    const noReason = await call("POST", "/v1/members/adj/adjustments", { token: m.admin, idempotencyKey: uid("k"), body: { points: 5 } });
+    expect(noReason.status).toBe(400);
+    expect(noReason.body.errors[0].path).toBe("reason");
+  });
+
+  it("exports everything held and erases personal data keeping totals", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await call("PUT", "/v1/members/gdpr", { token: m.admin, body: { email: "g@example.com", name: "G", birthday: "1990-05-01" } });
+    await postOrder(m, { orderId: "o-g", memberId: "gdpr", amount: 2500 });
+    const exported = await call("GET", "/v1/members/gdpr/export", { token: m.admin });
+    expect(exported.status).toBe(200);
+    expect(exported.body.member).toMatchObject({ email: "g@example.com", birthday: "1990-05-01", balance: 25 });
+    expect(exported.body.ledger).toHaveLength(1);
+    expect(exported.body.orders[0]).toMatchObject({ orderId: "o-g", pointsEarned: 25 });
+
+    const token = await call("POST", "/v1/members/gdpr/tokens", { token: m.checkout });
+    expect((await call("DELETE", "/v1/members/gdpr", { token: m.admin })).status).toBe(204);
+    const after = await member(m, "gdpr");
+    expect(after).toMatchObject({ email: null, name: null, birthday: null, attributes: null, erased: true, balance: 25, lifetimeEarned: 25 });
+    expect((await ledger(m, "gdpr")).reduce((s, e) => s + e.points, 0)).toBe(25);
+    expect((await call("GET", "/v1/me", { token: token.body.token })).status).toBe(401);
+    expect((await call("DELETE", "/v1/members/ghost", { token: m.admin })).status).toBe(404);
+  });
+
+  it("mints member tokens that reach only /v1/me of their member", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await postOrder(m, { orderId: "o-me", memberId: "me", amount: 1200 });
+    const minted = await call("POST", "/v1/members/me/tokens", { token: m.checkout, body: { ttlSeconds: 600 } });
+    expect(minted.status, minted.text).toBe(201);
+    expect(minted.body.token).toMatch(/^mt_/);
+    expect(Date.parse(minted.body.expiresAt) - Date.now()).toBeGreaterThan(590_000);
+    const me = await call("GET", "/v1/me", { token: minted.body.token });
+    expect(me.body).toMatchObject({ id: "me", balance: 12 });
+    const myLedger = await call("GET", "/v1/me/ledger", { token: minted.body.token });
+    expect(myLedger.body.data).toHaveLength(1);
+    expect((await call("GET", "/v1/members/me", { token: minted.body.token })).status).toBe(403);
+    expect((await call("GET", "/v1/me", { token: m.admin })).status).toBe(403);
+    expect((await call("POST", "/v1/members/unknown/tokens", { token: m.checkout })).status).toBe(404);
+  });
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { call, createMerchant, PLATFORM_TOKEN } from "./support/api";
+
+describe("merchants and API keys", () => {
+  it("creates a merchant with an admin key shown once and stored as a hash", async () => {
+    const r = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "Shop", currency: "CNY", timezone: "Asia/Shanghai" } });
+    expect(r.status).toBe(201);
+    expect(r.body.merchant).toMatchObject({ name: "Shop", currency: "CNY", timezone: "Asia/Shanghai" });
+    expect(r.body.merchant.id).toMatch(/^mer_/);
+    expect(r.body.apiKey).toMatchObject({ scope: "admin" });
+    const list = await call("GET", "/v1/api-keys", { token: r.body.apiKey.secret });
+    expect(list.status).toBe(200);
+    expect(list.text).not.toContain(r.body.apiKey.secret);
+    expect(list.body.data[0]).toMatchObject({ id: r.body.apiKey.id, scope: "admin", hint: r.body.apiKey.secret.slice(-4), revokedAt: null });
+    const program = await call("GET", "/v1/program", { token: r.body.apiKey.secret });
+    expect(program.body).toEqual({ pointValue: { points: 100, amount: 100 }, pendingDays: 0, expiry: { policy: "none" }, autoEnroll: true });
+  });
+
+  it("refuses merchants with bad currency or time zone, and without the platform token", async () => {
+    const bad = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "x", currency: "yuan", timezone: "Mars/Olympus" } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: any) => e.path).sort()).toEqual(["currency", "timezone"]);
+    const m = await createMerchant();
+    expect((await call("POST", "/v1/merchants", { token: m.admin, body: { name: "x", currency: "CNY", timezone: "UTC" } })).status).toBe(403);
+    expect((await call("POST", "/v1/merchants", { token: "nope", body: { name: "x", currency: "CNY", timezone: "UTC" } })).status).toBe(401);
+  });
+
+  it("scopes keys: read is GET only, checkout cannot manage the program", async () => {
+    const m = await createMerchant();
+    expect((await call("GET", "/v1/program", { token: m.read })).status).toBe(200);
+    const readPut = await call("PUT", "/v1/members/x", { token: m.read, body: {} });
+    expect(readPut.status).toBe(403);
+    expect(readPut.body.code).toBe("forbidden");
+    expect((await call("PUT", "/v1/members/x", { token: m.checkout, body: {} })).status).toBe(201);
+    expect((await call("GET", "/v1/api-keys", { token: m.checkout })).status).toBe(403);
+    expect((await call("POST", "/v1/rules", { token: m.checkout, body: {} })).status).toBe(403);
+  });
+
+  it("revokes a key with immediate effect", async () => {
+    const m = await createMerchant();
+    const keys = await call("GET", "/v1/api-keys", { token: m.admin });
+    const checkoutKey = keys.body.data.find((k: any) => k.scope === "checkout");
+    expect((await call("GET", "/v1/members/x", { token: m.checkout })).status).toBe(404);
+    expect((await call("DELETE", `/v1/api-keys/${checkoutKey.id}`, { token: m.admin })).status).toBe(204);
+    const after = await call("GET", "/v1/members/x", { token: m.checkout });
+    expect(after.status).toBe(401);
+    expect(after.headers.get("content-type")).toContain("application/problem+json");
+    expect((await call("DELETE", "/v1/api-keys/key_missing", { token: m.admin })).status).toBe(404);
+  });
+
+  it("401 without or with a malformed Authorization header", async () => {
+    expect((await call("GET", "/v1/program")).status).toBe(401);
+    expect((await call("GET", "/v1/program", { headers: { authorization: "Basic abc" } })).status).toBe(401);
+  });
+});

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { call, createMerchant, postOrder } from "./support/api";
+
+const rule = {
+  id: "spring",
+  name: "Spring tea",
+  priority: 5,
+  startsAt: "2026-03-01T00:00:00+08:00",
+  endsAt: "2026-06-01T00:00:00+08:00",
+  conditions: { categories: ["tea"], minAmount: 1000 },
+  effect: { kind: "per_amount", points: 2, per: 100 },
+};
+
+describe("earning rules", () => {
+  it("creates, reads, lists, replaces and deletes", async () => {
+    const m = await createMerchant();
+    const created = await call("POST", "/v1/rules", { token: m.admin, body: rule });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body).toMatchObject({ id: "spring", active: true, priority: 5, startsAt: "2026-02-28T16:00:00.000Z", conditions: rule.conditions });
+    expect((await call("POST", "/v1/rules", { token: m.admin, body: rule })).status).toBe(409);
+    expect((await call("GET", "/v1/rules/spring", { token: m.read })).body.name).toBe("Spring tea");
+
+    const replaced = await call("PUT", "/v1/rules/spring", { token: m.admin, body: { ...rule, id: undefined, name: "Spring tea v2", active: false } });
+    expect(replaced.status).toBe(200);
+    expect(replaced.body).toMatchObject({ name: "Spring tea v2", active: false, createdAt: created.body.createdAt });
+    const put = await call("PUT", "/v1/rules/summer", { token: m.admin, body: { name: "Summer", effect: { kind: "fixed", points: 5 } } });
+    expect(put.status).toBe(201);
+    const mismatch = await call("PUT", "/v1/rules/summer", { token: m.admin, body: { id: "other", name: "x", effect: { kind: "fixed", points: 5 } } });
+    expect(mismatch.status).toBe(400);
+
+    const list = await call("GET", "/v1/rules?limit=1", { token: m.admin });
+    expect(list.body.data.map((r: any) => r.id)).toEqual(["spring"]);
+    const next = await call("GET", `/v1/rules?limit=1&cursor=${list.body.nextCursor}`, { token: m.admin });
+    expect(next.body.data.map((r: any) => r.id)).toEqual(["summer"]);
+    expect(next.body.nextCursor).toBeNull();
+
+    expect((await call("DELETE", "/v1/rules/spring", { token: m.admin })).status).toBe(204);
+    expect((await call("GET", "/v1/rules/spring", { token: m.admin })).status).toBe(404);
+    expect((await call("DELETE", "/v1/rules/spring", { token: m.admin })).status).toBe(404);
+  });
+
+  it("applies only active rules inside their window", async () => {
+    const m = await createMerchant();
+    await call("POST", "/v1/rules", { token: m.admin, body: { ...rule, conditions: {} } });
+    await call("POST", "/v1/rules", { token: m.admin, body: { id: "off", name: "off", active: false, effect: { kind: "fixed", points: 100 } } });
+    const inside = await postOrder(m, { orderId: "in", memberId: "w", amount: 1000, occurredAt: "2026-04-01T12:00:00+08:00" });
+    expect(inside.body.pointsEarned).toBe(20);
+    const after = await postOrder(m, { orderId: "after", memberId: "w", amount: 1000, occurredAt: "2026-06-01T00:00:00+08:00" });
+    expect(after.body.pointsEarned).toBe(0);
+  });
+
+  it("validates effects and windows, naming the field", async () => {
+    const m = await createMerchant();
+    const bad = await call("POST", "/v1/rules", {
+      token: m.admin,
+      body: { id: "bad rule!", name: "", effect: { kind: "per_amount", points: 1.5, per: 0 }, endsAt: "2020-01-01T00:00:00Z", startsAt: "2021-01-01T00:00:00Z" },
+    });
+    expect(bad.status).toBe(400);
+    const paths = bad.body.errors.map((e: any) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(["id", "name", "effect.points", "effect.per"]));
+    const unknownKind = await call("POST", "/v1/rules", { token: m.admin, body: { id: "u", name: "u", effect: { kind: "cashback", points: 1 } } });
+    expect(unknownKind.status).toBe(400);
+    const window = await call("POST", "/v1/rules", {
+      token: m.admin,
+      body: { id: "w", name: "w", effect: { kind: "fixed", points: 1 }, startsAt: "2026-05-01T00:00:00Z", endsAt: "2026-04-01T00:00:00Z" },
+    });
+    expect(window.status).toBe(400);
+    expect(window.body.errors[0].path).toBe("endsAt");
+    expect((await call("GET", "/v1/rules", { token: m.admin })).body.data).toEqual([]);
+  });
+
+  it("simulates drafts against an order, with the reason each rule missed", async () => {
+    const m = await createMerchant();
+    await call("POST", "/v1/rules", { token: m.admin, body: { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } } });
+    const r = await call("POST", "/v1/rules/simulate", {
+      token: m.admin,
+      body: {
+        order: { orderId: "sim", memberId: "sim", amount: 5000, currency: "CNY", channel: "store" },
+        rules: [
+          { id: "double", name: "double", effect: { kind: "multiplier", factor: 2 } },
+          { id: "app-only", name: "app", conditions: { channels: ["app"] }, effect: { kind: "fixed", points: 30 } },
+        ],
+      },
+    });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.pointsEarned).toBe(100);
+    const byId = Object.fromEntries(r.body.rules.map((x: any) => [x.ruleId, x]));
+    expect(byId.base).toMatchObject({ matched: true, points: 50, draft: false });
+    expect(byId.double).toMatchObject({ matched: true, points: 50, draft: true });
+    expect(byId["app-only"]).toMatchObject({ matched: false, reason: "channel", draft: true });
+    // Nothing written: the drafts are not live.
+    expect((await call("GET", "/v1/rules", { token: m.admin })).body.data).toHaveLength(1);
+    expect((await call("GET", "/v1/members/sim", { token: m.admin })).status).toBe(404);
+  });
+});
