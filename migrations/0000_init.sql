@@ -22,6 +22,22 @@ CREATE TABLE `idempotency_keys` (
 );
 --> statement-breakpoint
 CREATE INDEX `idempotency_created` ON `idempotency_keys` (`created_at`);--> statement-breakpoint
+CREATE TABLE `job_runs` (
+	`id` text PRIMARY KEY NOT NULL,
+	`job` text NOT NULL,
+	`merchant_id` text,
+	`trigger` text NOT NULL,
+	`status` text NOT NULL,
+	`started_at` integer NOT NULL,
+	`finished_at` integer,
+	`processed` integer DEFAULT 0 NOT NULL,
+	`chunks` integer DEFAULT 0 NOT NULL,
+	`more` integer DEFAULT false NOT NULL,
+	`errors` text
+);
+--> statement-breakpoint
+CREATE INDEX `job_runs_merchant` ON `job_runs` (`merchant_id`,`started_at`);--> statement-breakpoint
+CREATE INDEX `job_runs_started` ON `job_runs` (`started_at`);--> statement-breakpoint
 CREATE TABLE `ledger_entries` (
 	`id` text PRIMARY KEY NOT NULL,
 	`merchant_id` text NOT NULL,
@@ -35,6 +51,7 @@ CREATE TABLE `ledger_entries` (
 	`rule_id` text,
 	`redemption_id` text,
 	`refund_id` text,
+	`lot_id` text,
 	`available_at` integer,
 	`expires_at` integer,
 	`reason` text
@@ -78,6 +95,7 @@ CREATE TABLE `members` (
 	`lifetime_redeemed` integer DEFAULT 0 NOT NULL,
 	`order_count` integer DEFAULT 0 NOT NULL,
 	`entry_seq` integer DEFAULT 0 NOT NULL,
+	`next_release_at` integer,
 	`updated_at` integer NOT NULL,
 	PRIMARY KEY(`merchant_id`, `id`)
 );
@@ -104,6 +122,7 @@ CREATE TABLE `orders` (
 	`lot_id` text,
 	`refunded_amount` integer DEFAULT 0 NOT NULL,
 	`points_reversed` integer DEFAULT 0 NOT NULL,
+	`expired_excused` integer DEFAULT 0 NOT NULL,
 	`refunded_items` text,
 	`created_at` integer NOT NULL,
 	PRIMARY KEY(`merchant_id`, `id`)
@@ -118,6 +137,7 @@ CREATE TABLE `point_lots` (
 	`order_id` text,
 	`points` integer NOT NULL,
 	`remaining` integer NOT NULL,
+	`expired` integer DEFAULT 0 NOT NULL,
 	`is_pending` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
 	`available_at` integer NOT NULL,
@@ -127,8 +147,8 @@ CREATE TABLE `point_lots` (
 --> statement-breakpoint
 CREATE INDEX `lots_open_by_expiry` ON `point_lots` (`merchant_id`,`member_id`,`expire_key`,`id`) WHERE remaining > 0 AND is_pending = 0;--> statement-breakpoint
 CREATE INDEX `lots_pending_due` ON `point_lots` (`available_at`) WHERE is_pending = 1;--> statement-breakpoint
+CREATE INDEX `lots_member_pending` ON `point_lots` (`merchant_id`,`member_id`,`available_at`) WHERE is_pending = 1;--> statement-breakpoint
 CREATE INDEX `lots_expiring` ON `point_lots` (`expire_key`) WHERE remaining > 0 AND expires_at IS NOT NULL;--> statement-breakpoint
-CREATE INDEX `lots_order` ON `point_lots` (`merchant_id`,`order_id`);--> statement-breakpoint
 CREATE TABLE `programs` (
 	`merchant_id` text PRIMARY KEY NOT NULL,
 	`point_value_points` integer NOT NULL,

@@ -71,8 +71,11 @@ export const members = sqliteTable(
     orderCount: integer("order_count").notNull().default(0),
     /** Sequence number of the member's newest ledger entry. */
     entrySeq: integer("entry_seq").notNull().default(0),
+    /** When the member's earliest pending lot becomes spendable (null: nothing pending). */
+    nextReleaseAt: integer("next_release_at"),
     updatedAt: integer("updated_at").notNull(),
   },
+  // Expression index members_last_activity (inactivity expiry) is in migrations/0001_sql_extras.sql.
   (t) => [primaryKey({ columns: [t.merchantId, t.id] })],
 );
 
@@ -92,6 +95,8 @@ export const ledgerEntries = sqliteTable(
     ruleId: text("rule_id"),
     redemptionId: text("redemption_id"),
     refundId: text("refund_id"),
+    /** The lot an `expire` entry expired (and, for credits, the lot they created). */
+    lotId: text("lot_id"),
     availableAt: integer("available_at"),
     expiresAt: integer("expires_at"),
     reason: text("reason"),
@@ -114,6 +119,8 @@ export const pointLots = sqliteTable(
     orderId: text("order_id"),
     points: integer("points").notNull(),
     remaining: integer("remaining").notNull(),
+    /** Points of this lot that expired (never more than were left unspent). */
+    expired: integer("expired").notNull().default(0),
     /** 1 while the lot is inside the return window and not yet spendable. */
     isPending: integer("is_pending").notNull().default(0),
     createdAt: integer("created_at").notNull(),
@@ -122,12 +129,15 @@ export const pointLots = sqliteTable(
     expireKey: integer("expire_key").notNull(),
   },
   (t) => [
+    // Spending walks a member's spendable lots soonest-expiring first.
     index("lots_open_by_expiry")
       .on(t.merchantId, t.memberId, t.expireKey, t.id)
       .where(sql`remaining > 0 AND is_pending = 0`),
+    // Release of pending lots: all due ones (job) and one member's (inline).
     index("lots_pending_due").on(t.availableAt).where(sql`is_pending = 1`),
+    index("lots_member_pending").on(t.merchantId, t.memberId, t.availableAt).where(sql`is_pending = 1`),
+    // Expiry job: only lots that can expire and still hold points, by expiry time.
     index("lots_expiring").on(t.expireKey).where(sql`remaining > 0 AND expires_at IS NOT NULL`),
-    index("lots_order").on(t.merchantId, t.orderId),
   ],
 );
 
@@ -160,6 +170,8 @@ export const orders = sqliteTable(
     lotId: text("lot_id"),
     refundedAmount: integer("refunded_amount").notNull().default(0),
     pointsReversed: integer("points_reversed").notNull().default(0),
+    /** Reversal points not taken back because the order's own points had already expired. */
+    expiredExcused: integer("expired_excused").notNull().default(0),
     /** JSON map sku -> quantity refunded so far. */
     refundedItems: text("refunded_items"),
     createdAt: integer("created_at").notNull(),
@@ -259,4 +271,25 @@ export const tiers = sqliteTable(
     position: integer("position").notNull(),
   },
   (t) => [primaryKey({ columns: [t.merchantId, t.id] })],
+);
+
+/** One run of a scheduled job (cron or on demand): what it did, for operations. */
+export const jobRuns = sqliteTable(
+  "job_runs",
+  {
+    id: text("id").primaryKey(),
+    job: text("job").notNull(),
+    /** Null for a cron run over every merchant. */
+    merchantId: text("merchant_id"),
+    trigger: text("trigger", { enum: ["cron", "manual"] }).notNull(),
+    status: text("status", { enum: ["running", "succeeded", "failed"] }).notNull(),
+    startedAt: integer("started_at").notNull(),
+    finishedAt: integer("finished_at"),
+    processed: integer("processed").notNull().default(0),
+    chunks: integer("chunks").notNull().default(0),
+    /** More due work was left for the next run (the run stopped at its chunk budget). */
+    more: integer("more", { mode: "boolean" }).notNull().default(false),
+    errors: text("errors"),
+  },
+  (t) => [index("job_runs_merchant").on(t.merchantId, t.startedAt), index("job_runs_started").on(t.startedAt)],
 );

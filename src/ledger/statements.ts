@@ -13,6 +13,7 @@
  * - pending == sum(remaining of pending lots); held == points of open holds.
  */
 import { guard } from "../platform/db";
+import { expireStatements, memberScopes, releaseStatements } from "./lifecycle";
 
 /** Far-future expire key for lots that never expire, so one index orders every lot. */
 export const NEVER_EXPIRES_KEY = 8_640_000_000_000_000;
@@ -37,6 +38,7 @@ export interface EntryRefs {
   availableAt?: number | null;
   expiresAt?: number | null;
   reason?: string | null;
+  lotId?: string | null;
 }
 
 export interface CreditInput {
@@ -82,6 +84,16 @@ export interface RestoreInput {
   refs?: EntryRefs;
 }
 
+/** What is due for the member before an operation, as known from the rows read beforehand. */
+export interface SettleInput {
+  /** A pending lot's window has ended (members.next_release_at <= now). */
+  releaseDue: boolean;
+  /** Expire lots past their date first (needed before spending; not before a credit). */
+  expireDue: boolean;
+  /** Set when the inactivity deadline passed: expire everything, unless the member was active since. */
+  inactiveSince?: number;
+}
+
 export class LedgerWriter {
   readonly statements: D1PreparedStatement[] = [];
 
@@ -91,6 +103,22 @@ export class LedgerWriter {
     readonly memberId: string,
     readonly at: number,
   ) {}
+
+  /**
+   * Brings the member's lots up to date before a spend or reversal: releases pending lots whose window
+   * ended and expires lots past their date (or all of them after the inactivity deadline), so nothing
+   * expired is ever spent and nothing due stays locked.
+   */
+  settle(input: SettleInput): this {
+    const { merchantId, memberId, at } = this;
+    if (input.releaseDue) this.statements.push(...releaseStatements(this.db, memberScopes.duePending(merchantId, memberId, at), at));
+    if (input.expireDue) this.statements.push(...expireStatements(this.db, memberScopes.dueExpiry(merchantId, memberId, at), at));
+    if (input.inactiveSince !== undefined)
+      this.statements.push(
+        ...expireStatements(this.db, memberScopes.inactive(merchantId, memberId, input.inactiveSince), at, "inactivity"),
+      );
+    return this;
+  }
 
   /** Adds points as a new lot; a negative balance (debt) is repaid first. */
   credit(input: CreditInput): this {
@@ -117,9 +145,10 @@ export class LedgerWriter {
       input.orderAt === undefined
         ? ""
         : `, order_count = order_count + 1, last_order_at = MAX(COALESCE(last_order_at, 0), ${Number(input.orderAt)})`;
+    const releaseSet = pending ? `, next_release_at = MIN(COALESCE(next_release_at, ?7), ?7)` : "";
     this.push(
       `UPDATE members SET balance = balance + ?1, pending = pending + ?2, lifetime_earned = lifetime_earned + ?3,
-         entry_seq = entry_seq + 1, updated_at = ?4${orderSet}
+         entry_seq = entry_seq + 1, updated_at = ?4${orderSet}${releaseSet}
        WHERE merchant_id = ?5 AND id = ?6`,
       pending ? 0 : points,
       pending ? points : 0,
@@ -127,12 +156,27 @@ export class LedgerWriter {
       this.at,
       this.merchantId,
       this.memberId,
+      ...(pending ? [input.availableAt] : []),
     );
     return this.entry(entryId, input.type, points, {
       ...input.refs,
+      lotId: entryId,
       availableAt: input.availableAt,
       expiresAt: input.expiresAt,
     });
+  }
+
+  /** An order that earned nothing still counts as activity (order count, last order time). */
+  touchOrder(orderAt: number): this {
+    this.push(
+      `UPDATE members SET order_count = order_count + 1, last_order_at = MAX(COALESCE(last_order_at, 0), ?1), updated_at = ?2
+       WHERE merchant_id = ?3 AND id = ?4`,
+      orderAt,
+      this.at,
+      this.merchantId,
+      this.memberId,
+    );
+    return this;
   }
 
   /** Takes spendable points, soonest-expiring lots first. Refuses (insufficient_points) rather than overdraw. */
@@ -313,8 +357,8 @@ export class LedgerWriter {
   private entry(entryId: string, type: EntryType, points: number, refs: EntryRefs): this {
     this.push(
       `INSERT INTO ledger_entries (id, merchant_id, member_id, seq, type, points, balance_after, created_at,
-         order_id, rule_id, redemption_id, refund_id, available_at, expires_at, reason)
-       SELECT ?1, m.merchant_id, m.id, m.entry_seq, ?2, ?3, m.balance, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11
+         order_id, rule_id, redemption_id, refund_id, available_at, expires_at, reason, lot_id)
+       SELECT ?1, m.merchant_id, m.id, m.entry_seq, ?2, ?3, m.balance, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?14
        FROM members m WHERE m.merchant_id = ?12 AND m.id = ?13`,
       entryId,
       type,
@@ -329,6 +373,7 @@ export class LedgerWriter {
       refs.reason ?? null,
       this.merchantId,
       this.memberId,
+      refs.lotId ?? null,
     );
     return this;
   }

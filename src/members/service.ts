@@ -13,7 +13,7 @@ import { newId } from "../platform/ids";
 import { idempotentWrite } from "../platform/idempotency";
 import { decodeCursor, isNumber, page } from "../platform/pagination";
 import { commitWrite } from "../platform/write";
-import { lotExpiry, programFromRow } from "../program/settings";
+import { dueFor, lotExpiry, programFromRow } from "../program/settings";
 import { entryBody } from "./ledger-entries";
 import type { MemberInput } from "./schemas";
 
@@ -79,16 +79,18 @@ export async function adjustPoints(c: Context<AppEnv>, memberId: string, points:
   const at = now();
   const [memberRows, programRows] = await orm.batch([
     orm
-      .select({ id: members.id })
+      .select({ nextReleaseAt: members.nextReleaseAt, lastOrderAt: members.lastOrderAt, enrolledAt: members.enrolledAt })
       .from(members)
       .where(and(eq(members.merchantId, merchant.id), eq(members.id, memberId))),
     orm.select().from(programs).where(eq(programs.merchantId, merchant.id)),
   ]);
-  if (memberRows.length === 0) throw notFound(`Member ${memberId}`);
+  const member = memberRows[0];
+  if (!member) throw notFound(`Member ${memberId}`);
+  const program = programFromRow(programRows[0]);
   const db = c.var.db;
   const write = idempotentWrite(c, at);
   const entryId = newId("le", at);
-  const ledger = new LedgerWriter(db, merchant.id, memberId, at);
+  const ledger = new LedgerWriter(db, merchant.id, memberId, at).settle(dueFor(member, program, merchant.timezone, at, points < 0));
   if (points > 0) {
     ledger.credit({
       entryId,
@@ -96,7 +98,7 @@ export async function adjustPoints(c: Context<AppEnv>, memberId: string, points:
       points,
       pending: false,
       availableAt: at,
-      expiresAt: lotExpiry(programFromRow(programRows[0]), at, merchant.timezone),
+      expiresAt: lotExpiry(program, at, merchant.timezone),
       countsAsEarned: false,
       refs: { reason },
     });

@@ -3,7 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { members, orders, programs } from "../db/schema";
 import type { Orm } from "../platform/db";
 import { ApiError } from "../platform/errors";
-import { type ProgramSettings, programFromRow } from "../program/settings";
+import { type MemberClock, type ProgramSettings, programFromRow } from "../program/settings";
 import { activeRulesQuery, ruleFromRow } from "../rules/repository";
 import type { MemberFacts, Rule } from "../rules/types";
 import type { OrderInput } from "./schemas";
@@ -11,7 +11,7 @@ import type { OrderInput } from "./schemas";
 export interface CheckoutContext {
   program: ProgramSettings;
   /** null when the member is not enrolled yet. */
-  member: MemberFacts | null;
+  member: (MemberFacts & MemberClock) | null;
   rules: Rule[];
   orderExists: boolean;
 }
@@ -20,7 +20,13 @@ export async function loadCheckoutContext(orm: Orm, merchantId: string, memberId
   const [programRows, memberRows, ruleRows, orderRows] = await orm.batch([
     orm.select().from(programs).where(eq(programs.merchantId, merchantId)),
     orm
-      .select({ tierId: members.tierId, orderCount: members.orderCount })
+      .select({
+        tierId: members.tierId,
+        orderCount: members.orderCount,
+        nextReleaseAt: members.nextReleaseAt,
+        lastOrderAt: members.lastOrderAt,
+        enrolledAt: members.enrolledAt,
+      })
       .from(members)
       .where(and(eq(members.merchantId, merchantId), eq(members.id, memberId))),
     activeRulesQuery(orm, merchantId),
@@ -32,7 +38,7 @@ export async function loadCheckoutContext(orm: Orm, merchantId: string, memberId
   const member = memberRows[0];
   return {
     program: programFromRow(programRows[0]),
-    member: member ? { tierId: member.tierId, previousOrders: member.orderCount } : null,
+    member: member ? { ...member, previousOrders: member.orderCount } : null,
     rules: ruleRows.map(ruleFromRow),
     orderExists: orderRows.length > 0,
   };

@@ -12,6 +12,21 @@ export function pointsToReverse(pointsEarned: number, orderAmount: number, refun
   return mulDiv(pointsEarned, refundedBefore + refundNow, orderAmount) - mulDiv(pointsEarned, refundedBefore, orderAmount);
 }
 
+/**
+ * How much of a reversal is taken back from the member, and how much is excused because the order's own
+ * points already expired (the member lost them once; a refund must not take them again).
+ *
+ * @example splitReversal(100, { ownRemaining: 30, ownExpired: 50, alreadyExcused: 0 }) // { take: 50, excused: 50 }
+ */
+export function splitReversal(
+  reversed: number,
+  own: { ownRemaining: number; ownExpired: number; alreadyExcused: number },
+): { take: number; excused: number } {
+  const fromOwnLot = Math.min(reversed, own.ownRemaining);
+  const excused = Math.max(0, Math.min(reversed - fromOwnLot, own.ownExpired - own.alreadyExcused));
+  return { take: reversed - excused, excused };
+}
+
 export interface ItemRefundRequest {
   sku: string;
   quantity: number;

@@ -5,7 +5,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { orders, refunds } from "../db/schema";
+import { members, orders, pointLots, programs, refunds } from "../db/schema";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
 import { currentMerchant } from "../platform/auth";
@@ -16,8 +16,9 @@ import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { idempotentWrite } from "../platform/idempotency";
 import { commitWrite } from "../platform/write";
+import { dueFor, programFromRow } from "../program/settings";
 import type { OrderItem } from "../rules/types";
-import { pointsToReverse, refundByItems } from "./refund-math";
+import { pointsToReverse, refundByItems, splitReversal } from "./refund-math";
 import type { RefundInput } from "./schemas";
 
 const MAX_ATTEMPTS = 5;
@@ -40,15 +41,26 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
   const merchant = currentMerchant(c);
   const orm = c.var.orm;
   const at = now();
-  const [orderRows, refundRows] = await orm.batch([
+  const [orderRows, refundRows, programRows] = await orm.batch([
     orm.select().from(orders).where(and(eq(orders.merchantId, merchant.id), eq(orders.id, orderId))),
     orm
       .select({ id: refunds.id })
       .from(refunds)
       .where(and(eq(refunds.merchantId, merchant.id), eq(refunds.orderId, orderId), eq(refunds.id, input.refundId))),
+    orm.select().from(programs).where(eq(programs.merchantId, merchant.id)),
   ]);
   const order = orderRows[0];
   if (!order) throw notFound(`Order ${orderId}`);
+  const [memberRows, lotRows] = await orm.batch([
+    orm
+      .select({ nextReleaseAt: members.nextReleaseAt, lastOrderAt: members.lastOrderAt, enrolledAt: members.enrolledAt })
+      .from(members)
+      .where(and(eq(members.merchantId, merchant.id), eq(members.id, order.memberId))),
+    orm
+      .select({ remaining: pointLots.remaining, expired: pointLots.expired, expireKey: pointLots.expireKey })
+      .from(pointLots)
+      .where(and(eq(pointLots.merchantId, merchant.id), eq(pointLots.id, order.lotId ?? ""))),
+  ]);
   if (refundRows.length > 0) throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
 
   const left = order.amount - order.refundedAmount;
@@ -70,7 +82,16 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
     ]);
   if (amount <= 0) throw new ApiError("unprocessable", "The refund amount is zero.", [{ path: "items", message: "refund nothing" }]);
 
-  const points = pointsToReverse(order.pointsEarned, order.amount, order.refundedAmount, amount);
+  const reversed = pointsToReverse(order.pointsEarned, order.amount, order.refundedAmount, amount);
+  const due = dueFor(memberRows[0]!, programFromRow(programRows[0]), merchant.timezone, at, true);
+  const lot = lotRows[0];
+  // The settle step below expires the order's own lot first when it is due.
+  const lotExpiresNow = lot !== undefined && lot.remaining > 0 && (lot.expireKey <= at || due.inactiveSince !== undefined);
+  const { take: points, excused } = splitReversal(reversed, {
+    ownRemaining: lot && !lotExpiresNow ? lot.remaining : 0,
+    ownExpired: (lot?.expired ?? 0) + (lot && lotExpiresNow ? lot.remaining : 0),
+    alreadyExcused: order.expiredExcused,
+  });
   const db = c.var.db;
   const write = idempotentWrite(c, at);
   const entryId = newId("le", at);
@@ -78,10 +99,22 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
     ...write.begin(),
     db
       .prepare(
-        `UPDATE orders SET refunded_amount = refunded_amount + ?1, points_reversed = points_reversed + ?2, refunded_items = ?3
-         WHERE merchant_id = ?4 AND id = ?5 AND refunded_amount = ?6`,
+        `UPDATE orders SET refunded_amount = refunded_amount + ?1, points_reversed = points_reversed + ?2, refunded_items = ?3,
+           expired_excused = expired_excused + ?7
+         WHERE merchant_id = ?4 AND id = ?5 AND refunded_amount = ?6
+           AND COALESCE((SELECT remaining FROM point_lots WHERE id = ?8), 0) = ?9`,
       )
-      .bind(amount, points, refundedItems ? JSON.stringify(refundedItems) : null, merchant.id, orderId, order.refundedAmount),
+      .bind(
+        amount,
+        points,
+        refundedItems ? JSON.stringify(refundedItems) : null,
+        merchant.id,
+        orderId,
+        order.refundedAmount,
+        excused,
+        order.lotId,
+        lot?.remaining ?? 0,
+      ),
     guard(db, "conflict", "changes() = 0"),
     db
       .prepare(
@@ -90,17 +123,16 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
       )
       .bind(merchant.id, orderId, input.refundId, order.memberId, amount, input.items ? JSON.stringify(input.items) : null, points, at),
   ];
-  if (points > 0) {
-    const ledger = new LedgerWriter(db, merchant.id, order.memberId, at);
-    ledger.reverse({ entryId, points, orderId, ownLotId: order.lotId, refundId: input.refundId });
-    statements.push(...ledger.statements);
-  }
+  const ledger = new LedgerWriter(db, merchant.id, order.memberId, at).settle(due);
+  if (points > 0) ledger.reverse({ entryId, points, orderId, ownLotId: order.lotId, refundId: input.refundId });
+  statements.push(...ledger.statements);
   statements.push(
     write.finish(
       201,
-      `SELECT json_object('refundId', ?1, 'orderId', ?2, 'amount', ?3, 'pointsReversed', ?4, 'member', ${MEMBER_JSON_SQL})
+      `SELECT json_object('refundId', ?1, 'orderId', ?2, 'amount', ?3, 'pointsReversed', ?4, 'pointsAlreadyExpired', ?7,
+         'member', ${MEMBER_JSON_SQL})
        FROM members m WHERE m.merchant_id = ?5 AND m.id = ?6`,
-      [input.refundId, orderId, amount, points, merchant.id, order.memberId],
+      [input.refundId, orderId, amount, points, merchant.id, order.memberId, excused],
     ),
   );
   return commitWrite(c, write, statements, 201, (failure) => {

@@ -58,7 +58,11 @@ export const RefundResultSchema = z
     refundId: z.string(),
     orderId: z.string(),
     amount: z.number().int(),
-    pointsReversed: z.number().int(),
+    pointsReversed: z.number().int().openapi({ description: "Points taken back from the member." }),
+    pointsAlreadyExpired: z
+      .number()
+      .int()
+      .openapi({ description: "Points of the refunded part that had already expired, so are not taken again." }),
     member: MemberSchema,
   })
   .openapi("RefundResult");

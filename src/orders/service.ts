@@ -13,7 +13,7 @@ import { newId } from "../platform/ids";
 import { idempotentWrite } from "../platform/idempotency";
 import { MAX_UNITS } from "../platform/validation";
 import { commitWrite } from "../platform/write";
-import { lotAvailability, lotExpiry } from "../program/settings";
+import { dueFor, lotAvailability, lotExpiry } from "../program/settings";
 import { evaluateRules } from "../rules/evaluate";
 import { checkOrder, loadCheckoutContext, NEW_MEMBER } from "./checkout-context";
 import type { OrderInput } from "./schemas";
@@ -63,6 +63,8 @@ export async function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<
         at,
       ),
   );
+  // An order after the inactivity deadline first lets the old points expire, then resets the clock.
+  if (ctx.member) ledger.settle(dueFor(ctx.member, ctx.program, merchant.timezone, at, false));
   if (lotId) {
     const { availableAt, pending } = lotAvailability(ctx.program, occurredAt, at);
     ledger.credit({
@@ -76,17 +78,10 @@ export async function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<
       refs: { orderId: input.orderId, ruleId: evaluation.awards.length === 1 ? evaluation.awards[0]!.ruleId : null },
       orderAt: occurredAt,
     });
-    statements.push(...ledger.statements);
   } else {
-    statements.push(
-      db
-        .prepare(
-          `UPDATE members SET order_count = order_count + 1, last_order_at = MAX(COALESCE(last_order_at, 0), ?1), updated_at = ?2
-           WHERE merchant_id = ?3 AND id = ?4`,
-        )
-        .bind(occurredAt, at, merchant.id, input.memberId),
-    );
+    ledger.touchOrder(occurredAt);
   }
+  statements.push(...ledger.statements);
   statements.push(
     write.finish(
       201,

@@ -61,3 +61,26 @@ export function lotAvailability(settings: ProgramSettings, occurredAt: number, a
 export function lotExpiry(settings: ProgramSettings, earnedAt: number, timezone: string): number | null {
   return settings.expiry.policy === "after_earn" ? endOfLocalDayAfter(earnedAt, settings.expiry.days, timezone) : null;
 }
+
+/** The instant a member's points all expire under the inactivity policy (null under other policies). */
+export function inactivityDeadline(settings: ProgramSettings, lastActivity: number, timezone: string): number | null {
+  return settings.expiry.policy === "inactivity" ? endOfLocalDayAfter(lastActivity, settings.expiry.days, timezone) : null;
+}
+
+/** The account fields that tell what is due for a member. */
+export interface MemberClock {
+  nextReleaseAt: number | null;
+  lastOrderAt: number | null;
+  enrolledAt: number;
+}
+
+/** What must be settled for a member before an operation at `at` (see LedgerWriter.settle). */
+export function dueFor(member: MemberClock, settings: ProgramSettings, timezone: string, at: number, expireDue: boolean) {
+  const lastActivity = member.lastOrderAt ?? member.enrolledAt;
+  const deadline = inactivityDeadline(settings, lastActivity, timezone);
+  return {
+    releaseDue: member.nextReleaseAt !== null && member.nextReleaseAt <= at,
+    expireDue,
+    ...(deadline !== null && deadline <= at ? { inactiveSince: lastActivity } : {}),
+  };
+}

@@ -16,7 +16,7 @@ import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { IdempotentWrite, idempotentWrite } from "../platform/idempotency";
 import { commitWrite } from "../platform/write";
-import { pointsValue, programFromRow } from "../program/settings";
+import { dueFor, pointsValue, programFromRow } from "../program/settings";
 import type { RedemptionInput } from "./schemas";
 
 export const HOLD_TTL_MS = 15 * MINUTE_MS;
@@ -33,18 +33,20 @@ export async function createRedemption(c: Context<AppEnv>, input: RedemptionInpu
   const at = now();
   const [memberRows, programRows] = await orm.batch([
     orm
-      .select({ id: members.id })
+      .select({ nextReleaseAt: members.nextReleaseAt, lastOrderAt: members.lastOrderAt, enrolledAt: members.enrolledAt })
       .from(members)
       .where(and(eq(members.merchantId, merchant.id), eq(members.id, input.memberId))),
     orm.select().from(programs).where(eq(programs.merchantId, merchant.id)),
   ]);
-  if (memberRows.length === 0) throw notFound(`Member ${input.memberId}`);
-  const value = pointsValue(programFromRow(programRows[0]), input.points);
+  const member = memberRows[0];
+  if (!member) throw notFound(`Member ${input.memberId}`);
+  const program = programFromRow(programRows[0]);
+  const value = pointsValue(program, input.points);
   const hold = input.hold === true;
   const id = newId("rd", at);
   const db = c.var.db;
   const write = idempotentWrite(c, at);
-  const ledger = new LedgerWriter(db, merchant.id, input.memberId, at).spend({
+  const ledger = new LedgerWriter(db, merchant.id, input.memberId, at).settle(dueFor(member, program, merchant.timezone, at, true)).spend({
     entryId: newId("le", at),
     type: hold ? "hold" : "redeem",
     points: input.points,
@@ -139,14 +141,17 @@ export function returnStatements(
   at: number,
 ): D1PreparedStatement[] {
   const fromHeld = r.status === "held";
-  const ledger = new LedgerWriter(db, merchantId, r.memberId, at).restore({
-    entryId: newId("le", at),
-    type: fromHeld ? "release" : "redemption_return",
-    points: r.points,
-    moveId: r.id,
-    fromHeld,
-    refs: { redemptionId: r.id, orderId: r.orderId, reason: to === "released" ? "hold expired" : "cancelled" },
-  });
+  const ledger = new LedgerWriter(db, merchantId, r.memberId, at)
+    .restore({
+      entryId: newId("le", at),
+      type: fromHeld ? "release" : "redemption_return",
+      points: r.points,
+      moveId: r.id,
+      fromHeld,
+      refs: { redemptionId: r.id, orderId: r.orderId, reason: to === "released" ? "hold expired" : "cancelled" },
+    })
+    // Points returned to lots whose date has passed expire at once: they were due to expire.
+    .settle({ releaseDue: false, expireDue: true });
   return [
     ...write.begin(),
     ...transition(db, merchantId, r.id, r.status, to, at),

@@ -6,6 +6,9 @@ declare global {
     interface Env extends EnvBindings {
       TEST_MIGRATIONS: D1Migration[];
     }
+    interface GlobalProps {
+      mainModule: typeof import("../../src/index");
+    }
   }
 }
 type EnvBindings = Env;

@@ -1,3 +1,5 @@
+-- SQL that drizzle-kit cannot express from src/db/schema.ts.
+
 -- Assertions inside a D1 batch. A batch is one SQL transaction; inserting a row here aborts it with the
 -- row's reason as the error message, so a guard such as
 --   INSERT INTO batch_guards (reason) SELECT 'insufficient_points' WHERE changes() = 0
@@ -6,3 +8,6 @@
 CREATE TABLE `batch_guards` (`reason` text NOT NULL);
 --> statement-breakpoint
 CREATE TRIGGER `batch_guards_abort` BEFORE INSERT ON `batch_guards` BEGIN SELECT RAISE(ABORT, NEW.reason); END;
+--> statement-breakpoint
+-- Inactivity expiry finds members by their last activity: last order, or enrolment if none.
+CREATE INDEX `members_last_activity` ON `members` (`merchant_id`, COALESCE(`last_order_at`, `enrolled_at`));
