@@ -48,11 +48,12 @@ export async function send(request: RawRequest): Promise<Reply> {
 
 /**
  * Problems with a 4xx problem+json reply, as readable strings (empty: the reply is a proper problem).
- * `status` narrows the accepted statuses; `field` demands that a 400's `errors` all name that field.
+ * `status` narrows the accepted statuses; `field` demands that a 400's `errors` name that field (with
+ * `strict`, that every error names it); `unknownKey` that an error message names that unknown key.
  */
 export function problemIssues(
   reply: Reply,
-  expect: { status?: number | number[]; code?: string; field?: string; unknownKey?: string } = {},
+  expect: { status?: number | number[]; code?: string; field?: string; unknownKey?: string; strict?: boolean } = {},
 ): string[] {
   const issues: string[] = [];
   const allowed = expect.status === undefined ? undefined : Array.isArray(expect.status) ? expect.status : [expect.status];
@@ -82,7 +83,8 @@ export function problemIssues(
           expect.unknownKey !== undefined
             ? e.message.includes(expect.unknownKey)
             : e.path === field || e.path.startsWith(`${field}.`);
-        if (!errors.every(names)) issues.push(`errors do not all name ${expect.unknownKey ?? field}: ${JSON.stringify(errors)}`);
+        if (expect.strict ? !errors.every(names) : !errors.some(names))
+          issues.push(`errors do not ${expect.strict ? "all " : ""}name ${expect.unknownKey ?? field}: ${JSON.stringify(errors)}`);
       }
     }
   }
