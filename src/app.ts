@@ -5,6 +5,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { jobsRouter } from "./jobs/routes";
 import { membersRouter, meRouter } from "./members/routes";
 import { merchantsRouter } from "./merchants/routes";
 import { ordersRouter } from "./orders/routes";
@@ -61,6 +62,7 @@ export function createApp() {
   app.route("/", ordersRouter);
   app.route("/", redemptionsRouter);
   app.route("/", rulesRouter);
+  app.route("/", jobsRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -2,9 +2,10 @@
  * Releases holds older than 15 minutes. Each hold is released in its own batch guarded by a
  * compare-and-set on its status, so overlapping or repeated runs release a hold once.
  */
-import { returnStatements } from "../redemptions/service";
-import { IdempotentWrite } from "../platform/idempotency";
 import { classifyBatchError } from "../platform/db";
+import { IdempotentWrite } from "../platform/idempotency";
+import { returnStatements } from "../redemptions/service";
+import type { Job } from "./types";
 
 interface DueHold {
   id: string;
@@ -14,42 +15,37 @@ interface DueHold {
   order_id: string | null;
 }
 
-export interface ChunkResult {
-  processed: number;
-  skipped: number;
-  /** More due items may remain. */
-  more: boolean;
-}
-
-export async function releaseExpiredHolds(db: D1Database, at: number, limit = 100): Promise<ChunkResult> {
-  const { results } = await db
-    .prepare(
-      `SELECT id, merchant_id, member_id, points, order_id FROM redemptions
-       WHERE status = 'held' AND hold_expires_at <= ?1 ORDER BY hold_expires_at LIMIT ?2`,
-    )
-    .bind(at, limit)
-    .all<DueHold>();
-  let processed = 0;
-  let skipped = 0;
-  for (const hold of results) {
-    const write = new IdempotentWrite(db, undefined, at);
-    const statements = returnStatements(
-      db,
-      write,
-      hold.merchant_id,
-      { id: hold.id, memberId: hold.member_id, points: hold.points, status: "held", orderId: hold.order_id },
-      "released",
-      at,
-    );
-    try {
-      await db.batch(statements);
-      processed++;
-    } catch (error) {
-      // Captured or cancelled meanwhile (the status guard fired): nothing to release.
-      const failure = classifyBatchError(error);
-      if (failure.kind === "guard" && failure.reason === "conflict") skipped++;
-      else throw error;
+export const holdReleaseJob: Job = {
+  name: "hold-release",
+  description: "Holds not captured or cancelled within 15 minutes are released.",
+  async runChunk(db, at, scope, limit) {
+    const { results } = await db
+      .prepare(
+        `SELECT id, merchant_id, member_id, points, order_id FROM redemptions
+         WHERE status = 'held' AND hold_expires_at <= ?1 ${scope.merchantId ? "AND merchant_id = ?3" : ""}
+         ORDER BY hold_expires_at LIMIT ?2`,
+      )
+      .bind(at, limit, ...(scope.merchantId ? [scope.merchantId] : []))
+      .all<DueHold>();
+    let processed = 0;
+    for (const hold of results) {
+      const statements = returnStatements(
+        db,
+        new IdempotentWrite(db, undefined, at),
+        hold.merchant_id,
+        { id: hold.id, memberId: hold.member_id, points: hold.points, status: "held", orderId: hold.order_id },
+        "released",
+        at,
+      );
+      try {
+        await db.batch(statements);
+        processed++;
+      } catch (error) {
+        // Captured or cancelled meanwhile (the status guard fired): nothing to release.
+        const failure = classifyBatchError(error);
+        if (!(failure.kind === "guard" && failure.reason === "conflict")) throw error;
+      }
     }
-  }
-  return { processed, skipped, more: results.length === limit };
-}
+    return { processed, more: results.length === limit };
+  },
+};

@@ -1,16 +1,11 @@
-/** Cron entry: runs every due job in bounded chunks so one invocation stays within the Workers limits. */
+/** Cron entry: every job, each in bounded chunks, each run recorded in job_runs. */
 import type { Env } from "../platform/env";
-import { now } from "../platform/clock";
-import { releaseExpiredHolds } from "./hold-release";
+import { JOBS } from "./registry";
+import { type JobRunRecord, runJob } from "./runner";
 
-const MAX_CHUNKS_PER_RUN = 20;
-
-export async function runScheduledJobs(env: Env): Promise<{ holdsReleased: number }> {
-  let holdsReleased = 0;
-  for (let i = 0; i < MAX_CHUNKS_PER_RUN; i++) {
-    const chunk = await releaseExpiredHolds(env.DB, now());
-    holdsReleased += chunk.processed;
-    if (!chunk.more) break;
-  }
-  return { holdsReleased };
+export async function runScheduledJobs(env: Env): Promise<JobRunRecord[]> {
+  const runs: JobRunRecord[] = [];
+  // One job failing must not stop the others; its run records the error.
+  for (const job of JOBS) runs.push(await runJob(env.DB, job, { trigger: "cron" }));
+  return runs;
 }

@@ -7,13 +7,24 @@ import { createRouter, jsonText } from "../platform/router";
 import { ApiError } from "../platform/errors";
 import {
   AdjustmentInputSchema,
+  ExpiringQuery,
+  ExpiringSchema,
   LedgerEntrySchema,
   MemberInputSchema,
   MemberParams,
   MemberSchema,
   TokenInputSchema,
 } from "./schemas";
-import { adjustPoints, eraseMember, exportMember, listLedger, mintMemberToken, readMemberJson, upsertMember } from "./service";
+import {
+  adjustPoints,
+  eraseMember,
+  expiringPoints,
+  exportMember,
+  listLedger,
+  mintMemberToken,
+  readMemberJson,
+  upsertMember,
+} from "./service";
 
 const tags = ["Members"];
 
@@ -62,6 +73,23 @@ export const membersRouter = createRouter()
     async (c) => {
       const { limit, cursor } = c.req.valid("query");
       return c.json(await listLedger(c, currentMerchant(c).id, c.req.valid("param").memberId, limit, cursor), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/members/{memberId}/expiring",
+      tags,
+      summary: "Points expiring soon, by date",
+      security: bearer,
+      middleware: [allow("admin", "checkout", "read")] as const,
+      request: { params: MemberParams, query: ExpiringQuery },
+      responses: { 200: jsonResponse(ExpiringSchema, "Expiring points"), ...commonErrors },
+    }),
+    async (c) => {
+      const merchant = currentMerchant(c);
+      const { withinDays } = c.req.valid("query");
+      return c.json(await expiringPoints(c, merchant.id, merchant.timezone, c.req.valid("param").memberId, withinDays), 200);
     },
   )
   .openapi(
@@ -176,5 +204,22 @@ export const meRouter = createRouter()
       if (p.kind !== "member") throw new ApiError("forbidden", "This route needs a member token.");
       const { limit, cursor } = c.req.valid("query");
       return c.json(await listLedger(c, p.merchant.id, p.memberId, limit, cursor), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/me/expiring",
+      tags: ["Member API"],
+      summary: "The token's member's points expiring soon",
+      security: bearer,
+      middleware: [memberOnly()] as const,
+      request: { query: ExpiringQuery },
+      responses: { 200: jsonResponse(ExpiringSchema, "Expiring points"), ...commonErrors },
+    }),
+    async (c) => {
+      const p = c.var.principal;
+      if (p.kind !== "member") throw new ApiError("forbidden", "This route needs a member token.");
+      return c.json(await expiringPoints(c, p.merchant.id, p.merchant.timezone, p.memberId, c.req.valid("query").withinDays), 200);
     },
   );

@@ -76,3 +76,17 @@ export const TokenInputSchema = z
   .openapi("TokenInput");
 
 export type MemberInput = z.infer<typeof MemberInputSchema>;
+
+export const ExpiringQuery = z.object({
+  withinDays: z.coerce.number().int().min(1).max(3650).default(30).openapi({ param: { name: "withinDays", in: "query" } }),
+});
+
+export const ExpiringSchema = z
+  .object({
+    memberId: z.string(),
+    withinDays: z.number().int(),
+    policy: z.enum(["none", "after_earn", "inactivity"]),
+    total: z.number().int(),
+    expiring: z.array(z.object({ points: z.number().int(), expiresAt: z.string() })),
+  })
+  .openapi("ExpiringPoints");

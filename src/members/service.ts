@@ -1,11 +1,11 @@
 /** Member records, their ledger, adjustments, tokens, export and erasure. */
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, asc, desc, eq, gt, lt, lte, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { ledgerEntries, members, memberTokens, orders, programs, redemptions, refunds } from "../db/schema";
+import { ledgerEntries, members, memberTokens, orders, pointLots, programs, redemptions, refunds } from "../db/schema";
 import { MEMBER_JSON_SQL, SELECT_MEMBER_JSON, type MemberBody } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
 import { currentMerchant, MEMBER_TOKEN_PREFIX } from "../platform/auth";
-import { now, toIso } from "../platform/clock";
+import { DAY_MS, now, toIso } from "../platform/clock";
 import type { AppEnv } from "../platform/context";
 import { randomToken, sha256Hex } from "../platform/crypto";
 import { notFound } from "../platform/errors";
@@ -13,15 +13,80 @@ import { newId } from "../platform/ids";
 import { idempotentWrite } from "../platform/idempotency";
 import { decodeCursor, isNumber, page } from "../platform/pagination";
 import { commitWrite } from "../platform/write";
-import { dueFor, lotExpiry, programFromRow } from "../program/settings";
+import { dueFor, inactivityDeadline, lotExpiry, programFromRow } from "../program/settings";
 import { entryBody } from "./ledger-entries";
 import type { MemberInput } from "./schemas";
 
-/** The member body rendered by SQL, or 404. */
+/**
+ * The member body rendered by SQL, or 404. A read that finds pending points past their return window, or
+ * spendable points past their date, settles them first (the jobs would too; whichever comes first does
+ * it, once), so a balance shown is always a balance that can be spent.
+ */
 export async function readMemberJson(db: D1Database, merchantId: string, memberId: string): Promise<string> {
-  const row = await db.prepare(SELECT_MEMBER_JSON).bind(merchantId, memberId).first<{ body: string }>();
+  const at = now();
+  const row = await db
+    .prepare(
+      SELECT_MEMBER_JSON.replace(
+        " AS body FROM",
+        ` AS body, m.next_release_at AS nextReleaseAt,
+          EXISTS (SELECT 1 FROM point_lots WHERE merchant_id = ?1 AND member_id = ?2 AND remaining > 0 AND is_pending = 0
+                  AND expire_key <= ?3) AS expiryDue
+        FROM`,
+      ),
+    )
+    .bind(merchantId, memberId, at)
+    .first<{ body: string; nextReleaseAt: number | null; expiryDue: number }>();
   if (!row) throw notFound(`Member ${memberId}`);
-  return row.body;
+  const releaseDue = row.nextReleaseAt !== null && row.nextReleaseAt <= at;
+  if (!releaseDue && !row.expiryDue) return row.body;
+  const ledger = new LedgerWriter(db, merchantId, memberId, at).settle({ releaseDue, expireDue: Boolean(row.expiryDue) });
+  const results = await db.batch<{ body: string }>([...ledger.statements, db.prepare(SELECT_MEMBER_JSON).bind(merchantId, memberId)]);
+  return results[results.length - 1]!.results[0]!.body;
+}
+
+/** Points that will expire within `withinDays`, by date. */
+export async function expiringPoints(c: Context<AppEnv>, merchantId: string, timezone: string, memberId: string, withinDays: number) {
+  const orm = c.var.orm;
+  const at = now();
+  const until = at + withinDays * DAY_MS;
+  const [memberRows, programRows, lotRows] = await orm.batch([
+    orm
+      .select({ balance: members.balance, pending: members.pending, lastOrderAt: members.lastOrderAt, enrolledAt: members.enrolledAt })
+      .from(members)
+      .where(and(eq(members.merchantId, merchantId), eq(members.id, memberId))),
+    orm.select().from(programs).where(eq(programs.merchantId, merchantId)),
+    orm
+      .select({ expiresAt: pointLots.expiresAt, points: sql<number>`SUM(${pointLots.remaining})` })
+      .from(pointLots)
+      .where(
+        and(
+          eq(pointLots.merchantId, merchantId),
+          eq(pointLots.memberId, memberId),
+          gt(pointLots.remaining, 0),
+          gt(pointLots.expireKey, at),
+          lte(pointLots.expireKey, until),
+        ),
+      )
+      .groupBy(pointLots.expiresAt)
+      .orderBy(asc(pointLots.expiresAt)),
+  ]);
+  const member = memberRows[0];
+  if (!member) throw notFound(`Member ${memberId}`);
+  const program = programFromRow(programRows[0]);
+  let expiring = lotRows.map((r) => ({ points: r.points, expiresAt: toIso(r.expiresAt!) }));
+  if (program.expiry.policy === "inactivity") {
+    // Everything goes at once on the inactivity deadline, unless the member orders before it.
+    const deadline = inactivityDeadline(program, member.lastOrderAt ?? member.enrolledAt, timezone)!;
+    const points = Math.max(0, member.balance) + member.pending;
+    expiring = deadline > at && deadline <= until && points > 0 ? [{ points, expiresAt: toIso(deadline) }] : [];
+  }
+  return {
+    memberId,
+    withinDays,
+    policy: program.expiry.policy,
+    total: expiring.reduce((sum, e) => sum + e.points, 0),
+    expiring,
+  };
 }
 
 export async function upsertMember(c: Context<AppEnv>, memberId: string, input: MemberInput): Promise<{ created: boolean; body: string }> {

@@ -14,6 +14,11 @@ export function advanceClock(ms: number): void {
   offsetMs += ms;
 }
 
+/** Sets the clock to an instant; it keeps running from there (tests and simulations only). */
+export function setClock(atMs: number): void {
+  offsetMs = atMs - Date.now();
+}
+
 /** Puts the clock back to real time. */
 export function resetClock(): void {
   offsetMs = 0;

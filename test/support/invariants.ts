@@ -11,7 +11,7 @@ export async function checkMemberInvariants(merchantId: string, memberId: string
       .prepare(
         `SELECT COALESCE(SUM(CASE WHEN is_pending = 0 THEN remaining END), 0) AS spendable,
                 COALESCE(SUM(CASE WHEN is_pending = 1 THEN remaining END), 0) AS pending,
-                COALESCE(SUM(CASE WHEN remaining < 0 OR remaining > points THEN 1 ELSE 0 END), 0) AS broken
+                COALESCE(SUM(CASE WHEN remaining < 0 OR expired < 0 OR remaining + expired > points THEN 1 ELSE 0 END), 0) AS broken
          FROM point_lots WHERE merchant_id = ?1 AND member_id = ?2`,
       )
       .bind(merchantId, memberId),
@@ -24,7 +24,7 @@ export async function checkMemberInvariants(merchantId: string, memberId: string
   const context = `member ${memberId}: ${JSON.stringify({ account: a, entries: e, lots: l })}`;
   expect(e.total, `sum(entries) == balance + pending; ${context}`).toBe(a.balance + a.pending);
   expect(l.pending, `pending == pending lots; ${context}`).toBe(a.pending);
-  expect(l.broken, `no lot below zero or above its points; ${context}`).toBe(0);
+  expect(l.broken, `no lot below zero, and remaining + expired never above its points; ${context}`).toBe(0);
   if (a.balance >= 0) expect(l.spendable, `balance == spendable lots; ${context}`).toBe(a.balance);
   else expect(l.spendable, `in debt, no spendable lot is left; ${context}`).toBe(0);
   expect(holds!.results[0].held, `held == open holds; ${context}`).toBe(a.held);

@@ -1,0 +1,16 @@
+/**
+ * Every scheduled job, in the order a cron run executes them. Tier review and perk lapse join this list
+ * when those capabilities land.
+ */
+import { expiryJob, inactivityExpiryJob } from "./expiry";
+import { holdReleaseJob } from "./hold-release";
+import { pendingReleaseJob } from "./pending-release";
+import type { Job } from "./types";
+
+export const JOBS: readonly Job[] = [holdReleaseJob, pendingReleaseJob, expiryJob, inactivityExpiryJob];
+
+export const JOB_NAMES = JOBS.map((j) => j.name) as [string, ...string[]];
+
+export function findJob(name: string): Job | undefined {
+  return JOBS.find((j) => j.name === name);
+}
