@@ -1,0 +1,127 @@
+/**
+ * Property: with a moving clock, pending windows and expiry, random sequences of orders, redemptions,
+ * partial refunds, adjustments, reads and job runs keep, after every step: spendable + pending equal to
+ * the unexpired lots' remainders (net of debt), no lot below zero, and no lot expiring more than was
+ * left unspent of it.
+ */
+import { env } from "cloudflare:test";
+import fc from "fast-check";
+import { afterAll, describe, expect, it } from "vitest";
+import { runScheduledJobs } from "../../src/jobs/scheduled";
+import { advanceClock, DAY_MS, resetClock } from "../../src/platform/clock";
+import { BASE_RULE, call, createMerchant, createRule, uid, type TestMerchant } from "../support/api";
+import { checkMemberInvariants } from "../support/invariants";
+
+type Step =
+  | { kind: "order"; member: number; amount: number }
+  | { kind: "redeem"; member: number; points: number }
+  | { kind: "refund"; order: number; part: number }
+  | { kind: "adjust"; member: number; points: number }
+  | { kind: "advance"; hours: number }
+  | { kind: "jobs" }
+  | { kind: "read"; member: number };
+
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("order" as const), member: fc.nat(1), amount: fc.integer({ min: 100, max: 30_000 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("redeem" as const), member: fc.nat(1), points: fc.integer({ min: 1, max: 300 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("refund" as const), order: fc.nat(30), part: fc.integer({ min: 1, max: 100 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("adjust" as const), member: fc.nat(1), points: fc.integer({ min: -100, max: 100 }).filter((p) => p !== 0) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("advance" as const), hours: fc.integer({ min: 1, max: 24 * 6 }) }) },
+  { weight: 2, arbitrary: fc.constant({ kind: "jobs" as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("read" as const), member: fc.nat(1) }) },
+);
+
+afterAll(() => resetClock());
+
+async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
+  const members = [uid("la"), uid("lb")];
+  const orders: { id: string; left: number }[] = [];
+  for (const step of steps) {
+    let reply: { status: number; text: string } | undefined;
+    switch (step.kind) {
+      case "order": {
+        const id = uid("o");
+        reply = await call("POST", "/v1/orders", {
+          token: m.checkout,
+          idempotencyKey: uid("k"),
+          body: { orderId: id, memberId: members[step.member], amount: step.amount, currency: "CNY" },
+        });
+        expect(reply.status, reply.text).toBe(201);
+        orders.push({ id, left: step.amount });
+        break;
+      }
+      case "redeem":
+        reply = await call("POST", "/v1/redemptions", {
+          token: m.checkout,
+          idempotencyKey: uid("k"),
+          body: { memberId: members[step.member], points: step.points },
+        });
+        expect([201, 404, 409]).toContain(reply.status);
+        break;
+      case "refund": {
+        const order = orders[step.order % Math.max(1, orders.length)];
+        if (!order || order.left <= 0) break;
+        const amount = Math.max(1, Math.floor((order.left * step.part) / 100));
+        reply = await call("POST", `/v1/orders/${order.id}/refunds`, {
+          token: m.checkout,
+          idempotencyKey: uid("k"),
+          body: { refundId: uid("r"), amount },
+        });
+        expect(reply.status, reply.text).toBe(201);
+        order.left -= amount;
+        break;
+      }
+      case "adjust":
+        reply = await call("POST", `/v1/members/${members[step.member]}/adjustments`, {
+          token: m.admin,
+          idempotencyKey: uid("k"),
+          body: { points: step.points, reason: "property" },
+        });
+        expect([201, 404, 409]).toContain(reply.status);
+        break;
+      case "advance":
+        advanceClock(step.hours * 3_600_000);
+        break;
+      case "jobs": {
+        const runs = await runScheduledJobs(env);
+        expect(runs.every((r) => r.status === "succeeded"), JSON.stringify(runs)).toBe(true);
+        break;
+      }
+      case "read":
+        reply = await call("GET", `/v1/members/${members[step.member]}`, { token: m.admin });
+        expect([200, 404]).toContain(reply.status);
+        break;
+    }
+    for (const member of members) await checkMemberInvariants(m.id, member);
+  }
+  // In the end, after every date has passed and the jobs ran, nothing is left but what cannot expire.
+  advanceClock(40 * DAY_MS);
+  await runScheduledJobs(env);
+  for (const member of members) {
+    await checkMemberInvariants(m.id, member);
+    const { results } = await env.DB.prepare(
+      `SELECT balance, pending FROM members WHERE merchant_id = ?1 AND id = ?2`,
+    )
+      .bind(m.id, member)
+      .all<{ balance: number; pending: number }>();
+    if (results[0]) {
+      expect(results[0].pending).toBe(0);
+      expect(Math.max(0, results[0].balance)).toBe(0);
+    }
+  }
+}
+
+describe("points lifecycle under random sequences with a moving clock", () => {
+  it("keeps lots, balances and expiry exact", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await call("PUT", "/v1/program", {
+      token: m.admin,
+      body: { pointValue: { points: 100, amount: 100 }, pendingDays: 2, expiry: { policy: "after_earn", days: 10 }, autoEnroll: true },
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 30 }), (steps) => runSequence(m, steps)),
+      { numRuns: 20, seed: Number(process.env.PROPERTY_SEED ?? 3112026), verbose: 1 },
+    );
+  }, 240_000);
+});
