@@ -10,6 +10,7 @@ import { membersRouter, meRouter } from "./members/routes";
 import { merchantsRouter } from "./merchants/routes";
 import { ordersRouter } from "./orders/routes";
 import { authenticate } from "./platform/auth";
+import { wellFormedBody } from "./platform/body";
 import type { AppEnv } from "./platform/context";
 import { createOrm, type D1Stats, meteredD1 } from "./platform/db";
 import { ApiError, problemResponse } from "./platform/errors";
@@ -51,6 +52,7 @@ export function createApp() {
       },
     }),
   );
+  app.use("/v1/*", wellFormedBody());
   app.use("/v1/*", authenticate());
 
   app.get("/health", (c) => c.json({ ok: true }));

@@ -21,16 +21,24 @@ export const MemberSchema = z
   })
   .openapi("Member");
 
+/** YYYY-MM-DD or MM-DD naming a day that exists (29 February without a year is allowed). */
+export function isCalendarDate(value: string): boolean {
+  const match = /^(?:(\d{4})-)?(\d{2})-(\d{2})$/.exec(value);
+  if (!match) return false;
+  const year = match[1] ? Number(match[1]) : 2000; // a leap year, so MM-DD accepts 02-29
+  const month = Number(match[2]);
+  const day = Number(match[3]);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && year >= 1900;
+}
+
 const AttributeValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
 
 export const MemberInputSchema = z
   .strictObject({
     email: z.email("must be an email address").max(254).nullish(),
     name: z.string().min(1).max(200).nullish(),
-    birthday: z
-      .string()
-      .regex(/^(\d{4}-)?\d{2}-\d{2}$/, "must be YYYY-MM-DD or MM-DD")
-      .nullish(),
+    birthday: z.string().refine(isCalendarDate, "must be a real date as YYYY-MM-DD or MM-DD").nullish(),
     attributes: z
       .record(z.string().min(1).max(64), AttributeValue)
       .refine((a) => Object.keys(a).length <= 50, "at most 50 attributes")

@@ -175,7 +175,7 @@ export async function adjustPoints(c: Context<AppEnv>, memberId: string, points:
     ...ledger.statements,
     write.finish(
       201,
-      `SELECT json_object('id', ?1, 'points', ?2, 'reason', ?3, 'member', ${MEMBER_JSON_SQL}) FROM members m WHERE m.merchant_id = ?4 AND m.id = ?5`,
+      `SELECT json_object('id', ?1, 'points', CAST(?2 AS INTEGER), 'reason', ?3, 'member', ${MEMBER_JSON_SQL}) FROM members m WHERE m.merchant_id = ?4 AND m.id = ?5`,
       [entryId, points, reason, merchant.id, memberId],
     ),
   ];

@@ -3,6 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { members, orders, programs } from "../db/schema";
 import type { Orm } from "../platform/db";
 import { ApiError } from "../platform/errors";
+import { MAX_UNITS } from "../platform/validation";
 import { type MemberClock, type ProgramSettings, programFromRow } from "../program/settings";
 import { activeRulesQuery, ruleFromRow } from "../rules/repository";
 import type { MemberFacts, Rule } from "../rules/types";
@@ -55,6 +56,14 @@ export function checkOrder(input: OrderInput, merchantCurrency: string, at: numb
   if (occurredAt > at + 5 * 60_000)
     throw new ApiError("unprocessable", "occurredAt is in the future.", [{ path: "occurredAt", message: "must not be in the future" }]);
   return occurredAt;
+}
+
+/** Points beyond MAX_UNITS would leave exact integer range for clients (and for us): refuse the order. */
+export function assertEarnable(points: number): void {
+  if (points > MAX_UNITS)
+    throw new ApiError("unprocessable", `The order would earn more than ${MAX_UNITS} points.`, [
+      { path: "amount", message: "earns too many points" },
+    ]);
 }
 
 export const NEW_MEMBER: MemberFacts = { tierId: null, previousOrders: 0 };

@@ -129,7 +129,8 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
   statements.push(
     write.finish(
       201,
-      `SELECT json_object('refundId', ?1, 'orderId', ?2, 'amount', ?3, 'pointsReversed', ?4, 'pointsAlreadyExpired', ?7,
+      `SELECT json_object('refundId', ?1, 'orderId', ?2, 'amount', CAST(?3 AS INTEGER), 'pointsReversed', CAST(?4 AS INTEGER),
+         'pointsAlreadyExpired', CAST(?7 AS INTEGER),
          'member', ${MEMBER_JSON_SQL})
        FROM members m WHERE m.merchant_id = ?5 AND m.id = ?6`,
       [input.refundId, orderId, amount, points, merchant.id, order.memberId, excused],

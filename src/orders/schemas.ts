@@ -11,7 +11,13 @@ export const OrderItemSchema = z
     quantity: z.number().int("must be an integer").min(1, "must be at least 1").max(1_000_000),
     unitPrice: MinorUnits,
   })
-  .refine((item) => item.quantity * item.unitPrice <= MAX_UNITS, { message: `quantity x unitPrice must be at most ${MAX_UNITS}`, path: ["unitPrice"] })
+  .refine(
+    // Checked only when both parts are valid: a broken quantity is reported on quantity alone.
+    (item) =>
+      !(Number.isSafeInteger(item.quantity) && item.quantity <= 1_000_000 && Number.isSafeInteger(item.unitPrice)) ||
+      item.quantity * item.unitPrice <= MAX_UNITS,
+    { message: `quantity x unitPrice must be at most ${MAX_UNITS}`, path: ["unitPrice"] },
+  )
   .openapi("OrderItem");
 
 export const OrderInputSchema = z

@@ -11,11 +11,10 @@ import type { AppEnv } from "../platform/context";
 import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { idempotentWrite } from "../platform/idempotency";
-import { MAX_UNITS } from "../platform/validation";
 import { commitWrite } from "../platform/write";
 import { dueFor, lotAvailability, lotExpiry } from "../program/settings";
 import { evaluateRules } from "../rules/evaluate";
-import { checkOrder, loadCheckoutContext, NEW_MEMBER } from "./checkout-context";
+import { assertEarnable, checkOrder, loadCheckoutContext, NEW_MEMBER } from "./checkout-context";
 import type { OrderInput } from "./schemas";
 
 export async function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<Response> {
@@ -27,8 +26,7 @@ export async function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<
   if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
 
   const evaluation = evaluateRules(ctx.rules, { ...input, occurredAt }, ctx.member ?? NEW_MEMBER, merchant.timezone);
-  if (evaluation.pointsEarned > MAX_UNITS)
-    throw new ApiError("unprocessable", `The order would earn more than ${MAX_UNITS} points.`, [{ path: "amount", message: "earns too many points" }]);
+  assertEarnable(evaluation.pointsEarned);
 
   const db = c.var.db;
   const write = idempotentWrite(c, at);
@@ -85,7 +83,7 @@ export async function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<
   statements.push(
     write.finish(
       201,
-      `SELECT json_object('orderId', ?1, 'memberId', ?2, 'pointsEarned', ?3, 'awards', json(?4), 'member', ${MEMBER_JSON_SQL})
+      `SELECT json_object('orderId', ?1, 'memberId', ?2, 'pointsEarned', CAST(?3 AS INTEGER), 'awards', json(?4), 'member', ${MEMBER_JSON_SQL})
        FROM members m WHERE m.merchant_id = ?5 AND m.id = ?2`,
       [input.orderId, input.memberId, evaluation.pointsEarned, JSON.stringify(evaluation.awards), merchant.id],
     ),
@@ -107,5 +105,6 @@ export async function quoteOrder(c: Context<AppEnv>, input: OrderInput) {
   const ctx = await loadCheckoutContext(c.var.orm, merchant.id, input.memberId, input.orderId);
   if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
   const { pointsEarned, awards } = evaluateRules(ctx.rules, { ...input, occurredAt }, ctx.member ?? NEW_MEMBER, merchant.timezone);
+  assertEarnable(pointsEarned);
   return { pointsEarned, awards };
 }

@@ -49,7 +49,10 @@ const RuleFields = {
 };
 
 function endsAfterStart(rule: { startsAt?: string | null; endsAt?: string | null }): boolean {
-  return !rule.startsAt || !rule.endsAt || Date.parse(rule.endsAt) > Date.parse(rule.startsAt);
+  const start = rule.startsAt ? Date.parse(rule.startsAt) : NaN;
+  const end = rule.endsAt ? Date.parse(rule.endsAt) : NaN;
+  // An unparseable bound is reported by its own field, not again here.
+  return Number.isNaN(start) || Number.isNaN(end) || end > start;
 }
 const endsAfterStartIssue = { message: "must be after startsAt", path: ["endsAt"] };
 

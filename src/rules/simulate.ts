@@ -1,6 +1,6 @@
 /** Trying draft rules against an order before they go live. Writes nothing. */
 import { createRoute, z, type RouteHandler } from "@hono/zod-openapi";
-import { checkOrder, loadCheckoutContext, NEW_MEMBER } from "../orders/checkout-context";
+import { assertEarnable, checkOrder, loadCheckoutContext, NEW_MEMBER } from "../orders/checkout-context";
 import { AwardSchema, OrderInputSchema } from "../orders/schemas";
 import { allow, currentMerchant } from "../platform/auth";
 import { now } from "../platform/clock";
@@ -58,6 +58,7 @@ export const simulateRules: RouteHandler<typeof simulateRoute, import("../platfo
   const draftIds = new Set(draftRules.map((r) => r.id));
   const rules = [...(onlyDrafts ? [] : ctx.rules.filter((r) => !draftIds.has(r.id))), ...draftRules];
   const result = evaluateRules(rules, { ...order, occurredAt }, ctx.member ?? NEW_MEMBER, merchant.timezone);
+  assertEarnable(result.pointsEarned);
   return c.json(
     {
       pointsEarned: result.pointsEarned,
