@@ -9,5 +9,7 @@ CREATE TABLE `batch_guards` (`reason` text NOT NULL);
 --> statement-breakpoint
 CREATE TRIGGER `batch_guards_abort` BEFORE INSERT ON `batch_guards` BEGIN SELECT RAISE(ABORT, NEW.reason); END;
 --> statement-breakpoint
--- Inactivity expiry finds members by their last activity: last order, or enrolment if none.
-CREATE INDEX `members_last_activity` ON `members` (`merchant_id`, COALESCE(`last_order_at`, `enrolled_at`));
+-- Inactivity expiry finds members holding points by their last activity (last order, or enrolment if none).
+-- Partial, so members with nothing left to expire cost the job nothing.
+CREATE INDEX `members_last_activity` ON `members` (`merchant_id`, COALESCE(`last_order_at`, `enrolled_at`))
+  WHERE `balance` > 0 OR `pending` > 0;
