@@ -9,7 +9,7 @@ import { jobsRouter } from "./jobs/routes";
 import { membersRouter, meRouter } from "./members/routes";
 import { merchantsRouter } from "./merchants/routes";
 import { ordersRouter } from "./orders/routes";
-import { authenticate } from "./platform/auth";
+import { bearerSecret } from "./platform/auth";
 import { wellFormedBody } from "./platform/body";
 import type { AppEnv } from "./platform/context";
 import { createOrm, type D1Stats, meteredD1 } from "./platform/db";
@@ -53,7 +53,7 @@ export function createApp() {
     }),
   );
   app.use("/v1/*", wellFormedBody());
-  app.use("/v1/*", authenticate());
+  app.use("/v1/*", bearerSecret());
 
   app.get("/health", (c) => c.json({ ok: true }));
 

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { allow, currentMerchant, memberOnly } from "../platform/auth";
+import { allow, allowWith, currentMerchant, memberOnly } from "../platform/auth";
 import { idempotent } from "../platform/idempotency";
 import { bearer, commonErrors, conflictError, IdempotencyHeader, jsonBody, jsonResponse, RequiredIdempotencyHeader } from "../platform/openapi";
 import { listSchema, PageQuery } from "../platform/pagination";
@@ -22,6 +22,7 @@ import {
   exportMember,
   listLedger,
   mintMemberToken,
+  prefetchMember,
   readMemberJson,
   upsertMember,
 } from "./service";
@@ -53,11 +54,12 @@ export const membersRouter = createRouter()
       tags,
       summary: "Read a member: balance, pending, credit, lifetime totals, tier",
       security: bearer,
-      middleware: [allow("admin", "checkout", "read")] as const,
+      middleware: [allowWith(prefetchMember, "admin", "checkout", "read")] as const,
       request: { params: MemberParams },
       responses: { 200: jsonResponse(MemberSchema, "The member"), ...commonErrors },
     }),
-    async (c) => jsonText(await readMemberJson(c.var.db, currentMerchant(c).id, c.req.valid("param").memberId), 200) as never,
+    async (c) =>
+      jsonText(await readMemberJson(c.var.db, currentMerchant(c).id, c.req.valid("param").memberId, c.var.prefetched), 200) as never,
   )
   .openapi(
     createRoute({

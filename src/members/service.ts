@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { ledgerEntries, members, memberTokens, orders, pointLots, programs, redemptions, refunds } from "../db/schema";
 import { MEMBER_JSON_SQL, SELECT_MEMBER_JSON, type MemberBody } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
-import { currentMerchant, MEMBER_TOKEN_PREFIX } from "../platform/auth";
+import { currentMerchant, MEMBER_TOKEN_PREFIX, MERCHANT_OF_KEY, type Prefetch } from "../platform/auth";
 import { DAY_MS, now, toIso } from "../platform/clock";
 import type { AppEnv } from "../platform/context";
 import { randomToken, sha256Hex } from "../platform/crypto";
@@ -18,24 +18,44 @@ import { entryBody } from "./ledger-entries";
 import type { MemberInput } from "./schemas";
 
 /**
+ * Reads the rendered member body plus what is due for it. Binds: ?1 the merchant (or the key hash when
+ * `merchantSql` is MERCHANT_OF_KEY), ?2 memberId, ?3 now.
+ */
+export function memberReadStatement(db: D1Database, merchantSql: string, first: string, memberId: string, at: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT ${MEMBER_JSON_SQL} AS body, m.next_release_at AS nextReleaseAt,
+         EXISTS (SELECT 1 FROM point_lots WHERE merchant_id = m.merchant_id AND member_id = m.id AND remaining > 0
+                 AND is_pending = 0 AND expire_key <= ?3) AS expiryDue
+       FROM members m WHERE m.merchant_id = ${merchantSql} AND m.id = ?2`,
+    )
+    .bind(first, memberId, at);
+}
+
+interface MemberReadRow {
+  body: string;
+  nextReleaseAt: number | null;
+  expiryDue: number;
+}
+
+/** Prefetch for GET /v1/members/{memberId}: the whole read rides along with authentication. */
+export const prefetchMember: Prefetch = (c) => {
+  const hash = c.var.secretHash;
+  const memberId = c.req.param("memberId");
+  return hash && memberId ? [memberReadStatement(c.var.db, MERCHANT_OF_KEY, hash, memberId, now())] : [];
+};
+
+/**
  * The member body rendered by SQL, or 404. A read that finds pending points past their return window, or
  * spendable points past their date, settles them first (the jobs would too; whichever comes first does
  * it, once), so a balance shown is always a balance that can be spent.
  */
-export async function readMemberJson(db: D1Database, merchantId: string, memberId: string): Promise<string> {
+export async function readMemberJson(db: D1Database, merchantId: string, memberId: string, prefetched?: D1Result[]): Promise<string> {
   const at = now();
-  const row = await db
-    .prepare(
-      SELECT_MEMBER_JSON.replace(
-        " AS body FROM",
-        ` AS body, m.next_release_at AS nextReleaseAt,
-          EXISTS (SELECT 1 FROM point_lots WHERE merchant_id = ?1 AND member_id = ?2 AND remaining > 0 AND is_pending = 0
-                  AND expire_key <= ?3) AS expiryDue
-        FROM`,
-      ),
-    )
-    .bind(merchantId, memberId, at)
-    .first<{ body: string; nextReleaseAt: number | null; expiryDue: number }>();
+  const row =
+    prefetched?.length === 1
+      ? ((prefetched[0]!.results[0] as MemberReadRow | undefined) ?? null)
+      : await memberReadStatement(db, "?1", merchantId, memberId, at).first<MemberReadRow>();
   if (!row) throw notFound(`Member ${memberId}`);
   const releaseDue = row.nextReleaseAt !== null && row.nextReleaseAt <= at;
   if (!releaseDue && !row.expiryDue) return row.body;

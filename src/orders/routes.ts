@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { allow } from "../platform/auth";
+import { allow, allowWith } from "../platform/auth";
+import { prefetchCheckout } from "./checkout-context";
 import { idempotent } from "../platform/idempotency";
 import { bearer, commonErrors, conflictError, jsonBody, jsonResponse, RequiredIdempotencyHeader, unprocessableError } from "../platform/openapi";
 import { createRouter } from "../platform/router";
@@ -21,7 +22,7 @@ export const ordersRouter = createRouter()
         "Evaluates the active earning rules and credits the member. Enrols an unknown member when autoEnroll is on. " +
         "An orderId earns once: posting it again under another Idempotency-Key is 409 conflict.",
       security: bearer,
-      middleware: [allow("admin", "checkout"), idempotent(true)] as const,
+      middleware: [allowWith(prefetchCheckout, "admin", "checkout"), idempotent(true)] as const,
       request: { headers: RequiredIdempotencyHeader, body: jsonBody(OrderInputSchema) },
       responses: {
         201: jsonResponse(OrderResultSchema, "Points earned and the member after the order"),
@@ -39,7 +40,7 @@ export const ordersRouter = createRouter()
       tags,
       summary: "Quote the points an order would earn (writes nothing)",
       security: bearer,
-      middleware: [allow("admin", "checkout")] as const,
+      middleware: [allowWith(prefetchCheckout, "admin", "checkout")] as const,
       request: { body: jsonBody(OrderInputSchema) },
       responses: { 200: jsonResponse(QuoteSchema, "Points the order would earn"), ...commonErrors, ...unprocessableError },
     }),

@@ -21,7 +21,7 @@ export async function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<
   const merchant = currentMerchant(c);
   const at = now();
   const occurredAt = checkOrder(input, merchant.currency, at);
-  const ctx = await loadCheckoutContext(c.var.orm, merchant.id, input.memberId, input.orderId);
+  const ctx = await loadCheckoutContext(c, merchant.id, input.memberId, input.orderId);
   if (ctx.orderExists) throw orderConflict(input.orderId);
   if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
 
@@ -102,7 +102,7 @@ export async function quoteOrder(c: Context<AppEnv>, input: OrderInput) {
   const merchant = currentMerchant(c);
   const at = now();
   const occurredAt = checkOrder(input, merchant.currency, at);
-  const ctx = await loadCheckoutContext(c.var.orm, merchant.id, input.memberId, input.orderId);
+  const ctx = await loadCheckoutContext(c, merchant.id, input.memberId, input.orderId);
   if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
   const { pointsEarned, awards } = evaluateRules(ctx.rules, { ...input, occurredAt }, ctx.member ?? NEW_MEMBER, merchant.timezone);
   assertEarnable(pointsEarned);

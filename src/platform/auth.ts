@@ -39,19 +39,35 @@ function merchantOf(row: { merchant_id: string; merchant_name: string; currency:
   return { id: row.merchant_id, name: row.merchant_name, currency: row.currency, timezone: row.timezone };
 }
 
-/** Resolves the caller of every /v1 route into `c.var.principal`. */
-export function authenticate(): MiddlewareHandler<AppEnv> {
-  return async function authenticate(c, next) {
+/**
+ * Reads a route wants in the same D1 round trip as the key lookup. Statements bind the secret's hash as ?1
+ * and scope every read with MERCHANT_OF_KEY, so they only ever see the caller's own merchant (and nothing
+ * when the key is unknown or revoked). Prefetched reads are advisory: a handler re-reads when they are
+ * absent (member tokens, platform token).
+ */
+export type Prefetch = (c: Context<AppEnv>) => Promise<D1PreparedStatement[]> | D1PreparedStatement[];
+
+/** SQL for the merchant of the calling key (binds the secret hash as ?1). */
+export const MERCHANT_OF_KEY = "(SELECT merchant_id FROM api_keys WHERE secret_hash = ?1 AND revoked_at IS NULL)";
+
+/** Checks the Authorization header of every /v1 route; the caller is resolved by the route's guard. */
+export function bearerSecret(): MiddlewareHandler<AppEnv> {
+  return async function bearerSecret(c, next) {
     const header = c.req.header("authorization");
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match?.[1]) throw unauthorized("Send `Authorization: Bearer <secret>`.");
-    const secret = match[1];
-    c.set("principal", await resolvePrincipal(c, secret));
+    c.set("secret", match[1]);
     await next();
   };
 }
 
-async function resolvePrincipal(c: Context<AppEnv>, secret: string): Promise<Principal> {
+async function authenticate(c: Context<AppEnv>, prefetch?: Prefetch): Promise<Principal> {
+  const principal = await resolvePrincipal(c, c.var.secret, prefetch);
+  c.set("principal", principal);
+  return principal;
+}
+
+async function resolvePrincipal(c: Context<AppEnv>, secret: string, prefetch?: Prefetch): Promise<Principal> {
   const platformToken = c.env.PLATFORM_TOKEN;
   if (platformToken && constantTimeEqual(secret, platformToken)) return { kind: "platform" };
 
@@ -78,19 +94,25 @@ async function resolvePrincipal(c: Context<AppEnv>, secret: string): Promise<Pri
        FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.secret_hash = ?1`,
     )
     .bind(hash);
+  const withKey = idempotencyKey !== undefined && idempotencyKey.length >= 1 && idempotencyKey.length <= 255;
+  if (withKey || prefetch) c.set("secretHash", hash);
+  const extra = prefetch ? await prefetch(c) : [];
   let row: KeyRow | undefined;
-  if (idempotencyKey && idempotencyKey.length <= 255) {
-    const [keys, records] = await db.batch<unknown>([
-      keyQuery,
-      db
-        .prepare(
-          `SELECT request_hash AS requestHash, status, response FROM idempotency_keys
-           WHERE merchant_id = (SELECT merchant_id FROM api_keys WHERE secret_hash = ?1) AND key = ?2`,
-        )
-        .bind(hash, idempotencyKey),
-    ]);
+  if (withKey || extra.length > 0) {
+    const statements = [keyQuery];
+    if (withKey)
+      statements.push(
+        db
+          .prepare(
+            `SELECT request_hash AS requestHash, status, response FROM idempotency_keys
+             WHERE merchant_id = ${MERCHANT_OF_KEY} AND key = ?2`,
+          )
+          .bind(hash, idempotencyKey),
+      );
+    const [keys, ...rest] = await db.batch<unknown>([...statements, ...extra]);
     row = keys?.results[0] as KeyRow | undefined;
-    c.set("idempotencyRecord", (records?.results[0] as IdempotencyRecord | undefined) ?? null);
+    if (withKey) c.set("idempotencyRecord", (rest.shift()?.results[0] as IdempotencyRecord | undefined) ?? null);
+    if (extra.length > 0) c.set("prefetched", rest as D1Result[]);
   } else {
     row = (await keyQuery.first<KeyRow>()) ?? undefined;
   }
@@ -106,8 +128,13 @@ async function resolvePrincipal(c: Context<AppEnv>, secret: string): Promise<Pri
  * @example createRoute({ ..., middleware: [allow("admin", "checkout")] })
  */
 export function allow(...scopes: KeyScope[]): MiddlewareHandler<AppEnv> {
+  return allowWith(undefined, ...scopes);
+}
+
+/** `allow` that also runs the route's prefetch reads in the authentication round trip. */
+export function allowWith(prefetch: Prefetch | undefined, ...scopes: KeyScope[]): MiddlewareHandler<AppEnv> {
   return async function allowScopes(c, next) {
-    const principal = c.var.principal;
+    const principal = await authenticate(c, prefetch);
     if (principal.kind !== "key") throw new ApiError("forbidden", "This route needs a merchant API key.");
     if (!scopes.includes(principal.scope))
       throw new ApiError("forbidden", `This route needs a key with scope ${scopes.join(" or ")}; this key has scope ${principal.scope}.`);
@@ -118,7 +145,7 @@ export function allow(...scopes: KeyScope[]): MiddlewareHandler<AppEnv> {
 /** Route guard for /v1/me routes: only member tokens. */
 export function memberOnly(): MiddlewareHandler<AppEnv> {
   return async function memberOnly(c, next) {
-    if (c.var.principal.kind !== "member") throw new ApiError("forbidden", "This route needs a member token.");
+    if ((await authenticate(c)).kind !== "member") throw new ApiError("forbidden", "This route needs a member token.");
     await next();
   };
 }
@@ -126,7 +153,7 @@ export function memberOnly(): MiddlewareHandler<AppEnv> {
 /** Route guard for creating merchants: only the platform token. */
 export function platformOnly(): MiddlewareHandler<AppEnv> {
   return async function platformOnly(c, next) {
-    if (c.var.principal.kind !== "platform") throw new ApiError("forbidden", "This route needs the platform token.");
+    if ((await authenticate(c)).kind !== "platform") throw new ApiError("forbidden", "This route needs the platform token.");
     await next();
   };
 }

@@ -37,7 +37,13 @@ export interface AppEnv {
     db: D1Database;
     orm: Orm;
     stats: D1Stats | undefined;
+    /** The bearer secret, checked for shape by bearerSecret(); resolved by the route's guard. */
+    secret: string;
+    /** SHA-256 of the secret, set when prefetch statements were bound to it. */
+    secretHash: string | undefined;
     principal: Principal;
+    /** Results of the route's prefetch statements, in order (see Prefetch in auth.ts). */
+    prefetched: D1Result[] | undefined;
     /** Idempotency row fetched with the auth lookup (undefined: not looked up; null: none). */
     idempotencyRecord: IdempotencyRecord | null | undefined;
     idempotency: IdempotencyContext | undefined;

@@ -1,8 +1,6 @@
 /** Rule rows <-> rule data. */
-import { and, eq } from "drizzle-orm";
 import { rules } from "../db/schema";
 import { toIso, toIsoOrNull } from "../platform/clock";
-import type { Orm } from "../platform/db";
 import type { Rule, RuleConditions, RuleEffect } from "./types";
 
 export type RuleRow = typeof rules.$inferSelect;
@@ -11,7 +9,7 @@ export function ruleFromRow(row: RuleRow): Rule {
   return {
     id: row.id,
     name: row.name,
-    active: row.active,
+    active: Boolean(row.active),
     priority: row.priority,
     startsAt: row.startsAt,
     endsAt: row.endsAt,
@@ -29,9 +27,4 @@ export function ruleBody(row: RuleRow) {
     createdAt: toIso(row.createdAt),
     updatedAt: toIso(row.updatedAt),
   };
-}
-
-/** Active rules of a merchant, for evaluation at checkout. */
-export function activeRulesQuery(orm: Orm, merchantId: string) {
-  return orm.select().from(rules).where(and(eq(rules.merchantId, merchantId), eq(rules.active, true)));
 }

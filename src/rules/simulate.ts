@@ -44,7 +44,7 @@ export const simulateRules: RouteHandler<typeof simulateRoute, import("../platfo
   const merchant = currentMerchant(c);
   const { order, rules: drafts = [], onlyDrafts = false } = c.req.valid("json");
   const occurredAt = checkOrder(order, merchant.currency, now());
-  const ctx = await loadCheckoutContext(c.var.orm, merchant.id, order.memberId, order.orderId);
+  const ctx = await loadCheckoutContext(c, merchant.id, order.memberId, order.orderId);
   const draftRules: Rule[] = drafts.map((d) => ({
     id: d.id,
     name: d.name,
