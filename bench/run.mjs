@@ -9,13 +9,16 @@
 //   --quick   3 s per load run (whole run well under 2 minutes); default is 10 s per run
 //   --keep    keep the temporary state and server logs under bench/.tmp/ for inspection
 //   --no-write  print the report but leave bench/RESULTS.md alone
+//   --live    run the engine from the working tree instead of a snapshot of it (see snapshotEngine)
+//   --ref <rev>  benchmark the engine as committed at a git revision (e.g. HEAD) instead of the working tree
+//   --skip-jobs  leave out the expiry-job benchmark (bench/jobs.mjs), which otherwise runs after the rest
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { call, d1Stats, describe, is2xx, pool } from './lib/http.mjs'
-import { measure, nextSequence } from './lib/load.mjs'
+import { combine, measure, nextSequence } from './lib/load.mjs'
 import {
   freePort,
   killAllNow,
@@ -41,18 +44,30 @@ if (argv.includes('--help') || argv.includes('-h')) {
 const QUICK = argv.includes('--quick')
 const KEEP = argv.includes('--keep')
 const WRITE = !argv.includes('--no-write')
+const LIVE = argv.includes('--live')
+const SKIP_JOBS = argv.includes('--skip-jobs')
+const REF = argv.includes('--ref') ? argv[argv.indexOf('--ref') + 1] : null
+if (argv.includes('--ref') && (!REF || REF.startsWith('--'))) {
+  console.error('--ref needs a git revision, e.g. --ref HEAD')
+  process.exit(2)
+}
 
 const CFG = {
   mode: QUICK ? 'quick' : 'full',
-  duration: QUICK ? 3 : 10, // seconds per measured load run
-  warmup: QUICK ? 1 : 2, // seconds of unrecorded load before an operation's first run
+  duration: QUICK ? 3 : 10, // seconds of measured load per operation and connection count
+  rounds: QUICK ? 3 : 5, // ... split into this many rounds, alternating baseline and engine operations
+  warmup: QUICK ? 0.5 : 2, // seconds of unrecorded load per operation before the first round
   connections: [10, 50],
   members: 1000,
-  seedConcurrency: 16,
+  seedConcurrency: 24,
   historySmall: 10,
-  historyBig: 10_000,
+  // Built over HTTP (real orders through the engine), so its length is bounded by the engine's order
+  // rate: quick mode keeps the whole run under 2 minutes with a shorter long history.
+  historyBig: QUICK ? 2_000 : 10_000,
   historyConcurrency: 20,
-  historyBudgetMs: QUICK ? 50_000 : 240_000, // stop building the long history after this, report what was built
+  historyBudgetMs: QUICK ? 30_000 : 240_000, // stop building the long history after this, report what was built
+  // The long history is also cut short so the run (with the expiry-job benchmark after it) ends in time.
+  totalBudgetMs: QUICK ? 95_000 : 480_000,
   costRepeats: 3,
 }
 const PLATFORM_TOKEN = 'bench-platform-token'
@@ -63,13 +78,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 // ---------------------------------------------------------------------------------------------
 // Cleanup: the servers must never outlive this process.
-let cleaningUp = false
 let tmpDir = null
-async function cleanup() {
-  if (cleaningUp) return
-  cleaningUp = true
-  await stopAll()
-}
+const cleanup = () => stopAll()
 process.on('exit', killAllNow)
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, async () => {
@@ -87,6 +97,48 @@ function d1Binding(configFile) {
   const block = text.split(/\[\[\s*d1_databases\s*\]\]/)[1]
   const m = block?.match(/^\s*binding\s*=\s*"([^"]+)"/m)
   return m ? m[1] : 'DB'
+}
+
+/**
+ * Copies the engine's sources next to the run's state and returns the copy's wrangler.toml. `wrangler dev`
+ * reloads the worker whenever a watched source file changes; measuring a copy keeps one build for the
+ * whole run even while someone edits src/.
+ */
+function snapshotEngine(configFile, dest) {
+  const from = path.dirname(configFile)
+  fs.mkdirSync(dest, { recursive: true })
+  fs.copyFileSync(configFile, path.join(dest, 'wrangler.toml'))
+  for (const entry of [...ENGINE_FILES.slice(1), '.dev.vars']) {
+    if (fs.existsSync(path.join(from, entry))) fs.cpSync(path.join(from, entry), path.join(dest, entry), { recursive: true })
+  }
+  return path.join(dest, 'wrangler.toml')
+}
+
+const ENGINE_FILES = ['wrangler.toml', 'src', 'migrations', 'tsconfig.json', 'package.json']
+
+/** Extracts the engine's files as committed at `ref` into `dest`; returns the copy's wrangler.toml. */
+function checkoutEngine(ref, dest) {
+  fs.mkdirSync(dest, { recursive: true })
+  const tracked = execFileSync('git', ['ls-tree', '--name-only', ref, ...ENGINE_FILES], { cwd: ROOT, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+  const archive = execFileSync('git', ['archive', '--format=tar', ref, ...tracked], { cwd: ROOT, maxBuffer: 256 * 2 ** 20 })
+  execFileSync('tar', ['-x', '-C', dest], { input: archive })
+  if (fs.existsSync(path.join(ROOT, '.dev.vars'))) fs.copyFileSync(path.join(ROOT, '.dev.vars'), path.join(dest, '.dev.vars'))
+  return path.join(dest, 'wrangler.toml')
+}
+
+/** Commit of the working tree (or of `ref`) and whether the engine's files differ from it. */
+function engineRevision(ref) {
+  try {
+    const git = (...a) => execFileSync('git', a, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    if (ref) return `${git('log', '-1', '--format=%h %s', ref)} (committed files of ${ref}; working-tree changes not included)`
+    const commit = git('log', '-1', '--format=%h %s')
+    const dirty = git('status', '--porcelain', '--', 'src', 'migrations', 'wrangler.toml')
+    return `${commit}${dirty ? ' (plus uncommitted changes in src/, migrations/ or wrangler.toml)' : ''}`
+  } catch {
+    return 'unknown (not a git checkout)'
+  }
 }
 
 function versionOf(pkg) {
@@ -133,10 +185,28 @@ async function bringUp({ name, config, persist, vars, logFile, healthPath }) {
 // ---------------------------------------------------------------------------------------------
 // Seeding
 
+const RESTARTED = /restarted mid-request/i
+let seedRetries = 0
+/**
+ * `call` for seeding: retried (at most twice) when wrangler dev answers that it reloaded the worker
+ * mid-request, which it does when another dev server registers or a source file changes.
+ */
+async function seedCall(base, method, p, opts) {
+  for (let attempt = 0; ; attempt++) {
+    const res = await call(base, method, p, opts)
+    if (attempt < 2 && (res.status === 503 && RESTARTED.test(res.text))) {
+      seedRetries++
+      await sleep(500)
+      continue
+    }
+    return res
+  }
+}
+
 async function seedBaseline(base, problems) {
   let failed = 0
   await pool(CFG.members, CFG.seedConcurrency, async (i) => {
-    const res = await call(base, 'POST', '/upsert', { body: { id: `k${i}`, value: 1 } })
+    const res = await seedCall(base, 'POST', '/upsert', { body: { id: `k${i}`, value: 1 } })
     if (!is2xx(res)) {
       failed++
       if (failed <= 2) problems.push({ where: 'baseline seed', detail: describe(res) })
@@ -151,7 +221,7 @@ async function seedBaseline(base, problems) {
  */
 async function seedEngine(base, problems, notes) {
   const seed = { rulesCreated: 0, tiers: 'not attempted', members: 0, orders: [], funded: [], checkoutKey: false }
-  const m = await call(base, 'POST', '/v1/merchants', {
+  const m = await seedCall(base, 'POST', '/v1/merchants', {
     token: PLATFORM_TOKEN,
     body: { name: 'Bench Merchant', currency: 'CNY', timezone: 'Asia/Shanghai' },
   })
@@ -167,19 +237,19 @@ async function seedEngine(base, problems, notes) {
   }
   seed.admin = admin
 
-  const prog = await call(base, 'PUT', '/v1/program', { token: admin, body: PROGRAM })
+  const prog = await seedCall(base, 'PUT', '/v1/program', { token: admin, body: PROGRAM })
   seed.program = is2xx(prog) ? 'set' : `failed (${prog.status})`
   if (!is2xx(prog)) problems.push({ where: 'seed: program', detail: describe(prog) })
 
   for (const rule of RULES) {
-    const res = await call(base, 'POST', '/v1/rules', { token: admin, body: rule })
+    const res = await seedCall(base, 'POST', '/v1/rules', { token: admin, body: rule })
     if (is2xx(res)) seed.rulesCreated++
     else problems.push({ where: `seed: rule ${rule.id}`, detail: describe(res) })
   }
 
-  let tiers = await call(base, 'PUT', '/v1/tiers', { token: admin, body: tiersBody() })
+  let tiers = await seedCall(base, 'PUT', '/v1/tiers', { token: admin, body: tiersBody() })
   if (tiers.status === 400) {
-    const retry = await call(base, 'PUT', '/v1/tiers', { token: admin, body: tiersBody({ withMultipliers: false }) })
+    const retry = await seedCall(base, 'PUT', '/v1/tiers', { token: admin, body: tiersBody({ withMultipliers: false }) })
     if (is2xx(retry)) {
       notes.push(`PUT /v1/tiers refused fractional earnMultiplier values (400); the ladder was set without multipliers.`)
       tiers = retry
@@ -192,7 +262,7 @@ async function seedEngine(base, problems, notes) {
     problems.push({ where: 'seed: tiers', detail: describe(tiers) })
   }
 
-  const key = await call(base, 'POST', '/v1/api-keys', { token: admin, body: { scope: 'checkout', name: 'bench checkout' } })
+  const key = await seedCall(base, 'POST', '/v1/api-keys', { token: admin, body: { scope: 'checkout', name: 'bench checkout' } })
   if (is2xx(key) && key.json?.secret) {
     seed.checkout = key.json.secret
     seed.checkoutKey = true
@@ -202,22 +272,20 @@ async function seedEngine(base, problems, notes) {
     notes.push('No checkout key could be created; the load used the admin key instead.')
   }
 
+  // Each member is created, then gets one order (points to redeem, an order to refund).
+  const funded = new Array(CFG.members).fill(null)
   let memberFailures = 0
+  let orderFailures = 0
   await pool(CFG.members, CFG.seedConcurrency, async (i) => {
     const id = memberId(i)
-    const res = await call(base, 'PUT', `/v1/members/${id}`, {
+    const put = await seedCall(base, 'PUT', `/v1/members/${id}`, {
       token: seed.checkout,
       body: { name: `Bench Member ${i}`, email: `${id}@bench.example`, attributes: { cohort: String(i % 7) } },
     })
-    if (is2xx(res)) seed.members++
-    else if (++memberFailures <= 2) problems.push({ where: 'seed: member', detail: describe(res) })
-  })
-
-  const funded = new Array(CFG.members).fill(null)
-  let orderFailures = 0
-  await pool(CFG.members, CFG.seedConcurrency, async (i) => {
+    if (is2xx(put)) seed.members++
+    else if (++memberFailures <= 2) problems.push({ where: 'seed: member', detail: describe(put) })
     const orderId = `seed-o-${i}`
-    const res = await call(base, 'POST', '/v1/orders', {
+    const res = await seedCall(base, 'POST', '/v1/orders', {
       token: seed.checkout,
       key: `k-${orderId}`,
       body: orderBody(1_000_000 + i, memberId(i), orderId),
@@ -316,7 +384,7 @@ async function probe(base, token, op) {
   return res
 }
 
-async function runLoad(servers, seed, problems) {
+async function runLoad(servers, seed, problems, notes) {
   const results = {} // results[opId][connections] = LoadResult | { na: reason }
   const ops = loadOps(seed)
   const available = {}
@@ -339,23 +407,52 @@ async function runLoad(servers, seed, problems) {
     available[op.id] = na
   }
 
-  for (const [ci, connections] of CFG.connections.entries()) {
-    for (const op of ops) {
-      if (available[op.id]) {
-        results[op.id][connections] = { na: available[op.id] }
-        continue
+  const live = ops.filter((op) => !available[op.id])
+  for (const op of ops) for (const c of CFG.connections) if (available[op.id]) results[op.id][c] = { na: available[op.id] }
+  const headersFor = (op) => (op.target === 'engine' ? { authorization: `Bearer ${seed.checkout}` } : {})
+
+  // Unrecorded warm-up of every route first, so no measured run pays for a cold isolate or cold JIT.
+  for (const op of live) {
+    if (CFG.warmup > 0) {
+      await measure({ url: servers[op.target].base, connections: 10, duration: CFG.warmup, headers: headersFor(op), make: op.make, maxSamples: 0 })
+    }
+  }
+
+  // Baseline and engine runs alternate in short rounds, so a change in what else the machine is doing
+  // hits both sides of each ratio alike instead of one whole block of runs.
+  const roundDuration = CFG.duration / CFG.rounds
+  for (const connections of CFG.connections) {
+    const rounds = Object.fromEntries(live.map((op) => [op.id, []]))
+    for (let round = 0; round < CFG.rounds; round++) {
+      for (const op of live) {
+        rounds[op.id].push(
+          await measure({ url: servers[op.target].base, connections, duration: roundDuration, headers: headersFor(op), make: op.make }),
+        )
+        await sleep(100)
       }
-      const server = servers[op.target]
-      const headers = op.target === 'engine' ? { authorization: `Bearer ${seed.checkout}` } : {}
-      if (ci === 0 && CFG.warmup > 0) {
-        await measure({ url: server.base, connections: 10, duration: CFG.warmup, headers, make: op.make, maxSamples: 0 })
-      }
-      const r = await measure({ url: server.base, connections, duration: CFG.duration, headers, make: op.make })
+    }
+    for (const op of live) {
+      const r = combine(rounds[op.id])
       results[op.id][connections] = r
       log(
         `${op.label.padEnd(32)} c=${String(connections).padStart(2)}  ${r.rps.toFixed(0).padStart(5)} req/s  ` +
-          `p50 ${r.p50} ms  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`,
+          `p50 ${Math.round(r.p50)} ms  p99 ${Math.round(r.p99)} ms  non-2xx ${r.non2xx}  errors ${r.errors}` +
+          (r.rounds > 1 ? `  (rounds: ${r.roundRps.map((x) => x.toFixed(0)).join(' / ')} req/s)` : ''),
       )
+      const typical = [...r.roundRps].sort((a, b) => a - b)[Math.floor(r.roundRps.length / 2)]
+      const stalled = r.roundRps.map((x, i) => [x, i]).filter(([x]) => r.rounds > 1 && x < typical * 0.25)
+      if (stalled.length) {
+        notes.push(
+          `${op.label} at ${connections} connections: round ${stalled.map(([x, i]) => `${i + 1} managed ${x.toFixed(0)} req/s`).join(', ')} ` +
+            `against a median round of ${typical.toFixed(0)} req/s (a stall of the machine or the dev server).`,
+        )
+      }
+      if (r.samples.some((s) => RESTARTED.test(s.body))) {
+        notes.push(
+          `During ${op.label} at ${connections} connections wrangler dev answered "worker restarted mid-request": ` +
+            `it reloaded the worker (a source file changed or a dev server registered), so that run is disturbed.`,
+        )
+      }
       for (const s of r.samples) {
         problems.push({
           where: `load ${op.label} c=${connections}`,
@@ -366,7 +463,6 @@ async function runLoad(servers, seed, problems) {
             ` -> ${s.status} ${s.body}`,
         })
       }
-      await sleep(300)
     }
   }
   return { ops, results }
@@ -392,7 +488,7 @@ async function ledgerSize(base, token, member) {
 
 async function buildHistory(base, token, member, orders, concurrency, budgetMs, problems) {
   const start = Date.now()
-  const put = await call(base, 'PUT', `/v1/members/${member}`, { token, body: { name: `History ${member}` } })
+  const put = await seedCall(base, 'PUT', `/v1/members/${member}`, { token, body: { name: `History ${member}` } })
   if (!is2xx(put)) problems.push({ where: `cost: member ${member}`, detail: describe(put) })
   const orderIds = []
   let failures = 0
@@ -401,7 +497,7 @@ async function buildHistory(base, token, member, orders, concurrency, budgetMs, 
     concurrency,
     async (i) => {
       const orderId = `${member}-o-${i}`
-      const res = await call(base, 'POST', '/v1/orders', {
+      const res = await seedCall(base, 'POST', '/v1/orders', {
         token,
         key: `k-${orderId}`,
         body: orderBody(5_000_000 + i, member, orderId),
@@ -506,18 +602,20 @@ async function runCost(servers, seed, problems, notes) {
   const base = servers.engine.base
   const token = seed.checkout
 
+  // What is left of the run's time budget, keeping ~5 s for the cost probes and shutdown.
+  const budget = Math.max(5_000, Math.min(CFG.historyBudgetMs, CFG.totalBudgetMs - (Date.now() - t0) - 5_000))
   log(`cost: building a history of ${CFG.historySmall} orders for member hist-small`)
   const small = await buildHistory(base, token, 'hist-small', CFG.historySmall, 1, 60_000, problems)
   log(
     `cost: building a history of ${CFG.historyBig} orders for member hist-big ` +
-      `(${CFG.historyConcurrency} in flight, at most ${CFG.historyBudgetMs / 1000} s)`,
+      `(${CFG.historyConcurrency} in flight, at most ${(budget / 1000).toFixed(0)} s)`,
   )
-  const big = await buildHistory(base, token, 'hist-big', CFG.historyBig, CFG.historyConcurrency, CFG.historyBudgetMs, problems)
+  const big = await buildHistory(base, token, 'hist-big', CFG.historyBig, CFG.historyConcurrency, budget, problems)
   log(`cost: hist-big got ${big.orderIds.length} orders in ${(big.ms / 1000).toFixed(1)} s`)
   if (big.orderIds.length < CFG.historyBig) {
     notes.push(
       `The long history reached ${big.orderIds.length} orders (target ${CFG.historyBig}) within the ` +
-        `${CFG.historyBudgetMs / 1000} s budget${big.failures ? `; ${big.failures} orders failed` : ''}.`,
+        `${(budget / 1000).toFixed(0)} s budget${big.failures ? `; ${big.failures} orders failed` : ''}.`,
     )
   }
   const smallSize = await ledgerSize(base, token, 'hist-small')
@@ -540,13 +638,19 @@ async function runCost(servers, seed, problems, notes) {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Distinct error lines of a server log (ANSI colours removed, the harmless DNS error left out). */
 function engineLogErrors(logFile) {
   try {
-    return fs
+    const lines = fs
       .readFileSync(logFile, 'utf8')
+      // eslint-disable-next-line no-control-regex
+      .replace(/\x1b\[[0-9;]*m/g, '')
       .split('\n')
+      .map((l) => l.trim())
       .filter((l) => /error|exception|uncaught/i.test(l) && !/ENOTFOUND|workers\.cloudflare\.com|Request\.cf|getaddrinfo|GetAddrInfoReqWrap/.test(l))
-      .slice(0, 15)
+    const counts = new Map()
+    for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1)
+    return [...counts].slice(0, 15).map(([l, n]) => (n > 1 ? `${l}  (x${n})` : l))
   } catch {
     return []
   }
@@ -554,6 +658,7 @@ function engineLogErrors(logFile) {
 
 async function main() {
   const started = new Date()
+  const loadAtStart = os.loadavg()[0]
   fs.mkdirSync(path.join(BENCH, '.tmp'), { recursive: true })
   const tmp = fs.mkdtempSync(path.join(BENCH, '.tmp', 'run-'))
   tmpDir = tmp
@@ -561,17 +666,34 @@ async function main() {
 
   const problems = []
   const notes = []
+  if (loadAtStart > 0.5) {
+    notes.push(
+      `The 1-minute load average was ${loadAtStart.toFixed(2)} on ${os.cpus().length} cores when the run started: something ` +
+        `else had been using the CPU in the last minute, so the figures may be noisier than on an idle machine.`,
+    )
+  }
   // BENCH_ENGINE_CONFIG benchmarks another build of the engine (a wrangler.toml path, relative to the repo root)
-  const engineConfig = path.resolve(ROOT, process.env.BENCH_ENGINE_CONFIG || 'wrangler.toml')
+  let engineConfig = path.resolve(ROOT, process.env.BENCH_ENGINE_CONFIG || 'wrangler.toml')
   const engineMigrations = path.join(path.dirname(engineConfig), 'migrations')
   const baselineConfig = path.join(BENCH, 'baseline', 'wrangler.toml')
   const logs = { baseline: path.join(tmp, 'baseline.log'), engine: path.join(tmp, 'engine.log') }
 
-  const engineReason = !fs.existsSync(engineConfig)
+  const engineReason = REF
+    ? null
+    : !fs.existsSync(engineConfig)
     ? 'no wrangler.toml at the repository root yet'
     : !fs.existsSync(engineMigrations) || !fs.readdirSync(engineMigrations).some((f) => f.endsWith('.sql'))
       ? `no migrations in ${rel(engineMigrations)} yet`
       : null
+
+  const revision = engineRevision(REF)
+  if (REF) {
+    engineConfig = checkoutEngine(REF, path.join(tmp, 'engine-src'))
+    log(`engine files of ${REF} extracted to ${rel(path.dirname(engineConfig))} (${revision})`)
+  } else if (!engineReason && !LIVE) {
+    engineConfig = snapshotEngine(engineConfig, path.join(tmp, 'engine-src'))
+    log(`engine sources copied to ${rel(path.dirname(engineConfig))} (${revision})`)
+  }
 
   log('applying migrations and starting wrangler dev for baseline and engine')
   const [baseline, engine] = await Promise.all([
@@ -600,25 +722,35 @@ async function main() {
     log(`engine unavailable: ${engine.reason}`)
   }
   const servers = { baseline, engine }
-
-  log(`seeding baseline (${CFG.members} rows)`)
-  const baselineSeed = await seedBaseline(baseline.base, problems)
-  let seed = null
-  if (engine.ok) {
-    log(`seeding engine: merchant, program, ${RULES.length} rules, tiers, checkout key, ${CFG.members} members and one order each`)
-    const s0 = Date.now()
-    seed = await seedEngine(engine.base, problems, notes)
-    if (seed) {
-      seed.ms = Date.now() - s0
-      log(
-        `engine seeded in ${(seed.ms / 1000).toFixed(1)} s: ${seed.rulesCreated} rules, tiers ${seed.tiers}, ` +
-          `${seed.members} members, ${seed.orders.length} orders, ${seed.funded.length} members with points`,
-      )
-    }
+  // A dev server reloads its worker once when the other one registers; let that happen before seeding.
+  await sleep(1500)
+  for (const [name, srv] of Object.entries(servers)) {
+    if (srv.ok && !(await waitForHealth(srv.base + '/health', { timeoutMs: 30_000 })).ok) throw new Error(`${name} stopped answering`)
   }
 
-  log(`load: ${CFG.connections.join(' and ')} connections, ${CFG.duration} s per run`)
-  const load = await runLoad(servers, seed, problems)
+  log(
+    `seeding baseline (${CFG.members} rows)` +
+      (engine.ok ? ` and engine (merchant, program, ${RULES.length} rules, tiers, checkout key, ${CFG.members} members with one order each)` : ''),
+  )
+  const s0 = Date.now()
+  const [baselineSeed, seed] = await Promise.all([
+    seedBaseline(baseline.base, problems),
+    engine.ok ? seedEngine(engine.base, problems, notes) : Promise.resolve(null),
+  ])
+  if (seed) {
+    seed.ms = Date.now() - s0
+    log(
+      `engine seeded in ${(seed.ms / 1000).toFixed(1)} s: ${seed.rulesCreated} rules, tiers ${seed.tiers}, ` +
+        `${seed.members} members, ${seed.orders.length} orders, ${seed.funded.length} members with points`,
+    )
+  }
+  if (seedRetries) notes.push(`${seedRetries} seeding requests were retried after wrangler dev answered that it had reloaded the worker mid-request.`)
+
+  log(
+    `load: ${CFG.connections.join(' and ')} connections, ${CFG.duration} s per operation in ${CFG.rounds} alternating rounds ` +
+      `(after ${CFG.warmup} s of warm-up per operation)`,
+  )
+  const load = await runLoad(servers, seed, problems, notes)
 
   log('cost per operation')
   const cost = await runCost(servers, seed, problems, notes)
@@ -627,15 +759,35 @@ async function main() {
   await cleanup()
   log('servers stopped')
 
+  // The expiry-job benchmark (bench/jobs.mjs) seeds its own databases and starts its own servers, so it
+  // runs only once the servers above are gone.
+  let jobsSection = null
+  if (!SKIP_JOBS && fs.existsSync(path.join(BENCH, 'jobs.mjs'))) {
+    log(`expiry job benchmark (bench/jobs.mjs${QUICK ? ' --quick' : ''})`)
+    try {
+      const jobs = await import('./jobs.mjs')
+      const rows = await jobs.runJobsBench({ quick: QUICK })
+      jobsSection = jobs.renderJobsSection(rows, 'npm run bench' + (QUICK ? ' -- --quick' : '') + ' (bench/jobs.mjs)')
+      if (REF || !LIVE) notes.push('The expiry-job section runs the engine from the working tree (bench/jobs.mjs), not from the copy the other sections measured.')
+    } catch (err) {
+      await stopAll()
+      notes.push(`The expiry-job benchmark (bench/jobs.mjs) failed: ${String(err?.message ?? err).split('\n')[0]}`)
+    }
+    log('expiry job benchmark done')
+  }
+
   const nodeForWrangler = execFileSync(nodeBinary(ROOT), ['-v'], { encoding: 'utf8' }).trim()
   const env = {
     date: started.toISOString(),
     finished: new Date().toISOString(),
     elapsedS: (Date.now() - t0) / 1000,
     machine: `${os.platform()} ${os.arch()}, ${os.cpus().length} cores (${os.cpus()[0]?.model?.trim() ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB memory`,
+    loadavg: { start: loadAtStart, end: os.loadavg()[0] },
     node: process.version,
     nodeForWrangler,
     wrangler: versionOf('wrangler'),
+    engineRevision: revision,
+    engineSnapshot: !LIVE || !!REF,
     autocannon: versionOf('autocannon'),
     command: process.env.npm_lifecycle_event === 'bench' ? `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}` : `node bench/run.mjs${argv.length ? ` ${argv.join(' ')}` : ''}`,
     devArgs: {
@@ -643,7 +795,7 @@ async function main() {
       baseline: baseline.args,
     },
   }
-  const report = renderReport({ cfg: CFG, env, load, cost, seed, baselineSeed, problems, notes, logErrors })
+  const report = renderReport({ cfg: CFG, env, load, cost, seed, baselineSeed, problems, notes, logErrors, extraSections: [jobsSection] })
   console.log('\n' + report)
   if (WRITE) {
     fs.writeFileSync(path.join(BENCH, 'RESULTS.md'), report)
