@@ -191,7 +191,6 @@ export async function adjustPoints(c: Context<AppEnv>, memberId: string, points:
     ledger.spend({ entryId, type: "adjust", points: -points, moveId: entryId, refs: { reason } });
   }
   const statements = [
-    ...write.begin(),
     ...ledger.statements,
     write.finish(
       201,

@@ -96,7 +96,6 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
   const write = idempotentWrite(c, at);
   const entryId = newId("le", at);
   const statements = [
-    ...write.begin(),
     db
       .prepare(
         `UPDATE orders SET refunded_amount = refunded_amount + ?1, points_reversed = points_reversed + ?2, refunded_items = ?3,

@@ -32,7 +32,7 @@ export async function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<
   const write = idempotentWrite(c, at);
   const ledger = new LedgerWriter(db, merchant.id, input.memberId, at);
   const lotId = evaluation.pointsEarned > 0 ? newId("le", at) : null;
-  const statements = [...write.begin()];
+  const statements: D1PreparedStatement[] = [];
   if (!ctx.member) {
     statements.push(
       db

@@ -6,7 +6,7 @@
  * - Same key, another request (method, path or body): 409 idempotency_key_reused.
  * - Points-moving services store the key row and the response inside their own write batch (see
  *   `IdempotentWrite`), so a response lost after commit is replayed on retry and two concurrent requests
- *   with one key cannot both write: the second batch fails on the key's primary key and replays the first.
+ *   with one key cannot both write: the second batch fails on a primary key and replays the first.
  * - Other POSTs store their 2xx response after the handler. Errors are not stored: they wrote nothing.
  */
 import type { Context, MiddlewareHandler } from "hono";
@@ -95,8 +95,8 @@ export function idempotent(required: boolean): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * The idempotency part of a points-moving write batch: `begin()` claims the key first in the batch,
- * `finish()` ends it with a statement that stores and returns the response rendered by SQL.
+ * The idempotency part of a points-moving write batch: `finish()` ends it with a statement that stores
+ * the key with the response rendered by SQL, and returns that response.
  */
 export class IdempotentWrite {
   constructor(
@@ -105,36 +105,33 @@ export class IdempotentWrite {
     private readonly at: number,
   ) {}
 
-  begin(): D1PreparedStatement[] {
-    if (!this.context) return [];
-    return [
-      this.db
-        .prepare(`INSERT INTO idempotency_keys (merchant_id, key, request_hash, created_at) VALUES (?1, ?2, ?3, ?4)`)
-        .bind(this.context.merchantId, this.context.key, this.context.requestHash, this.at),
-    ];
-  }
-
   /**
-   * `responseSql` is a scalar SELECT producing the JSON body; its binds are numbered from ?1.
-   * The statement's single result row has column `response`.
+   * The last statement of a write batch: stores the response, rendered by SQL from the state the batch
+   * just wrote, under the key, and returns it. `responseSql` is a scalar SELECT producing the JSON body;
+   * its binds are numbered from ?1. The single result row has column `response`.
+   *
+   * A concurrent request with the same key fails on the key's primary key here (or earlier, on a unique
+   * constraint of the resource), which rolls its whole batch back; see `recordAfterFailure`.
    */
   finish(status: number, responseSql: string, binds: unknown[]): D1PreparedStatement {
     if (!this.context) return this.db.prepare(`SELECT (${responseSql}) AS response`).bind(...binds);
     const n = binds.length;
     return this.db
       .prepare(
-        `UPDATE idempotency_keys SET status = ?${n + 1}, response = (${responseSql})
-         WHERE merchant_id = ?${n + 2} AND key = ?${n + 3} RETURNING response`,
+        `INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
+         VALUES (?${n + 1}, ?${n + 2}, ?${n + 3}, ?${n + 4}, (${responseSql}), ?${n + 5}) RETURNING response`,
       )
-      .bind(...binds, status, this.context.merchantId, this.context.key);
+      .bind(...binds, this.context.merchantId, this.context.key, this.context.requestHash, status, this.at);
   }
 
-  /** After a batch lost the race for the key: replay what the winner stored. */
-  async replayAfterRace(): Promise<Response> {
-    if (!this.context) throw new Error("no idempotency context");
+  /**
+   * After a failed batch: if a request with the same key committed meanwhile, its answer (a replay, or
+   * 409 idempotency_key_reused for another body). Null when the key is still unused.
+   */
+  async recordAfterFailure(): Promise<Response | null> {
+    if (!this.context) return null;
     const record = await loadRecord(this.db, this.context.merchantId, this.context.key);
-    if (!record) throw new ApiError("conflict", "A concurrent request changed this resource; retry.");
-    return answerFromRecord(record, this.context.requestHash);
+    return record ? answerFromRecord(record, this.context.requestHash) : null;
   }
 
   markStored(): void {

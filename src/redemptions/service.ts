@@ -54,7 +54,6 @@ export async function createRedemption(c: Context<AppEnv>, input: RedemptionInpu
     refs: { redemptionId: id, orderId: input.orderId ?? null },
   });
   const statements = [
-    ...write.begin(),
     db
       .prepare(
         `INSERT INTO redemptions (id, merchant_id, member_id, points, value, status, order_id, hold_expires_at, created_at, updated_at)
@@ -109,7 +108,6 @@ export async function captureRedemption(c: Context<AppEnv>, id: string): Promise
     orderId: r.orderId,
   });
   const statements = [
-    ...write.begin(),
     ...transition(db, merchant.id, id, "held", "captured", at),
     db.prepare(`UPDATE redemptions SET hold_expires_at = NULL WHERE merchant_id = ?1 AND id = ?2`).bind(merchant.id, id),
     ...ledger.statements,
@@ -153,7 +151,6 @@ export function returnStatements(
     // Points returned to lots whose date has passed expire at once: they were due to expire.
     .settle({ releaseDue: false, expireDue: true });
   return [
-    ...write.begin(),
     ...transition(db, merchantId, r.id, r.status, to, at),
     ...ledger.statements,
     write.finish(200, REDEMPTION_JSON_SQL, [merchantId, r.id]),
