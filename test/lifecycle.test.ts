@@ -228,9 +228,27 @@ describe("scheduled jobs", () => {
     expect((await call("POST", "/v1/jobs/expiry/runs", { token: m.checkout })).status).toBe(403);
 
     const cron = await runScheduledJobs(env);
-    expect(cron.map((r) => r.job)).toEqual(["hold-release", "pending-release", "expiry", "inactivity-expiry"]);
+    expect(cron.map((r) => r.job)).toEqual(["hold-release", "pending-release", "expiry", "inactivity-expiry", "housekeeping"]);
     expect(cron.every((r) => r.status === "succeeded")).toBe(true);
     expect((await ledger(other, "job")).map((e) => e.type)).toEqual(["earn", "expire"]);
+  });
+
+  it("keeps idempotency keys at least 24 hours, drops them after 7 days", async () => {
+    const m = await merchantWith({});
+    const body = { orderId: "idem-1", memberId: "keeper", amount: 1000 };
+    const first = await postOrder(m, body, "kept-key");
+    advanceClock(2 * DAY_MS);
+    await runScheduledJobs(env);
+    const replay = await postOrder(m, body, "kept-key");
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay.text).toBe(first.text);
+    advanceClock(6 * DAY_MS);
+    const run = await runFor(m, "housekeeping");
+    expect(run.body.processed).toBeGreaterThanOrEqual(1);
+    // The key is gone, but the order still earns once.
+    const late = await postOrder(m, body, "kept-key");
+    expect(late.status).toBe(409);
+    expect(late.body.code).toBe("conflict");
   });
 
   it("works in bounded chunks and resumes where the budget stopped it", async () => {

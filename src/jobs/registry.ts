@@ -4,10 +4,11 @@
  */
 import { expiryJob, inactivityExpiryJob } from "./expiry";
 import { holdReleaseJob } from "./hold-release";
+import { housekeepingJob } from "./housekeeping";
 import { pendingReleaseJob } from "./pending-release";
 import type { Job } from "./types";
 
-export const JOBS: readonly Job[] = [holdReleaseJob, pendingReleaseJob, expiryJob, inactivityExpiryJob];
+export const JOBS: readonly Job[] = [holdReleaseJob, pendingReleaseJob, expiryJob, inactivityExpiryJob, housekeepingJob];
 
 export const JOB_NAMES = JOBS.map((j) => j.name) as [string, ...string[]];
 
