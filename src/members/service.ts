@@ -14,6 +14,7 @@ import { idempotentWrite } from "../platform/idempotency";
 import { decodeCursor, isNumber, page } from "../platform/pagination";
 import { commitWrite } from "../platform/write";
 import { dueFor, inactivityDeadline, lotExpiry, programFromRow } from "../program/settings";
+import { loadAccountContext } from "./account-context";
 import { entryBody } from "./ledger-entries";
 import type { MemberInput } from "./schemas";
 
@@ -160,18 +161,8 @@ export async function listLedger(c: Context<AppEnv>, merchantId: string, memberI
 
 export async function adjustPoints(c: Context<AppEnv>, memberId: string, points: number, reason: string): Promise<Response> {
   const merchant = currentMerchant(c);
-  const orm = c.var.orm;
   const at = now();
-  const [memberRows, programRows] = await orm.batch([
-    orm
-      .select({ nextReleaseAt: members.nextReleaseAt, lastOrderAt: members.lastOrderAt, enrolledAt: members.enrolledAt })
-      .from(members)
-      .where(and(eq(members.merchantId, merchant.id), eq(members.id, memberId))),
-    orm.select().from(programs).where(eq(programs.merchantId, merchant.id)),
-  ]);
-  const member = memberRows[0];
-  if (!member) throw notFound(`Member ${memberId}`);
-  const program = programFromRow(programRows[0]);
+  const { member, program } = await loadAccountContext(c.var.orm, merchant.id, memberId);
   const db = c.var.db;
   const write = idempotentWrite(c, at);
   const entryId = newId("le", at);

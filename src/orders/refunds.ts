@@ -5,7 +5,8 @@
  */
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { members, orders, pointLots, programs, refunds } from "../db/schema";
+import { orders, pointLots, refunds } from "../db/schema";
+import { memberClockQuery, programQuery } from "../members/account-context";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
 import { currentMerchant } from "../platform/auth";
@@ -47,15 +48,12 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
       .select({ id: refunds.id })
       .from(refunds)
       .where(and(eq(refunds.merchantId, merchant.id), eq(refunds.orderId, orderId), eq(refunds.id, input.refundId))),
-    orm.select().from(programs).where(eq(programs.merchantId, merchant.id)),
+    programQuery(orm, merchant.id),
   ]);
   const order = orderRows[0];
   if (!order) throw notFound(`Order ${orderId}`);
   const [memberRows, lotRows] = await orm.batch([
-    orm
-      .select({ nextReleaseAt: members.nextReleaseAt, lastOrderAt: members.lastOrderAt, enrolledAt: members.enrolledAt })
-      .from(members)
-      .where(and(eq(members.merchantId, merchant.id), eq(members.id, order.memberId))),
+    memberClockQuery(orm, merchant.id, order.memberId),
     orm
       .select({ remaining: pointLots.remaining, expired: pointLots.expired, expireKey: pointLots.expireKey })
       .from(pointLots)

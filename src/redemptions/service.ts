@@ -5,7 +5,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { members, programs, redemptions } from "../db/schema";
+import { redemptions } from "../db/schema";
 import { MEMBER_JSON_SQL, isoOrNullSql } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
 import { currentMerchant } from "../platform/auth";
@@ -16,7 +16,8 @@ import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { IdempotentWrite, idempotentWrite } from "../platform/idempotency";
 import { commitWrite } from "../platform/write";
-import { dueFor, pointsValue, programFromRow } from "../program/settings";
+import { dueFor, pointsValue } from "../program/settings";
+import { loadAccountContext } from "../members/account-context";
 import type { RedemptionInput } from "./schemas";
 
 export const HOLD_TTL_MS = 15 * MINUTE_MS;
@@ -29,18 +30,8 @@ const REDEMPTION_JSON_SQL = `SELECT json_object('id', r.id, 'memberId', r.member
 
 export async function createRedemption(c: Context<AppEnv>, input: RedemptionInput): Promise<Response> {
   const merchant = currentMerchant(c);
-  const orm = c.var.orm;
   const at = now();
-  const [memberRows, programRows] = await orm.batch([
-    orm
-      .select({ nextReleaseAt: members.nextReleaseAt, lastOrderAt: members.lastOrderAt, enrolledAt: members.enrolledAt })
-      .from(members)
-      .where(and(eq(members.merchantId, merchant.id), eq(members.id, input.memberId))),
-    orm.select().from(programs).where(eq(programs.merchantId, merchant.id)),
-  ]);
-  const member = memberRows[0];
-  if (!member) throw notFound(`Member ${input.memberId}`);
-  const program = programFromRow(programRows[0]);
+  const { member, program } = await loadAccountContext(c.var.orm, merchant.id, input.memberId);
   const value = pointsValue(program, input.points);
   const hold = input.hold === true;
   const id = newId("rd", at);
