@@ -1,7 +1,7 @@
 /**
  * Bearer authentication. API keys and member tokens are looked up by the SHA-256 of the secret (only the
  * hash is stored) and compared in constant time; a revoked key fails at once because nothing is cached.
- * When the request carries an Idempotency-Key, its stored row is fetched in the same round trip.
+ * The stored row of an Idempotency-Key and the reads a route declares (Prefetch) ride in the same round trip.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { now } from "./clock";
