@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, createMerchant, PLATFORM_TOKEN } from "./support/api";
 
@@ -14,6 +15,22 @@ describe("merchants and API keys", () => {
     expect(list.body.data[0]).toMatchObject({ id: r.body.apiKey.id, scope: "admin", hint: r.body.apiKey.secret.slice(-4), revokedAt: null });
     const program = await call("GET", "/v1/program", { token: r.body.apiKey.secret });
     expect(program.body).toEqual({ pointValue: { points: 100, amount: 100 }, pendingDays: 0, expiry: { policy: "none" }, autoEnroll: true });
+  });
+
+  it("creates a merchant once per Idempotency-Key", async () => {
+    const body = { name: "Once", currency: "CNY", timezone: "UTC" };
+    const first = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body, idempotencyKey: "merchant-once" });
+    const again = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body, idempotencyKey: "merchant-once" });
+    expect(first.status).toBe(201);
+    expect(first.body.apiKey.secret).toMatch(/^lk_admin_/);
+    // The secret is shown once: the replay is the same merchant and key, without the secret.
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(again.body).toEqual({ ...first.body, apiKey: { ...first.body.apiKey, secret: null } });
+    const stored = await env.DB.prepare("SELECT response FROM idempotency_keys WHERE key = 'merchant-once'").first<{ response: string }>();
+    expect(stored!.response).not.toContain(first.body.apiKey.secret);
+    const other = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { ...body, name: "Twice" }, idempotencyKey: "merchant-once" });
+    expect(other.status).toBe(409);
+    expect(other.body.code).toBe("idempotency_key_reused");
   });
 
   it("refuses merchants with bad currency or time zone, and without the platform token", async () => {

@@ -125,7 +125,7 @@ export const membersRouter = createRouter()
       tags,
       summary: "Mint a short-lived member token for the /v1/me routes",
       security: bearer,
-      middleware: [allow("admin", "checkout"), idempotent(false)] as const,
+      middleware: [allow("admin", "checkout"), idempotent(false, { secretPaths: ["token"] })] as const,
       request: {
         params: MemberParams,
         headers: IdempotencyHeader,

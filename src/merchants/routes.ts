@@ -52,8 +52,9 @@ export const merchantsRouter = createRouter()
       summary: "Create a merchant (platform token)",
       description: "Returns the merchant and its first admin key. The secret is shown once and stored only as a hash.",
       security: bearer,
-      middleware: [platformOnly()] as const,
+      middleware: [platformOnly(), idempotent(false, { secretPaths: ["apiKey.secret"] })] as const,
       request: {
+        headers: IdempotencyHeader,
         body: jsonBody(
           z.strictObject({ name: z.string().min(1).max(200), currency: Currency, timezone: Timezone }).openapi("MerchantInput"),
         ),
@@ -88,7 +89,7 @@ export const merchantsRouter = createRouter()
       summary: "Create an API key",
       description: "Scopes: admin (everything of its merchant), checkout (members, orders, refunds, redemptions, member tokens), read (GET only).",
       security: bearer,
-      middleware: [allow("admin"), idempotent(false)] as const,
+      middleware: [allow("admin"), idempotent(false, { secretPaths: ["secret"] })] as const,
       request: {
         headers: IdempotencyHeader,
         body: jsonBody(z.strictObject({ scope: Scope, name: z.string().min(1).max(200) }).openapi("ApiKeyInput")),

@@ -18,6 +18,9 @@ import { jsonText } from "./router";
 
 export const REPLAY_HEADER = "Idempotent-Replayed";
 
+/** The idempotency scope of requests made with the platform token (merchant ids start with `mer_`). */
+const PLATFORM_SCOPE = "platform";
+
 /** Key-value pairs sorted, so a client re-serialising the same body in another key order still matches. */
 function canonicalJson(text: string): string {
   try {
@@ -51,11 +54,27 @@ export function answerFromRecord(record: IdempotencyRecord, requestHash: string)
 }
 
 /**
- * Route middleware. `required` routes refuse requests without the header (400).
+ * Secrets are shown once and stored only as hashes, so a stored response never keeps them: a replay of a
+ * request that issued a secret returns the same body with the secret set to null.
+ */
+function withoutSecrets(text: string, paths: string[]): string {
+  const body = JSON.parse(text) as Record<string, unknown>;
+  for (const path of paths) {
+    const keys = path.split(".");
+    let node: unknown = body;
+    for (const key of keys.slice(0, -1)) node = (node as Record<string, unknown> | undefined)?.[key];
+    if (node && typeof node === "object") (node as Record<string, unknown>)[keys.at(-1)!] = null;
+  }
+  return JSON.stringify(body);
+}
+
+/**
+ * Route middleware. `required` routes refuse requests without the header (400). `secretPaths` name the
+ * fields of the response that carry a secret (see withoutSecrets).
  *
  * @example createRoute({ method: "post", path: "/v1/orders", middleware: [allow("admin", "checkout"), idempotent(true)] })
  */
-export function idempotent(required: boolean): MiddlewareHandler<AppEnv> {
+export function idempotent(required: boolean, options: { secretPaths?: string[] } = {}): MiddlewareHandler<AppEnv> {
   return async function idempotent(c, next) {
     const key = c.req.header("idempotency-key");
     if (key === undefined) {
@@ -70,8 +89,8 @@ export function idempotent(required: boolean): MiddlewareHandler<AppEnv> {
         { path: "header.Idempotency-Key", message: "must be 1-255 characters" },
       ]);
     const principal = c.var.principal;
-    if (principal.kind === "platform") return next();
-    const merchantId = principal.merchant.id;
+    // Keys are scoped per merchant; the platform operator has a scope of its own.
+    const merchantId = principal.kind === "platform" ? PLATFORM_SCOPE : principal.merchant.id;
     const body = await c.req.text();
     const requestHash = await sha256Hex(`${c.req.method} ${c.req.path}\n${canonicalJson(body)}`);
     const prefetched = c.var.idempotencyRecord;
@@ -82,7 +101,8 @@ export function idempotent(required: boolean): MiddlewareHandler<AppEnv> {
     c.set("idempotency", context);
     await next();
     if (!context.stored && c.res.status >= 200 && c.res.status < 300) {
-      const response = await c.res.clone().text();
+      const text = await c.res.clone().text();
+      const response = options.secretPaths ? withoutSecrets(text, options.secretPaths) : text;
       await c.var.db
         .prepare(
           `INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
