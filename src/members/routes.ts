@@ -132,7 +132,12 @@ export const membersRouter = createRouter()
         body: { required: false, content: { "application/json": { schema: TokenInputSchema } } },
       },
       responses: {
-        201: jsonResponse(z.object({ token: z.string(), expiresAt: z.string() }).openapi("MemberToken"), "The token (shown once)"),
+        201: jsonResponse(z
+            .object({
+              token: z.string().nullable().openapi({ description: "Shown once; null when the response is an idempotent replay." }),
+              expiresAt: z.string(),
+            })
+            .openapi("MemberToken"), "The token (shown once)"),
         ...commonErrors,
       },
     }),

@@ -21,7 +21,13 @@ const MerchantSchema = z
   .openapi("Merchant");
 
 const NewKeySchema = z
-  .object({ id: z.string(), scope: Scope, name: z.string(), secret: z.string(), createdAt: z.string() })
+  .object({
+    id: z.string(),
+    scope: Scope,
+    name: z.string(),
+    secret: z.string().nullable().openapi({ description: "Shown once; null when the response is an idempotent replay." }),
+    createdAt: z.string(),
+  })
   .openapi("NewApiKey");
 
 const KeySchema = z
