@@ -22,14 +22,19 @@ export async function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<
   const at = now();
   const occurredAt = checkOrder(input, merchant.currency, at);
   const ctx = await loadCheckoutContext(c, merchant.id, input.memberId, input.orderId);
-  if (ctx.orderExists) throw orderConflict(input.orderId);
+  const write = idempotentWrite(c, at);
+  // Posted already: by a twin request with this very key (replay it), or under another key (409).
+  if (ctx.orderExists) {
+    const twin = await write.recordAfterFailure();
+    if (twin) return twin;
+    throw orderConflict(input.orderId);
+  }
   if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
 
   const evaluation = evaluateRules(ctx.rules, { ...input, occurredAt }, ctx.member ?? NEW_MEMBER, merchant.timezone);
   assertEarnable(evaluation.pointsEarned);
 
   const db = c.var.db;
-  const write = idempotentWrite(c, at);
   const ledger = new LedgerWriter(db, merchant.id, input.memberId, at);
   const lotId = evaluation.pointsEarned > 0 ? newId("le", at) : null;
   const statements: D1PreparedStatement[] = [];
