@@ -59,7 +59,13 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
       .from(pointLots)
       .where(and(eq(pointLots.merchantId, merchant.id), eq(pointLots.id, order.lotId ?? ""))),
   ]);
-  if (refundRows.length > 0) throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
+  const write = idempotentWrite(c, at);
+  if (refundRows.length > 0) {
+    // Made by a twin request with this very key (replay it), or under another key (409).
+    const twin = await write.recordAfterFailure();
+    if (twin) return twin;
+    throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
+  }
 
   const left = order.amount - order.refundedAmount;
   let amount: number;
@@ -91,7 +97,6 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
     alreadyExcused: order.expiredExcused,
   });
   const db = c.var.db;
-  const write = idempotentWrite(c, at);
   const entryId = newId("le", at);
   const statements = [
     db
