@@ -103,6 +103,18 @@ describe("POST /v1/orders", () => {
     expect((await member(m, "dup")).balance).toBe(10);
   });
 
+  it("gives a first-order bonus once when a member's first orders arrive together", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await createRule(m, { id: "welcome", name: "welcome", conditions: { firstOrder: true }, effect: { kind: "fixed", points: 500 } });
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => postOrder(m, { orderId: `first-${i}`, memberId: "eager", amount: 1000 })),
+    );
+    for (const r of replies) expect(r.status, r.text).toBe(201);
+    expect(replies.filter((r) => r.body.awards.some((a: { ruleId: string }) => a.ruleId === "welcome"))).toHaveLength(1);
+    expect((await member(m, "eager")).balance).toBe(8 * 10 + 500);
+  });
+
   it("requires an Idempotency-Key", async () => {
     const m = await createMerchant();
     const r = await call("POST", "/v1/orders", { token: m.checkout, body: { orderId: "o", memberId: "a", amount: 1, currency: "CNY" } });

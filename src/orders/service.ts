@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import { LedgerWriter } from "../ledger/statements";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
 import { currentMerchant } from "../platform/auth";
+import { guard } from "../platform/db";
 import { now } from "../platform/clock";
 import type { AppEnv } from "../platform/context";
 import { ApiError, notFound } from "../platform/errors";
@@ -17,7 +18,27 @@ import { evaluateRules } from "../rules/evaluate";
 import { assertEarnable, checkOrder, loadCheckoutContext, NEW_MEMBER } from "./checkout-context";
 import type { OrderInput } from "./schemas";
 
+const MAX_ATTEMPTS = 10;
+const RACE = "Another order of this member was posted at the same moment; retry with the same Idempotency-Key.";
+
 export async function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptOrder(c, input);
+    } catch (error) {
+      // A first-order rule was evaluated against an order count that changed before the write: evaluate again.
+      if (error instanceof ApiError && error.detail === RACE && attempt < MAX_ATTEMPTS) {
+        c.set("prefetched", undefined);
+        // A little jitter so racing requests of one member stop colliding.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+async function attemptOrder(c: Context<AppEnv>, input: OrderInput): Promise<Response> {
   const merchant = currentMerchant(c);
   const at = now();
   const occurredAt = checkOrder(input, merchant.currency, at);
@@ -66,6 +87,19 @@ export async function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<
         at,
       ),
   );
+  // A firstOrder condition depends on the member's order count: it must still be the one evaluated.
+  if (ctx.rules.some((rule) => rule.conditions.firstOrder !== undefined)) {
+    statements.push(
+      guard(
+        db,
+        "conflict",
+        "COALESCE((SELECT order_count FROM members WHERE merchant_id = ?1 AND id = ?2), 0) <> ?3",
+        merchant.id,
+        input.memberId,
+        ctx.member?.previousOrders ?? 0,
+      ),
+    );
+  }
   // An order after the inactivity deadline first lets the old points expire, then resets the clock.
   if (ctx.member) ledger.settle(dueFor(ctx.member, ctx.program, merchant.timezone, at, false));
   if (lotId) {
@@ -95,6 +129,7 @@ export async function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<
   );
   return commitWrite(c, write, statements, 201, (failure) => {
     if (failure.kind === "unique" && failure.table === "orders") throw orderConflict(input.orderId);
+    if (failure.kind === "guard" && failure.reason === "conflict") throw new ApiError("conflict", RACE);
   });
 }
 
