@@ -65,6 +65,7 @@ const CFG = {
   // rate: quick mode keeps the whole run under 2 minutes with a shorter long history.
   historyBig: QUICK ? 2_000 : 10_000,
   historyConcurrency: 20,
+  contentionOrders: QUICK ? 100 : 200, // orders of one member posted 20 at a time, all rules on
   historyBudgetMs: QUICK ? 30_000 : 240_000, // stop building the long history after this, report what was built
   // The long history is cut short so the run ends in time; it comes before the expiry-job section, which
   // is skipped when less than `jobsReserveMs` of the time limit is left.
@@ -487,28 +488,66 @@ async function ledgerSize(base, token, member) {
   return { count, truncated: true }
 }
 
+/** A 409 the engine marks as a lost race, to be retried with the same key (a client would do that). */
+const isRaceConflict = (res) => res.status === 409 && /retry with the same Idempotency-Key/i.test(res.text)
+
 async function buildHistory(base, token, member, orders, concurrency, budgetMs, problems) {
   const start = Date.now()
   const put = await seedCall(base, 'PUT', `/v1/members/${member}`, { token, body: { name: `History ${member}` } })
   if (!is2xx(put)) problems.push({ where: `cost: member ${member}`, detail: describe(put) })
   const orderIds = []
   let failures = 0
+  let raceRetries = 0
   const done = await pool(
     orders,
     concurrency,
     async (i) => {
       const orderId = `${member}-o-${i}`
-      const res = await seedCall(base, 'POST', '/v1/orders', {
-        token,
-        key: `k-${orderId}`,
-        body: orderBody(5_000_000 + i, member, orderId),
-      })
+      let res
+      for (let attempt = 0; attempt < 6; attempt++) {
+        res = await seedCall(base, 'POST', '/v1/orders', { token, key: `k-${orderId}`, body: orderBody(5_000_000 + i, member, orderId) })
+        if (!isRaceConflict(res)) break
+        raceRetries++
+        await sleep(10 + ((i * 7919 + attempt * 104729) % 40))
+      }
       if (is2xx(res)) orderIds.push(orderId)
       else if (++failures <= 2) problems.push({ where: `cost: history of ${member}`, detail: describe(res) })
     },
     { deadline: start + budgetMs },
   )
-  return { orderIds, attempted: done, failures, ms: Date.now() - start }
+  return { orderIds, attempted: done, failures, raceRetries, ms: Date.now() - start }
+}
+
+/**
+ * Many orders of one member at once, with every rule on: the statuses show whether concurrent checkouts
+ * of one customer (retries, several tills) are absorbed or refused. No client-side retry here.
+ */
+async function oneMemberContention(base, token, member, orders, concurrency) {
+  const put = await seedCall(base, 'PUT', `/v1/members/${member}`, { token, body: { name: `Contention ${member}` } })
+  const statuses = {}
+  let sample = null
+  const start = Date.now()
+  await pool(orders, concurrency, async (i) => {
+    const orderId = `${member}-o-${i}`
+    const res = await call(base, 'POST', '/v1/orders', { token, key: `k-${orderId}`, body: orderBody(7_000_000 + i, member, orderId) })
+    statuses[res.status || 'network error'] = (statuses[res.status || 'network error'] ?? 0) + 1
+    if (!is2xx(res) && !sample) sample = res
+  })
+  const ms = Date.now() - start
+  if (!is2xx(put) && !sample) sample = put
+  const ok = Object.entries(statuses).reduce((acc, [k, v]) => acc + (String(k).startsWith('2') ? v : 0), 0)
+  return { member, orders, concurrency, statuses, ms, ok, sample }
+}
+
+/** Switches rules on or off through PUT /v1/rules/{id}; returns the ids that answered 2xx. */
+async function setRulesActive(base, admin, rules, active, problems) {
+  const done = []
+  for (const rule of rules) {
+    const res = await seedCall(base, 'PUT', `/v1/rules/${rule.id}`, { token: admin, body: { ...rule, active } })
+    if (is2xx(res)) done.push(rule.id)
+    else problems.push({ where: `cost: switch rule ${rule.id} ${active ? 'on' : 'off'}`, detail: describe(res) })
+  }
+  return done
 }
 
 function costOps(member, orderIds, tag) {
@@ -593,7 +632,7 @@ async function costFor(base, token, member, orderIds, tag, problems) {
 }
 
 async function runCost(servers, seed, problems, notes) {
-  const cost = { small: null, big: null, baseline: null }
+  const cost = { small: null, big: null, baseline: null, contention: null }
   if (servers.baseline?.ok) {
     const up = await call(servers.baseline.base, 'POST', '/upsert', { body: { id: 'k0', value: 1 } })
     const sel = await call(servers.baseline.base, 'GET', '/select/k0')
@@ -603,16 +642,38 @@ async function runCost(servers, seed, problems, notes) {
   const base = servers.engine.base
   const token = seed.checkout
 
+  log(`contention: ${CFG.contentionOrders} orders of one member, ${CFG.historyConcurrency} in flight, all rules on`)
+  cost.contention = await oneMemberContention(base, token, 'hot-member', CFG.contentionOrders, CFG.historyConcurrency)
+  log(`contention: ${JSON.stringify(cost.contention.statuses)} in ${(cost.contention.ms / 1000).toFixed(1)} s`)
+  if (cost.contention.sample) problems.push({ where: `one member, ${CFG.historyConcurrency} orders in flight`, detail: describe(cost.contention.sample) })
+
   // What is left of the run's time budget, keeping ~5 s for the cost probes and shutdown.
   const budget = Math.max(5_000, Math.min(CFG.historyBudgetMs, CFG.totalBudgetMs - (Date.now() - t0) - 5_000))
   log(`cost: building a history of ${CFG.historySmall} orders for member hist-small`)
   const small = await buildHistory(base, token, 'hist-small', CFG.historySmall, 1, 60_000, problems)
+
+  // A firstOrder rule makes the engine guard every order of a member against concurrent orders of the
+  // same member (see the contention figures), which would make 20 orders in flight for one member crawl.
+  // The long history is setup, not the measurement: it is built with those rules off, and they are back on
+  // before any cost is measured.
+  const firstOrderRules = RULES.filter((r) => r.conditions.firstOrder !== undefined)
+  const switchedOff = await setRulesActive(base, seed.admin, firstOrderRules, false, problems)
   log(
     `cost: building a history of ${CFG.historyBig} orders for member hist-big ` +
-      `(${CFG.historyConcurrency} in flight, at most ${(budget / 1000).toFixed(0)} s)`,
+      `(${CFG.historyConcurrency} in flight, at most ${(budget / 1000).toFixed(0)} s` +
+      `${switchedOff.length ? `, rule ${switchedOff.join(', ')} off meanwhile` : ''})`,
   )
   const big = await buildHistory(base, token, 'hist-big', CFG.historyBig, CFG.historyConcurrency, budget, problems)
-  log(`cost: hist-big got ${big.orderIds.length} orders in ${(big.ms / 1000).toFixed(1)} s`)
+  const switchedOn = await setRulesActive(base, seed.admin, firstOrderRules.filter((r) => switchedOff.includes(r.id)), true, problems)
+  if (switchedOn.length !== switchedOff.length) throw new Error(`could not switch rule(s) back on: ${switchedOff.filter((id) => !switchedOn.includes(id)).join(', ')}`)
+  if (switchedOff.length) {
+    notes.push(
+      `The long history was built with the firstOrder rule (${switchedOff.join(', ')}) switched off, and switched back on ` +
+        `before measuring cost: with it on, orders of one member in flight together conflict (see "One member, many orders at once").`,
+    )
+  }
+  log(`cost: hist-big got ${big.orderIds.length} orders in ${(big.ms / 1000).toFixed(1)} s${big.raceRetries ? ` (${big.raceRetries} retries after a 409 race)` : ''}`)
+  if (big.raceRetries) notes.push(`Building the long history, ${big.raceRetries} orders were retried with the same key after a 409 "posted at the same moment".`)
   if (big.orderIds.length < CFG.historyBig) {
     notes.push(
       `The long history reached ${big.orderIds.length} orders (target ${CFG.historyBig}) within the ` +

@@ -228,6 +228,25 @@ export function renderReport({ cfg, env, load, cost, seed, baselineSeed, problem
   }
   out.push('')
 
+  const k = cost.contention
+  if (k) {
+    out.push('## One member, many orders at once')
+    out.push('')
+    out.push(
+      `${k.orders} orders of one member (\`${k.member}\`), ${k.concurrency} in flight, every rule on, each with its own ` +
+        `orderId and key and no client-side retry: what a burst of checkouts of one customer meets.`,
+    )
+    out.push('')
+    const other = Object.entries(k.statuses).filter(([c]) => !String(c).startsWith('2') && String(c) !== '409')
+    out.push(
+      table(
+        ['orders', 'in flight', '2xx', '409', 'other', 'time', '2xx per second'],
+        [[k.orders, k.concurrency, k.ok, k.statuses['409'] ?? 0, other.map(([c, v]) => `${v}x${c}`).join(', ') || '0', `${(k.ms / 1000).toFixed(1)} s`, n0(k.ok / (k.ms / 1000))]],
+      ),
+    )
+    out.push('')
+  }
+
   for (const section of extraSections.filter(Boolean)) {
     out.push(section.trimEnd())
     out.push('')
@@ -316,6 +335,15 @@ export function renderReport({ cfg, env, load, cost, seed, baselineSeed, problem
         (f ? `, a refund ${f.queries} (${f.read} / ${f.written})` : '') +
         `, where the baseline upsert runs 1 (${up.read} / ${up.written}).`,
     )
+  }
+  if (k && k.ok < k.orders) {
+    reading.push(
+      `${k.orders - k.ok} of ${k.orders} orders of one member posted ${k.concurrency} at a time were refused ` +
+        `(${Object.entries(k.statuses).filter(([c]) => !String(c).startsWith('2')).map(([c, v]) => `${v}x${c}`).join(', ')}); ` +
+        `orders spread over many members were not (see the load table).`,
+    )
+  } else if (k) {
+    reading.push(`All ${k.orders} orders of one member posted ${k.concurrency} at a time answered 2xx.`)
   }
   if (growth.length) {
     const grows = growth.filter((g) => !g.flat)
