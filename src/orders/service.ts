@@ -87,8 +87,10 @@ async function attemptOrder(c: Context<AppEnv>, input: OrderInput): Promise<Resp
         at,
       ),
   );
-  // A firstOrder condition depends on the member's order count: it must still be the one evaluated.
-  if (ctx.rules.some((rule) => rule.conditions.firstOrder !== undefined)) {
+  // A firstOrder condition depends on whether this is the member's first order. Only a member with no
+  // order yet can be raced (the count only grows), so only then must the write re-check it.
+  const previousOrders = ctx.member?.previousOrders ?? 0;
+  if (previousOrders === 0 && ctx.rules.some((rule) => rule.conditions.firstOrder !== undefined)) {
     statements.push(
       guard(
         db,
@@ -96,7 +98,7 @@ async function attemptOrder(c: Context<AppEnv>, input: OrderInput): Promise<Resp
         "COALESCE((SELECT order_count FROM members WHERE merchant_id = ?1 AND id = ?2), 0) <> ?3",
         merchant.id,
         input.memberId,
-        ctx.member?.previousOrders ?? 0,
+        previousOrders,
       ),
     );
   }
