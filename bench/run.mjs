@@ -863,7 +863,15 @@ async function main() {
       baseline: baseline.args,
     },
   }
-  const report = renderReport({ cfg: CFG, env, load, cost, seed, baselineSeed, problems, notes, logErrors, extraSections: [jobsSection] })
+  // Rule evaluation on its own (pure function, no servers): a few seconds.
+  let rulesSection = null
+  try {
+    const rules = await import('./rules.mjs')
+    rulesSection = rules.renderRulesSection(await rules.runRulesBench({ quick: QUICK }), 'npm run bench' + (QUICK ? ' -- --quick' : '') + ' (bench/rules.mjs)')
+  } catch (err) {
+    notes.push(`The rule-evaluation benchmark (bench/rules.mjs) failed: ${String(err?.message ?? err).split('\n')[0]}`)
+  }
+  const report = renderReport({ cfg: CFG, env, load, cost, seed, baselineSeed, problems, notes, logErrors, extraSections: [jobsSection, rulesSection] })
   console.log('\n' + report)
   if (WRITE) {
     fs.writeFileSync(path.join(BENCH, 'RESULTS.md'), report)

@@ -43,15 +43,15 @@ function matchingItems(rule: Rule, order: OrderFacts): OrderItem[] | null {
   );
 }
 
-/** Why the rule does not apply, or null when it does. */
-function mismatch(rule: Rule, order: OrderFacts, member: MemberFacts, timezone: string): string | null {
+/** Why the rule does not apply, or null when it does. `weekday` is computed once per order. */
+function mismatch(rule: Rule, order: OrderFacts, member: MemberFacts, weekday: () => number): string | null {
   const c = rule.conditions;
   if (!rule.active) return "inactive";
   if (rule.startsAt !== null && order.occurredAt < rule.startsAt) return "not started";
   if (rule.endsAt !== null && order.occurredAt >= rule.endsAt) return "ended";
   if (c.minAmount !== undefined && order.amount < c.minAmount) return "below minAmount";
   if (c.channels?.length && (order.channel === undefined || !c.channels.includes(order.channel))) return "channel";
-  if (c.daysOfWeek?.length && !c.daysOfWeek.includes(isoWeekday(order.occurredAt, timezone))) return "day of week";
+  if (c.daysOfWeek?.length && !c.daysOfWeek.includes(weekday())) return "day of week";
   if (c.tiers?.length && (member.tierId === null || !c.tiers.includes(member.tierId))) return "tier";
   if (c.firstOrder === true && member.previousOrders > 0) return "not first order";
   if (c.firstOrder === false && member.previousOrders === 0) return "first order";
@@ -75,8 +75,11 @@ export function evaluateRules(rules: readonly Rule[], order: OrderFacts, member:
   let perAmountTotal = 0;
   const multipliers: { outcome: RuleOutcome; bps: number }[] = [];
 
+  let day: number | undefined;
+  const weekday = () => (day ??= isoWeekday(order.occurredAt, timezone));
+
   for (const rule of sorted) {
-    const reason = mismatch(rule, order, member, timezone);
+    const reason = mismatch(rule, order, member, weekday);
     const outcome: RuleOutcome = { ruleId: rule.id, name: rule.name, matched: reason === null, points: 0 };
     if (reason !== null) outcome.reason = reason;
     outcomes.push(outcome);
