@@ -113,7 +113,7 @@ describe("POST /v1/orders", () => {
     for (const r of replies) expect(r.status, r.text).toBe(201);
     expect(replies.filter((r) => r.body.awards.some((a: { ruleId: string }) => a.ruleId === "welcome"))).toHaveLength(1);
     expect((await member(m, "eager")).balance).toBe(8 * 10 + 500);
-    // Once the member has ordered, orders arriving together no longer need to be serialised.
+    // Later orders of the member arriving together all succeed too.
     const later = await Promise.all(
       Array.from({ length: 8 }, (_, i) => postOrder(m, { orderId: `later-${i}`, memberId: "eager", amount: 1000 })),
     );

@@ -4,25 +4,15 @@
  */
 import { expireStatements } from "../ledger/lifecycle";
 import { inactivityDeadline, programFromRow } from "../program/settings";
+import { dueLots, runLotChunk } from "./lot-chunk";
 import type { Job } from "./types";
 
 export const expiryJob: Job = {
   name: "expiry",
   description: "Lots past their expiry date expire for exactly their unspent remainder.",
-  async runChunk(db, at, scope, limit) {
-    const merchantFilter = scope.merchantId ? "AND merchant_id = ?4" : "";
-    const statements = expireStatements(
-      db,
-      {
-        sql: `SELECT id FROM point_lots WHERE remaining > 0 AND expires_at IS NOT NULL AND expire_key <= ?2 ${merchantFilter}
-              ORDER BY expire_key LIMIT ?3`,
-        binds: [at, limit, ...(scope.merchantId ? [scope.merchantId] : [])],
-      },
-      at,
-    );
-    const [picked] = await db.batch(statements);
-    const processed = picked?.meta.changes ?? 0;
-    return { processed, more: processed === limit };
+  runChunk(db, at, scope, limit) {
+    const due = dueLots("remaining > 0 AND expires_at IS NOT NULL AND expire_key <= ?2", "expire_key", at, scope, limit);
+    return runLotChunk(db, expireStatements(db, due, at), limit);
   },
 };
 

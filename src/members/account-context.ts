@@ -1,11 +1,12 @@
 /** What a points operation on one member needs to know first: the member's clock and the program. */
-import { and, eq } from "drizzle-orm";
+import { and, eq, type SQL } from "drizzle-orm";
 import { members, programs } from "../db/schema";
 import type { Orm } from "../platform/db";
 import { notFound } from "../platform/errors";
 import { type MemberClock, type ProgramSettings, programFromRow } from "../program/settings";
 
-export function memberClockQuery(orm: Orm, merchantId: string, memberId: string) {
+/** `memberId` may be an SQL subquery (e.g. the member of an order), to read in the same round trip. */
+export function memberClockQuery(orm: Orm, merchantId: string, memberId: string | SQL) {
   return orm
     .select({ nextReleaseAt: members.nextReleaseAt, lastOrderAt: members.lastOrderAt, enrolledAt: members.enrolledAt })
     .from(members)

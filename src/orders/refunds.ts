@@ -3,7 +3,7 @@
  * refunded total is advanced with a compare-and-set, so two refunds racing on one order cannot both
  * reverse from the same starting point.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { orders, pointLots, refunds } from "../db/schema";
 import { memberClockQuery, programQuery } from "../members/account-context";
@@ -16,49 +16,41 @@ import { guard } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { idempotentWrite } from "../platform/idempotency";
-import { commitWrite } from "../platform/write";
+import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, programFromRow } from "../program/settings";
 import type { OrderItem } from "../rules/types";
 import { pointsToReverse, refundByItems, splitReversal } from "./refund-math";
 import type { RefundInput } from "./schemas";
 
-const MAX_ATTEMPTS = 5;
-
-export async function postRefund(c: Context<AppEnv>, orderId: string, input: RefundInput): Promise<Response> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await attemptRefund(c, orderId, input);
-    } catch (error) {
-      // Another refund of the same order committed between our read and write: read again.
-      if (error instanceof ApiError && error.code === "conflict" && error.detail === RACE && attempt < MAX_ATTEMPTS) continue;
-      throw error;
-    }
-  }
-}
-
 const RACE = "The order was refunded concurrently; retry with the same Idempotency-Key.";
+
+export function postRefund(c: Context<AppEnv>, orderId: string, input: RefundInput): Promise<Response> {
+  // Another refund of the same order committed between our read and write: read again.
+  return retryOnRace(() => attemptRefund(c, orderId, input));
+}
 
 async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundInput): Promise<Response> {
   const merchant = currentMerchant(c);
   const orm = c.var.orm;
   const at = now();
-  const [orderRows, refundRows, programRows] = await orm.batch([
+  // The member and the order's own lot are found through the order, so all reads share one round trip.
+  const ofOrder = (column: typeof orders.memberId | typeof orders.lotId) =>
+    sql`(SELECT ${column} FROM ${orders} WHERE ${orders.merchantId} = ${merchant.id} AND ${orders.id} = ${orderId})`;
+  const [orderRows, refundRows, programRows, memberRows, lotRows] = await orm.batch([
     orm.select().from(orders).where(and(eq(orders.merchantId, merchant.id), eq(orders.id, orderId))),
     orm
       .select({ id: refunds.id })
       .from(refunds)
       .where(and(eq(refunds.merchantId, merchant.id), eq(refunds.orderId, orderId), eq(refunds.id, input.refundId))),
     programQuery(orm, merchant.id),
-  ]);
-  const order = orderRows[0];
-  if (!order) throw notFound(`Order ${orderId}`);
-  const [memberRows, lotRows] = await orm.batch([
-    memberClockQuery(orm, merchant.id, order.memberId),
+    memberClockQuery(orm, merchant.id, ofOrder(orders.memberId)),
     orm
       .select({ remaining: pointLots.remaining, expired: pointLots.expired, expireKey: pointLots.expireKey })
       .from(pointLots)
-      .where(and(eq(pointLots.merchantId, merchant.id), eq(pointLots.id, order.lotId ?? ""))),
+      .where(and(eq(pointLots.merchantId, merchant.id), eq(pointLots.id, ofOrder(orders.lotId)))),
   ]);
+  const order = orderRows[0];
+  if (!order) throw notFound(`Order ${orderId}`);
   const write = idempotentWrite(c, at);
   if (refundRows.length > 0) {
     // Made by a twin request with this very key (replay it), or under another key (409).
@@ -139,7 +131,7 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
     ),
   );
   return commitWrite(c, write, statements, 201, (failure) => {
-    if (failure.kind === "guard" && failure.reason === "conflict") throw new ApiError("conflict", RACE);
+    if (failure.kind === "guard" && failure.reason === "conflict") throw new RaceError(RACE);
     if (failure.kind === "unique" && failure.table === "refunds")
       throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
   });

@@ -12,30 +12,20 @@ import type { AppEnv } from "../platform/context";
 import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { idempotentWrite } from "../platform/idempotency";
-import { commitWrite } from "../platform/write";
+import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, lotAvailability, lotExpiry } from "../program/settings";
 import { evaluateRules } from "../rules/evaluate";
 import { assertEarnable, checkOrder, loadCheckoutContext, NEW_MEMBER } from "./checkout-context";
 import type { OrderInput } from "./schemas";
 
-const MAX_ATTEMPTS = 10;
 const RACE = "Another order of this member was posted at the same moment; retry with the same Idempotency-Key.";
 
-export async function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<Response> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await attemptOrder(c, input);
-    } catch (error) {
-      // A first-order rule was evaluated against an order count that changed before the write: evaluate again.
-      if (error instanceof ApiError && error.detail === RACE && attempt < MAX_ATTEMPTS) {
-        c.set("prefetched", undefined);
-        // A little jitter so racing requests of one member stop colliding.
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
-        continue;
-      }
-      throw error;
-    }
-  }
+export function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<Response> {
+  // A first-order rule evaluated against an order count that changed before the write: evaluate again.
+  return retryOnRace(
+    () => attemptOrder(c, input),
+    () => c.set("prefetched", undefined),
+  );
 }
 
 async function attemptOrder(c: Context<AppEnv>, input: OrderInput): Promise<Response> {
@@ -131,7 +121,7 @@ async function attemptOrder(c: Context<AppEnv>, input: OrderInput): Promise<Resp
   );
   return commitWrite(c, write, statements, 201, (failure) => {
     if (failure.kind === "unique" && failure.table === "orders") throw orderConflict(input.orderId);
-    if (failure.kind === "guard" && failure.reason === "conflict") throw new ApiError("conflict", RACE);
+    if (failure.kind === "guard" && failure.reason === "conflict") throw new RaceError(RACE);
   });
 }
 

@@ -67,8 +67,6 @@ export class ApiError extends Error {
 }
 
 export const notFound = (what: string) => new ApiError("not_found", `${what} was not found.`);
-export const invalid = (path: string, message: string) =>
-  new ApiError("invalid_request", `${path}: ${message}`, [{ path, message }]);
 
 export interface Problem {
   type: string;

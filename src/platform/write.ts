@@ -37,3 +37,28 @@ export async function commitWrite(
   if (!last) throw new Error("write batch returned no response row");
   return jsonText(last.response, status);
 }
+
+/** A 409 that means "read again and retry": a compare-and-set in the write batch saw a concurrent change. */
+export class RaceError extends ApiError {
+  constructor(detail: string) {
+    super("conflict", detail);
+  }
+}
+
+/**
+ * Runs `attempt` again, after a little jitter, while it fails with a RaceError (at most `maxAttempts`
+ * times; the last RaceError reaches the client as 409, safe to retry with the same Idempotency-Key).
+ * `beforeRetry` drops state read for the failed attempt.
+ */
+export async function retryOnRace<T>(attempt: () => Promise<T>, beforeRetry?: () => void, maxAttempts = 10): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof RaceError) || n >= maxAttempts) throw error;
+      beforeRetry?.();
+      // Jitter so requests racing for one member or order stop colliding.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * n));
+    }
+  }
+}

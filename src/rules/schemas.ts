@@ -80,6 +80,3 @@ export const RuleSchema = z
     updatedAt: z.string(),
   })
   .openapi("Rule");
-
-export type RuleCreate = z.infer<typeof RuleCreateSchema>;
-export type RuleReplace = z.infer<typeof RuleReplaceSchema>;

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { pointsToReverse } from "../../src/orders/refund-math";
 import { BASE_RULE, call, createMerchant, createRule, uid, type Reply, type TestMerchant } from "../support/api";
 import { checkMemberInvariants } from "../support/invariants";
+import type { ModelOrder } from "../support/model";
 
 type Step =
   | { kind: "order"; member: number; amount: number }
@@ -31,13 +32,6 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: "retry" as const }) },
 );
 
-interface ModelOrder {
-  id: string;
-  member: string;
-  amount: number;
-  points: number;
-  refunded: number;
-}
 interface ModelRedemption {
   id: string;
   member: string;

@@ -17,6 +17,7 @@ import { advanceClock, MINUTE_MS, resetClock } from "../../src/platform/clock";
 import type { Env } from "../../src/platform/env";
 import { BASE_RULE, createMerchant, createRule, type TestMerchant } from "../support/api";
 import { checkMemberInvariants } from "../support/invariants";
+import type { ModelOrder } from "../support/model";
 
 /** mulberry32: small, seedable, good enough to pick operations. */
 function rng(seed: number) {
@@ -53,13 +54,6 @@ function faultyD1(db: D1Database, random: () => number) {
   return { db: proxy, state };
 }
 
-interface ModelOrder {
-  id: string;
-  member: string;
-  amount: number;
-  points: number;
-  refunded: number;
-}
 interface ModelRedemption {
   id: string;
   member: string;
