@@ -187,6 +187,7 @@ CREATE TABLE `refunds` (
 	PRIMARY KEY(`merchant_id`, `order_id`, `id`)
 );
 --> statement-breakpoint
+CREATE INDEX `refunds_member` ON `refunds` (`merchant_id`,`member_id`);--> statement-breakpoint
 CREATE TABLE `rules` (
 	`merchant_id` text NOT NULL,
 	`id` text NOT NULL,

@@ -191,7 +191,7 @@ export const refunds = sqliteTable(
     pointsReversed: integer("points_reversed").notNull(),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.merchantId, t.orderId, t.id] })],
+  (t) => [primaryKey({ columns: [t.merchantId, t.orderId, t.id] }), index("refunds_member").on(t.merchantId, t.memberId)],
 );
 
 export const redemptions = sqliteTable(

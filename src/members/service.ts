@@ -197,7 +197,8 @@ export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 export async function mintMemberToken(c: Context<AppEnv>, memberId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS) {
   const merchant = currentMerchant(c);
   const at = now();
-  await readMemberJson(c.var.db, merchant.id, memberId);
+  const found = await c.var.db.prepare(`SELECT 1 FROM members WHERE merchant_id = ?1 AND id = ?2`).bind(merchant.id, memberId).first();
+  if (!found) throw notFound(`Member ${memberId}`);
   const token = `${MEMBER_TOKEN_PREFIX}${randomToken(40)}`;
   const expiresAt = at + ttlSeconds * 1000;
   await c.var.orm.insert(memberTokens).values({
