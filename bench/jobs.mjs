@@ -45,7 +45,7 @@ INSERT INTO ledger_entries (id, merchant_id, member_id, seq, type, points, balan
 `
 }
 
-async function measureOnce(entries, label) {
+async function measureOnce(entries) {
   const dir = path.join(TMP, `jobs-${entries}-${Date.now()}`)
   fs.mkdirSync(dir, { recursive: true })
   const log = path.join(dir, 'wrangler.log')
@@ -56,13 +56,11 @@ async function measureOnce(entries, label) {
   if (migrate.code !== 0) throw new Error(`migrations failed:\n${tail(log)}`)
   const sqlFile = path.join(dir, 'seed.sql')
   fs.writeFileSync(sqlFile, seedSql(entries, Date.now()))
-  const seedStart = performance.now()
   const seeded = await runWrangler(ROOT, ['d1', 'execute', 'DB', '--local', '--persist-to', persist, '--file', sqlFile], {
     logFile: log,
     timeoutMs: 600_000,
   })
   if (seeded.code !== 0) throw new Error(`seeding failed:\n${tail(log)}`)
-  const seedMs = performance.now() - seedStart
   const port = await freePort()
   const server = startDev(
     ROOT,
@@ -82,7 +80,6 @@ async function measureOnce(entries, label) {
   await stopAll()
   if (!process.argv.includes('--keep')) fs.rmSync(dir, { recursive: true, force: true })
   return {
-    label,
     entries,
     expired: res.json.processed,
     chunks: res.json.chunks,
@@ -93,14 +90,13 @@ async function measureOnce(entries, label) {
     jobMs: Date.parse(res.json.finishedAt) - Date.parse(res.json.startedAt),
     repeatExpired: again.json?.processed,
     repeatRowsRead: repeat?.read,
-    seedMs: Math.round(seedMs),
   }
 }
 
 export async function runJobsBench({ quick = false } = {}) {
   const sizes = quick ? [10_000, 30_000] : [10_000, 100_000]
   const rows = []
-  for (const entries of sizes) rows.push(await measureOnce(entries, `${entries.toLocaleString('en-US')} entries`))
+  for (const entries of sizes) rows.push(await measureOnce(entries))
   return rows
 }
 
