@@ -55,7 +55,13 @@ export const members = sqliteTable(
     birthday: text("birthday"),
     attributes: text("attributes"),
     enrolledAt: integer("enrolled_at").notNull(),
+    /** Latest order's occurredAt, as the merchant reported it (may be backdated). */
     lastOrderAt: integer("last_order_at"),
+    /**
+     * When the member last did something, as posted: an order, a credit or a spend. Inactivity expiry
+     * counts from here (or from enrolment when null), never from a backdated occurredAt.
+     */
+    lastActivityAt: integer("last_activity_at"),
     erasedAt: integer("erased_at"),
     tierId: text("tier_id"),
     /** Spendable points. Below zero only through refund reversals (debt that later earnings repay). */
@@ -75,7 +81,7 @@ export const members = sqliteTable(
     nextReleaseAt: integer("next_release_at"),
     updatedAt: integer("updated_at").notNull(),
   },
-  // Expression index members_last_activity (inactivity expiry) is in migrations/0001_sql_extras.sql.
+  // Expression index members_last_activity (inactivity expiry) is in migrations/0002_last_activity.sql.
   (t) => [primaryKey({ columns: [t.merchantId, t.id] })],
 );
 
@@ -211,6 +217,8 @@ export const redemptions = sqliteTable(
   (t) => [
     index("redemptions_member").on(t.merchantId, t.memberId),
     index("redemptions_hold_due").on(t.holdExpiresAt).where(sql`status = 'held'`),
+    // A member's holds past their time, released inline by reads and spends.
+    index("redemptions_member_holds").on(t.merchantId, t.memberId, t.holdExpiresAt).where(sql`status = 'held'`),
   ],
 );
 

@@ -2,7 +2,9 @@
  * Expiry: lots past their date (after_earn policy), and every lot of members past their inactivity
  * deadline (inactivity policy). Reads follow the lots and members due, never the size of the ledger.
  */
-import { expireStatements } from "../ledger/lifecycle";
+import { expireStatements, LAST_ACTIVITY_SQL } from "../ledger/lifecycle";
+import { DAY_MS } from "../platform/clock";
+import { prepare, sql } from "../platform/d1/sql";
 import { inactivityDeadline, programFromRow } from "../program/settings";
 import { dueLots, runLotChunk } from "./lot-chunk";
 import type { Job } from "./types";
@@ -11,7 +13,7 @@ export const expiryJob: Job = {
   name: "expiry",
   description: "Lots past their expiry date expire for exactly their unspent remainder.",
   runChunk(db, at, scope, limit) {
-    const due = dueLots("remaining > 0 AND expires_at IS NOT NULL AND expire_key <= ?2", "expire_key", at, scope, limit);
+    const due = dueLots(sql`remaining > 0 AND expires_at IS NOT NULL AND expire_key <= ${at}`, sql.raw("expire_key"), scope, limit);
     return runLotChunk(db, expireStatements(db, due, at), limit);
   },
 };
@@ -26,13 +28,12 @@ export const inactivityExpiryJob: Job = {
   name: "inactivity-expiry",
   description: "Under the inactivity policy, all points of members inactive past the deadline expire.",
   async runChunk(db, at, scope, limit) {
-    const { results: programRows } = await db
-      .prepare(
-        `SELECT p.merchant_id, m.timezone, p.expiry_days FROM programs p JOIN merchants m ON m.id = p.merchant_id
-         WHERE p.expiry_policy = 'inactivity' ${scope.merchantId ? "AND p.merchant_id = ?1" : ""}`,
-      )
-      .bind(...(scope.merchantId ? [scope.merchantId] : []))
-      .all<ProgramRow>();
+    const merchantFilter = scope.merchantId ? sql`AND p.merchant_id = ${scope.merchantId}` : sql``;
+    const { results: programRows } = await prepare(
+      db,
+      sql`SELECT p.merchant_id, m.timezone, p.expiry_days FROM programs p JOIN merchants m ON m.id = p.merchant_id
+         WHERE p.expiry_policy = 'inactivity' ${merchantFilter}`,
+    ).all<ProgramRow>();
     let processed = 0;
     let more = false;
     for (const program of programRows) {
@@ -47,37 +48,27 @@ export const inactivityExpiryJob: Job = {
         updatedAt: 0,
       });
       // Coarse cut-off in SQL (the deadline is at least N days after the last activity), exact check below.
-      const coarse = at - program.expiry_days * 86_400_000;
-      const { results: candidates } = await db
-        .prepare(
-          `SELECT id, COALESCE(last_order_at, enrolled_at) AS last FROM members
-           WHERE merchant_id = ?1 AND COALESCE(last_order_at, enrolled_at) <= ?2 AND (balance > 0 OR pending > 0)
-           ORDER BY COALESCE(last_order_at, enrolled_at) LIMIT ?3`,
-        )
-        .bind(program.merchant_id, coarse, limit)
-        .all<{ id: string; last: number }>();
+      const coarse = at - program.expiry_days * DAY_MS;
+      const { results: candidates } = await prepare(
+        db,
+        sql`SELECT id, ${LAST_ACTIVITY_SQL} AS last FROM members
+           WHERE merchant_id = ${program.merchant_id} AND ${LAST_ACTIVITY_SQL} <= ${coarse} AND (balance > 0 OR pending > 0)
+           ORDER BY ${LAST_ACTIVITY_SQL} LIMIT ${limit}`,
+      ).all<{ id: string; last: number }>();
       // Oldest activity first: once one candidate is not yet due, none after it is.
       const due = candidates.filter((m) => (inactivityDeadline(settings, m.last, program.timezone) ?? Infinity) <= at);
       if (due.length === limit) more = true;
       if (due.length === 0) continue;
-      const statements = expireStatements(
-        db,
-        {
-          // A member who ordered since the read keeps the points: the last activity must be unchanged.
-          sql: `SELECT l.id FROM json_each(?3) AS j
-                JOIN members m ON m.merchant_id = ?2 AND m.id = json_extract(j.value, '$.id')
-                  AND COALESCE(m.last_order_at, m.enrolled_at) = json_extract(j.value, '$.last')
+      // A member active since the read keeps the points: the last activity must be unchanged.
+      const members = sql`json_each(${JSON.stringify(due)}) AS j
+                JOIN members m ON m.merchant_id = ${program.merchant_id} AND m.id = json_extract(j.value, '$.id')
+                  AND COALESCE(m.last_activity_at, m.enrolled_at) = json_extract(j.value, '$.last')`;
+      const lots = sql`SELECT l.id FROM ${members}
                 JOIN point_lots l ON l.merchant_id = m.merchant_id AND l.member_id = m.id AND l.remaining > 0 AND l.is_pending = 0
                 UNION ALL
-                SELECT l.id FROM json_each(?3) AS j
-                JOIN members m ON m.merchant_id = ?2 AND m.id = json_extract(j.value, '$.id')
-                  AND COALESCE(m.last_order_at, m.enrolled_at) = json_extract(j.value, '$.last')
-                JOIN point_lots l ON l.merchant_id = m.merchant_id AND l.member_id = m.id AND l.is_pending = 1 AND l.remaining > 0`,
-          binds: [program.merchant_id, JSON.stringify(due)],
-        },
-        at,
-        "inactivity",
-      );
+                SELECT l.id FROM ${members}
+                JOIN point_lots l ON l.merchant_id = m.merchant_id AND l.member_id = m.id AND l.is_pending = 1 AND l.remaining > 0`;
+      const statements = expireStatements(db, lots, at, "inactivity");
       const [picked] = await db.batch(statements);
       processed += picked?.meta.changes ?? 0;
     }

@@ -1,17 +1,12 @@
 /** Shared by the jobs that work on due lots (pending release, expiry). */
 import type { LotScope } from "../ledger/lifecycle";
+import { type Sql, sql } from "../platform/d1/sql";
 import type { ChunkResult, JobScope } from "./types";
 
-/**
- * The `limit` lots that `dueSql` selects, soonest first, optionally for one merchant. `dueSql` is a
- * WHERE condition on point_lots using ?2 for now; `order` the column to take them in.
- */
-export function dueLots(dueSql: string, order: string, at: number, scope: JobScope, limit: number): LotScope {
-  const merchantFilter = scope.merchantId ? "AND merchant_id = ?4" : "";
-  return {
-    sql: `SELECT id FROM point_lots WHERE ${dueSql} ${merchantFilter} ORDER BY ${order} LIMIT ?3`,
-    binds: [at, limit, ...(scope.merchantId ? [scope.merchantId] : [])],
-  };
+/** The `limit` lots that `due` selects, soonest first by `order`, optionally for one merchant. */
+export function dueLots(due: Sql, order: Sql, scope: JobScope, limit: number): LotScope {
+  const merchantFilter = scope.merchantId ? sql`AND merchant_id = ${scope.merchantId}` : sql``;
+  return sql`SELECT id FROM point_lots WHERE ${due} ${merchantFilter} ORDER BY ${order} LIMIT ${limit}`;
 }
 
 /** Runs one chunk's batch; its first statement's changes are the lots handled. */

@@ -2,33 +2,40 @@
  * The only code that writes points balances. Each method appends statements to one D1 batch (one SQL
  * transaction): the lot changes, the account row and an immutable ledger entry move together or not at all.
  *
- * Everything that depends on the current account state (debt to repay, lots to consume, balance after)
- * is computed by SQL inside that transaction, never from a snapshot read earlier, so concurrent requests
- * cannot overdraw or double-spend. Overdraw is refused by a conditional update plus a batch guard.
+ * Everything that depends on the current account state (debt to repay, lots to consume, balance after,
+ * what a refund may still take back) is computed by SQL inside that transaction, never from a snapshot
+ * read earlier, so concurrent requests cannot overdraw or double-spend. Overdraw is refused by a
+ * conditional update plus a batch guard; so is any running total that would leave the exact-integer range.
  *
  * Invariants (checked by the property tests):
  * - sum(entry points) == balance + pending for every member;
  * - balance >= 0  =>  balance == sum(remaining of spendable lots); balance < 0 only after refund reversals,
  *   and then every spendable lot is empty;
- * - pending == sum(remaining of pending lots); held == points of open holds.
+ * - pending == sum(remaining of pending lots); held == points of open holds;
+ * - balance + pending, lifetimeEarned and lifetimeRedeemed + held never exceed MAX_TOTAL.
  */
-import { guard } from "../platform/db";
+import { assert, assertQuantity, MAX_TOTAL } from "../platform/assert";
+import { GUARD, guardSql } from "../platform/d1/guard";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
+import { newId } from "../platform/ids";
 import { expireStatements, memberScopes, releaseStatements } from "./lifecycle";
 
 /** Far-future expire key for lots that never expire, so one index orders every lot. */
 export const NEVER_EXPIRES_KEY = 8_640_000_000_000_000;
 
-export type EntryType =
-  | "earn"
-  | "redeem"
-  | "refund_reversal"
-  | "redemption_return"
-  | "expire"
-  | "adjust"
-  | "rebate"
-  | "bonus"
-  | "hold"
-  | "release";
+export const ENTRY_TYPES = [
+  "earn",
+  "redeem",
+  "refund_reversal",
+  "redemption_return",
+  "expire",
+  "adjust",
+  "rebate",
+  "bonus",
+  "hold",
+  "release",
+] as const;
+export type EntryType = (typeof ENTRY_TYPES)[number];
 
 export interface EntryRefs {
   orderId?: string | null;
@@ -67,7 +74,11 @@ export interface SpendInput {
 
 export interface ReverseInput {
   entryId: string;
-  points: number;
+  /**
+   * Points to take back: a number, or a scalar SQL expression evaluated inside the batch (a refund decides
+   * what is left to take only after settling, from the lot's state at that moment). Zero writes no entry.
+   */
+  points: number | Sql;
   orderId: string;
   /** The order's own lot: reversals take from it first, pending or not. */
   ownLotId: string | null;
@@ -84,6 +95,13 @@ export interface RestoreInput {
   refs?: EntryRefs;
 }
 
+/** A hold past its time, as read before the write. */
+export interface DueHold {
+  id: string;
+  points: number;
+  orderId: string | null;
+}
+
 /** What is due for the member before an operation, as known from the rows read beforehand. */
 export interface SettleInput {
   /** A pending lot's window has ended (members.next_release_at <= now). */
@@ -92,118 +110,114 @@ export interface SettleInput {
   expireDue: boolean;
   /** Set when the inactivity deadline passed: expire everything, unless the member was active since. */
   inactiveSince?: number;
+  /** Holds past their time: released first (a concurrent capture or cancel aborts the batch as a conflict). */
+  dueHolds?: readonly DueHold[];
 }
 
 export class LedgerWriter {
   readonly statements: D1PreparedStatement[] = [];
+  /** The member's rows in tables keyed by (merchant_id, member_id). */
+  private readonly owner: Sql;
+  /** The member's account row. */
+  private readonly member: Sql;
+  /** The account row aliased `m`. */
+  private readonly memberRow: Sql;
+  /** Last activity as posted: never moved back by a concurrent request with an older clock. */
+  private readonly activity: Sql;
 
   constructor(
     private readonly db: D1Database,
     readonly merchantId: string,
     readonly memberId: string,
     readonly at: number,
-  ) {}
+  ) {
+    assert(merchantId.length > 0 && memberId.length > 0, "ledger writes need a merchant and a member");
+    assert(Number.isSafeInteger(at) && at > 0, "ledger writes need a clock instant");
+    this.owner = sql`merchant_id = ${merchantId} AND member_id = ${memberId}`;
+    this.member = sql`merchant_id = ${merchantId} AND id = ${memberId}`;
+    this.memberRow = sql`m.merchant_id = ${merchantId} AND m.id = ${memberId}`;
+    this.activity = sql`last_activity_at = MAX(COALESCE(last_activity_at, 0), ${at})`;
+  }
 
   /**
-   * Brings the member's lots up to date before a spend or reversal: releases pending lots whose window
-   * ended and expires lots past their date (or all of them after the inactivity deadline), so nothing
-   * expired is ever spent and nothing due stays locked.
+   * Brings the member's lots up to date before a spend or reversal: releases holds past their time and
+   * pending lots whose window ended, and expires lots past their date (or all of them after the
+   * inactivity deadline), so nothing expired is ever spent and nothing due stays locked.
    */
   settle(input: SettleInput): this {
-    const { merchantId, memberId, at } = this;
-    if (input.releaseDue) this.statements.push(...releaseStatements(this.db, memberScopes.duePending(merchantId, memberId, at), at));
-    if (input.expireDue) this.statements.push(...expireStatements(this.db, memberScopes.dueExpiry(merchantId, memberId, at), at));
+    const { db, merchantId, memberId, at } = this;
+    for (const hold of input.dueHolds ?? []) this.releaseDueHold(hold);
+    if (input.releaseDue) this.statements.push(...releaseStatements(db, memberScopes.duePending(merchantId, memberId, at), at));
+    // Points a released hold put back into lots past their date expire at once: they were due to.
+    if (input.expireDue || (input.dueHolds?.length ?? 0) > 0)
+      this.statements.push(...expireStatements(db, memberScopes.dueExpiry(merchantId, memberId, at), at));
     if (input.inactiveSince !== undefined)
-      this.statements.push(
-        ...expireStatements(this.db, memberScopes.inactive(merchantId, memberId, input.inactiveSince), at, "inactivity"),
-      );
+      this.statements.push(...expireStatements(db, memberScopes.inactive(merchantId, memberId, input.inactiveSince), at, "inactivity"));
     return this;
   }
 
   /** Adds points as a new lot; a negative balance (debt) is repaid first. */
   credit(input: CreditInput): this {
-    const { entryId, points } = input;
+    const { entryId, points, availableAt, expiresAt } = input;
+    assertQuantity(points, "credited points");
+    assert(points > 0, "a credit adds points");
     const pending = input.pending ? 1 : 0;
-    this.push(
-      `INSERT INTO point_lots (id, merchant_id, member_id, entry_id, order_id, points, remaining, is_pending,
+    this.push(sql`INSERT INTO point_lots (id, merchant_id, member_id, entry_id, order_id, points, remaining, is_pending,
          created_at, available_at, expires_at, expire_key)
-       SELECT ?1, ?2, ?3, ?1, ?4, ?5, CASE WHEN ?6 = 1 THEN ?5 ELSE ?5 - MIN(?5, MAX(0, -m.balance)) END, ?6,
-         ?7, ?8, ?9, ?10
-       FROM members m WHERE m.merchant_id = ?2 AND m.id = ?3`,
-      entryId,
-      this.merchantId,
-      this.memberId,
-      input.refs?.orderId ?? null,
-      points,
-      pending,
-      this.at,
-      input.availableAt,
-      input.expiresAt,
-      input.expiresAt ?? NEVER_EXPIRES_KEY,
-    );
+       SELECT ${entryId}, m.merchant_id, m.id, ${entryId}, ${input.refs?.orderId ?? null}, ${points},
+         ${pending ? sql`${points}` : sql`${points} - MIN(${points}, MAX(0, -m.balance))`}, ${pending},
+         ${this.at}, ${availableAt}, ${expiresAt}, ${expiresAt ?? NEVER_EXPIRES_KEY}
+       FROM members m WHERE ${this.memberRow}`);
     const orderSet =
       input.orderAt === undefined
-        ? ""
-        : `, order_count = order_count + 1, last_order_at = MAX(COALESCE(last_order_at, 0), ${Number(input.orderAt)})`;
-    const releaseSet = pending ? `, next_release_at = MIN(COALESCE(next_release_at, ?7), ?7)` : "";
+        ? sql``
+        : sql`, order_count = order_count + 1, last_order_at = MAX(COALESCE(last_order_at, 0), ${input.orderAt})`;
+    const releaseSet = pending ? sql`, next_release_at = MIN(COALESCE(next_release_at, ${availableAt}), ${availableAt})` : sql``;
+    const earned = input.countsAsEarned ? points : 0;
+    this.push(sql`UPDATE members SET balance = balance + ${pending ? 0 : points}, pending = pending + ${pending ? points : 0},
+         lifetime_earned = lifetime_earned + ${earned}, entry_seq = entry_seq + 1, updated_at = ${this.at},
+         ${this.activity}${orderSet}${releaseSet}
+       WHERE ${this.member}`);
     this.push(
-      `UPDATE members SET balance = balance + ?1, pending = pending + ?2, lifetime_earned = lifetime_earned + ?3,
-         entry_seq = entry_seq + 1, updated_at = ?4${orderSet}${releaseSet}
-       WHERE merchant_id = ?5 AND id = ?6`,
-      pending ? 0 : points,
-      pending ? points : 0,
-      input.countsAsEarned ? points : 0,
-      this.at,
-      this.merchantId,
-      this.memberId,
-      ...(pending ? [input.availableAt] : []),
+      guardSql(
+        GUARD.totalLimit,
+        sql`EXISTS (SELECT 1 FROM members WHERE ${this.member}
+              AND (balance + pending > ${MAX_TOTAL} OR lifetime_earned > ${MAX_TOTAL}))`,
+      ),
     );
-    return this.entry(entryId, input.type, points, {
-      ...input.refs,
-      lotId: entryId,
-      availableAt: input.availableAt,
-      expiresAt: input.expiresAt,
-    });
+    return this.entry(entryId, input.type, points, { ...input.refs, lotId: entryId, availableAt, expiresAt });
   }
 
   /** An order that earned nothing still counts as activity (order count, last order time). */
   touchOrder(orderAt: number): this {
-    this.push(
-      `UPDATE members SET order_count = order_count + 1, last_order_at = MAX(COALESCE(last_order_at, 0), ?1), updated_at = ?2
-       WHERE merchant_id = ?3 AND id = ?4`,
-      orderAt,
-      this.at,
-      this.merchantId,
-      this.memberId,
-    );
+    this.push(sql`UPDATE members SET order_count = order_count + 1, last_order_at = MAX(COALESCE(last_order_at, 0), ${orderAt}),
+         ${this.activity}, updated_at = ${this.at}
+       WHERE ${this.member}`);
     return this;
   }
 
-  /** Takes spendable points, soonest-expiring lots first. Refuses (insufficient_points) rather than overdraw. */
+  /** Takes spendable points, soonest-expiring first. Refuses (insufficient_points) rather than overdraw. */
   spend(input: SpendInput): this {
     const { points } = input;
+    assertQuantity(points, "spent points");
+    assert(points > 0, "a spend takes points");
+    const held = input.type === "hold" ? points : 0;
+    const redeemed = input.type === "redeem" ? points : 0;
+    // lifetime_redeemed + held bounds what captures can later add to lifetime_redeemed.
+    this.push(sql`UPDATE members SET balance = balance - ${points}, held = held + ${held},
+         lifetime_redeemed = lifetime_redeemed + ${redeemed}, entry_seq = entry_seq + 1, updated_at = ${this.at},
+         ${this.activity}
+       WHERE ${this.member} AND balance >= ${points}`);
     this.push(
-      `UPDATE members SET balance = balance - ?1, held = held + ?2, lifetime_redeemed = lifetime_redeemed + ?3,
-         entry_seq = entry_seq + 1, updated_at = ?4
-       WHERE merchant_id = ?5 AND id = ?6 AND balance >= ?1`,
-      points,
-      input.type === "hold" ? points : 0,
-      input.type === "redeem" ? points : 0,
-      this.at,
-      this.merchantId,
-      this.memberId,
-    );
-    this.statements.push(guard(this.db, "insufficient_points", "changes() = 0"));
-    this.walkLots(input.moveId, "?5", null, points);
-    this.applyMoves(input.moveId, -1);
-    this.statements.push(
-      guard(
-        this.db,
-        "ledger_inconsistent",
-        "(SELECT COALESCE(SUM(points), 0) FROM lot_moves WHERE move_id = ?1) <> ?2",
-        input.moveId,
-        points,
+      guardSql(
+        sql`CASE WHEN changes() = 0 THEN ${GUARD.insufficientPoints} ELSE ${GUARD.totalLimit} END`,
+        sql`changes() = 0 OR EXISTS (SELECT 1 FROM members WHERE ${this.member} AND lifetime_redeemed + held > ${MAX_TOTAL})`,
       ),
+    );
+    this.walkLots(input.moveId, sql`${points}`, null);
+    this.applyMoves(input.moveId, -1);
+    this.push(
+      guardSql(GUARD.ledgerInconsistent, sql`(SELECT COALESCE(SUM(points), 0) FROM lot_moves WHERE move_id = ${input.moveId}) <> ${points}`),
     );
     return this.entry(input.entryId, input.type, -points, input.refs ?? {});
   }
@@ -214,171 +228,117 @@ export class LedgerWriter {
    */
   reverse(input: ReverseInput): this {
     const moveId = input.entryId;
+    const amount = typeof input.points === "number" ? sql`${input.points}` : sql`(${input.points})`;
+    if (typeof input.points === "number") assertQuantity(input.points, "reversed points");
     if (input.ownLotId) {
-      this.push(
-        `INSERT INTO lot_moves (move_id, lot_id, merchant_id, member_id, points)
-         SELECT ?1, id, merchant_id, member_id, MIN(remaining, ?2) FROM point_lots
-         WHERE id = ?3 AND merchant_id = ?4 AND member_id = ?5 AND remaining > 0`,
-        moveId,
-        input.points,
-        input.ownLotId,
-        this.merchantId,
-        this.memberId,
-      );
+      this.push(sql`INSERT INTO lot_moves (move_id, lot_id, merchant_id, member_id, points)
+         SELECT ${moveId}, id, merchant_id, member_id, MIN(remaining, ${amount}) FROM point_lots
+         WHERE id = ${input.ownLotId} AND ${this.owner} AND remaining > 0 AND ${amount} > 0`);
     }
-    this.walkLots(moveId, "?5 - (SELECT COALESCE(SUM(points), 0) FROM lot_moves WHERE move_id = ?3)", input.ownLotId, input.points);
-    const fromPending = `(SELECT COALESCE(SUM(lm.points), 0) FROM lot_moves lm JOIN point_lots l ON l.id = lm.lot_id
-      WHERE lm.move_id = ?1 AND l.is_pending = 1)`;
+    const taken = sql`(SELECT COALESCE(SUM(points), 0) FROM lot_moves WHERE move_id = ${moveId})`;
+    this.walkLots(moveId, sql`${amount} - ${taken}`, input.ownLotId);
+    const fromPending = sql`(SELECT COALESCE(SUM(lm.points), 0) FROM lot_moves lm JOIN point_lots l ON l.id = lm.lot_id
+      WHERE lm.move_id = ${moveId} AND l.is_pending = 1)`;
     // The account update reads the moves before they are applied to the lots, so `is_pending` is still
     // the state the moves were taken from.
-    this.push(
-      `UPDATE members SET pending = pending - ${fromPending}, balance = balance - (?2 - ${fromPending}),
-         lifetime_earned = lifetime_earned - ?2, entry_seq = entry_seq + 1, updated_at = ?3
-       WHERE merchant_id = ?4 AND id = ?5`,
-      moveId,
-      input.points,
-      this.at,
-      this.merchantId,
-      this.memberId,
-    );
+    this.push(sql`UPDATE members SET pending = pending - ${fromPending}, balance = balance - (${amount} - ${fromPending}),
+         lifetime_earned = lifetime_earned - ${amount}, entry_seq = entry_seq + 1, updated_at = ${this.at}
+       WHERE ${this.member} AND ${amount} > 0`);
     this.applyMoves(moveId, -1);
-    return this.entry(input.entryId, "refund_reversal", -input.points, {
-      orderId: input.orderId,
-      refundId: input.refundId,
-    });
+    return this.entry(
+      input.entryId,
+      "refund_reversal",
+      sql`-${amount}`,
+      { orderId: input.orderId, refundId: input.refundId },
+      sql`${amount} > 0`,
+    );
   }
 
   /** Puts back the points of an earlier spend (hold release, cancel of a captured redemption). */
   restore(input: RestoreInput): this {
+    assertQuantity(input.points, "restored points");
     const repayMove = `${input.entryId}:repay`;
     this.applyMoves(input.moveId, 1);
     // A member in debt (after a refund reversal) repays it from the returned points first.
-    this.walkLots(
-      repayMove,
-      "MIN(?5, MAX(0, -(SELECT balance FROM members WHERE merchant_id = ?1 AND id = ?2)))",
-      null,
-      input.points,
-    );
+    this.walkLots(repayMove, sql`MIN(${input.points}, MAX(0, -(SELECT balance FROM members WHERE ${this.member})))`, null);
     this.applyMoves(repayMove, -1);
-    this.push(
-      `UPDATE members SET balance = balance + ?1, held = held - ?2, lifetime_redeemed = lifetime_redeemed - ?3,
-         entry_seq = entry_seq + 1, updated_at = ?4
-       WHERE merchant_id = ?5 AND id = ?6`,
-      input.points,
-      input.fromHeld ? input.points : 0,
-      input.fromHeld ? 0 : input.points,
-      this.at,
-      this.merchantId,
-      this.memberId,
-    );
+    this.push(sql`UPDATE members SET balance = balance + ${input.points}, held = held - ${input.fromHeld ? input.points : 0},
+         lifetime_redeemed = lifetime_redeemed - ${input.fromHeld ? 0 : input.points}, entry_seq = entry_seq + 1,
+         updated_at = ${this.at}
+       WHERE ${this.member}`);
     return this.entry(input.entryId, input.type, input.points, input.refs ?? {});
   }
 
   /** Turns held points into a redemption: a `release` and a `redeem` entry that net to zero. */
   capture(releaseEntryId: string, redeemEntryId: string, points: number, refs: EntryRefs): this {
-    this.push(
-      `UPDATE members SET held = held - ?1, lifetime_redeemed = lifetime_redeemed + ?1, entry_seq = entry_seq + 1,
-         updated_at = ?2 WHERE merchant_id = ?3 AND id = ?4`,
-      points,
-      this.at,
-      this.merchantId,
-      this.memberId,
-    );
-    this.bumpSeq();
+    assertQuantity(points, "captured points");
+    this.push(sql`UPDATE members SET held = held - ${points}, lifetime_redeemed = lifetime_redeemed + ${points},
+         entry_seq = entry_seq + 2, updated_at = ${this.at}
+       WHERE ${this.member}`);
     // The balance is untouched: release (+points) then redeem (-points), each with its own seq.
-    this.push(
-      `INSERT INTO ledger_entries (id, merchant_id, member_id, seq, type, points, balance_after, created_at,
-         order_id, rule_id, redemption_id, refund_id, available_at, expires_at, reason)
-       SELECT ?1, m.merchant_id, m.id, m.entry_seq - 1, 'release', ?2, m.balance + ?2, ?3, ?4, NULL, ?5, NULL, NULL, NULL, ?6
-       FROM members m WHERE m.merchant_id = ?7 AND m.id = ?8`,
-      releaseEntryId,
-      points,
-      this.at,
-      refs.orderId ?? null,
-      refs.redemptionId ?? null,
-      "hold captured",
-      this.merchantId,
-      this.memberId,
-    );
+    this.push(sql`INSERT INTO ledger_entries (id, merchant_id, member_id, seq, type, points, balance_after, created_at,
+         order_id, redemption_id, reason)
+       SELECT ${releaseEntryId}, m.merchant_id, m.id, m.entry_seq - 1, 'release', ${points}, m.balance + ${points}, ${this.at},
+         ${refs.orderId ?? null}, ${refs.redemptionId ?? null}, 'hold captured'
+       FROM members m WHERE ${this.memberRow}`);
     return this.entry(redeemEntryId, "redeem", -points, refs);
   }
 
-  private bumpSeq(): void {
-    this.push(
-      `UPDATE members SET entry_seq = entry_seq + 1 WHERE merchant_id = ?1 AND id = ?2`,
-      this.merchantId,
-      this.memberId,
-    );
+  /** Releases a hold past its time, exactly once: the status compare-and-set aborts the batch if it moved. */
+  private releaseDueHold(hold: DueHold): void {
+    this.push(sql`UPDATE redemptions SET status = 'released', updated_at = ${this.at}
+       WHERE merchant_id = ${this.merchantId} AND id = ${hold.id} AND status = 'held' AND hold_expires_at <= ${this.at}`);
+    this.push(guardSql(GUARD.conflict, sql`changes() = 0`));
+    this.restore({
+      entryId: newId("le", this.at),
+      type: "release",
+      points: hold.points,
+      moveId: hold.id,
+      fromHeld: true,
+      refs: { redemptionId: hold.id, orderId: hold.orderId, reason: "hold expired" },
+    });
   }
 
   /** Records lot moves under `moveId`, walking spendable lots soonest-expiring first until `need` is met. */
-  private walkLots(moveId: string, needSql: string, excludeLotId: string | null, points: number): void {
+  private walkLots(moveId: string, need: Sql, excludeLotId: string | null): void {
+    const open = sql`${this.owner} AND remaining > 0 AND is_pending = 0 AND id IS NOT ${excludeLotId}`;
     // One index seek per lot taken: the cost follows the lots consumed, not the size of the history.
-    this.push(
-      `WITH RECURSIVE
-         need(n) AS (SELECT ${needSql}),
+    this.push(sql`WITH RECURSIVE
+         need(n) AS (SELECT ${need}),
          walk(id, expire_key, take, rest) AS (
            SELECT l.id, l.expire_key, MIN(l.remaining, need.n), need.n - MIN(l.remaining, need.n)
-           FROM need, (SELECT id, expire_key, remaining FROM point_lots
-                       WHERE merchant_id = ?1 AND member_id = ?2 AND remaining > 0 AND is_pending = 0 AND id IS NOT ?4
-                       ORDER BY expire_key, id LIMIT 1) AS l
+           FROM need, (SELECT id, expire_key, remaining FROM point_lots WHERE ${open} ORDER BY expire_key, id LIMIT 1) AS l
            WHERE need.n > 0
            UNION ALL
            SELECT l.id, l.expire_key, MIN(l.remaining, w.rest), w.rest - MIN(l.remaining, w.rest)
            FROM walk w JOIN point_lots l ON l.id = (
-             SELECT id FROM point_lots
-             WHERE merchant_id = ?1 AND member_id = ?2 AND remaining > 0 AND is_pending = 0 AND id IS NOT ?4
-               AND (expire_key, id) > (w.expire_key, w.id)
+             SELECT id FROM point_lots WHERE ${open} AND (expire_key, id) > (w.expire_key, w.id)
              ORDER BY expire_key, id LIMIT 1)
            WHERE w.rest > 0
          )
        INSERT INTO lot_moves (move_id, lot_id, merchant_id, member_id, points)
-       SELECT ?3, id, ?1, ?2, take FROM walk WHERE take > 0`,
-      this.merchantId,
-      this.memberId,
-      moveId,
-      excludeLotId,
-      points,
-    );
+       SELECT ${moveId}, id, ${this.merchantId}, ${this.memberId}, take FROM walk WHERE take > 0`);
   }
 
   /** Applies the moves recorded under `moveId` to the lots: sign -1 takes, +1 puts back. */
   private applyMoves(moveId: string, sign: 1 | -1): void {
-    this.push(
-      `UPDATE point_lots SET remaining = remaining + ?2 * (
-         SELECT lm.points FROM lot_moves lm WHERE lm.move_id = ?1 AND lm.lot_id = point_lots.id)
-       WHERE id IN (SELECT lot_id FROM lot_moves WHERE move_id = ?1)`,
-      moveId,
-      sign,
-    );
+    this.push(sql`UPDATE point_lots SET remaining = remaining + ${sign} * (
+         SELECT lm.points FROM lot_moves lm WHERE lm.move_id = ${moveId} AND lm.lot_id = point_lots.id)
+       WHERE id IN (SELECT lot_id FROM lot_moves WHERE move_id = ${moveId})`);
   }
 
   /** Appends the immutable entry; seq and balanceAfter come from the account row just updated. */
-  private entry(entryId: string, type: EntryType, points: number, refs: EntryRefs): this {
-    this.push(
-      `INSERT INTO ledger_entries (id, merchant_id, member_id, seq, type, points, balance_after, created_at,
+  private entry(entryId: string, type: EntryType, points: number | Sql, refs: EntryRefs, when: Sql = sql`1`): this {
+    this.push(sql`INSERT INTO ledger_entries (id, merchant_id, member_id, seq, type, points, balance_after, created_at,
          order_id, rule_id, redemption_id, refund_id, available_at, expires_at, reason, lot_id)
-       SELECT ?1, m.merchant_id, m.id, m.entry_seq, ?2, ?3, m.balance, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?14
-       FROM members m WHERE m.merchant_id = ?12 AND m.id = ?13`,
-      entryId,
-      type,
-      points,
-      this.at,
-      refs.orderId ?? null,
-      refs.ruleId ?? null,
-      refs.redemptionId ?? null,
-      refs.refundId ?? null,
-      refs.availableAt ?? null,
-      refs.expiresAt ?? null,
-      refs.reason ?? null,
-      this.merchantId,
-      this.memberId,
-      refs.lotId ?? null,
-    );
+       SELECT ${entryId}, m.merchant_id, m.id, m.entry_seq, ${type}, ${points}, m.balance, ${this.at},
+         ${refs.orderId ?? null}, ${refs.ruleId ?? null}, ${refs.redemptionId ?? null}, ${refs.refundId ?? null},
+         ${refs.availableAt ?? null}, ${refs.expiresAt ?? null}, ${refs.reason ?? null}, ${refs.lotId ?? null}
+       FROM members m WHERE ${this.memberRow} AND ${when}`);
     return this;
   }
 
-  private push(sql: string, ...binds: unknown[]): void {
-    this.statements.push(this.db.prepare(sql).bind(...binds));
+  private push(query: Sql): void {
+    this.statements.push(prepare(this.db, query));
   }
 }

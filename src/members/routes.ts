@@ -59,7 +59,7 @@ export const membersRouter = createRouter()
       responses: { 200: jsonResponse(MemberSchema, "The member"), ...commonErrors },
     }),
     async (c) =>
-      jsonText(await readMemberJson(c.var.db, currentMerchant(c).id, c.req.valid("param").memberId, c.var.prefetched), 200) as never,
+      jsonText(await readMemberJson(c.var.db, currentMerchant(c), c.req.valid("param").memberId, c.var.prefetched), 200) as never,
   )
   .openapi(
     createRoute({
@@ -192,7 +192,7 @@ export const meRouter = createRouter()
     async (c) => {
       const p = c.var.principal;
       if (p.kind !== "member") throw new ApiError("forbidden", "This route needs a member token.");
-      return jsonText(await readMemberJson(c.var.db, p.merchant.id, p.memberId), 200) as never;
+      return jsonText(await readMemberJson(c.var.db, p.merchant, p.memberId), 200) as never;
     },
   )
   .openapi(

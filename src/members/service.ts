@@ -1,10 +1,12 @@
 /** Member records, their ledger, adjustments, tokens, export and erasure. */
-import { and, asc, desc, eq, gt, lt, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, lt, lte, sql as drizzleSql } from "drizzle-orm";
 import type { Context } from "hono";
 import { ledgerEntries, members, memberTokens, orders, pointLots, programs, redemptions, refunds } from "../db/schema";
 import { MEMBER_JSON_SQL, SELECT_MEMBER_JSON, type MemberBody } from "../ledger/member-json";
-import { LedgerWriter } from "../ledger/statements";
-import { currentMerchant, MEMBER_TOKEN_PREFIX, MERCHANT_OF_KEY, type Prefetch } from "../platform/auth";
+import { type DueHold, LedgerWriter } from "../ledger/statements";
+import { currentMerchant, MEMBER_TOKEN_PREFIX, merchantOfKey, type Prefetch } from "../platform/auth";
+import { classifyBatchError } from "../platform/db";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { DAY_MS, now, toIso } from "../platform/clock";
 import type { AppEnv } from "../platform/context";
 import { randomToken, sha256Hex } from "../platform/crypto";
@@ -12,72 +14,100 @@ import { notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { idempotentWrite } from "../platform/idempotency";
 import { decodeCursor, isNumber, page } from "../platform/pagination";
-import { commitWrite } from "../platform/write";
-import { dueFor, inactivityDeadline, lotExpiry, programFromRow } from "../program/settings";
+import { commitWrite, conflictIsRace, retryOnRace } from "../platform/write";
+import { dueFor, expiryFromColumns, inactivityDeadline, lastActivity, lotExpiry, programFromRow } from "../program/settings";
 import { loadAccountContext } from "./account-context";
 import { entryBody } from "./ledger-entries";
 import type { MemberInput } from "./schemas";
 
 /**
- * Reads the rendered member body plus what is due for it. Binds: ?1 the merchant (or the key hash when
- * `merchantSql` is MERCHANT_OF_KEY), ?2 memberId, ?3 now.
+ * Reads the rendered member body plus what is due for it: pending points past their window, lots past
+ * their date, holds past their time, and what the inactivity deadline needs. `merchant` is the merchant id,
+ * or the key's merchant when the read rides along with authentication.
  */
-export function memberReadStatement(db: D1Database, merchantSql: string, first: string, memberId: string, at: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `SELECT ${MEMBER_JSON_SQL} AS body, m.next_release_at AS nextReleaseAt,
+export function memberReadStatement(db: D1Database, merchant: Sql, memberId: string, at: number): D1PreparedStatement {
+  return prepare(
+    db,
+    sql`SELECT ${sql.raw(MEMBER_JSON_SQL)} AS body, m.next_release_at AS nextReleaseAt, m.last_activity_at AS lastActivityAt,
+         m.enrolled_at AS enrolledAt, p.expiry_policy AS expiryPolicy, p.expiry_days AS expiryDays,
          EXISTS (SELECT 1 FROM point_lots WHERE merchant_id = m.merchant_id AND member_id = m.id AND remaining > 0
-                 AND is_pending = 0 AND expire_key <= ?3) AS expiryDue
-       FROM members m WHERE m.merchant_id = ${merchantSql} AND m.id = ?2`,
-    )
-    .bind(first, memberId, at);
+                 AND is_pending = 0 AND expire_key <= ${at}) AS expiryDue,
+         (SELECT json_group_array(json_object('id', r.id, 'points', r.points, 'orderId', r.order_id)) FROM redemptions r
+          WHERE r.merchant_id = m.merchant_id AND r.member_id = m.id AND r.status = 'held' AND r.hold_expires_at <= ${at}) AS dueHolds
+       FROM members m LEFT JOIN programs p ON p.merchant_id = m.merchant_id
+       WHERE m.merchant_id = ${merchant} AND m.id = ${memberId}`,
+  );
 }
 
 interface MemberReadRow {
   body: string;
   nextReleaseAt: number | null;
+  lastActivityAt: number | null;
+  enrolledAt: number;
+  expiryPolicy: string | null;
+  expiryDays: number | null;
   expiryDue: number;
+  dueHolds: string;
 }
 
 /** Prefetch for GET /v1/members/{memberId}: the whole read rides along with authentication. */
 export const prefetchMember: Prefetch = (c) => {
   const hash = c.var.secretHash;
   const memberId = c.req.param("memberId");
-  return hash && memberId ? [memberReadStatement(c.var.db, MERCHANT_OF_KEY, hash, memberId, now())] : [];
+  return hash && memberId ? [memberReadStatement(c.var.db, merchantOfKey(hash), memberId, now())] : [];
 };
 
+/** How often a read retries when a hold it releases was captured or cancelled at the same moment. */
+const READ_SETTLE_ATTEMPTS = 3;
+
 /**
- * The member body rendered by SQL, or 404. A read that finds pending points past their return window, or
- * spendable points past their date, settles them first (the jobs would too; whichever comes first does
- * it, once), so a balance shown is always a balance that can be spent.
+ * The member body rendered by SQL, or 404. A read that finds anything due (pending points past their
+ * window, points past their date or the inactivity deadline, holds past their time) settles it first, as
+ * the jobs would (whichever comes first does it, once), so a balance shown is always a balance that can
+ * be spent.
  */
-export async function readMemberJson(db: D1Database, merchantId: string, memberId: string, prefetched?: D1Result[]): Promise<string> {
-  const at = now();
-  const row =
-    prefetched?.length === 1
-      ? ((prefetched[0]!.results[0] as MemberReadRow | undefined) ?? null)
-      : await memberReadStatement(db, "?1", merchantId, memberId, at).first<MemberReadRow>();
-  if (!row) throw notFound(`Member ${memberId}`);
-  const releaseDue = row.nextReleaseAt !== null && row.nextReleaseAt <= at;
-  if (!releaseDue && !row.expiryDue) return row.body;
-  const ledger = new LedgerWriter(db, merchantId, memberId, at).settle({ releaseDue, expireDue: Boolean(row.expiryDue) });
-  const results = await db.batch<{ body: string }>([...ledger.statements, db.prepare(SELECT_MEMBER_JSON).bind(merchantId, memberId)]);
-  return results[results.length - 1]!.results[0]!.body;
+export async function readMemberJson(
+  db: D1Database,
+  merchant: { id: string; timezone: string },
+  memberId: string,
+  prefetched?: D1Result[],
+): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const at = now();
+    const row =
+      attempt === 1 && prefetched?.length === 1
+        ? ((prefetched[0]!.results[0] as MemberReadRow | undefined) ?? null)
+        : await memberReadStatement(db, sql`${merchant.id}`, memberId, at).first<MemberReadRow>();
+    if (!row) throw notFound(`Member ${memberId}`);
+    const clock = { ...row, dueHolds: JSON.parse(row.dueHolds) as DueHold[] };
+    const due = dueFor(clock, { expiry: expiryFromColumns(row.expiryPolicy, row.expiryDays) }, merchant.timezone, at, Boolean(row.expiryDue));
+    if (!due.releaseDue && !due.expireDue && due.inactiveSince === undefined && !due.dueHolds) return row.body;
+    const ledger = new LedgerWriter(db, merchant.id, memberId, at).settle(due);
+    try {
+      const results = await db.batch<{ body: string }>([...ledger.statements, db.prepare(SELECT_MEMBER_JSON).bind(merchant.id, memberId)]);
+      return results[results.length - 1]!.results[0]!.body;
+    } catch (error) {
+      const failure = classifyBatchError(error);
+      if (!(failure.kind === "guard" && failure.reason === "conflict") || attempt >= READ_SETTLE_ATTEMPTS) throw error;
+    }
+  }
 }
 
 /** Points that will expire within `withinDays`, by date. */
 export async function expiringPoints(c: Context<AppEnv>, merchantId: string, timezone: string, memberId: string, withinDays: number) {
   const orm = c.var.orm;
+  // Settle first, so points already past their date (or the inactivity deadline) are not shown as coming.
+  await readMemberJson(c.var.db, { id: merchantId, timezone }, memberId);
   const at = now();
   const until = at + withinDays * DAY_MS;
   const [memberRows, programRows, lotRows] = await orm.batch([
     orm
-      .select({ balance: members.balance, pending: members.pending, lastOrderAt: members.lastOrderAt, enrolledAt: members.enrolledAt })
+      .select({ balance: members.balance, pending: members.pending, lastActivityAt: members.lastActivityAt, enrolledAt: members.enrolledAt })
       .from(members)
       .where(and(eq(members.merchantId, merchantId), eq(members.id, memberId))),
     orm.select().from(programs).where(eq(programs.merchantId, merchantId)),
     orm
-      .select({ expiresAt: pointLots.expiresAt, points: sql<number>`SUM(${pointLots.remaining})` })
+      .select({ expiresAt: pointLots.expiresAt, points: drizzleSql<number>`SUM(${pointLots.remaining})` })
       .from(pointLots)
       .where(
         and(
@@ -97,7 +127,7 @@ export async function expiringPoints(c: Context<AppEnv>, merchantId: string, tim
   let expiring = lotRows.map((r) => ({ points: r.points, expiresAt: toIso(r.expiresAt!) }));
   if (program.expiry.policy === "inactivity") {
     // Everything goes at once on the inactivity deadline, unless the member orders before it.
-    const deadline = inactivityDeadline(program, member.lastOrderAt ?? member.enrolledAt, timezone)!;
+    const deadline = inactivityDeadline(program, lastActivity(member), timezone)!;
     const points = Math.max(0, member.balance) + member.pending;
     expiring = deadline > at && deadline <= until && points > 0 ? [{ points, expiresAt: toIso(deadline) }] : [];
   }
@@ -159,10 +189,15 @@ export async function listLedger(c: Context<AppEnv>, merchantId: string, memberI
   return { data: result.data.map(entryBody), nextCursor: result.nextCursor };
 }
 
-export async function adjustPoints(c: Context<AppEnv>, memberId: string, points: number, reason: string): Promise<Response> {
+export function adjustPoints(c: Context<AppEnv>, memberId: string, points: number, reason: string): Promise<Response> {
+  // A due hold this adjustment releases was captured or cancelled at the same moment: read again.
+  return retryOnRace(() => attemptAdjustment(c, memberId, points, reason));
+}
+
+async function attemptAdjustment(c: Context<AppEnv>, memberId: string, points: number, reason: string): Promise<Response> {
   const merchant = currentMerchant(c);
   const at = now();
-  const { member, program } = await loadAccountContext(c.var.orm, merchant.id, memberId);
+  const { member, program } = await loadAccountContext(c.var.orm, merchant.id, memberId, at);
   const db = c.var.db;
   const write = idempotentWrite(c, at);
   const entryId = newId("le", at);
@@ -189,7 +224,7 @@ export async function adjustPoints(c: Context<AppEnv>, memberId: string, points:
       [entryId, points, reason, merchant.id, memberId],
     ),
   ];
-  return commitWrite(c, write, statements, 201);
+  return commitWrite(c, write, statements, 201, conflictIsRace);
 }
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
@@ -215,7 +250,7 @@ export async function mintMemberToken(c: Context<AppEnv>, memberId: string, ttlS
 export async function exportMember(c: Context<AppEnv>, memberId: string) {
   const merchant = currentMerchant(c);
   const orm = c.var.orm;
-  const member = JSON.parse(await readMemberJson(c.var.db, merchant.id, memberId)) as MemberBody;
+  const member = JSON.parse(await readMemberJson(c.var.db, merchant, memberId)) as MemberBody;
   const [entryRows, orderRows, refundRows, redemptionRows] = await orm.batch([
     orm
       .select()

@@ -36,7 +36,7 @@ export function checkoutReads(db: D1Database, merchantSql: string, first: string
       .bind(first),
     db
       .prepare(
-        `SELECT tier_id AS tierId, order_count AS orderCount, next_release_at AS nextReleaseAt, last_order_at AS lastOrderAt,
+        `SELECT tier_id AS tierId, order_count AS orderCount, next_release_at AS nextReleaseAt, last_activity_at AS lastActivityAt,
            enrolled_at AS enrolledAt
          FROM members WHERE merchant_id = ${merchantSql} AND id = ?2`,
       )

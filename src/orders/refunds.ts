@@ -1,28 +1,38 @@
 /**
- * Refunds: points come back in proportion to the amount refunded (see refund-math.ts). The order's
- * refunded total is advanced with a compare-and-set, so two refunds racing on one order cannot both
- * reverse from the same starting point.
+ * Refunds: points come back in proportion to the amount refunded (see refund-math.ts). Read, plan, write:
+ * one round trip reads the order and the member's clock, a pure plan fixes the amount and the points the
+ * refund reverses, and one batch writes it.
+ *
+ * How much of the reversal is taken from the member, and how much is excused because the order's own
+ * points already expired, is decided inside the write transaction, after settling what is due: a cancel,
+ * a hold release or an expiry committed a moment earlier (or a release that repaid debt from the order's
+ * own lot in this very batch) changes what is left of the lot, so no value read before the batch may
+ * decide it. The order's refunded total is advanced with a compare-and-set, so two refunds racing on one
+ * order cannot both reverse from the same starting point.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, sql as drizzleSql } from "drizzle-orm";
 import type { Context } from "hono";
-import { orders, pointLots, refunds } from "../db/schema";
-import { memberClockQuery, programQuery } from "../members/account-context";
+import { orders, refunds } from "../db/schema";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
-import { LedgerWriter } from "../ledger/statements";
+import { LedgerWriter, type SettleInput } from "../ledger/statements";
+import { memberClockQuery, programQuery } from "../members/account-context";
 import { currentMerchant } from "../platform/auth";
 import { now } from "../platform/clock";
 import type { AppEnv } from "../platform/context";
-import { guard } from "../platform/db";
+import { guardSql } from "../platform/d1/guard";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
-import { idempotentWrite } from "../platform/idempotency";
+import { type IdempotentWrite, idempotentWrite } from "../platform/idempotency";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, programFromRow } from "../program/settings";
 import type { OrderItem } from "../rules/types";
-import { pointsToReverse, refundByItems, splitReversal } from "./refund-math";
+import { pointsToReverse, refundByItems } from "./refund-math";
 import type { RefundInput } from "./schemas";
 
 const RACE = "The order was refunded concurrently; retry with the same Idempotency-Key.";
+
+type OrderRow = typeof orders.$inferSelect;
 
 export function postRefund(c: Context<AppEnv>, orderId: string, input: RefundInput): Promise<Response> {
   // Another refund of the same order committed between our read and write: read again.
@@ -31,37 +41,57 @@ export function postRefund(c: Context<AppEnv>, orderId: string, input: RefundInp
 
 async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundInput): Promise<Response> {
   const merchant = currentMerchant(c);
-  const orm = c.var.orm;
   const at = now();
-  // The member and the order's own lot are found through the order, so all reads share one round trip.
-  const ofOrder = (column: typeof orders.memberId | typeof orders.lotId) =>
-    sql`(SELECT ${column} FROM ${orders} WHERE ${orders.merchantId} = ${merchant.id} AND ${orders.id} = ${orderId})`;
-  const [orderRows, refundRows, programRows, memberRows, lotRows] = await orm.batch([
-    orm.select().from(orders).where(and(eq(orders.merchantId, merchant.id), eq(orders.id, orderId))),
-    orm
-      .select({ id: refunds.id })
-      .from(refunds)
-      .where(and(eq(refunds.merchantId, merchant.id), eq(refunds.orderId, orderId), eq(refunds.id, input.refundId))),
-    programQuery(orm, merchant.id),
-    memberClockQuery(orm, merchant.id, ofOrder(orders.memberId)),
-    orm
-      .select({ remaining: pointLots.remaining, expired: pointLots.expired, expireKey: pointLots.expireKey })
-      .from(pointLots)
-      .where(and(eq(pointLots.merchantId, merchant.id), eq(pointLots.id, ofOrder(orders.lotId)))),
-  ]);
-  const order = orderRows[0];
-  if (!order) throw notFound(`Order ${orderId}`);
+  const { order, refundExists, member, program } = await readRefund(c, merchant.id, orderId, input.refundId, at);
   const write = idempotentWrite(c, at);
-  if (refundRows.length > 0) {
+  if (refundExists) {
     // Made by a twin request with this very key (replay it), or under another key (409).
     const twin = await write.recordAfterFailure();
     if (twin) return twin;
     throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
   }
+  const plan = planRefund(order, input);
+  const due = dueFor(member, program, merchant.timezone, at, true);
+  const statements = refundStatements(c.var.db, write, { order, input, plan, due, at });
+  return commitWrite(c, write, statements, 201, (failure) => {
+    if (failure.kind === "guard" && failure.reason === "conflict") throw new RaceError(RACE);
+    if (failure.kind === "unique" && failure.table === "refunds")
+      throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
+  });
+}
 
+/** The order, whether the refund exists, the member's clock and the program, in one round trip. */
+async function readRefund(c: Context<AppEnv>, merchantId: string, orderId: string, refundId: string, at: number) {
+  const orm = c.var.orm;
+  // The member is found through the order, so all reads share one round trip.
+  const memberOfOrder = drizzleSql`(SELECT ${orders.memberId} FROM ${orders} WHERE ${orders.merchantId} = ${merchantId} AND ${orders.id} = ${orderId})`;
+  const [orderRows, refundRows, programRows, memberRows] = await orm.batch([
+    orm.select().from(orders).where(and(eq(orders.merchantId, merchantId), eq(orders.id, orderId))),
+    orm
+      .select({ id: refunds.id })
+      .from(refunds)
+      .where(and(eq(refunds.merchantId, merchantId), eq(refunds.orderId, orderId), eq(refunds.id, refundId))),
+    programQuery(orm, merchantId),
+    memberClockQuery(orm, merchantId, memberOfOrder, at),
+  ]);
+  const order = orderRows[0];
+  const member = memberRows[0];
+  if (!order || !member) throw notFound(`Order ${orderId}`);
+  return { order, refundExists: refundRows.length > 0, member, program: programFromRow(programRows[0]) };
+}
+
+export interface RefundPlan {
+  amount: number;
+  /** Points this refund reverses in all: taken from the member, or excused where they already expired. */
+  reversed: number;
+  refundedItems: Record<string, number> | null;
+}
+
+/** What a refund returns, from the order as read (pure; the write's compare-and-set keeps it valid). */
+export function planRefund(order: OrderRow, input: RefundInput): RefundPlan {
   const left = order.amount - order.refundedAmount;
   let amount: number;
-  let refundedItems: Record<string, number> | null = order.refundedItems ? (JSON.parse(order.refundedItems) as Record<string, number>) : null;
+  let refundedItems = order.refundedItems ? (JSON.parse(order.refundedItems) as Record<string, number>) : null;
   if (input.items) {
     const items = order.items ? (JSON.parse(order.items) as OrderItem[]) : [];
     const result = refundByItems(items, refundedItems ?? {}, input.items);
@@ -71,68 +101,57 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
   } else {
     amount = input.amount ?? left;
   }
-  if (left <= 0) throw new ApiError("unprocessable", `Order ${orderId} is already fully refunded.`);
+  if (left <= 0) throw new ApiError("unprocessable", `Order ${order.id} is already fully refunded.`);
   if (amount > left)
-    throw new ApiError("unprocessable", `Only ${left} of order ${orderId} is left to refund.`, [
+    throw new ApiError("unprocessable", `Only ${left} of order ${order.id} is left to refund.`, [
       { path: "amount", message: `must be at most ${left}` },
     ]);
   if (amount <= 0) throw new ApiError("unprocessable", "The refund amount is zero.", [{ path: "items", message: "refund nothing" }]);
+  return { amount, reversed: pointsToReverse(order.pointsEarned, order.amount, order.refundedAmount, amount), refundedItems };
+}
 
-  const reversed = pointsToReverse(order.pointsEarned, order.amount, order.refundedAmount, amount);
-  const due = dueFor(memberRows[0]!, programFromRow(programRows[0]), merchant.timezone, at, true);
-  const lot = lotRows[0];
-  // The settle step below expires the order's own lot first when it is due.
-  const lotExpiresNow = lot !== undefined && lot.remaining > 0 && (lot.expireKey <= at || due.inactiveSince !== undefined);
-  const { take: points, excused } = splitReversal(reversed, {
-    ownRemaining: lot && !lotExpiresNow ? lot.remaining : 0,
-    ownExpired: (lot?.expired ?? 0) + (lot && lotExpiresNow ? lot.remaining : 0),
-    alreadyExcused: order.expiredExcused,
-  });
-  const db = c.var.db;
-  const entryId = newId("le", at);
-  const statements = [
-    db
-      .prepare(
-        `UPDATE orders SET refunded_amount = refunded_amount + ?1, points_reversed = points_reversed + ?2, refunded_items = ?3,
-           expired_excused = expired_excused + ?7
-         WHERE merchant_id = ?4 AND id = ?5 AND refunded_amount = ?6
-           AND COALESCE((SELECT remaining FROM point_lots WHERE id = ?8), 0) = ?9`,
-      )
-      .bind(
-        amount,
-        points,
-        refundedItems ? JSON.stringify(refundedItems) : null,
-        merchant.id,
-        orderId,
-        order.refundedAmount,
-        excused,
-        order.lotId,
-        lot?.remaining ?? 0,
-      ),
-    guard(db, "conflict", "changes() = 0"),
-    db
-      .prepare(
-        `INSERT INTO refunds (merchant_id, order_id, id, member_id, amount, items, points_reversed, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`,
-      )
-      .bind(merchant.id, orderId, input.refundId, order.memberId, amount, input.items ? JSON.stringify(input.items) : null, points, at),
-  ];
-  const ledger = new LedgerWriter(db, merchant.id, order.memberId, at).settle(due);
-  if (points > 0) ledger.reverse({ entryId, points, orderId, ownLotId: order.lotId, refundId: input.refundId });
-  statements.push(...ledger.statements);
-  statements.push(
-    write.finish(
-      201,
-      `SELECT json_object('refundId', ?1, 'orderId', ?2, 'amount', CAST(?3 AS INTEGER), 'pointsReversed', CAST(?4 AS INTEGER),
-         'pointsAlreadyExpired', CAST(?7 AS INTEGER),
-         'member', ${MEMBER_JSON_SQL})
-       FROM members m WHERE m.merchant_id = ?5 AND m.id = ?6`,
-      [input.refundId, orderId, amount, points, merchant.id, order.memberId, excused],
+/**
+ * The write batch: settle, advance the order (deciding the split from the own lot's state at that moment),
+ * record the refund, reverse, and store the reply. Statements after the order update read what this refund
+ * took and excused back from the order row, as differences from the values the compare-and-set pinned.
+ */
+function refundStatements(
+  db: D1Database,
+  write: IdempotentWrite,
+  refund: { order: OrderRow; input: RefundInput; plan: RefundPlan; due: SettleInput; at: number },
+): D1PreparedStatement[] {
+  const { order, input, plan, at } = refund;
+  const ledger = () => new LedgerWriter(db, order.merchantId, order.memberId, at);
+  const key = sql`merchant_id = ${order.merchantId} AND id = ${order.id}`;
+  const lot = (column: Sql) => sql`COALESCE((SELECT ${column} FROM point_lots WHERE id = ${order.lotId}), 0)`;
+  const fromOwnLot = sql`MIN(${plan.reversed}, ${lot(sql.raw("remaining"))})`;
+  // Evaluated in the UPDATE, where expired_excused is still the value before it.
+  const excused = sql`MAX(0, MIN(${plan.reversed} - ${fromOwnLot}, ${lot(sql.raw("expired"))} - expired_excused))`;
+  const taken = sql`(SELECT points_reversed - ${order.pointsReversed} FROM orders WHERE ${key})`;
+  const excusedNow = sql`(SELECT expired_excused - ${order.expiredExcused} FROM orders WHERE ${key})`;
+  const reversal = ledger().reverse({ entryId: newId("le", at), points: taken, orderId: order.id, ownLotId: order.lotId, refundId: input.refundId });
+  return [
+    ...ledger().settle(refund.due).statements,
+    prepare(
+      db,
+      sql`UPDATE orders SET refunded_amount = refunded_amount + ${plan.amount},
+         points_reversed = points_reversed + ${plan.reversed} - ${excused}, expired_excused = expired_excused + ${excused},
+         refunded_items = ${plan.refundedItems ? JSON.stringify(plan.refundedItems) : null}
+       WHERE ${key} AND refunded_amount = ${order.refundedAmount}`,
     ),
-  );
-  return commitWrite(c, write, statements, 201, (failure) => {
-    if (failure.kind === "guard" && failure.reason === "conflict") throw new RaceError(RACE);
-    if (failure.kind === "unique" && failure.table === "refunds")
-      throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
-  });
+    prepare(db, guardSql("conflict", sql`changes() = 0`)),
+    prepare(
+      db,
+      sql`INSERT INTO refunds (merchant_id, order_id, id, member_id, amount, items, points_reversed, created_at)
+         VALUES (${order.merchantId}, ${order.id}, ${input.refundId}, ${order.memberId}, ${plan.amount},
+           ${input.items ? JSON.stringify(input.items) : null}, ${taken}, ${at})`,
+    ),
+    ...reversal.statements,
+    write.finishSql(
+      201,
+      sql`SELECT json_object('refundId', ${input.refundId}, 'orderId', ${order.id}, 'amount', ${plan.amount},
+         'pointsReversed', ${taken}, 'pointsAlreadyExpired', ${excusedNow}, 'member', ${sql.raw(MEMBER_JSON_SQL)})
+       FROM members m WHERE m.merchant_id = ${order.merchantId} AND m.id = ${order.memberId}`,
+    ),
+  ];
 }

@@ -5,6 +5,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { now } from "./clock";
+import { type Sql, sql } from "./d1/sql";
 import type { AppEnv, IdempotencyRecord, KeyScope, MerchantRef, Principal } from "./context";
 import { constantTimeEqual, sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
@@ -49,6 +50,9 @@ export type Prefetch = (c: Context<AppEnv>) => Promise<D1PreparedStatement[]> | 
 
 /** SQL for the merchant of the calling key (binds the secret hash as ?1). */
 export const MERCHANT_OF_KEY = "(SELECT merchant_id FROM api_keys WHERE secret_hash = ?1 AND revoked_at IS NULL)";
+
+/** MERCHANT_OF_KEY as a tagged fragment: the merchant of an active key, by the key's hash. */
+export const merchantOfKey = (hash: string): Sql => sql`(SELECT merchant_id FROM api_keys WHERE secret_hash = ${hash} AND revoked_at IS NULL)`;
 
 /** Checks the Authorization header of every /v1 route; the caller is resolved by the route's guard. */
 export function bearerSecret(): MiddlewareHandler<AppEnv> {

@@ -3,6 +3,8 @@
  */
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "../db/schema";
+import { MAX_TOTAL } from "./assert";
+import { GUARD } from "./d1/guard";
 import { ApiError } from "./errors";
 
 export type Orm = ReturnType<typeof drizzle<typeof schema>>;
@@ -39,6 +41,10 @@ export function rethrowGuard(failure: BatchFailure): never {
   if (failure.kind === "guard") {
     if (failure.reason === "insufficient_points")
       throw new ApiError("insufficient_points", "The member does not have enough spendable points.");
+    if (failure.reason === GUARD.totalLimit)
+      throw new ApiError("unprocessable", `The member's totals would pass ${MAX_TOTAL}, the largest the engine keeps exactly.`, [
+        { path: "points", message: `would take a running total past ${MAX_TOTAL}` },
+      ]);
     if (failure.reason === "conflict")
       throw new ApiError("conflict", "The resource was changed by a concurrent request; retry with the same key.");
   }

@@ -13,6 +13,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { now } from "./clock";
 import type { AppEnv, IdempotencyContext, IdempotencyRecord } from "./context";
 import { sha256Hex } from "./crypto";
+import { prepare, type Sql, sql } from "./d1/sql";
 import { ApiError } from "./errors";
 import { jsonText } from "./router";
 
@@ -142,6 +143,17 @@ export class IdempotentWrite {
          VALUES (?${n + 1}, ?${n + 2}, ?${n + 3}, ?${n + 4}, (${responseSql}), ?${n + 5}) RETURNING response`,
       )
       .bind(...binds, this.context.merchantId, this.context.key, this.context.requestHash, status, this.at);
+  }
+
+  /** Same as `finish`, with the body as tagged SQL: a scalar SELECT producing the JSON body. */
+  finishSql(status: number, body: Sql): D1PreparedStatement {
+    if (!this.context) return prepare(this.db, sql`SELECT (${body}) AS response`);
+    const { merchantId, key, requestHash } = this.context;
+    return prepare(
+      this.db,
+      sql`INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
+         VALUES (${merchantId}, ${key}, ${requestHash}, ${status}, (${body}), ${this.at}) RETURNING response`,
+    );
   }
 
   /**

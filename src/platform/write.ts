@@ -45,6 +45,12 @@ export class RaceError extends ApiError {
   }
 }
 
+/** commitWrite's onFailure for writes whose only compare-and-set is settling (a due hold released inline). */
+export function conflictIsRace(failure: BatchFailure): void {
+  if (failure.kind === "guard" && failure.reason === "conflict")
+    throw new RaceError("A hold of this member was captured or cancelled at the same moment; retry with the same Idempotency-Key.");
+}
+
 /**
  * Runs `attempt` again, after a little jitter, while it fails with a RaceError (at most `maxAttempts`
  * times; the last RaceError reaches the client as 409, safe to retry with the same Idempotency-Key).

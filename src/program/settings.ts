@@ -1,5 +1,6 @@
 /** Program settings as plain data, with the defaults a new merchant starts from. */
 import type { programs } from "../db/schema";
+import type { DueHold, SettleInput } from "../ledger/statements";
 import { DAY_MS } from "../platform/clock";
 import { mulDiv } from "../platform/math";
 import { endOfLocalDayAfter } from "../platform/timezone";
@@ -20,15 +21,17 @@ export const DEFAULT_PROGRAM: ProgramSettings = {
   autoEnroll: true,
 };
 
+/** The expiry policy stored as two columns. */
+export function expiryFromColumns(policy: string | null | undefined, days: number | null | undefined): ExpiryPolicy {
+  return (policy === "after_earn" || policy === "inactivity") && days != null ? { policy, days } : { policy: "none" };
+}
+
 export function programFromRow(row: typeof programs.$inferSelect | undefined | null): ProgramSettings {
   if (!row) return DEFAULT_PROGRAM;
   return {
     pointValue: { points: row.pointValuePoints, amount: row.pointValueAmount },
     pendingDays: row.pendingDays,
-    expiry:
-      row.expiryPolicy === "none" || row.expiryDays === null
-        ? { policy: "none" }
-        : { policy: row.expiryPolicy, days: row.expiryDays },
+    expiry: expiryFromColumns(row.expiryPolicy, row.expiryDays),
     autoEnroll: row.autoEnroll,
   };
 }
@@ -63,24 +66,33 @@ export function lotExpiry(settings: ProgramSettings, earnedAt: number, timezone:
 }
 
 /** The instant a member's points all expire under the inactivity policy (null under other policies). */
-export function inactivityDeadline(settings: ProgramSettings, lastActivity: number, timezone: string): number | null {
+export function inactivityDeadline(settings: Pick<ProgramSettings, "expiry">, lastActivity: number, timezone: string): number | null {
   return settings.expiry.policy === "inactivity" ? endOfLocalDayAfter(lastActivity, settings.expiry.days, timezone) : null;
 }
 
 /** The account fields that tell what is due for a member. */
 export interface MemberClock {
   nextReleaseAt: number | null;
-  lastOrderAt: number | null;
+  /** Last order, credit or spend as posted (null: none since enrolment). */
+  lastActivityAt: number | null;
   enrolledAt: number;
+  /** Holds past their time, still open. */
+  dueHolds?: readonly DueHold[];
+}
+
+/** Inactivity counts from the last activity as posted, or from enrolment: never from a backdated order date. */
+export function lastActivity(member: Pick<MemberClock, "lastActivityAt" | "enrolledAt">): number {
+  return member.lastActivityAt ?? member.enrolledAt;
 }
 
 /** What must be settled for a member before an operation at `at` (see LedgerWriter.settle). */
-export function dueFor(member: MemberClock, settings: ProgramSettings, timezone: string, at: number, expireDue: boolean) {
-  const lastActivity = member.lastOrderAt ?? member.enrolledAt;
-  const deadline = inactivityDeadline(settings, lastActivity, timezone);
+export function dueFor(member: MemberClock, settings: Pick<ProgramSettings, "expiry">, timezone: string, at: number, expireDue: boolean): SettleInput {
+  const since = lastActivity(member);
+  const deadline = inactivityDeadline(settings, since, timezone);
   return {
     releaseDue: member.nextReleaseAt !== null && member.nextReleaseAt <= at,
     expireDue,
-    ...(deadline !== null && deadline <= at ? { inactiveSince: lastActivity } : {}),
+    ...(deadline !== null && deadline <= at ? { inactiveSince: since } : {}),
+    ...(member.dueHolds?.length ? { dueHolds: member.dueHolds } : {}),
   };
 }

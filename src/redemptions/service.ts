@@ -11,11 +11,13 @@ import { LedgerWriter } from "../ledger/statements";
 import { currentMerchant } from "../platform/auth";
 import { MINUTE_MS, now } from "../platform/clock";
 import type { AppEnv } from "../platform/context";
-import { guard } from "../platform/db";
+import { classifyBatchError, guard } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { IdempotentWrite, idempotentWrite } from "../platform/idempotency";
-import { commitWrite } from "../platform/write";
+import { commitWrite, conflictIsRace, retryOnRace } from "../platform/write";
+import { MAX_TOTAL } from "../platform/assert";
+import { GUARD } from "../platform/d1/guard";
 import { dueFor, pointsValue } from "../program/settings";
 import { loadAccountContext } from "../members/account-context";
 import type { RedemptionInput } from "./schemas";
@@ -28,11 +30,20 @@ const REDEMPTION_JSON_SQL = `SELECT json_object('id', r.id, 'memberId', r.member
   FROM redemptions r JOIN members m ON m.merchant_id = r.merchant_id AND m.id = r.member_id
   WHERE r.merchant_id = ?1 AND r.id = ?2`;
 
-export async function createRedemption(c: Context<AppEnv>, input: RedemptionInput): Promise<Response> {
+export function createRedemption(c: Context<AppEnv>, input: RedemptionInput): Promise<Response> {
+  // A due hold this spend releases was captured or cancelled at the same moment: read again.
+  return retryOnRace(() => attemptRedemption(c, input));
+}
+
+async function attemptRedemption(c: Context<AppEnv>, input: RedemptionInput): Promise<Response> {
   const merchant = currentMerchant(c);
   const at = now();
-  const { member, program } = await loadAccountContext(c.var.orm, merchant.id, input.memberId);
+  const { member, program } = await loadAccountContext(c.var.orm, merchant.id, input.memberId, at);
   const value = pointsValue(program, input.points);
+  if (!Number.isSafeInteger(value))
+    throw new ApiError("unprocessable", `These points are worth more than ${MAX_TOTAL} minor units, past exact money.`, [
+      { path: "points", message: `must be worth at most ${MAX_TOTAL} minor units` },
+    ]);
   const hold = input.hold === true;
   const id = newId("rd", at);
   const db = c.var.db;
@@ -54,7 +65,7 @@ export async function createRedemption(c: Context<AppEnv>, input: RedemptionInpu
     ...ledger.statements,
     write.finish(201, REDEMPTION_JSON_SQL, [merchant.id, id]),
   ];
-  return commitWrite(c, write, statements, 201);
+  return commitWrite(c, write, statements, 201, conflictIsRace);
 }
 
 interface RedemptionRow {
@@ -90,8 +101,11 @@ export async function captureRedemption(c: Context<AppEnv>, id: string): Promise
   const at = now();
   const r = await loadRedemption(c, merchant.id, id);
   if (r.status !== "held") throw new ApiError("conflict", `Redemption ${id} is ${r.status}; only a held redemption can be captured.`);
-  if (r.holdExpiresAt !== null && r.holdExpiresAt <= at)
-    throw new ApiError("conflict", `The hold of redemption ${id} expired; its points are being released.`);
+  if (r.holdExpiresAt !== null && r.holdExpiresAt <= at) {
+    // Past its time the hold is released, here and now rather than when the job next runs.
+    await releaseExpiredHold(c.var.db, merchant.id, r, at);
+    throw new ApiError("conflict", `The hold of redemption ${id} expired; its points were released.`);
+  }
   const db = c.var.db;
   const write = idempotentWrite(c, at);
   const ledger = new LedgerWriter(db, merchant.id, r.memberId, at).capture(newId("le", at), newId("le", at), r.points, {
@@ -146,6 +160,21 @@ export function returnStatements(
     ...ledger.statements,
     write.finish(200, REDEMPTION_JSON_SQL, [merchantId, r.id]),
   ];
+}
+
+/** Releases one hold past its time; a concurrent capture, cancel or job release wins and this does nothing. */
+async function releaseExpiredHold(db: D1Database, merchantId: string, r: RedemptionRow, at: number): Promise<void> {
+  const ledger = new LedgerWriter(db, merchantId, r.memberId, at).settle({
+    releaseDue: false,
+    expireDue: false,
+    dueHolds: [{ id: r.id, points: r.points, orderId: r.orderId }],
+  });
+  try {
+    await db.batch(ledger.statements);
+  } catch (error) {
+    const failure = classifyBatchError(error);
+    if (!(failure.kind === "guard" && failure.reason === GUARD.conflict)) throw error;
+  }
 }
 
 function raceToConflict(id: string) {

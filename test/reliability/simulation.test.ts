@@ -125,6 +125,17 @@ async function simulate(seed: number, m: TestMerchant, steps: number): Promise<{
     return reply;
   };
 
+  const HOLD_TTL = 15 * MINUTE_MS;
+  /** Holds of `member` past their time: reads and spends release them inline, in the same transaction. */
+  const dueHolds = (member: string) => redemptions.filter((r) => r.member === member && r.status === "held" && clock - r.heldAt >= HOLD_TTL);
+  const releaseHolds = (holds: ModelRedemption[]) => {
+    for (const red of holds) {
+      red.status = "released";
+      balance.set(red.member, balance.get(red.member)! + red.points);
+    }
+  };
+  const dueSum = (member: string) => dueHolds(member).reduce((sum, r) => sum + r.points, 0);
+
   for (let step = 0; step < steps; step++) {
     const member = random.pick(members);
     const op = random.next();
@@ -148,6 +159,7 @@ async function simulate(seed: number, m: TestMerchant, steps: number): Promise<{
         continue;
       }
       expect(r.status, r.text).toBe(201);
+      releaseHolds(dueHolds(order.member));
       const reversed = pointsToReverse(order.points, order.amount, order.refunded, amount);
       expect(r.body.pointsReversed).toBe(reversed);
       order.refunded += amount;
@@ -157,8 +169,9 @@ async function simulate(seed: number, m: TestMerchant, steps: number): Promise<{
       const hold = random.next() < 0.4;
       const r = await write("POST", "/v1/redemptions", { memberId: member, points, hold });
       if (!enrolled.has(member)) expect(r.status).toBe(404);
-      else if (balance.get(member)! >= points) {
+      else if (balance.get(member)! + dueSum(member) >= points) {
         expect(r.status, r.text).toBe(201);
+        releaseHolds(dueHolds(member));
         redemptions.push({ id: r.body.id, member, points, status: hold ? "held" : "captured", heldAt: clock });
         balance.set(member, balance.get(member)! - points);
       } else {
@@ -170,9 +183,11 @@ async function simulate(seed: number, m: TestMerchant, steps: number): Promise<{
       if (!red) continue;
       const action = random.next() < 0.5 ? "capture" : "cancel";
       const r = await write("POST", `/v1/redemptions/${red.id}/${action}`, undefined);
-      const expired = red.status === "held" && clock - red.heldAt > 15 * MINUTE_MS;
+      const expired = red.status === "held" && clock - red.heldAt >= HOLD_TTL;
       const allowed = action === "capture" ? red.status === "held" && !expired : red.status === "held" || red.status === "captured";
       expect(r.status, `${action} of ${red.status}: ${r.text}`).toBe(allowed ? 200 : 409);
+      // A capture that finds the hold past its time releases it there and then.
+      if (action === "capture" && expired) releaseHolds([red]);
       if (allowed) {
         if (action === "cancel") balance.set(red.member, balance.get(red.member)! + red.points);
         red.status = action === "capture" ? "captured" : "cancelled";
@@ -181,9 +196,10 @@ async function simulate(seed: number, m: TestMerchant, steps: number): Promise<{
       const points = random.int(-150, 150) || 1;
       const r = await write("POST", `/v1/members/${member}/adjustments`, { points, reason: "simulation" });
       if (!enrolled.has(member)) expect(r.status).toBe(404);
-      else if (points < 0 && balance.get(member)! < -points) expect(r.status).toBe(409);
+      else if (points < 0 && balance.get(member)! + dueSum(member) < -points) expect(r.status).toBe(409);
       else {
         expect(r.status, r.text).toBe(201);
+        releaseHolds(dueHolds(member));
         balance.set(member, balance.get(member)! + points);
       }
     } else if (op < 0.92) {
@@ -197,12 +213,7 @@ async function simulate(seed: number, m: TestMerchant, steps: number): Promise<{
       faulty.state.armed = false;
       const runs = await runScheduledJobs(faultyEnv);
       expect(runs.every((r) => r.status === "succeeded")).toBe(true);
-      for (const red of redemptions) {
-        if (red.status === "held" && clock - red.heldAt >= 15 * MINUTE_MS) {
-          red.status = "released";
-          balance.set(red.member, balance.get(red.member)! + red.points);
-        }
-      }
+      releaseHolds(redemptions.filter((r) => r.status === "held" && clock - r.heldAt >= HOLD_TTL));
     }
 
     for (const id of members) {

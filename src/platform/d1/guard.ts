@@ -1,0 +1,25 @@
+/**
+ * Assertions inside a D1 batch. A batch is one SQL transaction; inserting into `batch_guards` fires a
+ * trigger that aborts it with the row's reason as the error message (migrations/0001_sql_extras.sql), so a
+ * guard after a conditional update rolls back every write of the batch when the update matched nothing.
+ */
+import { type Sql, sql } from "./sql";
+
+/** Why a guard aborted a batch; classifyBatchError reads these back from the error message. */
+export const GUARD = {
+  insufficientPoints: "insufficient_points",
+  conflict: "conflict",
+  /** A running total would pass MAX_TOTAL. */
+  totalLimit: "total_limit",
+  ledgerInconsistent: "ledger_inconsistent",
+} as const;
+
+/**
+ * A statement that aborts the whole batch with `reason` when `condition` holds. `reason` may be an SQL
+ * expression choosing among reasons; it must evaluate to a lowercase snake_case word (see classifyBatchError).
+ *
+ * @example guardSql("insufficient_points", sql`changes() = 0`)
+ */
+export function guardSql(reason: string | Sql, condition: Sql): Sql {
+  return sql`INSERT INTO batch_guards (reason) SELECT ${reason} WHERE ${condition}`;
+}
