@@ -18,19 +18,7 @@ import type { Env } from "../../src/platform/env";
 import { BASE_RULE, createMerchant, createRule, type TestMerchant } from "../support/api";
 import { checkMemberInvariants } from "../support/invariants";
 import type { ModelOrder } from "../support/model";
-
-/** mulberry32: small, seedable, good enough to pick operations. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (min: number, max: number) => min + Math.floor(next() * (max - min + 1)), pick: <T>(xs: T[]) => xs[Math.floor(next() * xs.length)]! };
-}
+import { rng } from "../support/random";
 
 /** A D1 binding whose next batch, when armed, gets a failing statement at a random position. */
 function faultyD1(db: D1Database, random: () => number) {

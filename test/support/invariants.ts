@@ -5,7 +5,14 @@ import { expect } from "vitest";
 export async function checkMemberInvariants(merchantId: string, memberId: string): Promise<void> {
   const db = env.DB;
   const [acct, entries, lots, holds] = await db.batch<any>([
-    db.prepare(`SELECT balance, pending, held FROM members WHERE merchant_id = ?1 AND id = ?2`).bind(merchantId, memberId),
+    db
+      .prepare(
+        `SELECT balance, pending, held, lifetime_redeemed AS redeemed,
+           (SELECT COALESCE(-SUM(points), 0) FROM ledger_entries
+            WHERE merchant_id = ?1 AND member_id = ?2 AND type = 'adjust' AND points < 0) AS adjustedDown
+         FROM members WHERE merchant_id = ?1 AND id = ?2`,
+      )
+      .bind(merchantId, memberId),
     db.prepare(`SELECT COALESCE(SUM(points), 0) AS total, COUNT(*) AS n, MIN(balance_after) AS lowest FROM ledger_entries WHERE merchant_id = ?1 AND member_id = ?2`).bind(merchantId, memberId),
     db
       .prepare(
@@ -29,4 +36,31 @@ export async function checkMemberInvariants(merchantId: string, memberId: string
   else expect(l.spendable, `in debt, no spendable lot is left; ${context}`).toBe(0);
   expect(holds!.results[0].held, `held == open holds; ${context}`).toBe(a.held);
   expect(a.held).toBeGreaterThanOrEqual(0);
+  // Debt comes only from reversing points the member already spent: never more than was spent.
+  expect(-a.balance, `debt never exceeds points spent; ${context}`).toBeLessThanOrEqual(a.redeemed + a.held + a.adjustedDown);
+}
+
+/** floor(p * r / a), exactly, written apart from src's refund maths so it can check it. */
+function cumulativeReversal(points: number, refunded: number, amount: number): number {
+  if (amount === 0) return refunded > 0 || points === 0 ? points : 0;
+  return Number((BigInt(points) * BigInt(refunded)) / BigInt(amount));
+}
+
+/**
+ * Per order: a refund never excuses more than the order's own lot lost to expiry, and what was taken back
+ * plus what was excused is exactly the proportional share of the amount refunded.
+ */
+export async function checkOrderInvariants(merchantId: string): Promise<void> {
+  const { results } = await env.DB.prepare(
+    `SELECT o.id, o.amount, o.refunded_amount AS refunded, o.points_earned AS earned, o.points_reversed AS taken,
+       o.expired_excused AS excused, COALESCE(l.expired, 0) AS lotExpired
+     FROM orders o LEFT JOIN point_lots l ON l.id = o.lot_id WHERE o.merchant_id = ?1`,
+  )
+    .bind(merchantId)
+    .all<any>();
+  for (const o of results) {
+    const context = `order ${o.id}: ${JSON.stringify(o)}`;
+    expect(o.excused, `excused only what expired; ${context}`).toBeLessThanOrEqual(o.lotExpired);
+    expect(o.taken + o.excused, `taken + excused == share refunded; ${context}`).toBe(cumulativeReversal(o.earned, o.refunded, o.amount));
+  }
 }
