@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * Adds the other platforms' workerd binaries to package-lock.json as optional entries.
  *
@@ -10,6 +11,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 
+/** @type {Record<string, { os: string[], cpu: string[] }>} */
 const PLATFORMS = {
   "darwin-64": { os: ["darwin"], cpu: ["x64"] },
   "darwin-arm64": { os: ["darwin"], cpu: ["arm64"] },
@@ -31,6 +33,7 @@ for (const [path, pkg] of Object.entries(lock.packages)) {
     added++;
   }
 }
+/** @type {(a: string, b: string) => number} */
 const order = (a, b) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0);
 lock.packages = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => order(a, b)));
 writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * `npm start`: local engine on the embedded D1.
  * 1. creates .dev.vars from .dev.vars.example when missing (PLATFORM_TOKEN for local use);
@@ -20,16 +21,18 @@ const baseUrl = `http://${host}:${port}`;
 const demoFile = join(root, ".wrangler", "demo-merchant.json");
 const wrangler = join(root, "node_modules", ".bin", "wrangler");
 
+/** The variables of .dev.vars (created from .dev.vars.example on first start). */
 function readVars() {
   const path = join(root, ".dev.vars");
   if (!existsSync(path)) {
     copyFileSync(join(root, ".dev.vars.example"), path);
     console.log("Created .dev.vars from .dev.vars.example");
   }
+  /** @type {Record<string, string>} */
   const vars = {};
   for (const line of readFileSync(path, "utf8").split("\n")) {
     const match = /^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
-    if (match) vars[match[1]] = match[2].replace(/^"(.*)"$/, "$1");
+    if (match?.[1] && match[2] !== undefined) vars[match[1]] = match[2].replace(/^"(.*)"$/, "$1");
   }
   return vars;
 }
@@ -48,6 +51,11 @@ async function waitForHealth(timeoutMs = 60_000) {
   throw new Error(`the engine did not answer on ${baseUrl}/health within ${timeoutMs / 1000} s`);
 }
 
+/**
+ * The demo merchant of an earlier start while its key still works, else a newly seeded one.
+ * @param {string | undefined} platformToken
+ * @returns {Promise<{ demo: import("./demo-seed.mjs").Demo, reused: boolean }>}
+ */
 async function loadOrSeedDemo(platformToken) {
   if (existsSync(demoFile)) {
     const demo = JSON.parse(readFileSync(demoFile, "utf8"));
@@ -73,7 +81,7 @@ const dev = spawn(wrangler, ["dev", "--ip", host, "--port", String(port), "--sho
   stdio: ["ignore", "inherit", "inherit"],
   env: process.env,
 });
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
+for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code) => process.exit(code ?? 0));
 
 try {

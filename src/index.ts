@@ -1,7 +1,6 @@
 /** Worker entry: the HTTP app and the cron-triggered jobs. */
 import { createApp } from "./app";
 import { runScheduledJobs } from "./jobs/scheduled";
-import type { Env } from "./platform/env";
 
 const app = createApp();
 

@@ -1,11 +1,14 @@
+// @ts-check
 // Load runs through autocannon's programmatic API. Every request is built by `make(n)` with a run-wide
 // sequence number, so ids and idempotency keys never repeat across connections or runs.
-import autocannon from 'autocannon'
+import autocannon from "autocannon";
 
-let sequence = 0
+/** @import { LoadResult, RequestSpec, RoundResult, Sample } from "./types.js" */
+
+let sequence = 0;
 
 /** Next number of the run-wide sequence (for one-off requests that must not reuse a load id). */
-export const nextSequence = () => sequence++
+export const nextSequence = () => sequence++;
 
 /**
  * One autocannon run.
@@ -14,11 +17,15 @@ export const nextSequence = () => sequence++
  * @param {number} o.connections
  * @param {number} o.duration seconds
  * @param {Record<string,string>} [o.headers] sent with every request
- * @param {(n: number) => { method: string, path: string, body?: any, headers?: Record<string,string> }} o.make
+ * @param {(n: number) => RequestSpec} o.make
+ * @param {number} [o.maxSamples] non-2xx responses kept, with the request that got them
+ * @returns {Promise<RoundResult>}
  */
 export function measure({ url, connections, duration, headers = {}, make, maxSamples = 3 }) {
-  const samples = [] // first few non-2xx responses, with the request that got them
-  const latencies = [] // every response time in ms, so rounds can be merged exactly
+  /** @type {Sample[]} */
+  const samples = []; // first few non-2xx responses, with the request that got them
+  /** @type {number[]} */
+  const latencies = []; // every response time in ms, so rounds can be merged exactly
   return new Promise((resolve, reject) => {
     const tracker = autocannon(
       {
@@ -29,29 +36,30 @@ export function measure({ url, connections, duration, headers = {}, make, maxSam
         requests: [
           {
             setupRequest(req, context) {
-              const spec = make(sequence++)
-              context.last = spec
-              const h = { ...req.headers, ...headers, ...spec.headers }
-              if (spec.body !== undefined) h['content-type'] = 'application/json'
+              const spec = make(sequence++);
+              context.last = spec;
+              /** @type {Record<string, string>} */
+              const h = { ...req.headers, ...headers, ...spec.headers };
+              if (spec.body !== undefined) h["content-type"] = "application/json";
               return {
                 ...req,
                 method: spec.method,
                 path: spec.path,
                 headers: h,
                 body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
-              }
+              };
             },
             onResponse(status, body, context) {
               if ((status < 200 || status >= 300) && samples.length < maxSamples) {
-                samples.push({ status, body: String(body).slice(0, 600), request: context.last })
+                samples.push({ status, body: String(body).slice(0, 600), request: context.last });
               }
             },
           },
         ],
       },
       (err, result) => {
-        if (err) return reject(err)
-        const ok = result['2xx'] ?? 0
+        if (err) return reject(err);
+        const ok = result["2xx"] ?? 0;
         resolve({
           connections,
           duration: result.duration,
@@ -63,45 +71,88 @@ export function measure({ url, connections, duration, headers = {}, make, maxSam
           statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([k, v]) => [k, v.count])),
           samples,
           latencies,
-        })
+        });
       },
-    )
-    tracker.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime))
-  })
+    );
+    tracker.on("response", (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+  });
 }
 
+/**
+ * @param {number[]} sorted
+ * @param {number} p
+ */
 function percentile(sorted, p) {
-  if (!sorted.length) return null
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[i]
+  if (!sorted.length) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return /** @type {number} */ (sorted[i]);
 }
 
 /**
  * Merges the rounds of one operation at one connection count.
  * req/s counts 2xx responses only, over the summed duration of the rounds; percentiles are over every
  * response of every round (non-2xx included, as autocannon does).
+ * @param {RoundResult[]} rounds at least one
+ * @returns {LoadResult}
  */
 export function combine(rounds) {
-  const all = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b)
-  const sum = (k) => rounds.reduce((acc, r) => acc + r[k], 0)
-  const statusCodes = {}
-  for (const r of rounds) for (const [k, v] of Object.entries(r.statusCodes)) statusCodes[k] = (statusCodes[k] ?? 0) + v
-  const duration = sum('duration')
+  const all = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  /** @param {"duration" | "ok" | "total" | "non2xx" | "errors" | "timeouts"} k */
+  const sum = (k) => rounds.reduce((acc, r) => acc + r[k], 0);
+  /** @type {Record<string, number>} */
+  const statusCodes = {};
+  for (const r of rounds) for (const [k, v] of Object.entries(r.statusCodes)) statusCodes[k] = (statusCodes[k] ?? 0) + v;
+  const duration = sum("duration");
   return {
-    connections: rounds[0].connections,
+    connections: /** @type {RoundResult} */ (rounds[0]).connections,
     rounds: rounds.length,
     roundRps: rounds.map((r) => r.ok / r.duration),
-    roundP99: rounds.map((r) => percentile([...r.latencies].sort((a, b) => a - b), 99)),
+    roundP99: rounds.map((r) =>
+      percentile(
+        [...r.latencies].sort((a, b) => a - b),
+        99,
+      ),
+    ),
     duration,
-    ok: sum('ok'),
-    total: sum('total'),
-    rps: sum('ok') / duration,
+    ok: sum("ok"),
+    total: sum("total"),
+    rps: sum("ok") / duration,
     p50: percentile(all, 50),
     p99: percentile(all, 99),
-    non2xx: sum('non2xx'),
-    errors: sum('errors'),
-    timeouts: sum('timeouts'),
+    non2xx: sum("non2xx"),
+    errors: sum("errors"),
+    timeouts: sum("timeouts"),
     statusCodes,
     samples: rounds.flatMap((r) => r.samples).slice(0, 3),
-  }
+  };
+}
+
+/** @param {number[]} xs */
+function median(xs) {
+  const v = [...xs].sort((a, b) => a - b);
+  const at = (/** @type {number} */ i) => /** @type {number} */ (v[i]);
+  return v.length % 2 ? at((v.length - 1) / 2) : (at(v.length / 2 - 1) + at(v.length / 2)) / 2;
+}
+
+/**
+ * Engine round i divided by baseline round i (the two ran seconds apart).
+ * @param {LoadResult} e
+ * @param {LoadResult} b
+ * @param {"roundRps" | "roundP99"} key
+ * @returns {number[]}
+ */
+export const perRound = (e, b, key) =>
+  e.rounds > 1 && b.rounds === e.rounds
+    ? e[key].map((x, i) => /** @type {number} */ (x) / /** @type {number} */ (b[key][i])).filter(Number.isFinite)
+    : [];
+
+/**
+ * Throughput ratio to the baseline: with several rounds, the median of the per-round ratios, so one round
+ * in which the machine stalled (it happens on a shared machine) does not decide the figure.
+ * @param {LoadResult} e
+ * @param {LoadResult} b
+ */
+export function rpsRatio(e, b) {
+  const rr = perRound(e, b, "roundRps");
+  return rr.length ? median(rr) : e.rps / b.rps;
 }

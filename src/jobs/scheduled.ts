@@ -1,5 +1,4 @@
 /** Cron entry: every job, each in bounded chunks, each run recorded in job_runs. */
-import type { Env } from "../platform/env";
 import { JOBS } from "./registry";
 import { type JobRunRecord, runJob } from "./runner";
 

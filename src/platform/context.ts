@@ -1,5 +1,4 @@
 import type { D1Stats, Orm } from "./db";
-import type { Env } from "./env";
 
 export type KeyScope = "admin" | "checkout" | "read";
 

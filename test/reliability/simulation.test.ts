@@ -14,7 +14,6 @@ import { createApp } from "../../src/app";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { pointsToReverse } from "../../src/orders/refund-math";
 import { advanceClock, MINUTE_MS, resetClock } from "../../src/platform/clock";
-import type { Env } from "../../src/platform/env";
 import { BASE_RULE, createMerchant, createRule, type TestMerchant } from "../support/api";
 import { checkMemberInvariants } from "../support/invariants";
 import type { ModelOrder } from "../support/model";

@@ -1,14 +1,10 @@
 import type { D1Migration } from "cloudflare:test";
-import type { Env } from "../../src/platform/env";
 
+// The Worker's own bindings come from worker-configuration.d.ts (`npm run types`); tests add the migrations.
 declare global {
   namespace Cloudflare {
-    interface Env extends EnvBindings {
+    interface Env {
       TEST_MIGRATIONS: D1Migration[];
-    }
-    interface GlobalProps {
-      mainModule: typeof import("../../src/index");
     }
   }
 }
-type EnvBindings = Env;
