@@ -98,6 +98,33 @@ describe("refunds", () => {
     expect((await member(m, "par")).balance).toBe(0);
   });
 
+  // Skus that are also names of Object.prototype members must count like any other sku.
+  for (const sku of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
+    it(`limits refunds of sku ${sku} to the quantity bought`, async () => {
+      const m = await setup();
+      await postOrder(m, {
+        orderId: "o-proto",
+        memberId: "proto",
+        amount: 10000,
+        items: [
+          { sku, quantity: 1, unitPrice: 2500 },
+          { sku: "other", quantity: 3, unitPrice: 2500 },
+        ],
+      });
+      const first = await refund(m, "o-proto", { refundId: "r-1", items: [{ sku, quantity: 1 }] });
+      expect(first.status, first.text).toBe(201);
+      expect(first.body.amount).toBe(2500);
+      const again = await refund(m, "o-proto", { refundId: "r-2", items: [{ sku, quantity: 1 }] });
+      expect(again.status, again.text).toBe(422);
+      expect(again.body.errors[0].path).toBe("items.0.quantity");
+      const rest = await refund(m, "o-proto", { refundId: "r-3", items: [{ sku: "other", quantity: 3 }] });
+      expect(rest.status, rest.text).toBe(201);
+      expect(rest.body.amount).toBe(7500);
+      expect(first.body.pointsReversed + rest.body.pointsReversed).toBe(107);
+      expect((await member(m, "proto")).balance).toBe(0);
+    });
+  }
+
   it("404 for an unknown order", async () => {
     const m = await setup();
     expect((await refund(m, "nope", { refundId: "r" })).status).toBe(404);

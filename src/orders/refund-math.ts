@@ -33,8 +33,33 @@ export interface ItemRefundRequest {
 }
 
 export type ItemRefundResult =
-  | { ok: true; amount: number; refundedItems: Record<string, number> }
+  | { ok: true; amount: number; refundedItems: Map<string, number> }
   | { ok: false; errors: { path: string; message: string }[] };
+
+/**
+ * Quantities refunded so far per sku, from `orders.refunded_items`. Skus are client strings, so they are
+ * kept in a Map, never as object keys (a sku named `constructor` or `__proto__` would read a prototype
+ * member). Stored as JSON pairs `[["sku", 2], ...]`; rows written before that hold a JSON object. A count
+ * that is not a whole number (such rows could store `"function Object() { [native code] }1"`) is unknown,
+ * so it is read as everything bought: item refunds of that sku stop, refunds by amount still work.
+ */
+export function parseRefundedItems(stored: string | null): Map<string, number> {
+  const refunded = new Map<string, number>();
+  if (stored === null) return refunded;
+  const parsed: unknown = JSON.parse(stored);
+  const pairs = Array.isArray(parsed) ? (parsed as unknown[]) : Object.entries(parsed as object);
+  for (const pair of pairs) {
+    const [sku, count] = Array.isArray(pair) ? (pair as unknown[]) : [];
+    if (typeof sku !== "string") continue;
+    refunded.set(sku, Number.isSafeInteger(count) && (count as number) >= 0 ? (count as number) : Number.POSITIVE_INFINITY);
+  }
+  return refunded;
+}
+
+/** The stored form read by parseRefundedItems. An unknown count (Infinity) is written as null and read back as unknown. */
+export function serializeRefundedItems(refunded: ReadonlyMap<string, number>): string {
+  return JSON.stringify([...refunded]);
+}
 
 /**
  * Turns a refund by items into an amount (quantity x unit price of the order's lines), checking that no
@@ -42,7 +67,7 @@ export type ItemRefundResult =
  */
 export function refundByItems(
   orderItems: readonly OrderItem[],
-  refundedBefore: Readonly<Record<string, number>>,
+  refundedBefore: ReadonlyMap<string, number>,
   request: readonly ItemRefundRequest[],
 ): ItemRefundResult {
   const bought = new Map<string, { quantity: number; unitPrice: number }>();
@@ -54,7 +79,7 @@ export function refundByItems(
       unitPrice: Math.min(line?.unitPrice ?? item.unitPrice, item.unitPrice),
     });
   }
-  const refunded = { ...refundedBefore };
+  const refunded = new Map(refundedBefore);
   const errors: { path: string; message: string }[] = [];
   let amount = 0;
   request.forEach((req, i) => {
@@ -63,12 +88,13 @@ export function refundByItems(
       errors.push({ path: `items.${i}.sku`, message: `sku ${req.sku} is not in the order` });
       return;
     }
-    const left = line.quantity - (refunded[req.sku] ?? 0);
+    const before = Math.min(refunded.get(req.sku) ?? 0, line.quantity);
+    const left = line.quantity - before;
     if (req.quantity > left) {
       errors.push({ path: `items.${i}.quantity`, message: `only ${left} of sku ${req.sku} left to refund` });
       return;
     }
-    refunded[req.sku] = (refunded[req.sku] ?? 0) + req.quantity;
+    refunded.set(req.sku, before + req.quantity);
     amount += req.quantity * line.unitPrice;
   });
   return errors.length ? { ok: false, errors } : { ok: true, amount, refundedItems: refunded };

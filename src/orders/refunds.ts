@@ -19,7 +19,7 @@ import { idempotentWrite } from "../platform/idempotency";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, programFromRow } from "../program/settings";
 import type { OrderItem } from "../rules/types";
-import { pointsToReverse, refundByItems, splitReversal } from "./refund-math";
+import { parseRefundedItems, pointsToReverse, refundByItems, serializeRefundedItems, splitReversal } from "./refund-math";
 import type { RefundInput } from "./schemas";
 
 const RACE = "The order was refunded concurrently; retry with the same Idempotency-Key.";
@@ -61,10 +61,10 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
 
   const left = order.amount - order.refundedAmount;
   let amount: number;
-  let refundedItems: Record<string, number> | null = order.refundedItems ? (JSON.parse(order.refundedItems) as Record<string, number>) : null;
+  let refundedItems: Map<string, number> | null = order.refundedItems ? parseRefundedItems(order.refundedItems) : null;
   if (input.items) {
     const items = order.items ? (JSON.parse(order.items) as OrderItem[]) : [];
-    const result = refundByItems(items, refundedItems ?? {}, input.items);
+    const result = refundByItems(items, refundedItems ?? new Map(), input.items);
     if (!result.ok) throw new ApiError("unprocessable", "The items cannot be refunded.", result.errors);
     amount = Math.min(result.amount, left);
     refundedItems = result.refundedItems;
@@ -101,7 +101,7 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
       .bind(
         amount,
         points,
-        refundedItems ? JSON.stringify(refundedItems) : null,
+        refundedItems ? serializeRefundedItems(refundedItems) : null,
         merchant.id,
         orderId,
         order.refundedAmount,
