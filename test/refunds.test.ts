@@ -98,6 +98,68 @@ describe("refunds", () => {
     expect((await member(m, "par")).balance).toBe(0);
   });
 
+  it("refunds an item at its share of what was paid on a discounted order", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    // Two items listed at 100.00 each, paid 100.00 together: each was paid 50.00 and earned 50 points.
+    const order = await postOrder(m, {
+      orderId: "o-disc",
+      memberId: "disc",
+      amount: 10000,
+      items: [
+        { sku: "a", quantity: 1, unitPrice: 10000 },
+        { sku: "b", quantity: 1, unitPrice: 10000 },
+      ],
+    });
+    expect(order.body.pointsEarned).toBe(100);
+    const a = await refund(m, "o-disc", { refundId: "r-a", items: [{ sku: "a", quantity: 1 }] });
+    expect(a.status, a.text).toBe(201);
+    expect(a.body).toMatchObject({ amount: 5000, pointsReversed: 50 });
+    const b = await refund(m, "o-disc", { refundId: "r-b", items: [{ sku: "b", quantity: 1 }] });
+    expect(b.status, b.text).toBe(201);
+    expect(b.body).toMatchObject({ amount: 5000, pointsReversed: 50 });
+    expect((await member(m, "disc")).balance).toBe(0);
+  });
+
+  it("refunds items in parts to exactly the order amount and points, above or below the list price", async () => {
+    const m = await setup();
+    const items = [
+      { sku: "tea", quantity: 3, unitPrice: 3333 },
+      { sku: "cup", quantity: 7, unitPrice: 1001 },
+      { sku: "tea", quantity: 2, unitPrice: 2999 },
+      { sku: "gift", quantity: 1, unitPrice: 0 },
+    ];
+    // List total 23004 (the free gift included): paid less (a discount), then more (shipping).
+    for (const [i, amount] of [9999, 30001].entries()) {
+      const orderId = `o-parts-${i}`;
+      const order = await postOrder(m, { orderId, memberId: `parts-${i}`, amount, items });
+      const parts = [
+        [{ sku: "tea", quantity: 1 }],
+        [{ sku: "cup", quantity: 3 }, { sku: "tea", quantity: 3 }],
+        [{ sku: "gift", quantity: 1 }, { sku: "cup", quantity: 1 }],
+        [{ sku: "cup", quantity: 3 }, { sku: "tea", quantity: 1 }],
+      ];
+      let refunded = 0;
+      let reversed = 0;
+      for (const [j, part] of parts.entries()) {
+        const r = await refund(m, orderId, { refundId: `r-${j}`, items: part });
+        expect(r.status, r.text).toBe(201);
+        refunded += r.body.amount;
+        reversed += r.body.pointsReversed;
+      }
+      expect(refunded).toBe(amount);
+      expect(reversed).toBe(order.body.pointsEarned);
+      expect((await member(m, `parts-${i}`)).balance).toBe(0);
+      expect((await refund(m, orderId, { refundId: "r-more" })).status).toBe(422);
+    }
+    const free = await postOrder(m, { orderId: "o-free-list", memberId: "free", amount: 1000, items: [{ sku: "x", quantity: 3, unitPrice: 0 }, { sku: "y", quantity: 1, unitPrice: 0 }] });
+    const x = await refund(m, "o-free-list", { refundId: "r-x", items: [{ sku: "x", quantity: 3 }] });
+    expect(x.body.amount).toBe(750);
+    const y = await refund(m, "o-free-list", { refundId: "r-y", items: [{ sku: "y", quantity: 1 }] });
+    expect(y.body.amount).toBe(250);
+    expect(x.body.pointsReversed + y.body.pointsReversed).toBe(free.body.pointsEarned);
+  });
+
   // Skus that are also names of Object.prototype members must count like any other sku.
   for (const sku of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
     it(`limits refunds of sku ${sku} to the quantity bought`, async () => {

@@ -6,6 +6,7 @@
  */
 import { mulDiv } from "../platform/math";
 import type { OrderItem } from "../rules/types";
+import { apportionAmount, unitsValue } from "./item-apportion";
 
 export function pointsToReverse(pointsEarned: number, orderAmount: number, refundedBefore: number, refundNow: number): number {
   if (orderAmount <= 0) return 0;
@@ -61,41 +62,67 @@ export function serializeRefundedItems(refunded: ReadonlyMap<string, number>): s
   return JSON.stringify([...refunded]);
 }
 
+interface SkuLine {
+  quantity: number;
+  share: number;
+  unitShare: number;
+}
+
+/** The order's lines by sku with what their units were paid; a sku on several lines, lowest paid first. */
+function linesBySku(order: { amount: number; items: readonly OrderItem[] }): Map<string, SkuLine[]> {
+  const shares = apportionAmount(order.amount, order.items);
+  const bySku = new Map<string, SkuLine[]>();
+  order.items.forEach((item, i) => {
+    const lines = bySku.get(item.sku) ?? [];
+    lines.push({ quantity: item.quantity, ...shares[i]! });
+    bySku.set(item.sku, lines);
+  });
+  // Which line a returned unit came from is unknown: take the lowest paid first (stable sort keeps line order).
+  for (const lines of bySku.values()) lines.sort((a, b) => a.unitShare - b.unitShare);
+  return bySku;
+}
+
+/** What units [from, to) of a sku were paid, its lines' units counted one line after another. */
+function skuUnitsValue(lines: readonly SkuLine[], from: number, to: number): number {
+  let value = 0;
+  let start = 0;
+  for (const line of lines) {
+    const a = Math.max(from, start) - start;
+    const b = Math.min(to, start + line.quantity) - start;
+    if (b > a) value += unitsValue(line, a, b);
+    start += line.quantity;
+  }
+  return value;
+}
+
 /**
- * Turns a refund by items into an amount (quantity x unit price of the order's lines), checking that no
- * sku is refunded beyond what was bought.
+ * Turns a refund by items into an amount: what the refunded units were paid, their share of the order
+ * amount (see item-apportion.ts), so refunding every unit, in one refund or several, refunds exactly the
+ * order amount. Checks that no sku is refunded beyond what was bought.
  */
 export function refundByItems(
-  orderItems: readonly OrderItem[],
+  order: { amount: number; items: readonly OrderItem[] },
   refundedBefore: ReadonlyMap<string, number>,
   request: readonly ItemRefundRequest[],
 ): ItemRefundResult {
-  const bought = new Map<string, { quantity: number; unitPrice: number }>();
-  for (const item of orderItems) {
-    const line = bought.get(item.sku);
-    // The same sku on several lines: refund at the lowest unit price, so a refund never returns more than was paid.
-    bought.set(item.sku, {
-      quantity: (line?.quantity ?? 0) + item.quantity,
-      unitPrice: Math.min(line?.unitPrice ?? item.unitPrice, item.unitPrice),
-    });
-  }
+  const bySku = linesBySku(order);
   const refunded = new Map(refundedBefore);
   const errors: { path: string; message: string }[] = [];
   let amount = 0;
   request.forEach((req, i) => {
-    const line = bought.get(req.sku);
-    if (!line) {
+    const lines = bySku.get(req.sku);
+    if (!lines) {
       errors.push({ path: `items.${i}.sku`, message: `sku ${req.sku} is not in the order` });
       return;
     }
-    const before = Math.min(refunded.get(req.sku) ?? 0, line.quantity);
-    const left = line.quantity - before;
-    if (req.quantity > left) {
-      errors.push({ path: `items.${i}.quantity`, message: `only ${left} of sku ${req.sku} left to refund` });
+    const bought = lines.reduce((sum, line) => sum + line.quantity, 0);
+    const before = Math.min(refunded.get(req.sku) ?? 0, bought);
+    if (req.quantity > bought - before) {
+      errors.push({ path: `items.${i}.quantity`, message: `only ${bought - before} of sku ${req.sku} left to refund` });
       return;
     }
     refunded.set(req.sku, before + req.quantity);
-    amount += req.quantity * line.unitPrice;
+    amount += skuUnitsValue(lines, before, before + req.quantity);
   });
   return errors.length ? { ok: false, errors } : { ok: true, amount, refundedItems: refunded };
 }

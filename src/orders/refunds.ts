@@ -64,7 +64,7 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
   let refundedItems: Map<string, number> | null = order.refundedItems ? parseRefundedItems(order.refundedItems) : null;
   if (input.items) {
     const items = order.items ? (JSON.parse(order.items) as OrderItem[]) : [];
-    const result = refundByItems(items, refundedItems ?? new Map(), input.items);
+    const result = refundByItems({ amount: order.amount, items }, refundedItems ?? new Map(), input.items);
     if (!result.ok) throw new ApiError("unprocessable", "The items cannot be refunded.", result.errors);
     amount = Math.min(result.amount, left);
     refundedItems = result.refundedItems;

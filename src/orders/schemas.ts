@@ -54,7 +54,13 @@ export const RefundInputSchema = z
       .array(z.strictObject({ sku: Label, quantity: z.number().int().min(1).max(1_000_000) }))
       .min(1)
       .max(500)
-      .optional(),
+      .optional()
+      .openapi({
+        description:
+          "Refund by items: each unit refunds what it was paid, its share of the order amount by list price (whole minor units; " +
+          "all units together are exactly the order amount, so a discount is shared by every item). A sku on several lines " +
+          "returns its lowest-paid units first.",
+      }),
   })
   .refine((r) => r.amount === undefined || r.items === undefined, { message: "give amount or items, not both", path: ["items"] })
   .openapi("RefundInput");
