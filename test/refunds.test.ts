@@ -160,6 +160,72 @@ describe("refunds", () => {
     expect(x.body.pointsReversed + y.body.pointsReversed).toBe(free.body.pointsEarned);
   });
 
+  describe("an order of amount 0 (fixed-rule points)", () => {
+    async function zeroOrder(items?: unknown[]) {
+      const m = await createMerchant();
+      await createRule(m, BASE_RULE);
+      await createRule(m, { id: "visit", name: "50 per visit", effect: { kind: "fixed", points: 50 } });
+      const order = await postOrder(m, { orderId: "o-zero", memberId: "zero", amount: 0, ...(items ? { items } : {}) });
+      expect(order.body.pointsEarned).toBe(50);
+      return m;
+    }
+    const items = [
+      { sku: "sample", quantity: 2, unitPrice: 500 },
+      { sku: "bag", quantity: 1, unitPrice: 0 },
+    ];
+
+    it("is refunded once, in full, reversing all its points", async () => {
+      const m = await zeroOrder();
+      const full = await refund(m, "o-zero", { refundId: "r-1" });
+      expect(full.status, full.text).toBe(201);
+      expect(full.body).toMatchObject({ amount: 0, pointsReversed: 50 });
+      expect((await member(m, "zero")).balance).toBe(0);
+      const again = await refund(m, "o-zero", { refundId: "r-2" });
+      expect(again.status, again.text).toBe(422);
+      expect(again.body.detail).toMatch(/already fully refunded/);
+      expect((await refund(m, "o-zero", { refundId: "r-3", amount: 0 })).status).toBe(422);
+    });
+
+    it("is refunded in full by amount 0 or by all its items, not by some of them", async () => {
+      const byAmount = await zeroOrder(items);
+      const zero = await refund(byAmount, "o-zero", { refundId: "r-0", amount: 0 });
+      expect(zero.status, zero.text).toBe(201);
+      expect(zero.body.pointsReversed).toBe(50);
+      expect((await refund(byAmount, "o-zero", { refundId: "r-i", items: [{ sku: "bag", quantity: 1 }] })).status).toBe(422);
+
+      const byItems = await zeroOrder(items);
+      const some = await refund(byItems, "o-zero", { refundId: "r-some", items: [{ sku: "sample", quantity: 2 }] });
+      expect(some.status, some.text).toBe(422);
+      expect(some.body.errors[0].path).toBe("items");
+      const all = await refund(byItems, "o-zero", { refundId: "r-all", items: [{ sku: "sample", quantity: 2 }, { sku: "bag", quantity: 1 }] });
+      expect(all.status, all.text).toBe(201);
+      expect(all.body).toMatchObject({ amount: 0, pointsReversed: 50 });
+      expect((await refund(byItems, "o-zero", { refundId: "r-rest" })).status).toBe(422);
+      expect((await member(byItems, "zero")).balance).toBe(0);
+    });
+
+    it("reverses its points once when refunded in parallel, also after they were spent", async () => {
+      const m = await zeroOrder();
+      // Spent: the order's own lot is empty, so only the order row can tell the refunds apart.
+      const spent = await call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId: "zero", points: 50 } });
+      expect(spent.status, spent.text).toBe(201);
+      const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => refund(m, "o-zero", { refundId: `r-${i}` })));
+      const ok = replies.filter((r) => r.status === 201);
+      expect(ok).toHaveLength(1);
+      expect(replies.filter((r) => r.status !== 201).every((r) => r.status === 422 || r.status === 409)).toBe(true);
+      expect(ok[0]!.body.pointsReversed).toBe(50);
+      expect((await member(m, "zero")).balance).toBe(-50);
+    });
+
+    it("amount 0 refunds only an order of amount 0", async () => {
+      const m = await setup();
+      await postOrder(m, { orderId: "o-paid", memberId: "paid", amount: 1000 });
+      const r = await refund(m, "o-paid", { refundId: "r-0", amount: 0 });
+      expect(r.status, r.text).toBe(400);
+      expect(r.body.errors.map((e: { path: string }) => e.path)).toEqual(["amount"]);
+    });
+  });
+
   // Skus that are also names of Object.prototype members must count like any other sku.
   for (const sku of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
     it(`limits refunds of sku ${sku} to the quantity bought`, async () => {

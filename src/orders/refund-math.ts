@@ -9,7 +9,9 @@ import type { OrderItem } from "../rules/types";
 import { apportionAmount, unitsValue } from "./item-apportion";
 
 export function pointsToReverse(pointsEarned: number, orderAmount: number, refundedBefore: number, refundNow: number): number {
-  if (orderAmount <= 0) return 0;
+  // An order of amount 0 (fixed-rule points) has no amount to refund in parts: its one refund is a full
+  // refund (planRefund), so it reverses every point.
+  if (orderAmount <= 0) return pointsEarned;
   return mulDiv(pointsEarned, refundedBefore + refundNow, orderAmount) - mulDiv(pointsEarned, refundedBefore, orderAmount);
 }
 
@@ -125,4 +127,83 @@ export function refundByItems(
     amount += skuUnitsValue(lines, before, before + req.quantity);
   });
   return errors.length ? { ok: false, errors } : { ok: true, amount, refundedItems: refunded };
+}
+
+type Issue = { path: string; message: string };
+
+export type RefundPlan =
+  | { ok: true; amount: number; refundedItems: Map<string, number> | null }
+  | { ok: false; code: "invalid_request" | "unprocessable"; detail: string; errors?: Issue[] };
+
+export interface RefundableOrder {
+  id: string;
+  amount: number;
+  refundedAmount: number;
+  items: readonly OrderItem[];
+  /** Quantities refunded per sku: null until the first refund by items (or, amount 0, the full refund). */
+  refundedItems: ReadonlyMap<string, number> | null;
+}
+
+const refused = (detail: string, errors?: Issue[]): RefundPlan => ({
+  ok: false,
+  code: "unprocessable",
+  detail,
+  ...(errors ? { errors } : {}),
+});
+
+type RefundRequest = { amount?: number; items?: readonly ItemRefundRequest[] };
+
+/**
+ * What a refund request refunds: its amount and the order's refunded items after it, or why it is refused.
+ * No amount and no items refunds everything left.
+ */
+export function planRefund(order: RefundableOrder, request: RefundRequest): RefundPlan {
+  if (order.amount === 0) return planZeroAmountRefund(order, request);
+  if (request.amount === 0)
+    return {
+      ok: false,
+      code: "invalid_request",
+      detail: "The refund amount is zero.",
+      errors: [{ path: "amount", message: "must be at least 1 (0 refunds only an order of amount 0)" }],
+    };
+  const left = order.amount - order.refundedAmount;
+  let amount = request.amount ?? left;
+  let refundedItems = order.refundedItems ? new Map(order.refundedItems) : null;
+  if (request.items) {
+    const result = refundByItems(order, order.refundedItems ?? new Map(), request.items);
+    if (!result.ok) return refused("The items cannot be refunded.", result.errors);
+    // Refunds by amount may already have taken part of what the items were paid.
+    amount = Math.min(result.amount, left);
+    refundedItems = result.refundedItems;
+  }
+  if (left <= 0) return refused(`Order ${order.id} is already fully refunded.`);
+  if (amount > left)
+    return refused(`Only ${left} of order ${order.id} is left to refund.`, [{ path: "amount", message: `must be at most ${left}` }]);
+  if (amount <= 0)
+    return refused("The refund amount is zero.", [
+      { path: "items", message: "these units were paid nothing (their share of the order amount is 0)" },
+    ]);
+  return { ok: true, amount, refundedItems };
+}
+
+/**
+ * An order of amount 0 can only be refunded once, in full: no body, amount 0, or every unit of its items.
+ * Its refunded items, set to everything bought (`[]` without items), mark it refunded.
+ */
+function planZeroAmountRefund(order: RefundableOrder, request: RefundRequest): RefundPlan {
+  if (order.refundedItems !== null) return refused(`Order ${order.id} is already fully refunded.`);
+  if (request.amount !== undefined && request.amount > 0)
+    return refused(`Only 0 of order ${order.id} is left to refund.`, [{ path: "amount", message: "must be at most 0" }]);
+  const everything = new Map<string, number>();
+  for (const item of order.items) everything.set(item.sku, (everything.get(item.sku) ?? 0) + item.quantity);
+  if (request.items) {
+    const result = refundByItems(order, new Map(), request.items);
+    if (!result.ok) return refused("The items cannot be refunded.", result.errors);
+    const whole = [...everything].every(([sku, quantity]) => result.refundedItems.get(sku) === quantity);
+    if (!whole)
+      return refused(`Order ${order.id} has amount 0: it is refunded in full only.`, [
+        { path: "items", message: "must list every unit of the order" },
+      ]);
+  }
+  return { ok: true, amount: 0, refundedItems: everything };
 }

@@ -19,7 +19,7 @@ import { idempotentWrite } from "../platform/idempotency";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, programFromRow } from "../program/settings";
 import type { OrderItem } from "../rules/types";
-import { parseRefundedItems, pointsToReverse, refundByItems, serializeRefundedItems, splitReversal } from "./refund-math";
+import { parseRefundedItems, planRefund, pointsToReverse, serializeRefundedItems, splitReversal } from "./refund-math";
 import type { RefundInput } from "./schemas";
 
 const RACE = "The order was refunded concurrently; retry with the same Idempotency-Key.";
@@ -59,24 +59,10 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
     throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
   }
 
-  const left = order.amount - order.refundedAmount;
-  let amount: number;
-  let refundedItems: Map<string, number> | null = order.refundedItems ? parseRefundedItems(order.refundedItems) : null;
-  if (input.items) {
-    const items = order.items ? (JSON.parse(order.items) as OrderItem[]) : [];
-    const result = refundByItems({ amount: order.amount, items }, refundedItems ?? new Map(), input.items);
-    if (!result.ok) throw new ApiError("unprocessable", "The items cannot be refunded.", result.errors);
-    amount = Math.min(result.amount, left);
-    refundedItems = result.refundedItems;
-  } else {
-    amount = input.amount ?? left;
-  }
-  if (left <= 0) throw new ApiError("unprocessable", `Order ${orderId} is already fully refunded.`);
-  if (amount > left)
-    throw new ApiError("unprocessable", `Only ${left} of order ${orderId} is left to refund.`, [
-      { path: "amount", message: `must be at most ${left}` },
-    ]);
-  if (amount <= 0) throw new ApiError("unprocessable", "The refund amount is zero.", [{ path: "items", message: "refund nothing" }]);
+  const items = order.items ? (JSON.parse(order.items) as OrderItem[]) : [];
+  const plan = planRefund({ ...order, items, refundedItems: order.refundedItems ? parseRefundedItems(order.refundedItems) : null }, input);
+  if (!plan.ok) throw new ApiError(plan.code, plan.detail, plan.errors);
+  const { amount, refundedItems } = plan;
 
   const reversed = pointsToReverse(order.pointsEarned, order.amount, order.refundedAmount, amount);
   const due = dueFor(memberRows[0]!, programFromRow(programRows[0]), merchant.timezone, at, true);
@@ -117,6 +103,18 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
       )
       .bind(merchant.id, orderId, input.refundId, order.memberId, amount, input.items ? JSON.stringify(input.items) : null, points, at),
   ];
+  // An order of amount 0 keeps refunded_amount at 0, so the compare-and-set cannot see a concurrent refund
+  // of it; its refunded items, null when read, must still be null.
+  if (order.amount === 0)
+    statements.unshift(
+      guard(
+        db,
+        "conflict",
+        "EXISTS (SELECT 1 FROM orders WHERE merchant_id = ?1 AND id = ?2 AND refunded_items IS NOT NULL)",
+        merchant.id,
+        orderId,
+      ),
+    );
   const ledger = new LedgerWriter(db, merchant.id, order.memberId, at).settle(due);
   if (points > 0) ledger.reverse({ entryId, points, orderId, ownLotId: order.lotId, refundId: input.refundId });
   statements.push(...ledger.statements);

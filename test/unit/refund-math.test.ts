@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseRefundedItems, pointsToReverse, refundByItems, serializeRefundedItems } from "../../src/orders/refund-math";
+import { parseRefundedItems, planRefund, pointsToReverse, refundByItems, serializeRefundedItems } from "../../src/orders/refund-math";
 
 describe("pointsToReverse", () => {
   it("property: any split of a refund reverses what one refund of the total would", () => {
@@ -26,8 +26,8 @@ describe("pointsToReverse", () => {
     );
   });
 
-  it("never reverses from an order of zero amount", () => {
-    expect(pointsToReverse(50, 0, 0, 0)).toBe(0);
+  it("reverses every point of an order of amount 0: its one refund is a full refund", () => {
+    expect(pointsToReverse(50, 0, 0, 0)).toBe(50);
   });
 });
 
@@ -110,5 +110,32 @@ describe("refundByItems", () => {
         if (amount > 0) expect(reversed).toBe(points);
       }),
     );
+  });
+});
+
+describe("planRefund", () => {
+  const items = [
+    { sku: "a", quantity: 2, unitPrice: 300 },
+    { sku: "b", quantity: 1, unitPrice: 0 },
+  ];
+  const paid = { id: "o", amount: 600, refundedAmount: 0, items, refundedItems: null };
+  const free = { ...paid, amount: 0 };
+
+  it("refunds what is left without amount or items, and refuses more or nothing", () => {
+    expect(planRefund(paid, {})).toEqual({ ok: true, amount: 600, refundedItems: null });
+    expect(planRefund({ ...paid, refundedAmount: 600 }, {})).toMatchObject({ ok: false, detail: "Order o is already fully refunded." });
+    expect(planRefund(paid, { amount: 601 })).toMatchObject({ ok: false, code: "unprocessable", errors: [{ path: "amount" }] });
+    expect(planRefund(paid, { amount: 0 })).toMatchObject({ ok: false, code: "invalid_request", errors: [{ path: "amount" }] });
+    expect(planRefund(paid, { items: [{ sku: "b", quantity: 1 }] })).toMatchObject({ ok: false, errors: [{ path: "items" }] });
+  });
+
+  it("refunds an order of amount 0 once, in full, marking every unit refunded", () => {
+    const everything = new Map([["a", 2], ["b", 1]]);
+    for (const request of [{}, { amount: 0 }, { items: [{ sku: "b", quantity: 1 }, { sku: "a", quantity: 2 }] }])
+      expect(planRefund(free, request)).toEqual({ ok: true, amount: 0, refundedItems: everything });
+    expect(planRefund({ ...free, items: [] }, {})).toEqual({ ok: true, amount: 0, refundedItems: new Map() });
+    expect(planRefund(free, { items: [{ sku: "a", quantity: 2 }] })).toMatchObject({ ok: false, errors: [{ path: "items" }] });
+    expect(planRefund(free, { amount: 1 })).toMatchObject({ ok: false, errors: [{ path: "amount" }] });
+    expect(planRefund({ ...free, refundedItems: new Map() }, {})).toMatchObject({ ok: false, detail: "Order o is already fully refunded." });
   });
 });
