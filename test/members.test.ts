@@ -14,6 +14,19 @@ describe("members", () => {
     expect((await call("GET", "/v1/members/nobody", { token: m.read })).status).toBe(404);
   });
 
+  it("stores attributes named like Object.prototype members as sent, and refuses __proto__ naming it", async () => {
+    const m = await createMerchant();
+    const attributes = { constructor: "c", toString: 1, hasOwnProperty: true, valueOf: null };
+    const stored = await call("PUT", "/v1/members/proto", { token: m.checkout, body: { attributes } });
+    expect(stored.status, stored.text).toBe(201);
+    expect(stored.body.attributes).toEqual(attributes);
+    // JSON.stringify would drop a __proto__ key of an object literal: send the text as a client would.
+    const reserved = await call("PUT", "/v1/members/proto", { token: m.checkout, rawBody: '{"attributes":{"__proto__":"x","plan":"gold"}}' });
+    expect(reserved.status, reserved.text).toBe(400);
+    expect(reserved.body.errors.map((e: { path: string }) => e.path)).toEqual(["attributes.__proto__"]);
+    expect((await member(m, "proto")).attributes).toEqual(attributes);
+  });
+
   it("pages the ledger newest first with a cursor", async () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);

@@ -178,7 +178,7 @@ export const orders = sqliteTable(
     pointsReversed: integer("points_reversed").notNull().default(0),
     /** Reversal points not taken back because the order's own points had already expired. */
     expiredExcused: integer("expired_excused").notNull().default(0),
-    /** JSON map sku -> quantity refunded so far. */
+    /** Quantity refunded so far per sku, JSON pairs [["sku", 2], ...] (older rows: a JSON object). */
     refundedItems: text("refunded_items"),
     createdAt: integer("created_at").notNull(),
   },

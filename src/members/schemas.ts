@@ -32,6 +32,16 @@ export function isCalendarDate(value: string): boolean {
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && year >= 1900;
 }
 
+/**
+ * zod drops a `__proto__` key of a record without an error (assigning it would replace the prototype), so
+ * the member would be stored without an attribute the client sent: refuse it, naming the key.
+ */
+function refuseProtoKey(value: unknown, ctx: z.RefinementCtx): unknown {
+  if (value !== null && typeof value === "object" && Object.hasOwn(value, "__proto__"))
+    ctx.addIssue({ code: "custom", message: "is a reserved name", path: ["__proto__"] });
+  return value;
+}
+
 const AttributeValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
 
 export const MemberInputSchema = z
@@ -40,8 +50,10 @@ export const MemberInputSchema = z
     name: z.string().min(1).max(200).nullish(),
     birthday: z.string().refine(isCalendarDate, "must be a real date as YYYY-MM-DD or MM-DD").nullish(),
     attributes: z
-      .record(z.string().min(1).max(64), AttributeValue)
-      .refine((a) => Object.keys(a).length <= 50, "at most 50 attributes")
+      .preprocess(
+        refuseProtoKey,
+        z.record(z.string().min(1).max(64), AttributeValue).refine((a) => Object.keys(a).length <= 50, "at most 50 attributes"),
+      )
       .nullish(),
   })
   .openapi("MemberInput");

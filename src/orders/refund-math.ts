@@ -6,25 +6,13 @@
  */
 import { mulDiv } from "../platform/math";
 import type { OrderItem } from "../rules/types";
+import { apportionAmount, unitsValue } from "./item-apportion";
 
 export function pointsToReverse(pointsEarned: number, orderAmount: number, refundedBefore: number, refundNow: number): number {
-  if (orderAmount <= 0) return 0;
+  // An order of amount 0 (fixed-rule points) has no amount to refund in parts: its one refund is a full
+  // refund (planRefund), so it reverses every point.
+  if (orderAmount <= 0) return pointsEarned;
   return mulDiv(pointsEarned, refundedBefore + refundNow, orderAmount) - mulDiv(pointsEarned, refundedBefore, orderAmount);
-}
-
-/**
- * How much of a reversal is taken back from the member, and how much is excused because the order's own
- * points already expired (the member lost them once; a refund must not take them again).
- *
- * @example splitReversal(100, { ownRemaining: 30, ownExpired: 50, alreadyExcused: 0 }) // { take: 50, excused: 50 }
- */
-export function splitReversal(
-  reversed: number,
-  own: { ownRemaining: number; ownExpired: number; alreadyExcused: number },
-): { take: number; excused: number } {
-  const fromOwnLot = Math.min(reversed, own.ownRemaining);
-  const excused = Math.max(0, Math.min(reversed - fromOwnLot, own.ownExpired - own.alreadyExcused));
-  return { take: reversed - excused, excused };
 }
 
 export interface ItemRefundRequest {
@@ -33,43 +21,174 @@ export interface ItemRefundRequest {
 }
 
 export type ItemRefundResult =
-  | { ok: true; amount: number; refundedItems: Record<string, number> }
+  | { ok: true; amount: number; refundedItems: Map<string, number> }
   | { ok: false; errors: { path: string; message: string }[] };
 
 /**
- * Turns a refund by items into an amount (quantity x unit price of the order's lines), checking that no
- * sku is refunded beyond what was bought.
+ * Quantities refunded so far per sku, from `orders.refunded_items`. Skus are client strings, so they are
+ * kept in a Map, never as object keys (a sku named `constructor` or `__proto__` would read a prototype
+ * member). Stored as JSON pairs `[["sku", 2], ...]`; rows written before that hold a JSON object. A count
+ * that is not a whole number (such rows could store `"function Object() { [native code] }1"`) is unknown,
+ * so it is read as everything bought: item refunds of that sku stop, refunds by amount still work.
+ */
+export function parseRefundedItems(stored: string | null): Map<string, number> {
+  const refunded = new Map<string, number>();
+  if (stored === null) return refunded;
+  const parsed: unknown = JSON.parse(stored);
+  const pairs = Array.isArray(parsed) ? (parsed as unknown[]) : Object.entries(parsed as object);
+  for (const pair of pairs) {
+    const [sku, count] = Array.isArray(pair) ? (pair as unknown[]) : [];
+    if (typeof sku !== "string") continue;
+    refunded.set(sku, Number.isSafeInteger(count) && (count as number) >= 0 ? (count as number) : Number.POSITIVE_INFINITY);
+  }
+  return refunded;
+}
+
+/** The stored form read by parseRefundedItems. An unknown count (Infinity) is written as null and read back as unknown. */
+export function serializeRefundedItems(refunded: ReadonlyMap<string, number>): string {
+  return JSON.stringify([...refunded]);
+}
+
+interface SkuLine {
+  quantity: number;
+  share: number;
+  unitShare: number;
+}
+
+/** The order's lines by sku with what their units were paid; a sku on several lines, lowest paid first. */
+function linesBySku(order: { amount: number; items: readonly OrderItem[] }): Map<string, SkuLine[]> {
+  const shares = apportionAmount(order.amount, order.items);
+  const bySku = new Map<string, SkuLine[]>();
+  order.items.forEach((item, i) => {
+    const lines = bySku.get(item.sku) ?? [];
+    lines.push({ quantity: item.quantity, ...shares[i]! });
+    bySku.set(item.sku, lines);
+  });
+  // Which line a returned unit came from is unknown: take the lowest paid first (stable sort keeps line order).
+  for (const lines of bySku.values()) lines.sort((a, b) => a.unitShare - b.unitShare);
+  return bySku;
+}
+
+/** What units [from, to) of a sku were paid, its lines' units counted one line after another. */
+function skuUnitsValue(lines: readonly SkuLine[], from: number, to: number): number {
+  let value = 0;
+  let start = 0;
+  for (const line of lines) {
+    const a = Math.max(from, start) - start;
+    const b = Math.min(to, start + line.quantity) - start;
+    if (b > a) value += unitsValue(line, a, b);
+    start += line.quantity;
+  }
+  return value;
+}
+
+/**
+ * Turns a refund by items into an amount: what the refunded units were paid, their share of the order
+ * amount (see item-apportion.ts), so refunding every unit, in one refund or several, refunds exactly the
+ * order amount. Checks that no sku is refunded beyond what was bought.
  */
 export function refundByItems(
-  orderItems: readonly OrderItem[],
-  refundedBefore: Readonly<Record<string, number>>,
+  order: { amount: number; items: readonly OrderItem[] },
+  refundedBefore: ReadonlyMap<string, number>,
   request: readonly ItemRefundRequest[],
 ): ItemRefundResult {
-  const bought = new Map<string, { quantity: number; unitPrice: number }>();
-  for (const item of orderItems) {
-    const line = bought.get(item.sku);
-    // The same sku on several lines: refund at the lowest unit price, so a refund never returns more than was paid.
-    bought.set(item.sku, {
-      quantity: (line?.quantity ?? 0) + item.quantity,
-      unitPrice: Math.min(line?.unitPrice ?? item.unitPrice, item.unitPrice),
-    });
-  }
-  const refunded = { ...refundedBefore };
+  const bySku = linesBySku(order);
+  const refunded = new Map(refundedBefore);
   const errors: { path: string; message: string }[] = [];
   let amount = 0;
   request.forEach((req, i) => {
-    const line = bought.get(req.sku);
-    if (!line) {
+    const lines = bySku.get(req.sku);
+    if (!lines) {
       errors.push({ path: `items.${i}.sku`, message: `sku ${req.sku} is not in the order` });
       return;
     }
-    const left = line.quantity - (refunded[req.sku] ?? 0);
-    if (req.quantity > left) {
-      errors.push({ path: `items.${i}.quantity`, message: `only ${left} of sku ${req.sku} left to refund` });
+    const bought = lines.reduce((sum, line) => sum + line.quantity, 0);
+    const before = Math.min(refunded.get(req.sku) ?? 0, bought);
+    if (req.quantity > bought - before) {
+      errors.push({ path: `items.${i}.quantity`, message: `only ${bought - before} of sku ${req.sku} left to refund` });
       return;
     }
-    refunded[req.sku] = (refunded[req.sku] ?? 0) + req.quantity;
-    amount += req.quantity * line.unitPrice;
+    refunded.set(req.sku, before + req.quantity);
+    amount += skuUnitsValue(lines, before, before + req.quantity);
   });
   return errors.length ? { ok: false, errors } : { ok: true, amount, refundedItems: refunded };
+}
+
+type Issue = { path: string; message: string };
+
+export type RefundPlan =
+  | { ok: true; amount: number; refundedItems: Map<string, number> | null }
+  | { ok: false; code: "invalid_request" | "unprocessable"; detail: string; errors?: Issue[] };
+
+export interface RefundableOrder {
+  id: string;
+  amount: number;
+  refundedAmount: number;
+  items: readonly OrderItem[];
+  /** Quantities refunded per sku: null until the first refund by items (or, amount 0, the full refund). */
+  refundedItems: ReadonlyMap<string, number> | null;
+}
+
+const refused = (detail: string, errors?: Issue[]): RefundPlan => ({
+  ok: false,
+  code: "unprocessable",
+  detail,
+  ...(errors ? { errors } : {}),
+});
+
+type RefundRequest = { amount?: number; items?: readonly ItemRefundRequest[] };
+
+/**
+ * What a refund request refunds: its amount and the order's refunded items after it, or why it is refused.
+ * No amount and no items refunds everything left.
+ */
+export function planRefund(order: RefundableOrder, request: RefundRequest): RefundPlan {
+  if (order.amount === 0) return planZeroAmountRefund(order, request);
+  if (request.amount === 0)
+    return {
+      ok: false,
+      code: "invalid_request",
+      detail: "The refund amount is zero.",
+      errors: [{ path: "amount", message: "must be at least 1 (0 refunds only an order of amount 0)" }],
+    };
+  const left = order.amount - order.refundedAmount;
+  let amount = request.amount ?? left;
+  let refundedItems = order.refundedItems ? new Map(order.refundedItems) : null;
+  if (request.items) {
+    const result = refundByItems(order, order.refundedItems ?? new Map(), request.items);
+    if (!result.ok) return refused("The items cannot be refunded.", result.errors);
+    // Refunds by amount may already have taken part of what the items were paid.
+    amount = Math.min(result.amount, left);
+    refundedItems = result.refundedItems;
+  }
+  if (left <= 0) return refused(`Order ${order.id} is already fully refunded.`);
+  if (amount > left)
+    return refused(`Only ${left} of order ${order.id} is left to refund.`, [{ path: "amount", message: `must be at most ${left}` }]);
+  if (amount <= 0)
+    return refused("The refund amount is zero.", [
+      { path: "items", message: "these units were paid nothing (their share of the order amount is 0)" },
+    ]);
+  return { ok: true, amount, refundedItems };
+}
+
+/**
+ * An order of amount 0 can only be refunded once, in full: no body, amount 0, or every unit of its items.
+ * Its refunded items, set to everything bought (`[]` without items), mark it refunded.
+ */
+function planZeroAmountRefund(order: RefundableOrder, request: RefundRequest): RefundPlan {
+  if (order.refundedItems !== null) return refused(`Order ${order.id} is already fully refunded.`);
+  if (request.amount !== undefined && request.amount > 0)
+    return refused(`Only 0 of order ${order.id} is left to refund.`, [{ path: "amount", message: "must be at most 0" }]);
+  const everything = new Map<string, number>();
+  for (const item of order.items) everything.set(item.sku, (everything.get(item.sku) ?? 0) + item.quantity);
+  if (request.items) {
+    const result = refundByItems(order, new Map(), request.items);
+    if (!result.ok) return refused("The items cannot be refunded.", result.errors);
+    const whole = [...everything].every(([sku, quantity]) => result.refundedItems.get(sku) === quantity);
+    if (!whole)
+      return refused(`Order ${order.id} has amount 0: it is refunded in full only.`, [
+        { path: "items", message: "must list every unit of the order" },
+      ]);
+  }
+  return { ok: true, amount: 0, refundedItems: everything };
 }

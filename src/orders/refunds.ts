@@ -27,12 +27,19 @@ import { type IdempotentWrite, idempotentWrite } from "../platform/idempotency";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, programFromRow } from "../program/settings";
 import type { OrderItem } from "../rules/types";
-import { pointsToReverse, refundByItems } from "./refund-math";
+import { parseRefundedItems, planRefund, pointsToReverse, serializeRefundedItems } from "./refund-math";
 import type { RefundInput } from "./schemas";
 
 const RACE = "The order was refunded concurrently; retry with the same Idempotency-Key.";
 
 type OrderRow = typeof orders.$inferSelect;
+
+/** What the pure plan decided: the amount, the refunded items after it, and the points it reverses in all. */
+interface PlannedRefund {
+  amount: number;
+  refundedItems: ReadonlyMap<string, number> | null;
+  reversed: number;
+}
 
 export function postRefund(c: Context<AppEnv>, orderId: string, input: RefundInput): Promise<Response> {
   // Another refund of the same order committed between our read and write: read again.
@@ -50,9 +57,14 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
     if (twin) return twin;
     throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
   }
-  const plan = planRefund(order, input);
+  const plan = planRefund(
+    { ...order, items: order.items ? (JSON.parse(order.items) as OrderItem[]) : [], refundedItems: parseRefundedItems(order.refundedItems) },
+    input,
+  );
+  if (!plan.ok) throw new ApiError(plan.code, plan.detail, plan.errors);
+  const reversed = pointsToReverse(order.pointsEarned, order.amount, order.refundedAmount, plan.amount);
   const due = dueFor(member, program, merchant.timezone, at, true);
-  const statements = refundStatements(c.var.db, write, { order, input, plan, due, at });
+  const statements = refundStatements(c.var.db, write, { order, input, plan: { ...plan, reversed }, due, at });
   return commitWrite(c, write, statements, 201, (failure) => {
     if (failure.kind === "guard" && failure.reason === "conflict") throw new RaceError(RACE);
     if (failure.kind === "unique" && failure.table === "refunds")
@@ -80,36 +92,6 @@ async function readRefund(c: Context<AppEnv>, merchantId: string, orderId: strin
   return { order, refundExists: refundRows.length > 0, member, program: programFromRow(programRows[0]) };
 }
 
-export interface RefundPlan {
-  amount: number;
-  /** Points this refund reverses in all: taken from the member, or excused where they already expired. */
-  reversed: number;
-  refundedItems: Record<string, number> | null;
-}
-
-/** What a refund returns, from the order as read (pure; the write's compare-and-set keeps it valid). */
-export function planRefund(order: OrderRow, input: RefundInput): RefundPlan {
-  const left = order.amount - order.refundedAmount;
-  let amount: number;
-  let refundedItems = order.refundedItems ? (JSON.parse(order.refundedItems) as Record<string, number>) : null;
-  if (input.items) {
-    const items = order.items ? (JSON.parse(order.items) as OrderItem[]) : [];
-    const result = refundByItems(items, refundedItems ?? {}, input.items);
-    if (!result.ok) throw new ApiError("unprocessable", "The items cannot be refunded.", result.errors);
-    amount = Math.min(result.amount, left);
-    refundedItems = result.refundedItems;
-  } else {
-    amount = input.amount ?? left;
-  }
-  if (left <= 0) throw new ApiError("unprocessable", `Order ${order.id} is already fully refunded.`);
-  if (amount > left)
-    throw new ApiError("unprocessable", `Only ${left} of order ${order.id} is left to refund.`, [
-      { path: "amount", message: `must be at most ${left}` },
-    ]);
-  if (amount <= 0) throw new ApiError("unprocessable", "The refund amount is zero.", [{ path: "items", message: "refund nothing" }]);
-  return { amount, reversed: pointsToReverse(order.pointsEarned, order.amount, order.refundedAmount, amount), refundedItems };
-}
-
 /**
  * The write batch: settle, advance the order (deciding the split from the own lot's state at that moment),
  * record the refund, reverse, and store the reply. Statements after the order update read what this refund
@@ -118,7 +100,7 @@ export function planRefund(order: OrderRow, input: RefundInput): RefundPlan {
 function refundStatements(
   db: D1Database,
   write: IdempotentWrite,
-  refund: { order: OrderRow; input: RefundInput; plan: RefundPlan; due: SettleInput; at: number },
+  refund: { order: OrderRow; input: RefundInput; plan: PlannedRefund; due: SettleInput; at: number },
 ): D1PreparedStatement[] {
   const { order, input, plan, at } = refund;
   const ledger = () => new LedgerWriter(db, order.merchantId, order.memberId, at);
@@ -136,8 +118,9 @@ function refundStatements(
       db,
       sql`UPDATE orders SET refunded_amount = refunded_amount + ${plan.amount},
          points_reversed = points_reversed + ${plan.reversed} - ${excused}, expired_excused = expired_excused + ${excused},
-         refunded_items = ${plan.refundedItems ? JSON.stringify(plan.refundedItems) : null}
-       WHERE ${key} AND refunded_amount = ${order.refundedAmount}`,
+         refunded_items = ${plan.refundedItems ? serializeRefundedItems(plan.refundedItems) : null}
+       WHERE ${key} AND refunded_amount = ${order.refundedAmount}
+         AND (${order.amount} <> 0 OR refunded_items IS NULL)`,
     ),
     prepare(db, guardSql("conflict", sql`changes() = 0`)),
     prepare(

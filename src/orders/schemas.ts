@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Currency, IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits, PositiveMinorUnits } from "../platform/validation";
+import { Currency, IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits } from "../platform/validation";
 import { MemberSchema } from "../members/schemas";
 
 const Label = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
@@ -49,12 +49,23 @@ export const QuoteSchema = z.object({ pointsEarned: z.number().int(), awards: z.
 export const RefundInputSchema = z
   .strictObject({
     refundId: MerchantChosenId,
-    amount: PositiveMinorUnits.optional().openapi({ description: "Refund by amount. Omit both amount and items to refund everything left." }),
+    amount: MinorUnits.optional().openapi({
+      description:
+        "Refund by amount, at least 1; 0 only for an order of amount 0. Omit both amount and items to refund everything left. " +
+        "An order of amount 0 (points from fixed rules) is refunded once, in full (no amount, amount 0, or all its items), " +
+        "and that refund reverses all its points.",
+    }),
     items: z
       .array(z.strictObject({ sku: Label, quantity: z.number().int().min(1).max(1_000_000) }))
       .min(1)
       .max(500)
-      .optional(),
+      .optional()
+      .openapi({
+        description:
+          "Refund by items: each unit refunds what it was paid, its share of the order amount by list price (whole minor units; " +
+          "all units together are exactly the order amount, so a discount is shared by every item). A sku on several lines " +
+          "returns its lowest-paid units first.",
+      }),
   })
   .refine((r) => r.amount === undefined || r.items === undefined, { message: "give amount or items, not both", path: ["items"] })
   .openapi("RefundInput");

@@ -13,7 +13,7 @@ import { env } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { advanceClock, DAY_MS, MINUTE_MS, now, resetClock } from "../../src/platform/clock";
-import type { Env } from "../../src/platform/env";
+
 import { BASE_RULE, call, createMerchant, createRule, type TestMerchant, uid } from "../support/api";
 import { checkMemberInvariants, checkOrderInvariants } from "../support/invariants";
 import { rng } from "../support/random";
