@@ -58,7 +58,7 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
     throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
   }
   const plan = planRefund(
-    { ...order, items: order.items ? (JSON.parse(order.items) as OrderItem[]) : [], refundedItems: parseRefundedItems(order.refundedItems) },
+    { ...order, items: order.items ? (JSON.parse(order.items) as OrderItem[]) : [], refundedItems: order.refundedItems ? parseRefundedItems(order.refundedItems) : null },
     input,
   );
   if (!plan.ok) throw new ApiError(plan.code, plan.detail, plan.errors);
