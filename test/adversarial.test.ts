@@ -86,6 +86,33 @@ describe("refunds decide what they reverse inside their own transaction", () => 
     }
   });
 
+  it("refund then cancel ends where cancel then refund does, when the refund drained another lot", async () => {
+    const ends: number[] = [];
+    for (const first of ["refund", "cancel"] as const) {
+      const m = await merchantWith({ expiry: { policy: "after_earn", days: 10 } });
+      const memberId = uid("drained");
+      await postOrder(m, { orderId: `${memberId}-a`, memberId, amount: 13000 });
+      const spent = await redeem(m, memberId, 130);
+      // A never-expiring goodwill lot the refund can drain while the order's points are out.
+      expect((await adjust(m, memberId, 49)).status).toBe(201);
+      await env.DB.prepare(`UPDATE point_lots SET expires_at = NULL, expire_key = 8640000000000000 WHERE merchant_id = ?1 AND member_id = ?2 AND order_id IS NULL`)
+        .bind(m.id, memberId)
+        .run();
+      advanceClock(12 * DAY_MS);
+      if (first === "refund") {
+        expect((await refund(m, `${memberId}-a`)).status).toBe(201);
+        expect((await cancel(m, spent.body.id)).status).toBe(200);
+      } else {
+        expect((await cancel(m, spent.body.id)).status).toBe(200);
+        expect((await refund(m, `${memberId}-a`)).status).toBe(201);
+      }
+      await checkMemberInvariants(m.id, memberId);
+      ends.push((await member(m, memberId)).balance);
+      resetClock();
+    }
+    expect(ends).toEqual([49, 49]);
+  });
+
   it("a refund touching a pending lot both due for release and expired keeps the debt it repaid", async () => {
     const m = await merchantWith({});
     // A member in debt 100: earn 100, spend it, refund that order.

@@ -156,6 +156,11 @@ export const lotMoves = sqliteTable(
     merchantId: text("merchant_id").notNull(),
     memberId: text("member_id").notNull(),
     points: integer("points").notNull(),
+    /**
+     * On a refund's drain record (move id `drain:<lot>`): points of it given back since, when the order's
+     * own lot got its spent points back (see LedgerWriter.restore).
+     */
+    undone: integer("undone").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.moveId, t.lotId] })],
 );

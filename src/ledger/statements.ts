@@ -114,6 +114,9 @@ export interface SettleInput {
   dueHolds?: readonly DueHold[];
 }
 
+/** Move id of a lot's drain record: what refunds of its order took from other lots while its points were out. */
+const drainTag = (lotId: string) => `drain:${lotId}`;
+
 export class LedgerWriter {
   readonly statements: D1PreparedStatement[] = [];
   /** The member's rows in tables keyed by (merchant_id, member_id). */
@@ -245,6 +248,7 @@ export class LedgerWriter {
          lifetime_earned = lifetime_earned - ${amount}, entry_seq = entry_seq + 1, updated_at = ${this.at}
        WHERE ${this.member} AND ${amount} > 0`);
     this.applyMoves(moveId, -1);
+    if (input.ownLotId) this.recordDrains(moveId, input.ownLotId);
     return this.entry(
       input.entryId,
       "refund_reversal",
@@ -259,6 +263,7 @@ export class LedgerWriter {
     assertQuantity(input.points, "restored points");
     const repayMove = `${input.entryId}:repay`;
     this.applyMoves(input.moveId, 1);
+    this.undoDrains(input.moveId, `${input.entryId}:undo`);
     // A member in debt (after a refund reversal) repays it from the returned points first.
     this.walkLots(repayMove, sql`MIN(${input.points}, MAX(0, -(SELECT balance FROM members WHERE ${this.member})))`, null);
     this.applyMoves(repayMove, -1);
@@ -282,6 +287,48 @@ export class LedgerWriter {
          ${refs.orderId ?? null}, ${refs.redemptionId ?? null}, 'hold captured'
        FROM members m WHERE ${this.memberRow}`);
     return this.entry(redeemEntryId, "redeem", -points, refs);
+  }
+
+  /**
+   * A reversal that found the order's own lot short (its points out on a redemption) drained other lots.
+   * Their amounts are kept per own lot under `drain:<lot>`, so that when the own lot gets its points back
+   * (a cancel or a hold release), those points refill the drained lots instead (undoDrains): the result
+   * is the same whichever of refund and cancel comes first.
+   */
+  private recordDrains(moveId: string, ownLotId: string): void {
+    this.push(sql`INSERT INTO lot_moves (move_id, lot_id, merchant_id, member_id, points)
+       SELECT ${drainTag(ownLotId)}, lot_id, merchant_id, member_id, points FROM lot_moves
+       WHERE move_id = ${moveId} AND lot_id <> ${ownLotId}
+       ON CONFLICT (move_id, lot_id) DO UPDATE SET points = points + excluded.points`);
+  }
+
+  /**
+   * Points coming back to lots under `moveId` refill, first, what refunds of those lots' orders drained
+   * from other lots (up to what each lot gets back). Runs after the points were put back: the refilled part
+   * moves from the returning lot to the drained ones. `tag` names the scratch rows, deleted at the end.
+   */
+  private undoDrains(moveId: string, tag: string): void {
+    const scratch = sql`move_id > ${`${tag}:`} AND move_id < ${`${tag};`}`;
+    const ownOf = sql`substr(move_id, ${tag.length + 2})`;
+    this.push(sql`INSERT INTO lot_moves (move_id, lot_id, merchant_id, member_id, points)
+       SELECT ${tag} || ':' || own, lot_id, merchant_id, member_id, give FROM (
+         SELECT rm.lot_id AS own, dm.lot_id, dm.merchant_id, dm.member_id,
+           MAX(0, MIN(dm.points - dm.undone, rm.points - COALESCE(SUM(dm.points - dm.undone) OVER (
+             PARTITION BY rm.lot_id ORDER BY dm.lot_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))) AS give
+         FROM lot_moves rm JOIN lot_moves dm ON dm.move_id = 'drain:' || rm.lot_id
+         WHERE rm.move_id = ${moveId} AND dm.points > dm.undone)
+       WHERE give > 0`);
+    this.push(sql`UPDATE lot_moves SET undone = undone + g.points
+       FROM (SELECT ${ownOf} AS own, lot_id, points FROM lot_moves WHERE ${scratch}) AS g
+       WHERE lot_moves.move_id = 'drain:' || g.own AND lot_moves.lot_id = g.lot_id`);
+    this.push(sql`UPDATE point_lots SET remaining = remaining + t.delta
+       FROM (SELECT id, SUM(delta) AS delta FROM (
+               SELECT lot_id AS id, points AS delta FROM lot_moves WHERE ${scratch}
+               UNION ALL
+               SELECT ${ownOf} AS id, -points AS delta FROM lot_moves WHERE ${scratch})
+             GROUP BY id) AS t
+       WHERE point_lots.id = t.id`);
+    this.push(sql`DELETE FROM lot_moves WHERE ${scratch}`);
   }
 
   /** Releases a hold past its time, exactly once: the status compare-and-set aborts the batch if it moved. */

@@ -1,0 +1,1 @@
+ALTER TABLE `lot_moves` ADD `undone` integer DEFAULT 0 NOT NULL;
