@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BASE_RULE, call, createMerchant, createRule, ledger, member, postOrder, uid } from "./support/api";
 
@@ -87,5 +88,25 @@ describe("members", () => {
     expect((await call("GET", "/v1/members/me", { token: minted.body.token })).status).toBe(403);
     expect((await call("GET", "/v1/me", { token: m.admin })).status).toBe(403);
     expect((await call("POST", "/v1/members/unknown/tokens", { token: m.checkout })).status).toBe(404);
+  });
+
+  // Was: the key was stored only after the handler, so parallel copies of one token request minted several
+  // live tokens.
+  it("mints one token from 15 parallel copies of one request", async () => {
+    const m = await createMerchant();
+    await call("PUT", "/v1/members/twin", { token: m.admin, body: {} });
+    const key = uid("token-key");
+    const replies = await Promise.all(
+      Array.from({ length: 15 }, () => call("POST", "/v1/members/twin/tokens", { token: m.checkout, idempotencyKey: key, body: { ttlSeconds: 600 } })),
+    );
+    const minted = await env.DB.prepare("SELECT COUNT(*) AS n FROM member_tokens WHERE merchant_id = ?1 AND member_id = 'twin'").bind(m.id).first<{ n: number }>();
+    expect(minted!.n).toBe(1);
+    const fresh = replies.filter((r) => r.status === 201 && r.headers.get("idempotent-replayed") !== "true");
+    expect(fresh).toHaveLength(1);
+    expect(fresh[0]!.body.token).toMatch(/^mt_/);
+    for (const r of replies.filter((r) => r !== fresh[0])) {
+      if (r.status === 409) expect(r.body.code).toBe("conflict");
+      else expect([r.status, r.headers.get("idempotent-replayed"), r.body]).toEqual([201, "true", { ...fresh[0]!.body, token: null }]);
+    }
   });
 });

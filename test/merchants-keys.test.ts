@@ -1,6 +1,27 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, createMerchant, PLATFORM_TOKEN } from "./support/api";
+import { call, createMerchant, PLATFORM_TOKEN, type Reply, uid } from "./support/api";
+
+/**
+ * Parallel copies of one request with one Idempotency-Key: exactly one runs. The others replay its body
+ * (secret nulled, `Idempotent-Replayed: true`) or answer 409 conflict (still being processed).
+ */
+function expectOneRun(replies: Reply[], secretOf: (body: any) => string | null, withoutSecret: (body: any) => unknown): void {
+  const fresh = replies.filter((r) => r.status === 201 && r.headers.get("idempotent-replayed") !== "true");
+  expect(fresh.map((r) => r.text)).toHaveLength(1);
+  expect(secretOf(fresh[0]!.body)).toEqual(expect.any(String));
+  for (const r of replies) {
+    if (r === fresh[0]) continue;
+    if (r.status === 409) {
+      expect(r.body.code, r.text).toBe("conflict");
+      continue;
+    }
+    expect(r.status, r.text).toBe(201);
+    expect(r.headers.get("idempotent-replayed")).toBe("true");
+    expect(secretOf(r.body)).toBeNull();
+    expect(withoutSecret(r.body)).toEqual(withoutSecret(fresh[0]!.body));
+  }
+}
 
 describe("merchants and API keys", () => {
   it("creates a merchant with an admin key shown once and stored as a hash", async () => {
@@ -31,6 +52,61 @@ describe("merchants and API keys", () => {
     const other = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { ...body, name: "Twice" }, idempotencyKey: "merchant-once" });
     expect(other.status).toBe(409);
     expect(other.body.code).toBe("idempotency_key_reused");
+  });
+
+  // Was: the key was stored only after the handler, so 15 parallel copies of one POST /v1/merchants created
+  // several merchants, each with a live admin secret.
+  it("creates one merchant from 15 parallel copies of one request", async () => {
+    const name = uid("parallel-shop");
+    const key = uid("merchant-key");
+    const body = { name, currency: "CNY", timezone: "UTC" };
+    const replies = await Promise.all(
+      Array.from({ length: 15 }, () => call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body, idempotencyKey: key })),
+    );
+    const created = await env.DB.prepare("SELECT COUNT(*) AS n FROM merchants WHERE name = ?1").bind(name).first<{ n: number }>();
+    expect(created!.n).toBe(1);
+    expectOneRun(replies, (b) => b.apiKey.secret, (b) => ({ ...b, apiKey: { ...b.apiKey, secret: null } }));
+    // Settled: a later copy replays.
+    const later = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body, idempotencyKey: key });
+    expect(later.headers.get("idempotent-replayed")).toBe("true");
+  });
+
+  it("creates one API key from 15 parallel copies of one request", async () => {
+    const m = await createMerchant();
+    const name = uid("parallel-key");
+    const key = uid("api-key-key");
+    const replies = await Promise.all(
+      Array.from({ length: 15 }, () => call("POST", "/v1/api-keys", { token: m.admin, body: { scope: "read", name }, idempotencyKey: key })),
+    );
+    const created = await env.DB.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE merchant_id = ?1 AND name = ?2").bind(m.id, name).first<{ n: number }>();
+    expect(created!.n).toBe(1);
+    expectOneRun(replies, (b) => b.secret, (b) => ({ ...b, secret: null }));
+  });
+
+  it("frees the Idempotency-Key of a refused request, so it can be retried", async () => {
+    const key = uid("retry-key");
+    const bad = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "x", currency: "yuan", timezone: "UTC" }, idempotencyKey: key });
+    expect(bad.status).toBe(400);
+    const good = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "x", currency: "CNY", timezone: "UTC" }, idempotencyKey: key });
+    expect(good.status, good.text).toBe(201);
+    expect(good.headers.get("idempotent-replayed")).toBeNull();
+  });
+
+  it("takes over a claim left by a request that died, but not a live one", async () => {
+    const m = await createMerchant();
+    const claim = (key: string, createdAt: number) =>
+      env.DB.prepare("INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at) VALUES (?1, ?2, 'other', NULL, NULL, ?3)")
+        .bind(m.id, key, createdAt)
+        .run();
+    const stale = uid("stale-key");
+    await claim(stale, Date.now() - 10 * 60_000);
+    const taken = await call("POST", "/v1/api-keys", { token: m.admin, body: { scope: "read", name: "after crash" }, idempotencyKey: stale });
+    expect(taken.status, taken.text).toBe(201);
+    const live = uid("live-key");
+    await claim(live, Date.now());
+    const refused = await call("POST", "/v1/api-keys", { token: m.admin, body: { scope: "read", name: "twin" }, idempotencyKey: live });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.code).toBe("idempotency_key_reused");
   });
 
   it("refuses merchants with bad currency or time zone, and without the platform token", async () => {

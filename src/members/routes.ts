@@ -102,7 +102,7 @@ export const membersRouter = createRouter()
       summary: "Adjust a member's points with a reason (goodwill, corrections)",
       description: "A negative adjustment cannot take more than the spendable balance (409 insufficient_points).",
       security: bearer,
-      middleware: [allow("admin"), idempotent(true)] as const,
+      middleware: [allow("admin"), idempotent(true, { storedInBatch: true })] as const,
       request: { params: MemberParams, headers: RequiredIdempotencyHeader, body: jsonBody(AdjustmentInputSchema) },
       responses: {
         201: jsonResponse(

@@ -600,6 +600,22 @@ describe.each(ROUTES)("$name", (route) => {
       }
       expect(failures.list).toEqual([]);
     });
+
+  // Was: a missing required Idempotency-Key was reported alone, hiding every error of the body.
+  if (route.idempotency === "required")
+    it("lists a missing Idempotency-Key together with every error of the body", async () => {
+      const failures = new Failures();
+      for (const field of route.required) {
+        const body = encodeJson(deleteAt(route.valid, field.split(".")));
+        const reply = await send({ method: route.method, path: route.path, token: route.token(), body });
+        const issues = [
+          ...problemIssues(reply, { status: [400], code: "invalid_request", field: "header.Idempotency-Key" }),
+          ...problemIssues(reply, { status: [400], code: "invalid_request", field }),
+        ];
+        failures.check(`missing key and ${field}`, reply, issues);
+      }
+      expect(failures.list).toEqual([]);
+    });
 });
 
 describe("cross-field and business-shaped abuse", () => {
@@ -786,6 +802,14 @@ describe("control: the valid bodies the abuse was derived from", () => {
  * Engine bugs this suite found once, kept as regression tests. They run last, on their own member.
  */
 describe("regressions of bugs found by this suite", () => {
+  // Was: POST /v1/members/{id}/adjustments without Idempotency-Key answered only the header error.
+  // Expected: path, header and body errors in one 400.
+  it("names the path, the header and the body errors of one request together", async () => {
+    const reply = await call("POST", "/v1/members/%C3%BC/adjustments", { token: A.admin, body: { points: 0, reason: "" } });
+    expect(reply.status, reply.text).toBe(400);
+    expect(reply.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(["header.Idempotency-Key", "param.memberId", "points", "reason"]);
+  });
+
   // Was: bytes that are not UTF-8 are decoded leniently to U+FFFD and stored (POST /v1/api-keys with name bytes
   // 61 FF FE answers 201 and the key is listed with name "a\uFFFD\uFFFD"). Expected: 400 invalid_request.
   it("refuses invalid UTF-8 inside free-text fields", async () => {
