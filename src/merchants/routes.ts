@@ -11,7 +11,7 @@ import { idempotent } from "../platform/idempotency";
 import { bearer, commonErrors, IdempotencyHeader, jsonBody, jsonResponse } from "../platform/openapi";
 import { decodeCursor, isString, listSchema, page, PageQuery } from "../platform/pagination";
 import { createRouter } from "../platform/router";
-import { Currency, Timezone } from "../platform/validation";
+import { canonicalTimezone, Currency, Timezone } from "../platform/validation";
 import { DEFAULT_PROGRAM, programToRow } from "../program/settings";
 
 const Scope = z.enum(["admin", "checkout", "read"]);
@@ -73,7 +73,9 @@ export const merchantsRouter = createRouter()
     async (c) => {
       const input = c.req.valid("json");
       const at = now();
-      const merchant = { id: newId("mer", at), name: input.name, currency: input.currency, timezone: input.timezone };
+      // Stored canonical, so reports and comparisons see one spelling per zone (validated above).
+      const timezone = canonicalTimezone(input.timezone) ?? input.timezone;
+      const merchant = { id: newId("mer", at), name: input.name, currency: input.currency, timezone };
       const { row, secret } = await issueKey(merchant.id, "admin", "admin", at);
       const orm = c.var.orm;
       await orm.batch([

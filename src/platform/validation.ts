@@ -31,20 +31,50 @@ export const Points = z
   .min(1, "must be at least 1")
   .max(MAX_UNITS, `must be at most ${MAX_UNITS}`);
 
+/**
+ * A query parameter holding a whole number in plain decimal digits. z.coerce.number() would also read
+ * `0x10`, ` 5`, `+5` and `1e1` as numbers: a client sending those has a bug worth hearing about.
+ */
+export function queryInteger(min: number, max: number, fallback: number) {
+  const message = `must be a whole number from ${min} to ${max}, in decimal digits`;
+  return z
+    .string()
+    .regex(/^[0-9]+$/, message)
+    .transform(Number)
+    .pipe(z.number().int().min(min, message).max(max, message))
+    .default(fallback)
+    .openapi({ type: "integer", minimum: min, maximum: max, default: fallback });
+}
+
 export const IsoTimestamp = z.iso.datetime({ offset: true, error: "must be an ISO 8601 timestamp" });
 
 export const Currency = z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as CNY");
 
-export function isValidTimezone(tz: string): boolean {
+/**
+ * The shape of an IANA zone name: `/`-separated parts, the first starting with a letter (Etc/GMT+8 fits;
+ * UTC offsets such as +08:00, which Intl also accepts, do not: they ignore daylight saving).
+ */
+const IANA_ZONE_NAME = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+)*$/;
+
+/** The canonical spelling of an IANA zone (`utc` -> `UTC`, `asia/shanghai` -> `Asia/Shanghai`), or null. */
+export function canonicalTimezone(tz: string): string | null {
+  if (!IANA_ZONE_NAME.test(tz)) return null;
   try {
-    new Intl.DateTimeFormat("en-US", { timeZone: tz });
-    return true;
+    const canonical = new Intl.DateTimeFormat("en-US", { timeZone: tz }).resolvedOptions().timeZone;
+    return IANA_ZONE_NAME.test(canonical) ? canonical : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
-export const Timezone = z.string().min(1).max(64).refine(isValidTimezone, "must be an IANA time zone such as Asia/Shanghai");
+export const isValidTimezone = (tz: string): boolean => canonicalTimezone(tz) !== null;
+
+export const Timezone = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(isValidTimezone, "must be an IANA time zone such as Asia/Shanghai (not a UTC offset)")
+  .openapi({ description: "An IANA time zone name such as Asia/Shanghai, stored in its canonical form (utc is stored as UTC). UTC offsets are refused." });
 
 /** `idempotency-key` -> `Idempotency-Key`: headers are named in errors as the documentation spells them. */
 const headerName = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, dash: string, letter: string) => dash + letter.toUpperCase());
