@@ -109,4 +109,35 @@ describe("members", () => {
       else expect([r.status, r.headers.get("idempotent-replayed"), r.body]).toEqual([201, "true", { ...fresh[0]!.body, token: null }]);
     }
   });
+
+  // Was: after DELETE /v1/members/{id}, PUT put personal data back and new member tokens were minted.
+  it("keeps an erased member erased: no personal data, no tokens; points still move", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await call("PUT", "/v1/members/gone", { token: m.admin, body: { email: "gone@example.com", name: "Gone" } });
+    expect((await call("DELETE", "/v1/members/gone", { token: m.admin })).status).toBe(204);
+
+    for (const body of [{ email: "back@example.com" }, { name: "Back" }, { birthday: "1990-01-01" }, { attributes: { a: 1 } }]) {
+      const put = await call("PUT", "/v1/members/gone", { token: m.checkout, body });
+      expect(put.status, put.text).toBe(409);
+      expect(put.body.code).toBe("conflict");
+      expect(put.body.detail).toMatch(/erased/);
+    }
+    // Nothing personal to add: an upsert without data is still answered with the (erased) member.
+    const empty = await call("PUT", "/v1/members/gone", { token: m.checkout, body: { email: null } });
+    expect(empty.status, empty.text).toBe(200);
+    expect(empty.body).toMatchObject({ erased: true, email: null, name: null });
+
+    const token = await call("POST", "/v1/members/gone/tokens", { token: m.checkout, body: {} });
+    expect(token.status, token.text).toBe(409);
+    expect(token.body.code).toBe("conflict");
+    const tokens = await env.DB.prepare("SELECT COUNT(*) AS n FROM member_tokens WHERE merchant_id = ?1 AND member_id = 'gone'").bind(m.id).first<{ n: number }>();
+    expect(tokens!.n).toBe(0);
+    expect(await member(m, "gone")).toMatchObject({ erased: true, email: null, name: null, birthday: null, attributes: null });
+
+    // The account stays: orders still earn, so the ledger keeps adding up.
+    const order = await postOrder(m, { orderId: "after-erasure", memberId: "gone", amount: 300 });
+    expect(order.status, order.text).toBe(201);
+    expect(order.body.member).toMatchObject({ balance: 3, erased: true, email: null });
+  });
 });

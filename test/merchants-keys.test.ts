@@ -141,6 +141,45 @@ describe("merchants and API keys", () => {
     expect((await call("DELETE", "/v1/api-keys/key_missing", { token: m.admin })).status).toBe(404);
   });
 
+  // Was: an admin could revoke the merchant's last admin key, locking the merchant out for good.
+  it("refuses to revoke the last active admin key", async () => {
+    const m = await createMerchant();
+    const keys = await call("GET", "/v1/api-keys", { token: m.admin });
+    const adminKey = keys.body.data.find((k: any) => k.scope === "admin");
+    const refused = await call("DELETE", `/v1/api-keys/${adminKey.id}`, { token: m.admin });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body.code).toBe("conflict");
+    expect(refused.body.detail).toMatch(/last active admin key/);
+    expect((await call("GET", "/v1/api-keys", { token: m.admin })).status).toBe(200);
+    // With a second admin key, the first one can go; then the second is the last.
+    const second = await call("POST", "/v1/api-keys", { token: m.admin, body: { scope: "admin", name: "second" } });
+    expect((await call("DELETE", `/v1/api-keys/${adminKey.id}`, { token: second.body.secret })).status).toBe(204);
+    expect((await call("DELETE", `/v1/api-keys/${second.body.id}`, { token: second.body.secret })).status).toBe(409);
+    // Revoking an already revoked key stays a harmless 204.
+    expect((await call("DELETE", `/v1/api-keys/${adminKey.id}`, { token: second.body.secret })).status).toBe(204);
+  });
+
+  it("keeps one admin key when the last two are revoked at the same time", async () => {
+    for (let round = 0; round < 5; round++) {
+      const m = await createMerchant();
+      const second = await call("POST", "/v1/api-keys", { token: m.admin, body: { scope: "admin", name: "second" } });
+      const keys = await call("GET", "/v1/api-keys", { token: m.admin });
+      const ids = keys.body.data.filter((k: any) => k.scope === "admin").map((k: any) => k.id as string);
+      expect(ids).toHaveLength(2);
+      // Each key revokes the other, at once.
+      const replies = await Promise.all([
+        call("DELETE", `/v1/api-keys/${second.body.id}`, { token: m.admin }),
+        call("DELETE", `/v1/api-keys/${ids.find((id: string) => id !== second.body.id)}`, { token: second.body.secret }),
+      ]);
+      expect(replies.map((r) => r.status).filter((s) => s === 204)).toHaveLength(1);
+      for (const r of replies) expect([204, 401, 409], r.text).toContain(r.status);
+      const active = await env.DB.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE merchant_id = ?1 AND scope = 'admin' AND revoked_at IS NULL")
+        .bind(m.id)
+        .first<{ n: number }>();
+      expect(active!.n).toBe(1);
+    }
+  });
+
   it("401 without or with a malformed Authorization header", async () => {
     expect((await call("GET", "/v1/program")).status).toBe(401);
     expect((await call("GET", "/v1/program", { headers: { authorization: "Basic abc" } })).status).toBe(401);

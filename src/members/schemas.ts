@@ -104,7 +104,10 @@ export const MemberInputSchema = z
       .openapi({ description: "YYYY-MM-DD (from 1900, not in the future) or MM-DD." }),
     attributes: Attributes.nullish(),
   })
-  .openapi("MemberInput");
+  .openapi("MemberInput", {
+    description:
+      "Omitted fields keep their value; null clears a field. An erased member takes no personal data: any non-null field is 409 conflict.",
+  });
 
 export const MemberParams = z.object({
   memberId: MerchantChosenId.openapi({ param: { name: "memberId", in: "path" } }),

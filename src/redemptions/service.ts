@@ -33,6 +33,13 @@ export async function createRedemption(c: Context<AppEnv>, input: RedemptionInpu
   const at = now();
   const { member, program } = await loadAccountContext(c.var.orm, merchant.id, input.memberId);
   const value = pointsValue(program, input.points);
+  // A redemption pays with points: one worth nothing would take points for no money off.
+  if (value === 0) {
+    const least = Math.ceil(program.pointValue.points / program.pointValue.amount);
+    throw new ApiError("unprocessable", `${input.points} points are worth nothing at this program's point value; redeem at least ${least} points.`, [
+      { path: "points", message: `must be at least ${least} (worth at least 1 minor unit)` },
+    ]);
+  }
   const hold = input.hold === true;
   const id = newId("rd", at);
   const db = c.var.db;
