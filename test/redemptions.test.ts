@@ -116,6 +116,28 @@ describe("redemptions", () => {
     expect(sumOf(entries)).toBe(0);
   });
 
+  // Was: with pointValue 100 points = 1 fen, redeeming 99 points was worth 0 and still took the points.
+  it("refuses a redemption worth nothing in money, writing nothing", async () => {
+    const { m, memberId } = await funded(500);
+    await call("PUT", "/v1/program", {
+      token: m.admin,
+      body: { pointValue: { points: 100, amount: 1 }, pendingDays: 0, expiry: { policy: "none" }, autoEnroll: true },
+    });
+    const before = await ledger(m, memberId);
+    for (const hold of [false, true]) {
+      const r = await redeem(m, { memberId, points: 99, hold });
+      expect(r.status, r.text).toBe(422);
+      expect(r.body.code).toBe("unprocessable");
+      expect(r.body.errors.map((e: any) => e.path)).toEqual(["points"]);
+      expect(r.body.detail).toMatch(/at least 100 points/);
+    }
+    expect(await ledger(m, memberId)).toEqual(before);
+    expect((await member(m, memberId)).balance).toBe(500);
+    const ok = await redeem(m, { memberId, points: 100 });
+    expect(ok.status, ok.text).toBe(201);
+    expect(ok.body.value).toBe(1);
+  });
+
   it("returns 404 for an unknown member or redemption", async () => {
     const { m } = await funded(10);
     expect((await redeem(m, { memberId: "ghost", points: 1 })).status).toBe(404);

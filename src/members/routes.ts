@@ -36,11 +36,13 @@ export const membersRouter = createRouter()
       path: "/v1/members/{memberId}",
       tags,
       summary: "Create or update a member",
-      description: "Omitted fields keep their value; null clears a field.",
+      description:
+        "Omitted fields keep their value; null clears a field. An erased member stays erased: setting any personal field " +
+        "(email, name, birthday, attributes) is 409 conflict and writes nothing; a body without personal data answers 200.",
       security: bearer,
       middleware: [allow("admin", "checkout")] as const,
       request: { params: MemberParams, body: jsonBody(MemberInputSchema) },
-      responses: { 200: jsonResponse(MemberSchema, "Updated"), 201: jsonResponse(MemberSchema, "Created"), ...commonErrors },
+      responses: { 200: jsonResponse(MemberSchema, "Updated"), 201: jsonResponse(MemberSchema, "Created"), ...commonErrors, ...conflictError },
     }),
     async (c) => {
       const { created, body } = await upsertMember(c, c.req.valid("param").memberId, c.req.valid("json"));
@@ -102,7 +104,7 @@ export const membersRouter = createRouter()
       summary: "Adjust a member's points with a reason (goodwill, corrections)",
       description: "A negative adjustment cannot take more than the spendable balance (409 insufficient_points).",
       security: bearer,
-      middleware: [allow("admin"), idempotent(true)] as const,
+      middleware: [allow("admin"), idempotent(true, { storedInBatch: true })] as const,
       request: { params: MemberParams, headers: RequiredIdempotencyHeader, body: jsonBody(AdjustmentInputSchema) },
       responses: {
         201: jsonResponse(
@@ -124,6 +126,7 @@ export const membersRouter = createRouter()
       path: "/v1/members/{memberId}/tokens",
       tags,
       summary: "Mint a short-lived member token for the /v1/me routes",
+      description: "An erased member gets no new tokens: 409 conflict.",
       security: bearer,
       middleware: [allow("admin", "checkout"), idempotent(false, { secretPaths: ["token"] })] as const,
       request: {
@@ -139,6 +142,7 @@ export const membersRouter = createRouter()
             })
             .openapi("MemberToken"), "The token (shown once)"),
         ...commonErrors,
+        ...conflictError,
       },
     }),
     async (c) => {
@@ -165,7 +169,10 @@ export const membersRouter = createRouter()
       path: "/v1/members/{memberId}",
       tags,
       summary: "Erase a member's personal data",
-      description: "Email, name, birthday and attributes are removed and member tokens revoked; points and ledger totals stay consistent.",
+      description:
+        "Email, name, birthday and attributes are removed and member tokens revoked, for good: later PUTs with personal data " +
+        "and new tokens are 409 conflict. The points account stays (keyed by the merchant's member id, holding no personal data): " +
+        "orders, refunds, redemptions and adjustments still post, so every total keeps adding up.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { params: MemberParams },

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { MerchantChosenId } from "../platform/validation";
+import { MINUTE_MS, now } from "../platform/clock";
+import { MerchantChosenId, queryInteger } from "../platform/validation";
 
 export const MemberSchema = z
   .object({
@@ -32,31 +33,81 @@ export function isCalendarDate(value: string): boolean {
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && year >= 1900;
 }
 
-/**
- * zod drops a `__proto__` key of a record without an error (assigning it would replace the prototype), so
- * the member would be stored without an attribute the client sent: refuse it, naming the key.
- */
-function refuseProtoKey(value: unknown, ctx: z.RefinementCtx): unknown {
-  if (value !== null && typeof value === "object" && Object.hasOwn(value, "__proto__"))
-    ctx.addIssue({ code: "custom", message: "is a reserved name", path: ["__proto__"] });
-  return value;
+/** The furthest-ahead time zone (UTC+14): a date that has begun there is not in the future. */
+const FURTHEST_ZONE_AHEAD_MS = 14 * 60 * MINUTE_MS;
+
+/** False for a YYYY-MM-DD date that has not begun anywhere yet (MM-DD and malformed values pass). */
+export function isNotFutureDate(value: string): boolean {
+  const start = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : NaN;
+  return !(start - FURTHEST_ZONE_AHEAD_MS > now());
 }
 
-const AttributeValue = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
+const MAX_ATTRIBUTES = 50;
+const MAX_ATTRIBUTE_KEY_LENGTH = 64;
+const MAX_ATTRIBUTE_STRING_LENGTH = 1000;
+
+/** Why an attribute value is refused, or null. Numbers beyond 2^53 would not read back as they were sent. */
+function attributeValueProblem(value: unknown): string | null {
+  switch (typeof value) {
+    case "string":
+      return value.length <= MAX_ATTRIBUTE_STRING_LENGTH ? null : `must be at most ${MAX_ATTRIBUTE_STRING_LENGTH} characters`;
+    case "number":
+      return Math.abs(value) <= Number.MAX_SAFE_INTEGER
+        ? null
+        : `must be between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}: larger numbers are not stored exactly`;
+    case "boolean":
+      return null;
+    default:
+      return value === null ? null : "must be a string, number, boolean or null";
+  }
+}
+
+/**
+ * Free-form attributes, stored exactly as sent. Checked by hand rather than with z.record, which skips a
+ * `__proto__` key (neither checks nor keeps it). The parsed object passes through unchanged: JSON.parse
+ * made every key, `__proto__` included, an own property, and JSON.stringify writes each one back.
+ */
+const Attributes = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      ctx.addIssue({ code: "custom", message: "must be an object of string, number, boolean or null values" });
+      return;
+    }
+    const keys = Object.keys(value);
+    if (keys.length > MAX_ATTRIBUTES) ctx.addIssue({ code: "custom", message: `at most ${MAX_ATTRIBUTES} attributes` });
+    for (const key of keys) {
+      if (key.length < 1 || key.length > MAX_ATTRIBUTE_KEY_LENGTH)
+        ctx.addIssue({ code: "custom", message: `keys must be 1-${MAX_ATTRIBUTE_KEY_LENGTH} characters (${JSON.stringify(key.slice(0, 20))})` });
+      const problem = attributeValueProblem((value as Record<string, unknown>)[key]);
+      if (problem) ctx.addIssue({ code: "custom", message: problem, path: [key] });
+    }
+  })
+  .openapi({
+    type: "object",
+    maxProperties: MAX_ATTRIBUTES,
+    additionalProperties: { type: ["string", "number", "boolean", "null"] },
+    description:
+      `Up to ${MAX_ATTRIBUTES} keys of 1-${MAX_ATTRIBUTE_KEY_LENGTH} characters, stored exactly as sent (any key, \`__proto__\` included). ` +
+      `Values: strings up to ${MAX_ATTRIBUTE_STRING_LENGTH} characters, numbers within ±(2^53-1), booleans or null.`,
+  });
 
 export const MemberInputSchema = z
   .strictObject({
     email: z.email("must be an email address").max(254).nullish(),
     name: z.string().min(1).max(200).nullish(),
-    birthday: z.string().refine(isCalendarDate, "must be a real date as YYYY-MM-DD or MM-DD").nullish(),
-    attributes: z
-      .preprocess(
-        refuseProtoKey,
-        z.record(z.string().min(1).max(64), AttributeValue).refine((a) => Object.keys(a).length <= 50, "at most 50 attributes"),
-      )
-      .nullish(),
+    birthday: z
+      .string()
+      .refine(isCalendarDate, "must be a real date as YYYY-MM-DD or MM-DD")
+      .refine(isNotFutureDate, "must not be in the future")
+      .nullish()
+      .openapi({ description: "YYYY-MM-DD (from 1900, not in the future) or MM-DD." }),
+    attributes: Attributes.nullish(),
   })
-  .openapi("MemberInput");
+  .openapi("MemberInput", {
+    description:
+      "Omitted fields keep their value; null clears a field. An erased member takes no personal data: any non-null field is 409 conflict.",
+  });
 
 export const MemberParams = z.object({
   memberId: MerchantChosenId.openapi({ param: { name: "memberId", in: "path" } }),
@@ -97,8 +148,14 @@ export const TokenInputSchema = z
 
 export type MemberInput = z.infer<typeof MemberInputSchema>;
 
+const MAX_WITHIN_DAYS = 3650;
+const DEFAULT_WITHIN_DAYS = 30;
+
 export const ExpiringQuery = z.object({
-  withinDays: z.coerce.number().int().min(1).max(3650).default(30).openapi({ param: { name: "withinDays", in: "query" } }),
+  withinDays: queryInteger(1, MAX_WITHIN_DAYS, DEFAULT_WITHIN_DAYS).openapi({
+    param: { name: "withinDays", in: "query" },
+    description: `Window in days, 1-${MAX_WITHIN_DAYS} in decimal digits (default ${DEFAULT_WITHIN_DAYS}).`,
+  }),
 });
 
 export const ExpiringSchema = z

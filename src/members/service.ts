@@ -1,7 +1,7 @@
 /** Member records, their ledger, adjustments, tokens, export and erasure. */
 import { and, asc, desc, eq, gt, lt, lte, sql as drizzleSql } from "drizzle-orm";
 import type { Context } from "hono";
-import { ledgerEntries, members, memberTokens, orders, pointLots, programs, redemptions, refunds } from "../db/schema";
+import { ledgerEntries, members, orders, pointLots, programs, redemptions, refunds } from "../db/schema";
 import { MEMBER_JSON_SQL, SELECT_MEMBER_JSON, type MemberBody } from "../ledger/member-json";
 import { type DueHold, LedgerWriter } from "../ledger/statements";
 import { currentMerchant, MEMBER_TOKEN_PREFIX, merchantOfKey, type Prefetch } from "../platform/auth";
@@ -10,7 +10,7 @@ import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { DAY_MS, now, toIso } from "../platform/clock";
 import type { AppEnv } from "../platform/context";
 import { randomToken, sha256Hex } from "../platform/crypto";
-import { notFound } from "../platform/errors";
+import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { idempotentWrite } from "../platform/idempotency";
 import { decodeCursor, isNumber, page } from "../platform/pagination";
@@ -140,6 +140,16 @@ export async function expiringPoints(c: Context<AppEnv>, merchantId: string, tim
   };
 }
 
+/** The personal fields of a member: the ones erasure removes and an erased member cannot take again. */
+const PERSONAL_FIELDS = ["email", "name", "birthday", "attributes"] as const;
+
+const erasedConflict = (memberId: string, fields: string[] = []) =>
+  new ApiError(
+    "conflict",
+    `Member ${memberId} was erased: it takes no personal data or member tokens again. Its points and orders still work.`,
+    fields.length > 0 ? fields.map((path) => ({ path, message: "cannot be set on an erased member" })) : undefined,
+  );
+
 export async function upsertMember(c: Context<AppEnv>, memberId: string, input: MemberInput): Promise<{ created: boolean; body: string }> {
   const merchant = currentMerchant(c);
   const db = c.var.db;
@@ -148,19 +158,24 @@ export async function upsertMember(c: Context<AppEnv>, memberId: string, input: 
   const set = (field: keyof MemberInput, column: string, n: number) =>
     input[field] === undefined ? `${column} = ${column}` : `${column} = ?${n}`;
   const attributes = input.attributes === undefined ? undefined : input.attributes === null ? null : JSON.stringify(input.attributes);
-  const [existing, , rendered] = await db.batch<{ found?: number; body?: string }>([
-    db.prepare(`SELECT 1 AS found FROM members WHERE merchant_id = ?1 AND id = ?2`).bind(merchant.id, memberId),
+  const personal = PERSONAL_FIELDS.filter((field) => input[field] != null);
+  // One transaction: an erased member (erased even a moment ago) is left untouched, and the read tells why.
+  const [existing, , rendered] = await db.batch<{ erased?: number; body?: string }>([
+    db.prepare(`SELECT erased_at IS NOT NULL AS erased FROM members WHERE merchant_id = ?1 AND id = ?2`).bind(merchant.id, memberId),
     db
       .prepare(
         `INSERT INTO members (merchant_id, id, email, name, birthday, attributes, enrolled_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
          ON CONFLICT (merchant_id, id) DO UPDATE SET ${set("email", "email", 3)}, ${set("name", "name", 4)},
-           ${set("birthday", "birthday", 5)}, ${set("attributes", "attributes", 6)}, updated_at = ?7`,
+           ${set("birthday", "birthday", 5)}, ${set("attributes", "attributes", 6)}, updated_at = ?7
+         WHERE members.erased_at IS NULL`,
       )
       .bind(merchant.id, memberId, input.email ?? null, input.name ?? null, input.birthday ?? null, attributes ?? null, at),
     db.prepare(SELECT_MEMBER_JSON).bind(merchant.id, memberId),
   ]);
-  return { created: (existing?.results.length ?? 0) === 0, body: rendered!.results[0]!.body! };
+  const found = existing?.results[0];
+  if (found?.erased && personal.length > 0) throw erasedConflict(memberId, personal);
+  return { created: found === undefined, body: rendered!.results[0]!.body! };
 }
 
 export async function listLedger(c: Context<AppEnv>, merchantId: string, memberId: string, limit: number, cursor?: string) {
@@ -231,18 +246,23 @@ export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 
 export async function mintMemberToken(c: Context<AppEnv>, memberId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS) {
   const merchant = currentMerchant(c);
+  const db = c.var.db;
   const at = now();
-  const found = await c.var.db.prepare(`SELECT 1 FROM members WHERE merchant_id = ?1 AND id = ?2`).bind(merchant.id, memberId).first();
-  if (!found) throw notFound(`Member ${memberId}`);
   const token = `${MEMBER_TOKEN_PREFIX}${randomToken(40)}`;
   const expiresAt = at + ttlSeconds * 1000;
-  await c.var.orm.insert(memberTokens).values({
-    tokenHash: await sha256Hex(token),
-    merchantId: merchant.id,
-    memberId,
-    expiresAt,
-    createdAt: at,
-  });
+  // The insert re-checks the member in the same transaction, so a token is never minted for an erased member.
+  const [member] = await db.batch<{ erased: number }>([
+    db.prepare(`SELECT erased_at IS NOT NULL AS erased FROM members WHERE merchant_id = ?1 AND id = ?2`).bind(merchant.id, memberId),
+    db
+      .prepare(
+        `INSERT INTO member_tokens (token_hash, merchant_id, member_id, expires_at, created_at)
+         SELECT ?1, merchant_id, id, ?4, ?5 FROM members WHERE merchant_id = ?2 AND id = ?3 AND erased_at IS NULL`,
+      )
+      .bind(await sha256Hex(token), merchant.id, memberId, expiresAt, at),
+  ]);
+  const found = member?.results[0];
+  if (!found) throw notFound(`Member ${memberId}`);
+  if (found.erased) throw erasedConflict(memberId);
   return { token, expiresAt: toIso(expiresAt) };
 }
 

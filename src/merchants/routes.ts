@@ -1,20 +1,21 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, isNull, lt } from "drizzle-orm";
+import { and, desc, eq, lt } from "drizzle-orm";
 import { apiKeys, merchants, programs } from "../db/schema";
 import { allow, API_KEY_PREFIX, currentMerchant, platformOnly } from "../platform/auth";
 import { now, toIso, toIsoOrNull } from "../platform/clock";
 import type { KeyScope } from "../platform/context";
 import { randomToken, sha256Hex } from "../platform/crypto";
-import { notFound } from "../platform/errors";
+import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { idempotent } from "../platform/idempotency";
-import { bearer, commonErrors, IdempotencyHeader, jsonBody, jsonResponse } from "../platform/openapi";
+import { bearer, commonErrors, conflictError, IdempotencyHeader, jsonBody, jsonResponse } from "../platform/openapi";
 import { decodeCursor, isString, listSchema, page, PageQuery } from "../platform/pagination";
 import { createRouter } from "../platform/router";
-import { Currency, Timezone } from "../platform/validation";
+import { canonicalTimezone, Currency, Timezone } from "../platform/validation";
 import { DEFAULT_PROGRAM, programToRow } from "../program/settings";
 
 const Scope = z.enum(["admin", "checkout", "read"]);
+const ADMIN_SCOPE: KeyScope = "admin";
 
 const MerchantSchema = z
   .object({ id: z.string(), name: z.string(), currency: z.string(), timezone: z.string() })
@@ -73,7 +74,9 @@ export const merchantsRouter = createRouter()
     async (c) => {
       const input = c.req.valid("json");
       const at = now();
-      const merchant = { id: newId("mer", at), name: input.name, currency: input.currency, timezone: input.timezone };
+      // Stored canonical, so reports and comparisons see one spelling per zone (validated above).
+      const timezone = canonicalTimezone(input.timezone) ?? input.timezone;
+      const merchant = { id: newId("mer", at), name: input.name, currency: input.currency, timezone };
       const { row, secret } = await issueKey(merchant.id, "admin", "admin", at);
       const orm = c.var.orm;
       await orm.batch([
@@ -155,23 +158,39 @@ export const merchantsRouter = createRouter()
       path: "/v1/api-keys/{id}",
       tags: ["Merchants and keys"],
       summary: "Revoke an API key (effective immediately)",
+      description:
+        "Revoking a key already revoked is a 204 again. The merchant's last active admin key cannot be revoked " +
+        "(409 conflict): create another admin key first, so the merchant is never locked out.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { params: z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }) }) },
-      responses: { 204: { description: "Revoked" }, ...commonErrors },
+      responses: { 204: { description: "Revoked" }, ...commonErrors, ...conflictError },
     }),
     async (c) => {
       const merchant = currentMerchant(c);
       const { id } = c.req.valid("param");
-      const revoked = await c.var.orm
-        .update(apiKeys)
-        .set({ revokedAt: now() })
-        .where(and(eq(apiKeys.merchantId, merchant.id), eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
-        .returning({ id: apiKeys.id });
-      if (revoked.length === 0) {
-        const exists = await c.var.orm.query.apiKeys.findFirst({ where: and(eq(apiKeys.merchantId, merchant.id), eq(apiKeys.id, id)) });
-        if (!exists) throw notFound(`API key ${id}`);
-      }
+      if (!(await revokeKey(c.var.db, merchant.id, id, now())))
+        throw new ApiError("conflict", `API key ${id} is the merchant's last active admin key; create another admin key before revoking it.`);
       return c.body(null, 204);
     },
   );
+
+/**
+ * Revokes a key; false when it is the merchant's last active admin key. The count is checked inside the
+ * UPDATE itself, so two concurrent revocations of the last two admin keys cannot both succeed.
+ */
+async function revokeKey(db: D1Database, merchantId: string, id: string, at: number): Promise<boolean> {
+  const [update, read] = await db.batch<{ revokedAt: number | null }>([
+    db
+      .prepare(
+        `UPDATE api_keys SET revoked_at = ?1 WHERE merchant_id = ?2 AND id = ?3 AND revoked_at IS NULL
+           AND (scope <> ?4 OR (SELECT COUNT(*) FROM api_keys WHERE merchant_id = ?2 AND scope = ?4 AND revoked_at IS NULL) > 1)`,
+      )
+      .bind(at, merchantId, id, ADMIN_SCOPE),
+    db.prepare(`SELECT revoked_at AS revokedAt FROM api_keys WHERE merchant_id = ?1 AND id = ?2`).bind(merchantId, id),
+  ]);
+  const key = read?.results[0];
+  if (!key) throw notFound(`API key ${id}`);
+  // Not changed and still active: it was the last admin key. Revoked earlier: nothing to do.
+  return Boolean(update?.meta.changes) || key.revokedAt !== null;
+}

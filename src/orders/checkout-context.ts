@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import type { programs } from "../db/schema";
 import { MERCHANT_OF_KEY, type Prefetch } from "../platform/auth";
+import { MINUTE_MS } from "../platform/clock";
 import type { AppEnv } from "../platform/context";
 import { ApiError } from "../platform/errors";
 import { MAX_UNITS } from "../platform/validation";
@@ -79,6 +80,9 @@ export const prefetchCheckout: Prefetch = async (c) => {
   return checkoutReads(c.var.db, MERCHANT_OF_KEY, hash, body.memberId, body.orderId);
 };
 
+/** How far into the future an order time may be: client clocks run a little ahead. */
+export const CLOCK_SKEW_MS = 5 * MINUTE_MS;
+
 /** Checks shared by posting and quoting an order. Returns the order time. */
 export function checkOrder(input: OrderInput, merchantCurrency: string, at: number): number {
   if (input.currency !== merchantCurrency)
@@ -87,7 +91,7 @@ export function checkOrder(input: OrderInput, merchantCurrency: string, at: numb
     ]);
   const occurredAt = input.occurredAt ? Date.parse(input.occurredAt) : at;
   // A few minutes of clock skew are tolerated; an order from the future is a client bug.
-  if (occurredAt > at + 5 * 60_000)
+  if (occurredAt > at + CLOCK_SKEW_MS)
     throw new ApiError("unprocessable", "occurredAt is in the future.", [{ path: "occurredAt", message: "must not be in the future" }]);
   return occurredAt;
 }

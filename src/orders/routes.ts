@@ -22,7 +22,7 @@ export const ordersRouter = createRouter()
         "Evaluates the active earning rules and credits the member. Enrols an unknown member when autoEnroll is on. " +
         "An orderId earns once: posting it again under another Idempotency-Key is 409 conflict.",
       security: bearer,
-      middleware: [allowWith(prefetchCheckout, "admin", "checkout"), idempotent(true)] as const,
+      middleware: [allowWith(prefetchCheckout, "admin", "checkout"), idempotent(true, { storedInBatch: true })] as const,
       request: { headers: RequiredIdempotencyHeader, body: jsonBody(OrderInputSchema) },
       responses: {
         201: jsonResponse(OrderResultSchema, "Points earned and the member after the order"),
@@ -58,7 +58,7 @@ export const ordersRouter = createRouter()
         "An order of amount 0 is refunded once, in full, reversing all its points. " +
         "A reversal may take the balance below zero when the points were already spent; later earnings repay it first.",
       security: bearer,
-      middleware: [allow("admin", "checkout"), idempotent(true)] as const,
+      middleware: [allow("admin", "checkout"), idempotent(true, { storedInBatch: true })] as const,
       request: {
         params: z.object({ orderId: MerchantChosenId.openapi({ param: { name: "orderId", in: "path" } }) }),
         headers: RequiredIdempotencyHeader,

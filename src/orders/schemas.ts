@@ -4,6 +4,16 @@ import { MemberSchema } from "../members/schemas";
 
 const Label = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
 
+/**
+ * Earliest order time accepted. Earlier times are client bugs (a zero or unset date, a seconds/ms mix-up),
+ * and before 1970 they would render as negative epoch values. Times after now (plus a little clock skew)
+ * are refused by checkOrder with 422.
+ */
+export const EARLIEST_OCCURRED_AT = "2000-01-01T00:00:00Z";
+const EARLIEST_OCCURRED_AT_MS = Date.parse(EARLIEST_OCCURRED_AT);
+
+const OccurredAt = IsoTimestamp.refine((v) => !(Date.parse(v) < EARLIEST_OCCURRED_AT_MS), `must not be before ${EARLIEST_OCCURRED_AT}`);
+
 export const OrderItemSchema = z
   .strictObject({
     sku: Label,
@@ -26,7 +36,9 @@ export const OrderInputSchema = z
     memberId: MerchantChosenId,
     amount: MinorUnits.openapi({ description: "Order total in minor units (cents, fen).", example: 12800 }),
     currency: Currency,
-    occurredAt: IsoTimestamp.optional().openapi({ description: "When the order happened; defaults to now. Rules and periods use it." }),
+    occurredAt: OccurredAt.optional().openapi({
+      description: `When the order happened; defaults to now. Rules and periods use it. From ${EARLIEST_OCCURRED_AT} to now (a few minutes of clock skew are tolerated).`,
+    }),
     channel: Label.optional(),
     items: z.array(OrderItemSchema).max(500, "at most 500 items").optional(),
   })

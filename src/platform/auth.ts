@@ -9,6 +9,7 @@ import { type Sql, sql } from "./d1/sql";
 import type { AppEnv, IdempotencyRecord, KeyScope, MerchantRef, Principal } from "./context";
 import { constantTimeEqual, sha256Hex } from "./crypto";
 import { ApiError } from "./errors";
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./openapi";
 
 export const API_KEY_PREFIX = "lk_";
 export const MEMBER_TOKEN_PREFIX = "mt_";
@@ -98,7 +99,7 @@ async function resolvePrincipal(c: Context<AppEnv>, secret: string, prefetch?: P
        FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.secret_hash = ?1`,
     )
     .bind(hash);
-  const withKey = idempotencyKey !== undefined && idempotencyKey.length >= 1 && idempotencyKey.length <= 255;
+  const withKey = idempotencyKey !== undefined && idempotencyKey.length >= 1 && idempotencyKey.length <= MAX_IDEMPOTENCY_KEY_LENGTH;
   if (withKey || prefetch) c.set("secretHash", hash);
   const extra = prefetch ? await prefetch(c) : [];
   let row: KeyRow | undefined;

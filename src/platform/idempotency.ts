@@ -7,7 +7,10 @@
  * - Points-moving services store the key row and the response inside their own write batch (see
  *   `IdempotentWrite`), so a response lost after commit is replayed on retry and two concurrent requests
  *   with one key cannot both write: the second batch fails on a primary key and replays the first.
- * - Other POSTs store their 2xx response after the handler. Errors are not stored: they wrote nothing.
+ * - Other POSTs claim the key (a row without a response) before their handler runs, so a concurrent copy
+ *   finds the claim and waits for the first response instead of running again; the 2xx response is stored
+ *   in the claim after the handler. A refused or failed request deletes its claim: it wrote nothing, so the
+ *   key may be retried.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { now } from "./clock";
@@ -15,12 +18,25 @@ import type { AppEnv, IdempotencyContext, IdempotencyRecord } from "./context";
 import { sha256Hex } from "./crypto";
 import { prepare, type Sql, sql } from "./d1/sql";
 import { ApiError } from "./errors";
-import { jsonText } from "./router";
+import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./openapi";
+import { IDEMPOTENCY_REQUIRED, jsonText } from "./router";
 
 export const REPLAY_HEADER = "Idempotent-Replayed";
 
 /** The idempotency scope of requests made with the platform token (merchant ids start with `mer_`). */
 const PLATFORM_SCOPE = "platform";
+
+/** How long a concurrent copy waits for the first request's response before answering 409 (ms, doubling). */
+const TWIN_WAIT_STEPS_MS = [20, 40, 80, 160, 320, 640];
+
+/**
+ * A claim older than this belongs to a request that died before storing or deleting it (a crashed
+ * isolate): a new request with the key may take it over instead of being told to retry for 7 days.
+ */
+export const STALE_CLAIM_MS = 60_000;
+
+const stillProcessing = () =>
+  new ApiError("conflict", "A request with this Idempotency-Key is still being processed; retry shortly.");
 
 /** Key-value pairs sorted, so a client re-serialising the same body in another key order still matches. */
 function canonicalJson(text: string): string {
@@ -49,9 +65,70 @@ export function answerFromRecord(record: IdempotencyRecord, requestHash: string)
       "idempotency_key_reused",
       "This Idempotency-Key was used with a different request. Use a new key for a new request.",
     );
-  if (record.response === null || record.status === null)
-    throw new ApiError("conflict", "A request with this Idempotency-Key is still being processed; retry shortly.");
+  if (record.response === null || record.status === null) throw stillProcessing();
   return jsonText(record.response, record.status, { [REPLAY_HEADER]: "true" });
+}
+
+/**
+ * The answer to a request whose key is already claimed: a replay once the first request has stored its
+ * response (waiting briefly for it), 409 idempotency_key_reused for another body, or 409 conflict when the
+ * first request is still running (or gave up, deleting its claim): retrying with the same key is safe.
+ */
+async function answerTwin(db: D1Database, context: IdempotencyContext, first: IdempotencyRecord | null): Promise<Response> {
+  let record = first;
+  for (const waitMs of TWIN_WAIT_STEPS_MS) {
+    if (!record) break;
+    if (record.requestHash !== context.requestHash || record.response !== null) return answerFromRecord(record, context.requestHash);
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    record = await loadRecord(db, context.merchantId, context.key);
+  }
+  if (record) return answerFromRecord(record, context.requestHash);
+  throw stillProcessing();
+}
+
+/** Claims the key for this request: true when no other request holds it (a stale claim is taken over). */
+async function claim(db: D1Database, context: IdempotencyContext, at: number): Promise<boolean> {
+  const row = await db
+    .prepare(
+      `INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
+       VALUES (?1, ?2, ?3, NULL, NULL, ?4)
+       ON CONFLICT (merchant_id, key) DO UPDATE SET request_hash = excluded.request_hash, created_at = excluded.created_at
+         WHERE idempotency_keys.response IS NULL AND idempotency_keys.created_at < ?5
+       RETURNING 1 AS claimed`,
+    )
+    .bind(context.merchantId, context.key, context.requestHash, at, at - STALE_CLAIM_MS)
+    .first<{ claimed: number }>();
+  return row !== null;
+}
+
+/** Fills this request's claim with its response. */
+function storeClaimed(db: D1Database, context: IdempotencyContext, status: number, response: string): Promise<unknown> {
+  return db
+    .prepare(
+      `UPDATE idempotency_keys SET status = ?1, response = ?2
+       WHERE merchant_id = ?3 AND key = ?4 AND request_hash = ?5 AND response IS NULL`,
+    )
+    .bind(status, response, context.merchantId, context.key, context.requestHash)
+    .run();
+}
+
+/** Deletes this request's claim: it wrote nothing, so the key may be used again. */
+function release(db: D1Database, context: IdempotencyContext): Promise<unknown> {
+  return db
+    .prepare(`DELETE FROM idempotency_keys WHERE merchant_id = ?1 AND key = ?2 AND request_hash = ?3 AND response IS NULL`)
+    .bind(context.merchantId, context.key, context.requestHash)
+    .run();
+}
+
+/** Stores a 2xx response that a points-moving service did not store in its batch (e.g. a replayed twin). */
+function storeUnclaimed(db: D1Database, context: IdempotencyContext, status: number, response: string): Promise<unknown> {
+  return db
+    .prepare(
+      `INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING`,
+    )
+    .bind(context.merchantId, context.key, context.requestHash, status, response, now())
+    .run();
 }
 
 /**
@@ -69,50 +146,66 @@ function withoutSecrets(text: string, paths: string[]): string {
   return JSON.stringify(body);
 }
 
+export interface IdempotencyOptions {
+  /** Fields of the response that carry a secret (see withoutSecrets). */
+  secretPaths?: string[];
+  /**
+   * The route's service stores the key in its own write batch (IdempotentWrite.finish), whose primary key
+   * already stops a concurrent copy: no claim is made before the handler.
+   */
+  storedInBatch?: boolean;
+}
+
 /**
- * Route middleware. `required` routes refuse requests without the header (400). `secretPaths` name the
- * fields of the response that carry a secret (see withoutSecrets).
+ * Route middleware. A missing key (on `required` routes) or a malformed one is left to the route's header
+ * schema (RequiredIdempotencyHeader / IdempotencyHeader), so the 400 lists it with every other bad field.
  *
- * @example createRoute({ method: "post", path: "/v1/orders", middleware: [allow("admin", "checkout"), idempotent(true)] })
+ * @example createRoute({ method: "post", path: "/v1/orders", middleware: [allow("admin", "checkout"), idempotent(true, { storedInBatch: true })] })
  */
-export function idempotent(required: boolean, options: { secretPaths?: string[] } = {}): MiddlewareHandler<AppEnv> {
-  return async function idempotent(c, next) {
+export function idempotent(required: boolean, options: IdempotencyOptions = {}): MiddlewareHandler<AppEnv> {
+  const middleware: MiddlewareHandler<AppEnv> = async function idempotent(c, next) {
     const key = c.req.header("idempotency-key");
-    if (key === undefined) {
-      if (required)
-        throw new ApiError("invalid_request", "The Idempotency-Key header is required on this route.", [
-          { path: "header.Idempotency-Key", message: "is required" },
-        ]);
-      return next();
-    }
-    if (key.length < 1 || key.length > 255)
-      throw new ApiError("invalid_request", "The Idempotency-Key header must be 1-255 characters.", [
-        { path: "header.Idempotency-Key", message: "must be 1-255 characters" },
-      ]);
+    if (key === undefined || key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) return next();
     const principal = c.var.principal;
     // Keys are scoped per merchant; the platform operator has a scope of its own.
     const merchantId = principal.kind === "platform" ? PLATFORM_SCOPE : principal.merchant.id;
     const body = await c.req.text();
     const requestHash = await sha256Hex(`${c.req.method} ${c.req.path}\n${canonicalJson(body)}`);
-    const prefetched = c.var.idempotencyRecord;
-    const record = prefetched === undefined ? await loadRecord(c.var.db, merchantId, key) : prefetched;
-    if (record) return answerFromRecord(record, requestHash);
-
     const context: IdempotencyContext = { merchantId, key, requestHash, stored: false };
+    const db = c.var.db;
+    const prefetched = c.var.idempotencyRecord;
+    const record = prefetched === undefined ? await loadRecord(db, merchantId, key) : prefetched;
+    if (record?.response != null) return answerFromRecord(record, requestHash);
+    // The key is unused, or claimed by a request still running (or one that died: a stale claim is taken over).
+    const claimed = !options.storedInBatch && (await claim(db, context, now()));
+    if (options.storedInBatch) {
+      if (record) return answerTwin(db, context, record);
+    } else if (!claimed) return answerTwin(db, context, await loadRecord(db, merchantId, key));
+
     c.set("idempotency", context);
-    await next();
-    if (!context.stored && c.res.status >= 200 && c.res.status < 300) {
-      const text = await c.res.clone().text();
-      const response = options.secretPaths ? withoutSecrets(text, options.secretPaths) : text;
-      await c.var.db
-        .prepare(
-          `INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
-           VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING`,
-        )
-        .bind(merchantId, key, requestHash, c.res.status, response, now())
-        .run();
+    try {
+      await next();
+    } catch (error) {
+      if (claimed) await release(db, context);
+      throw error;
     }
+    await settle(c, context, claimed, options.secretPaths);
   };
+  return Object.assign(middleware, { [IDEMPOTENCY_REQUIRED]: required });
+}
+
+/** After the handler: keep a 2xx response under the key; free a claim whose request was refused. */
+async function settle(c: Context<AppEnv>, context: IdempotencyContext, claimed: boolean, secretPaths?: string[]): Promise<void> {
+  const db = c.var.db;
+  if (c.res.status < 200 || c.res.status >= 300) {
+    if (claimed) await release(db, context);
+    return;
+  }
+  // Stored by the service's batch already, or a replay of a twin's stored response.
+  if (context.stored || c.res.headers.has(REPLAY_HEADER)) return;
+  const text = await c.res.clone().text();
+  const response = secretPaths ? withoutSecrets(text, secretPaths) : text;
+  await (claimed ? storeClaimed : storeUnclaimed)(db, context, c.res.status, response);
 }
 
 /**

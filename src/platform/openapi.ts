@@ -38,19 +38,24 @@ export function jsonResponse<T extends z.ZodType>(schema: T, description: string
 
 export const bearer = [{ bearerAuth: [] as string[] }];
 
+/** Longest Idempotency-Key accepted. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+const IdempotencyKey = z
+  .string({ error: "is required" })
+  .min(1, `must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters`)
+  .max(MAX_IDEMPOTENCY_KEY_LENGTH, `must be 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+
 export const IdempotencyHeader = z.object({
-  "idempotency-key": z
-    .string()
-    .min(1)
-    .max(255)
-    .optional()
-    .openapi({ description: "1-255 characters; a retry with the same key and body replays the first response." }),
+  "idempotency-key": IdempotencyKey.optional().openapi({
+    description: `1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters; a retry with the same key and body replays the first response.`,
+  }),
 });
 
 export const RequiredIdempotencyHeader = z.object({
-  "idempotency-key": z
-    .string({ error: "is required" })
-    .min(1)
-    .max(255)
-    .openapi({ description: "Required. 1-255 characters; a retry with the same key and body replays the first response." }),
+  "idempotency-key": IdempotencyKey.openapi({
+    description:
+      `Required. 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters; a retry with the same key and body replays the first response. ` +
+      "Without it the 400 lists this header together with every other bad field.",
+  }),
 });

@@ -1,8 +1,15 @@
 import { z } from "@hono/zod-openapi";
 import { ApiError } from "./errors";
+import { queryInteger } from "./validation";
+
+export const MAX_PAGE_SIZE = 200;
+export const DEFAULT_PAGE_SIZE = 50;
 
 export const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ param: { name: "limit", in: "query" } }),
+  limit: queryInteger(1, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE).openapi({
+    param: { name: "limit", in: "query" },
+    description: `Page size, 1-${MAX_PAGE_SIZE} in decimal digits (default ${DEFAULT_PAGE_SIZE}).`,
+  }),
   cursor: z.string().max(512).optional().openapi({ param: { name: "cursor", in: "query" } }),
 });
 

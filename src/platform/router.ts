@@ -1,10 +1,37 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
 import type { AppEnv } from "./context";
-import { validationHook } from "./validation";
+import { routeValidationHook, validationHook } from "./validation";
 
-/** A router whose request validation failures become problem+json 400s. */
+/** Set on the idempotent() middleware: whether the route requires the Idempotency-Key header. */
+export const IDEMPOTENCY_REQUIRED = Symbol("idempotency key required");
+
+/**
+ * An idempotent route must declare the Idempotency-Key header schema matching the middleware: the schema is
+ * what refuses a missing or malformed key (with every other bad field), so without it a required key would
+ * go unchecked. Checked once, when the route is registered.
+ */
+function checkIdempotencyHeader(route: RouteConfig): void {
+  const middleware = [route.middleware ?? []].flat() as Partial<Record<typeof IDEMPOTENCY_REQUIRED, boolean>>[];
+  const required = middleware.find((m) => IDEMPOTENCY_REQUIRED in m)?.[IDEMPOTENCY_REQUIRED];
+  if (required === undefined) return;
+  const headers = route.request?.headers as { shape?: Record<string, { safeParse(v: unknown): { success: boolean } }> } | undefined;
+  const field = headers?.shape?.["idempotency-key"];
+  if (!field || field.safeParse(undefined).success === required)
+    throw new Error(`${route.method} ${route.path}: declare ${required ? "RequiredIdempotencyHeader" : "IdempotencyHeader"} in request.headers`);
+}
+
+/**
+ * A router whose request validation failures become problem+json 400s naming every bad field of the request
+ * (path, query, headers and body together; see routeValidationHook).
+ */
 export function createRouter(): OpenAPIHono<AppEnv> {
-  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const router = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const register = router.openapi;
+  router.openapi = ((route: RouteConfig, handler: never, hook?: never) => {
+    checkIdempotencyHeader(route);
+    return register(route as never, handler, hook ?? (routeValidationHook(route.request as never) as never));
+  }) as unknown as typeof router.openapi;
+  return router;
 }
 
 /** JSON response of a body that is already serialized (rendered by SQL or replayed from storage). */

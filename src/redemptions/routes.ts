@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { allow } from "../platform/auth";
 import { idempotent } from "../platform/idempotency";
-import { bearer, commonErrors, conflictError, IdempotencyHeader, jsonBody, jsonResponse, RequiredIdempotencyHeader } from "../platform/openapi";
+import { bearer, commonErrors, conflictError, IdempotencyHeader, jsonBody, jsonResponse, RequiredIdempotencyHeader, unprocessableError } from "../platform/openapi";
 import { createRouter, jsonText } from "../platform/router";
 import { RedemptionInputSchema, RedemptionParams, RedemptionSchema } from "./schemas";
 import { cancelRedemption, captureRedemption, createRedemption, readRedemption } from "./service";
@@ -15,11 +15,13 @@ export const redemptionsRouter = createRouter()
       path: "/v1/redemptions",
       tags,
       summary: "Redeem points as payment, or hold them",
-      description: "Not enough spendable points: 409 insufficient_points and nothing is written. A hold is released by itself after 15 minutes.",
+      description:
+        "Not enough spendable points: 409 insufficient_points and nothing is written. Points worth nothing at the program's " +
+        "pointValue (the value is rounded down): 422 unprocessable naming points. A hold is released by itself after 15 minutes.",
       security: bearer,
-      middleware: [allow("admin", "checkout"), idempotent(true)] as const,
+      middleware: [allow("admin", "checkout"), idempotent(true, { storedInBatch: true })] as const,
       request: { headers: RequiredIdempotencyHeader, body: jsonBody(RedemptionInputSchema) },
-      responses: { 201: jsonResponse(RedemptionSchema, "The redemption"), ...commonErrors, ...conflictError },
+      responses: { 201: jsonResponse(RedemptionSchema, "The redemption"), ...commonErrors, ...conflictError, ...unprocessableError },
     }),
     (c) => createRedemption(c, c.req.valid("json")) as never,
   )
@@ -43,7 +45,7 @@ export const redemptionsRouter = createRouter()
       tags,
       summary: "Capture a held redemption",
       security: bearer,
-      middleware: [allow("admin", "checkout"), idempotent(false)] as const,
+      middleware: [allow("admin", "checkout"), idempotent(false, { storedInBatch: true })] as const,
       request: { params: RedemptionParams, headers: IdempotencyHeader },
       responses: { 200: jsonResponse(RedemptionSchema, "Captured"), ...commonErrors, ...conflictError },
     }),
@@ -57,7 +59,7 @@ export const redemptionsRouter = createRouter()
       summary: "Cancel a redemption and return its points",
       description: "A held redemption's points come back as `release`; a captured one's as `redemption_return`.",
       security: bearer,
-      middleware: [allow("admin", "checkout"), idempotent(false)] as const,
+      middleware: [allow("admin", "checkout"), idempotent(false, { storedInBatch: true })] as const,
       request: { params: RedemptionParams, headers: IdempotencyHeader },
       responses: { 200: jsonResponse(RedemptionSchema, "Cancelled"), ...commonErrors, ...conflictError },
     }),

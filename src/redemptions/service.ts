@@ -44,6 +44,13 @@ async function attemptRedemption(c: Context<AppEnv>, input: RedemptionInput): Pr
     throw new ApiError("unprocessable", `These points are worth more than ${MAX_TOTAL} minor units, past exact money.`, [
       { path: "points", message: `must be worth at most ${MAX_TOTAL} minor units` },
     ]);
+  // A redemption pays with points: one worth nothing would take points for no money off.
+  if (value === 0) {
+    const least = Math.ceil(program.pointValue.points / program.pointValue.amount);
+    throw new ApiError("unprocessable", `${input.points} points are worth nothing at this program's point value; redeem at least ${least} points.`, [
+      { path: "points", message: `must be at least ${least} (worth at least 1 minor unit)` },
+    ]);
+  }
   const hold = input.hold === true;
   const id = newId("rd", at);
   const db = c.var.db;

@@ -103,7 +103,20 @@ const ORDER_FIELDS: Record<string, FieldSpec> = {
   memberId: ID,
   amount: { invalid: [1_000_000_000_001] },
   currency: { invalid: ["cny", "CN", "CNYY", "元元元"] },
-  occurredAt: { invalid: ["yesterday", "2026-02-30T00:00:00Z", "2026-01-01", "1700000000000", "2026-13-01T00:00:00Z"] },
+  occurredAt: {
+    invalid: [
+      "yesterday",
+      "2026-02-30T00:00:00Z",
+      "2026-01-01",
+      "1700000000000",
+      "2026-13-01T00:00:00Z",
+      // Before the earliest accepted instant (2000-01-01T00:00:00Z).
+      "1969-12-31T23:59:59Z",
+      "0000-01-01T00:00:00Z",
+      "1999-12-31T23:59:59.999Z",
+      "2000-01-01T07:59:59+08:00",
+    ],
+  },
   items: { invalid: [Array.from({ length: 501 }, (_, i) => ({ sku: `s-${i}`, quantity: 1, unitPrice: 1 }))] },
   "items.0.quantity": { invalid: [0, 1_000_001] },
   "items.0.unitPrice": { invalid: [1_000_000_000_001] },
@@ -156,7 +169,7 @@ const ROUTES: BodyRoute[] = [
     fields: {
       name: { invalid: ["x".repeat(201)] },
       currency: { invalid: ["cny", "CN", "CNYY", "人民币"] },
-      timezone: { invalid: ["Mars/Phobos", "Asia/Nowhere", "x".repeat(65), "+08:00x"] },
+      timezone: { invalid: ["Mars/Phobos", "Asia/Nowhere", "x".repeat(65), "+08:00x", "+08:00", "-05:00", "+0800", "+08", "-00:00"] },
     },
   },
   {
@@ -199,7 +212,7 @@ const ROUTES: BodyRoute[] = [
     fields: {
       email: { nullable: true, invalid: ["not-an-email", "a@", `${"x".repeat(250)}@e.com`, "ü@"] },
       name: { nullable: true, invalid: ["x".repeat(201)] },
-      birthday: { nullable: true, invalid: ["31-01-1990", "1990/01/31", "tomorrow", "1990-1-1"] },
+      birthday: { nullable: true, invalid: ["31-01-1990", "1990/01/31", "tomorrow", "1990-1-1", "2999-01-01", "9999-12-31"] },
       attributes: {
         nullable: true,
         record: true,
@@ -210,6 +223,11 @@ const ROUTES: BodyRoute[] = [
           { k: "x".repeat(1001) },
           { ["k".repeat(65)]: 1 },
           Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i])),
+          // Numbers that would not read back as sent (beyond 2^53).
+          { n: raw("9007199254740993") },
+          { n: 1e308 },
+          { n: -1e300 },
+          { n: 2 ** 53 },
         ],
       },
     },
@@ -491,6 +509,9 @@ function wholeBodyCases(route: BodyRoute): { label: string; body?: string | Uint
   const firstKey = Object.keys(route.valid)[0]!;
   cases.push({ label: `10,000 nested arrays in ${firstKey}`, body: encodeJson({ ...route.valid, [firstKey]: deepArray(10_000) }) });
   cases.push({ label: "__proto__ key", body: `{"__proto__":{"admin":true},${valid.slice(1)}` });
+  // Duplicate keys: JSON.parse keeps the last, so the request would mean something the client may not have meant.
+  cases.push({ label: `duplicate key ${firstKey}`, body: `{${JSON.stringify(firstKey)}:${encodeJson(route.valid[firstKey])},${valid.slice(1)}`, status: [400] });
+  cases.push({ label: `duplicate key ${firstKey} spelt with an escape`, body: `${valid.slice(0, -1)},"\\u00${firstKey.charCodeAt(0).toString(16)}${firstKey.slice(1)}":${encodeJson(route.valid[firstKey])}}`, status: [400] });
   cases.push({ label: "constructor key", body: `{"constructor":{"prototype":{"admin":true}},${valid.slice(1)}` });
   const stringField = route.idField ?? Object.keys(route.valid).find((k) => typeof route.valid[k] === "string");
   if (stringField) {
@@ -597,6 +618,22 @@ describe.each(ROUTES)("$name", (route) => {
       for (const [label, headers] of cases) {
         const reply = await send({ method: route.method, path: route.path, token: route.token(), headers, body: encodeJson(route.valid) });
         failures.check(label, reply, problemIssues(reply, { status: [400], code: "invalid_request", field: "header.Idempotency-Key" }));
+      }
+      expect(failures.list).toEqual([]);
+    });
+
+  // Was: a missing required Idempotency-Key was reported alone, hiding every error of the body.
+  if (route.idempotency === "required")
+    it("lists a missing Idempotency-Key together with every error of the body", async () => {
+      const failures = new Failures();
+      for (const field of route.required) {
+        const body = encodeJson(deleteAt(route.valid, field.split(".")));
+        const reply = await send({ method: route.method, path: route.path, token: route.token(), body });
+        const issues = [
+          ...problemIssues(reply, { status: [400], code: "invalid_request", field: "header.Idempotency-Key" }),
+          ...problemIssues(reply, { status: [400], code: "invalid_request", field }),
+        ];
+        failures.check(`missing key and ${field}`, reply, issues);
       }
       expect(failures.list).toEqual([]);
     });
@@ -721,7 +758,11 @@ type RawRequestLike = { path: string; body?: string; headers?: Record<string, st
 
 describe("list parameters", () => {
   const b64 = (text: string) => btoa(text).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
-  const BAD_LIMITS = ["0", "-1", "201", "1.5", "abc", "1e20", "", "NaN", "Infinity", "-Infinity", "9007199254740993", "%FF", "1%00", "true", "[]", "1e999"];
+  const BAD_LIMITS = [
+    ...["0", "-1", "201", "1.5", "abc", "1e20", "", "NaN", "Infinity", "-Infinity", "9007199254740993", "%FF", "1%00", "true", "[]", "1e999"],
+    // Only plain decimal digits: Number() would read these as 16, 5, 5, 5, 10, 1 and 5.
+    ...["0x10", "%205", "5%20", "+5", "1e1", "0b1", "%095"],
+  ];
   const COMMON_BAD_CURSORS = ["%FF", "!!!", "x".repeat(513), b64('{"x":[1]}'), "eyJ", "%C3%BC", b64("null"), b64("[1]"), "%00"];
   const lists: { path: string; token: () => string; badCursors: string[] }[] = [
     { path: "/v1/api-keys", token: () => A.admin, badCursors: [b64("123"), b64("true")] },
@@ -786,6 +827,103 @@ describe("control: the valid bodies the abuse was derived from", () => {
  * Engine bugs this suite found once, kept as regression tests. They run last, on their own member.
  */
 describe("regressions of bugs found by this suite", () => {
+  // Was: POST /v1/members/{id}/adjustments without Idempotency-Key answered only the header error.
+  // Expected: path, header and body errors in one 400.
+  it("names the path, the header and the body errors of one request together", async () => {
+    const reply = await call("POST", "/v1/members/%C3%BC/adjustments", { token: A.admin, body: { points: 0, reason: "" } });
+    expect(reply.status, reply.text).toBe(400);
+    expect(reply.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(["header.Idempotency-Key", "param.memberId", "points", "reason"]);
+  });
+
+  // Was: PUT /v1/members/{id} {"attributes":{"__proto__":"x"}} answered 201 without the key: silently dropped.
+  // Expected: stored and read back exactly (or refused naming attributes.__proto__).
+  it("stores attribute keys named like Object.prototype members exactly", async () => {
+    const text = '{"attributes":{"__proto__":"x","constructor":"y","prototype":1,"toString":true,"hasOwnProperty":null}}';
+    const put = await call("PUT", "/v1/members/proto-victim", { token: A.admin, rawBody: text });
+    expect(put.status, put.text).toBe(201);
+    const expected = '{"__proto__":"x","constructor":"y","prototype":1,"toString":true,"hasOwnProperty":null}';
+    const read = await call("GET", "/v1/members/proto-victim", { token: A.admin });
+    expect(read.text).toContain(`"attributes":${expected}`);
+    expect(put.text).toContain(`"attributes":${expected}`);
+    // An object under __proto__ is a nested value: refused like any other.
+    const nested = await call("PUT", "/v1/members/proto-victim", { token: A.admin, rawBody: '{"attributes":{"__proto__":{"admin":true}}}' });
+    expect(problemIssues(nested, { status: 400, field: "attributes.__proto__", strict: true })).toEqual([]);
+  });
+
+  // Was: {"attributes":{"n":9007199254740993}} was stored as 9007199254740992, and 1e308 was stored.
+  it("refuses attribute numbers that would not read back as sent, naming attributes.<key>", async () => {
+    for (const n of ["9007199254740993", "1e308", "-9007199254740992"]) {
+      const reply = await call("PUT", "/v1/members/number-victim", { token: A.admin, rawBody: `{"attributes":{"ok":1.5,"n":${n}}}` });
+      expect(problemIssues(reply, { status: 400, field: "attributes.n", strict: true }), n).toEqual([]);
+    }
+    const fine = await call("PUT", "/v1/members/number-victim", { token: A.admin, body: { attributes: { a: 9007199254740991, b: -0.25, c: 1e-9 } } });
+    expect(fine.status, fine.text).toBe(201);
+    expect(fine.body.attributes).toEqual({ a: 9007199254740991, b: -0.25, c: 1e-9 });
+  });
+
+  // Was: {"amount":1,"amount":2} was accepted as amount 2.
+  it("refuses duplicate keys anywhere in a body, naming them, and accepts look-alikes inside strings", async () => {
+    const order = (extra: string) =>
+      `{"orderId":"dup-order","memberId":"${MEMBER}","currency":"CNY",${extra}}`;
+    const cases: [string, string, string][] = [
+      ["top level", order('"amount":1,"amount":2'), "amount"],
+      ["escaped spelling", order('"amount":1,"\\u0061mount":2'), "amount"],
+      ["nested item", order('"amount":1,"items":[{"sku":"a","quantity":1,"unitPrice":1},{"sku":"b","sku":"c","quantity":1,"unitPrice":1}]'), "items.1.sku"],
+    ];
+    for (const [label, text, field] of cases) {
+      const reply = await call("POST", "/v1/orders/quote", { token: A.admin, rawBody: text });
+      expect(problemIssues(reply, { status: 400, code: "invalid_request", field, strict: true }), label).toEqual([]);
+    }
+    const lookAlike = order('"amount":1,"channel":"\\\\\\",\\"amount\\":2","items":[{"sku":"a","quantity":1,"unitPrice":1},{"sku":"a","quantity":1,"unitPrice":1}]');
+    const fine = await call("POST", "/v1/orders/quote", { token: A.admin, rawBody: lookAlike });
+    expect(fine.status, fine.text).toBe(200);
+  });
+
+  // Was: "occurredAt":"1969-12-31T23:59:59Z" or "0000-01-01T00:00:00Z" was accepted, and lastOrderAt then read 1970-01-01.
+  it("refuses order times before 2000-01-01", async () => {
+    for (const occurredAt of ["0000-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "1999-12-31T23:59:59Z"]) {
+      const reply = await call("POST", "/v1/orders", {
+        token: A.checkout,
+        idempotencyKey: uid("k"),
+        body: { orderId: uid("old"), memberId: MEMBER, amount: 100, currency: "CNY", occurredAt },
+      });
+      expect(problemIssues(reply, { status: 400, field: "occurredAt", strict: true }), occurredAt).toEqual([]);
+    }
+  });
+
+  // Was: "utc" was stored as sent (not the canonical "UTC") and "+08:00" was accepted as a time zone.
+  it("stores time zones in canonical IANA form and refuses UTC offsets", async () => {
+    const created = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "tz", currency: "CNY", timezone: "utc" } });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body.merchant.timezone).toBe("UTC");
+    const shanghai = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "tz", currency: "CNY", timezone: "asia/shanghai" } });
+    expect(shanghai.body.merchant.timezone).toBe("Asia/Shanghai");
+    for (const timezone of ["+08:00", "-05:00", "+0800"]) {
+      const reply = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "tz", currency: "CNY", timezone } });
+      expect(problemIssues(reply, { status: 400, field: "timezone", strict: true }), timezone).toEqual([]);
+    }
+  });
+
+  // Was: "birthday":"2999-01-01" was accepted.
+  it("refuses birthdays in the future", async () => {
+    const tomorrow = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+    for (const birthday of ["2999-01-01", tomorrow]) {
+      const reply = await call("PUT", "/v1/members/future-birthday", { token: A.admin, body: { birthday } });
+      expect(problemIssues(reply, { status: 400, field: "birthday", strict: true }), birthday).toEqual([]);
+    }
+    const today = new Date().toISOString().slice(0, 10);
+    expect((await call("PUT", "/v1/members/future-birthday", { token: A.admin, body: { birthday: today } })).status).toBe(201);
+  });
+
+  // Was: ?withinDays=0x10 and ?withinDays=%205 were read as 16 and 5.
+  it("refuses list and window parameters that are not plain decimal digits", async () => {
+    for (const days of ["0x10", "%205", "1e1", "+5"]) {
+      const reply = await send({ method: "GET", path: `/v1/members/${MEMBER}/expiring?withinDays=${days}`, token: A.admin });
+      expect(problemIssues(reply, { status: 400, field: "query.withinDays", strict: true }), days).toEqual([]);
+    }
+    expect((await call("GET", `/v1/members/${MEMBER}/expiring?withinDays=30`, { token: A.admin })).status).toBe(200);
+  });
+
   // Was: bytes that are not UTF-8 are decoded leniently to U+FFFD and stored (POST /v1/api-keys with name bytes
   // 61 FF FE answers 201 and the key is listed with name "a\uFFFD\uFFFD"). Expected: 400 invalid_request.
   it("refuses invalid UTF-8 inside free-text fields", async () => {
