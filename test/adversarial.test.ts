@@ -113,6 +113,22 @@ describe("refunds decide what they reverse inside their own transaction", () => 
     expect(ends).toEqual([49, 49]);
   });
 
+  it("refund then cancel gives back what later earnings repaid of the refund's debt", async () => {
+    const m = await merchantWith({ expiry: { policy: "after_earn", days: 10 } });
+    await postOrder(m, { orderId: "debt-a", memberId: "repaid", amount: 6300 });
+    const spent = await redeem(m, "repaid", 63);
+    advanceClock(12 * DAY_MS);
+    // The order's points are out: the refund makes debt, which the next order repays.
+    expect((await refund(m, "debt-a")).body.member.balance).toBe(-63);
+    expect((await postOrder(m, { orderId: "debt-b", memberId: "repaid", amount: 5500 })).body.member.balance).toBe(-8);
+    // The spent points come back (to a lot past its date): they settle the refund's debt and give the
+    // next order's 55 back, as if the cancel had come first.
+    expect((await cancel(m, spent.body.id)).body.member.balance).toBe(55);
+    await checkMemberInvariants(m.id, "repaid");
+    advanceClock(5 * DAY_MS);
+    expect((await member(m, "repaid")).balance).toBe(55);
+  });
+
   it("a refund touching a pending lot both due for release and expired keeps the debt it repaid", async () => {
     const m = await merchantWith({});
     // A member in debt 100: earn 100, spend it, refund that order.

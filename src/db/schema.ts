@@ -133,6 +133,8 @@ export const pointLots = sqliteTable(
     availableAt: integer("available_at").notNull(),
     expiresAt: integer("expires_at"),
     expireKey: integer("expire_key").notNull(),
+    /** Points a refund of this lot's order took elsewhere while its points were out (ledger/claims.ts). */
+    owed: integer("owed").notNull().default(0),
   },
   (t) => [
     // Spending walks a member's spendable lots soonest-expiring first.
@@ -156,10 +158,7 @@ export const lotMoves = sqliteTable(
     merchantId: text("merchant_id").notNull(),
     memberId: text("member_id").notNull(),
     points: integer("points").notNull(),
-    /**
-     * On a refund's drain record (move id `drain:<lot>`): points of it given back since, when the order's
-     * own lot got its spent points back (see LedgerWriter.restore).
-     */
+    /** On a payer record (move id `paid:<merchant>:<member>`): points given back to the lot since (ledger/claims.ts). */
     undone: integer("undone").notNull().default(0),
   },
   (t) => [primaryKey({ columns: [t.moveId, t.lotId] })],

@@ -8,6 +8,7 @@
  * lots' current state, so a repeated or overlapping run finds nothing left to do.
  */
 import { prepare, type Sql, sql } from "../platform/d1/sql";
+import { payersTagSql } from "./claims";
 import { newId } from "../platform/ids";
 
 /** A SELECT of lot ids. */
@@ -53,6 +54,14 @@ export function releaseStatements(db: D1Database, scope: LotScope, at: number): 
            WHERE lm.move_id = ${tag}
          ) AS r
          WHERE point_lots.id = r.id`,
+    ),
+    // Lots that repaid debt on release paid a refund's shortfall (see claims.ts).
+    prepare(
+      db,
+      sql`INSERT INTO lot_moves (move_id, lot_id, merchant_id, member_id, points)
+         SELECT ${payersTagSql("lm")}, lm.lot_id, lm.merchant_id, lm.member_id, lm.points - l.remaining
+         FROM lot_moves lm JOIN point_lots l ON l.id = lm.lot_id WHERE lm.move_id = ${tag} AND lm.points > l.remaining
+         ON CONFLICT (move_id, lot_id) DO UPDATE SET points = points + excluded.points`,
     ),
     prepare(
       db,

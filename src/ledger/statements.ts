@@ -18,6 +18,7 @@ import { assert, assertQuantity, MAX_TOTAL } from "../platform/assert";
 import { GUARD, guardSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { newId } from "../platform/ids";
+import { payersTag, recordPayers, recordShortfall, settleClaims } from "./claims";
 import { expireStatements, memberScopes, releaseStatements } from "./lifecycle";
 
 /** Far-future expire key for lots that never expire, so one index orders every lot. */
@@ -114,9 +115,6 @@ export interface SettleInput {
   dueHolds?: readonly DueHold[];
 }
 
-/** Move id of a lot's drain record: what refunds of its order took from other lots while its points were out. */
-const drainTag = (lotId: string) => `drain:${lotId}`;
-
 export class LedgerWriter {
   readonly statements: D1PreparedStatement[] = [];
   /** The member's rows in tables keyed by (merchant_id, member_id). */
@@ -127,6 +125,8 @@ export class LedgerWriter {
   private readonly memberRow: Sql;
   /** Last activity as posted: never moved back by a concurrent request with an older clock. */
   private readonly activity: Sql;
+  /** Where the member's lots that paid refund shortfalls are recorded (see claims.ts). */
+  private readonly payers: string;
 
   constructor(
     private readonly db: D1Database,
@@ -140,6 +140,7 @@ export class LedgerWriter {
     this.member = sql`merchant_id = ${merchantId} AND id = ${memberId}`;
     this.memberRow = sql`m.merchant_id = ${merchantId} AND m.id = ${memberId}`;
     this.activity = sql`last_activity_at = MAX(COALESCE(last_activity_at, 0), ${at})`;
+    this.payers = payersTag(merchantId, memberId);
   }
 
   /**
@@ -188,6 +189,10 @@ export class LedgerWriter {
               AND (balance + pending > ${MAX_TOTAL} OR lifetime_earned > ${MAX_TOTAL}))`,
       ),
     );
+    // A lot that repaid debt paid a refund's shortfall: it is owed those points if they come back.
+    this.push(sql`INSERT INTO lot_moves (move_id, lot_id, merchant_id, member_id, points)
+       SELECT ${this.payers}, id, merchant_id, member_id, points - remaining FROM point_lots
+       WHERE id = ${entryId} AND is_pending = 0 AND points > remaining`);
     return this.entry(entryId, input.type, points, { ...input.refs, lotId: entryId, availableAt, expiresAt });
   }
 
@@ -248,7 +253,11 @@ export class LedgerWriter {
          lifetime_earned = lifetime_earned - ${amount}, entry_seq = entry_seq + 1, updated_at = ${this.at}
        WHERE ${this.member} AND ${amount} > 0`);
     this.applyMoves(moveId, -1);
-    if (input.ownLotId) this.recordDrains(moveId, input.ownLotId);
+    if (input.ownLotId) {
+      // The own lot owes what the reversal had to take elsewhere; the lots it drained are its payers.
+      this.push(recordShortfall(moveId, input.ownLotId, amount));
+      this.push(recordPayers(this.payers, moveId, input.ownLotId));
+    }
     return this.entry(
       input.entryId,
       "refund_reversal",
@@ -262,11 +271,16 @@ export class LedgerWriter {
   restore(input: RestoreInput): this {
     assertQuantity(input.points, "restored points");
     const repayMove = `${input.entryId}:repay`;
+    const debt = sql`MAX(0, -(SELECT balance FROM members WHERE ${this.member}))`;
     this.applyMoves(input.moveId, 1);
-    this.undoDrains(input.moveId, `${input.entryId}:undo`);
-    // A member in debt (after a refund reversal) repays it from the returned points first.
-    this.walkLots(repayMove, sql`MIN(${input.points}, MAX(0, -(SELECT balance FROM members WHERE ${this.member})))`, null);
+    // Points back in a lot whose order was refunded meanwhile settle that refund's shortfall first.
+    const claims = settleClaims(input.moveId, `${input.entryId}:claims`, this.payers, debt);
+    for (const statement of claims.settle) this.push(statement);
+    // A member still in debt repays it from the rest of the returned points.
+    this.walkLots(repayMove, sql`MIN(${input.points} - ${claims.diverted}, MAX(0, ${debt} - ${claims.diverted}))`, null);
     this.applyMoves(repayMove, -1);
+    this.push(recordPayers(this.payers, repayMove, null));
+    this.push(claims.cleanup);
     this.push(sql`UPDATE members SET balance = balance + ${input.points}, held = held - ${input.fromHeld ? input.points : 0},
          lifetime_redeemed = lifetime_redeemed - ${input.fromHeld ? 0 : input.points}, entry_seq = entry_seq + 1,
          updated_at = ${this.at}
@@ -287,48 +301,6 @@ export class LedgerWriter {
          ${refs.orderId ?? null}, ${refs.redemptionId ?? null}, 'hold captured'
        FROM members m WHERE ${this.memberRow}`);
     return this.entry(redeemEntryId, "redeem", -points, refs);
-  }
-
-  /**
-   * A reversal that found the order's own lot short (its points out on a redemption) drained other lots.
-   * Their amounts are kept per own lot under `drain:<lot>`, so that when the own lot gets its points back
-   * (a cancel or a hold release), those points refill the drained lots instead (undoDrains): the result
-   * is the same whichever of refund and cancel comes first.
-   */
-  private recordDrains(moveId: string, ownLotId: string): void {
-    this.push(sql`INSERT INTO lot_moves (move_id, lot_id, merchant_id, member_id, points)
-       SELECT ${drainTag(ownLotId)}, lot_id, merchant_id, member_id, points FROM lot_moves
-       WHERE move_id = ${moveId} AND lot_id <> ${ownLotId}
-       ON CONFLICT (move_id, lot_id) DO UPDATE SET points = points + excluded.points`);
-  }
-
-  /**
-   * Points coming back to lots under `moveId` refill, first, what refunds of those lots' orders drained
-   * from other lots (up to what each lot gets back). Runs after the points were put back: the refilled part
-   * moves from the returning lot to the drained ones. `tag` names the scratch rows, deleted at the end.
-   */
-  private undoDrains(moveId: string, tag: string): void {
-    const scratch = sql`move_id > ${`${tag}:`} AND move_id < ${`${tag};`}`;
-    const ownOf = sql`substr(move_id, ${tag.length + 2})`;
-    this.push(sql`INSERT INTO lot_moves (move_id, lot_id, merchant_id, member_id, points)
-       SELECT ${tag} || ':' || own, lot_id, merchant_id, member_id, give FROM (
-         SELECT rm.lot_id AS own, dm.lot_id, dm.merchant_id, dm.member_id,
-           MAX(0, MIN(dm.points - dm.undone, rm.points - COALESCE(SUM(dm.points - dm.undone) OVER (
-             PARTITION BY rm.lot_id ORDER BY dm.lot_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0))) AS give
-         FROM lot_moves rm JOIN lot_moves dm ON dm.move_id = 'drain:' || rm.lot_id
-         WHERE rm.move_id = ${moveId} AND dm.points > dm.undone)
-       WHERE give > 0`);
-    this.push(sql`UPDATE lot_moves SET undone = undone + g.points
-       FROM (SELECT ${ownOf} AS own, lot_id, points FROM lot_moves WHERE ${scratch}) AS g
-       WHERE lot_moves.move_id = 'drain:' || g.own AND lot_moves.lot_id = g.lot_id`);
-    this.push(sql`UPDATE point_lots SET remaining = remaining + t.delta
-       FROM (SELECT id, SUM(delta) AS delta FROM (
-               SELECT lot_id AS id, points AS delta FROM lot_moves WHERE ${scratch}
-               UNION ALL
-               SELECT ${ownOf} AS id, -points AS delta FROM lot_moves WHERE ${scratch})
-             GROUP BY id) AS t
-       WHERE point_lots.id = t.id`);
-    this.push(sql`DELETE FROM lot_moves WHERE ${scratch}`);
   }
 
   /** Releases a hold past its time, exactly once: the status compare-and-set aborts the batch if it moved. */

@@ -9,7 +9,9 @@ export async function checkMemberInvariants(merchantId: string, memberId: string
       .prepare(
         `SELECT balance, pending, held, lifetime_redeemed AS redeemed,
            (SELECT COALESCE(-SUM(points), 0) FROM ledger_entries
-            WHERE merchant_id = ?1 AND member_id = ?2 AND type = 'adjust' AND points < 0) AS adjustedDown
+            WHERE merchant_id = ?1 AND member_id = ?2 AND type = 'adjust' AND points < 0) AS adjustedDown,
+           (SELECT COALESCE(SUM(owed), 0) FROM point_lots WHERE merchant_id = ?1 AND member_id = ?2) AS owed,
+           (SELECT COALESCE(SUM(points - undone), 0) FROM lot_moves WHERE move_id = 'paid:' || ?1 || ':' || ?2) AS paid
          FROM members WHERE merchant_id = ?1 AND id = ?2`,
       )
       .bind(merchantId, memberId),
@@ -36,6 +38,8 @@ export async function checkMemberInvariants(merchantId: string, memberId: string
   else expect(l.spendable, `in debt, no spendable lot is left; ${context}`).toBe(0);
   expect(holds!.results[0].held, `held == open holds; ${context}`).toBe(a.held);
   expect(a.held).toBeGreaterThanOrEqual(0);
+  // Refund shortfalls still owed by lots are exactly the debt plus what payer lots gave and did not get back.
+  expect(a.owed, `owed == debt + unreturned payments; ${context}`).toBe(Math.max(0, -a.balance) + a.paid);
   // Debt comes only from reversing points the member already spent: never more than was spent.
   expect(-a.balance, `debt never exceeds points spent; ${context}`).toBeLessThanOrEqual(a.redeemed + a.held + a.adjustedDown);
 }

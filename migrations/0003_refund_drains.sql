@@ -1,1 +1,0 @@
-ALTER TABLE `lot_moves` ADD `undone` integer DEFAULT 0 NOT NULL;
