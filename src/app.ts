@@ -92,10 +92,14 @@ export function createApp() {
     if (error instanceof HTTPException && error.status < 500) {
       const code = error.status === 413 ? "payload_too_large" : error.status === 401 ? "unauthorized" : "invalid_request";
       const detail = error.message || "The request is malformed.";
-      return problemResponse(new ApiError(code, detail, code === "invalid_request" ? [{ path: "(body)", message: detail }] : undefined));
+      return problemResponse(
+        new ApiError(code, detail, code === "invalid_request" ? [{ path: "(body)", message: detail }] : undefined),
+      );
     }
     console.error("unhandled error", error);
-    return problemResponse(new ApiError("internal_error", "Something went wrong on our side; nothing was written twice. Retry later."));
+    return problemResponse(
+      new ApiError("internal_error", "Something went wrong on our side; nothing was written twice. Retry later."),
+    );
   });
   return app;
 }

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { holdReleaseJob } from "../src/jobs/hold-release";
 import { runJob } from "../src/jobs/runner";
 import { advanceClock, DAY_MS, MINUTE_MS, resetClock } from "../src/platform/clock";
-import { BASE_RULE, call, createMerchant, createRule, member, postOrder, uid, type TestMerchant } from "./support/api";
+import { BASE_RULE, call, createMerchant, createRule, member, postOrder, type TestMerchant, uid } from "./support/api";
 import { checkMemberInvariants } from "./support/invariants";
 
 afterEach(() => resetClock());
@@ -26,9 +26,17 @@ async function merchantWith(program: Record<string, unknown>): Promise<TestMerch
 const redeem = (m: TestMerchant, memberId: string, points: number, hold = false) =>
   call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId, points, hold } });
 const refund = (m: TestMerchant, orderId: string, body: Record<string, unknown> = {}) =>
-  call("POST", `/v1/orders/${orderId}/refunds`, { token: m.checkout, idempotencyKey: uid("k"), body: { refundId: uid("r"), ...body } });
+  call("POST", `/v1/orders/${orderId}/refunds`, {
+    token: m.checkout,
+    idempotencyKey: uid("k"),
+    body: { refundId: uid("r"), ...body },
+  });
 const adjust = (m: TestMerchant, memberId: string, points: number) =>
-  call("POST", `/v1/members/${memberId}/adjustments`, { token: m.admin, idempotencyKey: uid("k"), body: { points, reason: "test" } });
+  call("POST", `/v1/members/${memberId}/adjustments`, {
+    token: m.admin,
+    idempotencyKey: uid("k"),
+    body: { points, reason: "test" },
+  });
 const cancel = (m: TestMerchant, id: string) => call("POST", `/v1/redemptions/${id}/cancel`, { token: m.checkout });
 const runFor = (m: TestMerchant, job: string) => call("POST", `/v1/jobs/${job}/runs`, { token: m.admin });
 
@@ -78,7 +86,9 @@ describe("refunds decide what they reverse inside their own transaction", () => 
       expect(spent.status).toBe(201);
       advanceClock(35 * DAY_MS);
       const other =
-        race === "cancel" ? cancel(m, spent.body.id) : runJob(env.DB, holdReleaseJob, { trigger: "cron", scope: { merchantId: m.id } });
+        race === "cancel"
+          ? cancel(m, spent.body.id)
+          : runJob(env.DB, holdReleaseJob, { trigger: "cron", scope: { merchantId: m.id } });
       const [r] = await Promise.all([refund(m, `${memberId}-o`), other]);
       expect(r.status, r.text).toBe(201);
       expect((await member(m, memberId)).balance, race).toBe(0);
@@ -95,7 +105,9 @@ describe("refunds decide what they reverse inside their own transaction", () => 
       const spent = await redeem(m, memberId, 130);
       // A never-expiring goodwill lot the refund can drain while the order's points are out.
       expect((await adjust(m, memberId, 49)).status).toBe(201);
-      await env.DB.prepare(`UPDATE point_lots SET expires_at = NULL, expire_key = 8640000000000000 WHERE merchant_id = ?1 AND member_id = ?2 AND order_id IS NULL`)
+      await env.DB.prepare(
+        `UPDATE point_lots SET expires_at = NULL, expire_key = 8640000000000000 WHERE merchant_id = ?1 AND member_id = ?2 AND order_id IS NULL`,
+      )
         .bind(m.id, memberId)
         .run();
       advanceClock(12 * DAY_MS);
@@ -135,7 +147,12 @@ describe("refunds decide what they reverse inside their own transaction", () => 
     await postOrder(m, { orderId: "d-0", memberId: "debtor", amount: 10000 });
     expect((await redeem(m, "debtor", 100)).status).toBe(201);
     expect((await refund(m, "d-0")).body.member.balance).toBe(-100);
-    const settings = { pointValue: { points: 100, amount: 100 }, pendingDays: 14, expiry: { policy: "after_earn", days: 7 }, autoEnroll: true };
+    const settings = {
+      pointValue: { points: 100, amount: 100 },
+      pendingDays: 14,
+      expiry: { policy: "after_earn", days: 7 },
+      autoEnroll: true,
+    };
     expect((await call("PUT", "/v1/program", { token: m.admin, body: settings })).status).toBe(200);
     await postOrder(m, { orderId: "d-1", memberId: "debtor", amount: 30000 });
     advanceClock(15 * DAY_MS);

@@ -21,7 +21,11 @@ describe("checkout happy path", () => {
     expect(redemption.body.value).toBe(100);
     expect(redemption.body.member.balance).toBe(28);
 
-    const refund = await call("POST", "/v1/orders/o-1/refunds", { token: m.checkout, idempotencyKey: uid("k"), body: { refundId: "r-1" } });
+    const refund = await call("POST", "/v1/orders/o-1/refunds", {
+      token: m.checkout,
+      idempotencyKey: uid("k"),
+      body: { refundId: "r-1" },
+    });
     expect(refund.status, refund.text).toBe(201);
     expect(refund.body.pointsReversed).toBe(128);
     expect(refund.body.member.balance).toBe(-100);

@@ -5,7 +5,7 @@ import { pendingReleaseJob } from "../src/jobs/pending-release";
 import { runJob } from "../src/jobs/runner";
 import { runScheduledJobs } from "../src/jobs/scheduled";
 import { advanceClock, DAY_MS, now, resetClock, setClock } from "../src/platform/clock";
-import { BASE_RULE, call, createMerchant, createRule, ledger, member, postOrder, uid, type TestMerchant } from "./support/api";
+import { BASE_RULE, call, createMerchant, createRule, ledger, member, postOrder, type TestMerchant, uid } from "./support/api";
 import { checkMemberInvariants } from "./support/invariants";
 
 afterEach(() => resetClock());
@@ -24,7 +24,11 @@ async function merchantWith(program: Record<string, unknown>, timezone = "Asia/S
 const redeem = (m: TestMerchant, memberId: string, points: number) =>
   call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId, points } });
 const refund = (m: TestMerchant, orderId: string, body: Record<string, unknown> = {}) =>
-  call("POST", `/v1/orders/${orderId}/refunds`, { token: m.checkout, idempotencyKey: uid("k"), body: { refundId: uid("r"), ...body } });
+  call("POST", `/v1/orders/${orderId}/refunds`, {
+    token: m.checkout,
+    idempotencyKey: uid("k"),
+    body: { refundId: uid("r"), ...body },
+  });
 const runFor = (m: TestMerchant, job: string) => call("POST", `/v1/jobs/${job}/runs`, { token: m.admin });
 
 describe("pending points", () => {
@@ -54,7 +58,11 @@ describe("pending points", () => {
   it("the job releases due points, repaying debt first, exactly once under concurrent runs", async () => {
     const m = await merchantWith({ pendingDays: 3 });
     await call("PUT", "/v1/members/debt", { token: m.admin, body: {} });
-    await call("POST", "/v1/members/debt/adjustments", { token: m.admin, idempotencyKey: uid("k"), body: { points: 50, reason: "gift" } });
+    await call("POST", "/v1/members/debt/adjustments", {
+      token: m.admin,
+      idempotencyKey: uid("k"),
+      body: { points: 50, reason: "gift" },
+    });
     await postOrder(m, { orderId: "d-0", memberId: "debt", amount: 5000 });
     // d-0 pays 50 pending; spend the gift, then refund an order whose points were spent -> debt.
     expect((await redeem(m, "debt", 50)).status).toBe(201);
@@ -219,7 +227,14 @@ describe("scheduled jobs", () => {
     advanceClock(3 * DAY_MS);
     const run = await runFor(m, "expiry");
     expect(run.status, run.text).toBe(200);
-    expect(run.body).toMatchObject({ job: "expiry", trigger: "manual", status: "succeeded", processed: 1, more: false, errors: [] });
+    expect(run.body).toMatchObject({
+      job: "expiry",
+      trigger: "manual",
+      status: "succeeded",
+      processed: 1,
+      more: false,
+      errors: [],
+    });
     // The other merchant's lot was not touched by this merchant's run.
     expect((await ledger(other, "job")).map((e) => e.type)).toEqual(["earn"]);
     const list = await call("GET", "/v1/jobs/runs", { token: m.read });

@@ -5,9 +5,20 @@ import { BASE_RULE, call, createMerchant, createRule, ledger, member, postOrder,
 describe("members", () => {
   it("creates (201), updates (200) keeping omitted fields, and clears with null", async () => {
     const m = await createMerchant();
-    const created = await call("PUT", "/v1/members/ann", { token: m.checkout, body: { email: "ann@example.com", name: "Ann", attributes: { vip: true } } });
+    const created = await call("PUT", "/v1/members/ann", {
+      token: m.checkout,
+      body: { email: "ann@example.com", name: "Ann", attributes: { vip: true } },
+    });
     expect(created.status, created.text).toBe(201);
-    expect(created.body).toMatchObject({ id: "ann", email: "ann@example.com", name: "Ann", attributes: { vip: true }, balance: 0, tier: null, lastOrderAt: null });
+    expect(created.body).toMatchObject({
+      id: "ann",
+      email: "ann@example.com",
+      name: "Ann",
+      attributes: { vip: true },
+      balance: 0,
+      tier: null,
+      lastOrderAt: null,
+    });
     const updated = await call("PUT", "/v1/members/ann", { token: m.checkout, body: { name: "Ann Lee", email: null } });
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({ name: "Ann Lee", email: null, attributes: { vip: true } });
@@ -22,7 +33,10 @@ describe("members", () => {
     expect(stored.status, stored.text).toBe(201);
     expect(stored.body.attributes).toEqual(attributes);
     // JSON.stringify would drop a __proto__ key of an object literal: send the text as a client would.
-    const proto = await call("PUT", "/v1/members/proto", { token: m.checkout, rawBody: '{"attributes":{"__proto__":"x","plan":"gold"}}' });
+    const proto = await call("PUT", "/v1/members/proto", {
+      token: m.checkout,
+      rawBody: '{"attributes":{"__proto__":"x","plan":"gold"}}',
+    });
     expect(proto.status, proto.text).toBe(200);
     expect(proto.text).toContain('"attributes":{"__proto__":"x","plan":"gold"}');
   });
@@ -47,12 +61,28 @@ describe("members", () => {
   it("adjusts with a reason, refuses a negative adjustment beyond the balance", async () => {
     const m = await createMerchant();
     await call("PUT", "/v1/members/adj", { token: m.admin, body: {} });
-    const plus = await call("POST", "/v1/members/adj/adjustments", { token: m.admin, idempotencyKey: uid("k"), body: { points: 80, reason: "goodwill: late delivery" } });
+    const plus = await call("POST", "/v1/members/adj/adjustments", {
+      token: m.admin,
+      idempotencyKey: uid("k"),
+      body: { points: 80, reason: "goodwill: late delivery" },
+    });
     expect(plus.status, plus.text).toBe(201);
-    expect(plus.body).toMatchObject({ points: 80, reason: "goodwill: late delivery", member: { balance: 80, lifetimeEarned: 0 } });
-    const minus = await call("POST", "/v1/members/adj/adjustments", { token: m.admin, idempotencyKey: uid("k"), body: { points: -50, reason: "correction" } });
+    expect(plus.body).toMatchObject({
+      points: 80,
+      reason: "goodwill: late delivery",
+      member: { balance: 80, lifetimeEarned: 0 },
+    });
+    const minus = await call("POST", "/v1/members/adj/adjustments", {
+      token: m.admin,
+      idempotencyKey: uid("k"),
+      body: { points: -50, reason: "correction" },
+    });
     expect(minus.body.member.balance).toBe(30);
-    const over = await call("POST", "/v1/members/adj/adjustments", { token: m.admin, idempotencyKey: uid("k"), body: { points: -31, reason: "too much" } });
+    const over = await call("POST", "/v1/members/adj/adjustments", {
+      token: m.admin,
+      idempotencyKey: uid("k"),
+      body: { points: -31, reason: "too much" },
+    });
     expect(over.status).toBe(409);
     expect(over.body.code).toBe("insufficient_points");
     const entries = await ledger(m, "adj");
@@ -60,7 +90,11 @@ describe("members", () => {
       ["adjust", 80, "goodwill: late delivery"],
       ["adjust", -50, "correction"],
     ]);
-    const noReason = await call("POST", "/v1/members/adj/adjustments", { token: m.admin, idempotencyKey: uid("k"), body: { points: 5 } });
+    const noReason = await call("POST", "/v1/members/adj/adjustments", {
+      token: m.admin,
+      idempotencyKey: uid("k"),
+      body: { points: 5 },
+    });
     expect(noReason.status).toBe(400);
     expect(noReason.body.errors[0].path).toBe("reason");
   });
@@ -68,7 +102,10 @@ describe("members", () => {
   it("exports everything held and erases personal data keeping totals", async () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);
-    await call("PUT", "/v1/members/gdpr", { token: m.admin, body: { email: "g@example.com", name: "G", birthday: "1990-05-01" } });
+    await call("PUT", "/v1/members/gdpr", {
+      token: m.admin,
+      body: { email: "g@example.com", name: "G", birthday: "1990-05-01" },
+    });
     await postOrder(m, { orderId: "o-g", memberId: "gdpr", amount: 2500 });
     const exported = await call("GET", "/v1/members/gdpr/export", { token: m.admin });
     expect(exported.status).toBe(200);
@@ -79,7 +116,15 @@ describe("members", () => {
     const token = await call("POST", "/v1/members/gdpr/tokens", { token: m.checkout });
     expect((await call("DELETE", "/v1/members/gdpr", { token: m.admin })).status).toBe(204);
     const after = await member(m, "gdpr");
-    expect(after).toMatchObject({ email: null, name: null, birthday: null, attributes: null, erased: true, balance: 25, lifetimeEarned: 25 });
+    expect(after).toMatchObject({
+      email: null,
+      name: null,
+      birthday: null,
+      attributes: null,
+      erased: true,
+      balance: 25,
+      lifetimeEarned: 25,
+    });
     expect((await ledger(m, "gdpr")).reduce((s, e) => s + e.points, 0)).toBe(25);
     expect((await call("GET", "/v1/me", { token: token.body.token })).status).toBe(401);
     expect((await call("DELETE", "/v1/members/ghost", { token: m.admin })).status).toBe(404);
@@ -109,16 +154,25 @@ describe("members", () => {
     await call("PUT", "/v1/members/twin", { token: m.admin, body: {} });
     const key = uid("token-key");
     const replies = await Promise.all(
-      Array.from({ length: 15 }, () => call("POST", "/v1/members/twin/tokens", { token: m.checkout, idempotencyKey: key, body: { ttlSeconds: 600 } })),
+      Array.from({ length: 15 }, () =>
+        call("POST", "/v1/members/twin/tokens", { token: m.checkout, idempotencyKey: key, body: { ttlSeconds: 600 } }),
+      ),
     );
-    const minted = await env.DB.prepare("SELECT COUNT(*) AS n FROM member_tokens WHERE merchant_id = ?1 AND member_id = 'twin'").bind(m.id).first<{ n: number }>();
+    const minted = await env.DB.prepare("SELECT COUNT(*) AS n FROM member_tokens WHERE merchant_id = ?1 AND member_id = 'twin'")
+      .bind(m.id)
+      .first<{ n: number }>();
     expect(minted!.n).toBe(1);
     const fresh = replies.filter((r) => r.status === 201 && r.headers.get("idempotent-replayed") !== "true");
     expect(fresh).toHaveLength(1);
     expect(fresh[0]!.body.token).toMatch(/^mt_/);
     for (const r of replies.filter((r) => r !== fresh[0])) {
       if (r.status === 409) expect(r.body.code).toBe("conflict");
-      else expect([r.status, r.headers.get("idempotent-replayed"), r.body]).toEqual([201, "true", { ...fresh[0]!.body, token: null }]);
+      else
+        expect([r.status, r.headers.get("idempotent-replayed"), r.body]).toEqual([
+          201,
+          "true",
+          { ...fresh[0]!.body, token: null },
+        ]);
     }
   });
 
@@ -143,7 +197,9 @@ describe("members", () => {
     const token = await call("POST", "/v1/members/gone/tokens", { token: m.checkout, body: {} });
     expect(token.status, token.text).toBe(409);
     expect(token.body.code).toBe("conflict");
-    const tokens = await env.DB.prepare("SELECT COUNT(*) AS n FROM member_tokens WHERE merchant_id = ?1 AND member_id = 'gone'").bind(m.id).first<{ n: number }>();
+    const tokens = await env.DB.prepare("SELECT COUNT(*) AS n FROM member_tokens WHERE merchant_id = ?1 AND member_id = 'gone'")
+      .bind(m.id)
+      .first<{ n: number }>();
     expect(tokens!.n).toBe(0);
     expect(await member(m, "gone")).toMatchObject({ erased: true, email: null, name: null, birthday: null, attributes: null });
 

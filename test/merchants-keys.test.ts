@@ -25,7 +25,10 @@ function expectOneRun(replies: Reply[], secretOf: (body: any) => string | null, 
 
 describe("merchants and API keys", () => {
   it("creates a merchant with an admin key shown once and stored as a hash", async () => {
-    const r = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "Shop", currency: "CNY", timezone: "Asia/Shanghai" } });
+    const r = await call("POST", "/v1/merchants", {
+      token: PLATFORM_TOKEN,
+      body: { name: "Shop", currency: "CNY", timezone: "Asia/Shanghai" },
+    });
     expect(r.status).toBe(201);
     expect(r.body.merchant).toMatchObject({ name: "Shop", currency: "CNY", timezone: "Asia/Shanghai" });
     expect(r.body.merchant.id).toMatch(/^mer_/);
@@ -33,9 +36,19 @@ describe("merchants and API keys", () => {
     const list = await call("GET", "/v1/api-keys", { token: r.body.apiKey.secret });
     expect(list.status).toBe(200);
     expect(list.text).not.toContain(r.body.apiKey.secret);
-    expect(list.body.data[0]).toMatchObject({ id: r.body.apiKey.id, scope: "admin", hint: r.body.apiKey.secret.slice(-4), revokedAt: null });
+    expect(list.body.data[0]).toMatchObject({
+      id: r.body.apiKey.id,
+      scope: "admin",
+      hint: r.body.apiKey.secret.slice(-4),
+      revokedAt: null,
+    });
     const program = await call("GET", "/v1/program", { token: r.body.apiKey.secret });
-    expect(program.body).toEqual({ pointValue: { points: 100, amount: 100 }, pendingDays: 0, expiry: { policy: "none" }, autoEnroll: true });
+    expect(program.body).toEqual({
+      pointValue: { points: 100, amount: 100 },
+      pendingDays: 0,
+      expiry: { policy: "none" },
+      autoEnroll: true,
+    });
   });
 
   it("creates a merchant once per Idempotency-Key", async () => {
@@ -47,9 +60,15 @@ describe("merchants and API keys", () => {
     // The secret is shown once: the replay is the same merchant and key, without the secret.
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(again.body).toEqual({ ...first.body, apiKey: { ...first.body.apiKey, secret: null } });
-    const stored = await env.DB.prepare("SELECT response FROM idempotency_keys WHERE key = 'merchant-once'").first<{ response: string }>();
+    const stored = await env.DB.prepare("SELECT response FROM idempotency_keys WHERE key = 'merchant-once'").first<{
+      response: string;
+    }>();
     expect(stored!.response).not.toContain(first.body.apiKey.secret);
-    const other = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { ...body, name: "Twice" }, idempotencyKey: "merchant-once" });
+    const other = await call("POST", "/v1/merchants", {
+      token: PLATFORM_TOKEN,
+      body: { ...body, name: "Twice" },
+      idempotencyKey: "merchant-once",
+    });
     expect(other.status).toBe(409);
     expect(other.body.code).toBe("idempotency_key_reused");
   });
@@ -65,7 +84,11 @@ describe("merchants and API keys", () => {
     );
     const created = await env.DB.prepare("SELECT COUNT(*) AS n FROM merchants WHERE name = ?1").bind(name).first<{ n: number }>();
     expect(created!.n).toBe(1);
-    expectOneRun(replies, (b) => b.apiKey.secret, (b) => ({ ...b, apiKey: { ...b.apiKey, secret: null } }));
+    expectOneRun(
+      replies,
+      (b) => b.apiKey.secret,
+      (b) => ({ ...b, apiKey: { ...b.apiKey, secret: null } }),
+    );
     // Settled: a later copy replays.
     const later = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body, idempotencyKey: key });
     expect(later.headers.get("idempotent-replayed")).toBe("true");
@@ -76,18 +99,34 @@ describe("merchants and API keys", () => {
     const name = uid("parallel-key");
     const key = uid("api-key-key");
     const replies = await Promise.all(
-      Array.from({ length: 15 }, () => call("POST", "/v1/api-keys", { token: m.admin, body: { scope: "read", name }, idempotencyKey: key })),
+      Array.from({ length: 15 }, () =>
+        call("POST", "/v1/api-keys", { token: m.admin, body: { scope: "read", name }, idempotencyKey: key }),
+      ),
     );
-    const created = await env.DB.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE merchant_id = ?1 AND name = ?2").bind(m.id, name).first<{ n: number }>();
+    const created = await env.DB.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE merchant_id = ?1 AND name = ?2")
+      .bind(m.id, name)
+      .first<{ n: number }>();
     expect(created!.n).toBe(1);
-    expectOneRun(replies, (b) => b.secret, (b) => ({ ...b, secret: null }));
+    expectOneRun(
+      replies,
+      (b) => b.secret,
+      (b) => ({ ...b, secret: null }),
+    );
   });
 
   it("frees the Idempotency-Key of a refused request, so it can be retried", async () => {
     const key = uid("retry-key");
-    const bad = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "x", currency: "yuan", timezone: "UTC" }, idempotencyKey: key });
+    const bad = await call("POST", "/v1/merchants", {
+      token: PLATFORM_TOKEN,
+      body: { name: "x", currency: "yuan", timezone: "UTC" },
+      idempotencyKey: key,
+    });
     expect(bad.status).toBe(400);
-    const good = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "x", currency: "CNY", timezone: "UTC" }, idempotencyKey: key });
+    const good = await call("POST", "/v1/merchants", {
+      token: PLATFORM_TOKEN,
+      body: { name: "x", currency: "CNY", timezone: "UTC" },
+      idempotencyKey: key,
+    });
     expect(good.status, good.text).toBe(201);
     expect(good.headers.get("idempotent-replayed")).toBeNull();
   });
@@ -95,27 +134,44 @@ describe("merchants and API keys", () => {
   it("takes over a claim left by a request that died, but not a live one", async () => {
     const m = await createMerchant();
     const claim = (key: string, createdAt: number) =>
-      env.DB.prepare("INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at) VALUES (?1, ?2, 'other', NULL, NULL, ?3)")
+      env.DB.prepare(
+        "INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at) VALUES (?1, ?2, 'other', NULL, NULL, ?3)",
+      )
         .bind(m.id, key, createdAt)
         .run();
     const stale = uid("stale-key");
     await claim(stale, Date.now() - 10 * 60_000);
-    const taken = await call("POST", "/v1/api-keys", { token: m.admin, body: { scope: "read", name: "after crash" }, idempotencyKey: stale });
+    const taken = await call("POST", "/v1/api-keys", {
+      token: m.admin,
+      body: { scope: "read", name: "after crash" },
+      idempotencyKey: stale,
+    });
     expect(taken.status, taken.text).toBe(201);
     const live = uid("live-key");
     await claim(live, Date.now());
-    const refused = await call("POST", "/v1/api-keys", { token: m.admin, body: { scope: "read", name: "twin" }, idempotencyKey: live });
+    const refused = await call("POST", "/v1/api-keys", {
+      token: m.admin,
+      body: { scope: "read", name: "twin" },
+      idempotencyKey: live,
+    });
     expect(refused.status, refused.text).toBe(409);
     expect(refused.body.code).toBe("idempotency_key_reused");
   });
 
   it("refuses merchants with bad currency or time zone, and without the platform token", async () => {
-    const bad = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "x", currency: "yuan", timezone: "Mars/Olympus" } });
+    const bad = await call("POST", "/v1/merchants", {
+      token: PLATFORM_TOKEN,
+      body: { name: "x", currency: "yuan", timezone: "Mars/Olympus" },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.errors.map((e: any) => e.path).sort()).toEqual(["currency", "timezone"]);
     const m = await createMerchant();
-    expect((await call("POST", "/v1/merchants", { token: m.admin, body: { name: "x", currency: "CNY", timezone: "UTC" } })).status).toBe(403);
-    expect((await call("POST", "/v1/merchants", { token: "nope", body: { name: "x", currency: "CNY", timezone: "UTC" } })).status).toBe(401);
+    expect(
+      (await call("POST", "/v1/merchants", { token: m.admin, body: { name: "x", currency: "CNY", timezone: "UTC" } })).status,
+    ).toBe(403);
+    expect(
+      (await call("POST", "/v1/merchants", { token: "nope", body: { name: "x", currency: "CNY", timezone: "UTC" } })).status,
+    ).toBe(401);
   });
 
   it("scopes keys: read is GET only, checkout cannot manage the program", async () => {
@@ -173,7 +229,9 @@ describe("merchants and API keys", () => {
       ]);
       expect(replies.map((r) => r.status).filter((s) => s === 204)).toHaveLength(1);
       for (const r of replies) expect([204, 401, 409], r.text).toContain(r.status);
-      const active = await env.DB.prepare("SELECT COUNT(*) AS n FROM api_keys WHERE merchant_id = ?1 AND scope = 'admin' AND revoked_at IS NULL")
+      const active = await env.DB.prepare(
+        "SELECT COUNT(*) AS n FROM api_keys WHERE merchant_id = ?1 AND scope = 'admin' AND revoked_at IS NULL",
+      )
         .bind(m.id)
         .first<{ n: number }>();
       expect(active!.n).toBe(1);

@@ -35,7 +35,9 @@ describe("OpenAPI document and docs", () => {
     // The order body documented is the one validated.
     const orderBody = r.body.paths["/v1/orders"].post.requestBody.content["application/json"].schema;
     expect(JSON.stringify(orderBody)).toContain("OrderInput");
-    expect(r.body.components.schemas.OrderInput.required).toEqual(expect.arrayContaining(["orderId", "memberId", "amount", "currency"]));
+    expect(r.body.components.schemas.OrderInput.required).toEqual(
+      expect.arrayContaining(["orderId", "memberId", "amount", "currency"]),
+    );
   });
 
   it("serves the docs UI", async () => {

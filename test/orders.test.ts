@@ -5,9 +5,24 @@ describe("POST /v1/orders", () => {
   it("earns by every matching rule, reports awards, and enrols a new member", async () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);
-    await createRule(m, { id: "tea", name: "tea x1 extra", conditions: { categories: ["tea"] }, effect: { kind: "per_amount", points: 1, per: 100 } });
-    await createRule(m, { id: "welcome", name: "welcome", conditions: { firstOrder: true }, effect: { kind: "fixed", points: 50 } });
-    await createRule(m, { id: "big", name: "big basket", conditions: { minAmount: 100000 }, effect: { kind: "fixed", points: 999 } });
+    await createRule(m, {
+      id: "tea",
+      name: "tea x1 extra",
+      conditions: { categories: ["tea"] },
+      effect: { kind: "per_amount", points: 1, per: 100 },
+    });
+    await createRule(m, {
+      id: "welcome",
+      name: "welcome",
+      conditions: { firstOrder: true },
+      effect: { kind: "fixed", points: 50 },
+    });
+    await createRule(m, {
+      id: "big",
+      name: "big basket",
+      conditions: { minAmount: 100000 },
+      effect: { kind: "fixed", points: 999 },
+    });
     const memberId = uid("m");
     const r = await postOrder(m, {
       orderId: "o-1",
@@ -106,7 +121,12 @@ describe("POST /v1/orders", () => {
   it("gives a first-order bonus once when a member's first orders arrive together", async () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);
-    await createRule(m, { id: "welcome", name: "welcome", conditions: { firstOrder: true }, effect: { kind: "fixed", points: 500 } });
+    await createRule(m, {
+      id: "welcome",
+      name: "welcome",
+      conditions: { firstOrder: true },
+      effect: { kind: "fixed", points: 500 },
+    });
     const replies = await Promise.all(
       Array.from({ length: 8 }, (_, i) => postOrder(m, { orderId: `first-${i}`, memberId: "eager", amount: 1000 })),
     );
@@ -122,7 +142,10 @@ describe("POST /v1/orders", () => {
 
   it("requires an Idempotency-Key", async () => {
     const m = await createMerchant();
-    const r = await call("POST", "/v1/orders", { token: m.checkout, body: { orderId: "o", memberId: "a", amount: 1, currency: "CNY" } });
+    const r = await call("POST", "/v1/orders", {
+      token: m.checkout,
+      body: { orderId: "o", memberId: "a", amount: 1, currency: "CNY" },
+    });
     expect(r.status).toBe(400);
     expect(r.body.errors[0].path).toBe("header.Idempotency-Key");
   });

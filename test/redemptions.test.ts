@@ -2,7 +2,7 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { runScheduledJobs } from "../src/jobs/scheduled";
 import { advanceClock, MINUTE_MS, resetClock } from "../src/platform/clock";
-import { BASE_RULE, call, createMerchant, createRule, ledger, member, postOrder, uid, type TestMerchant } from "./support/api";
+import { BASE_RULE, call, createMerchant, createRule, ledger, member, postOrder, type TestMerchant, uid } from "./support/api";
 
 afterEach(() => resetClock());
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BASE_RULE, call, createMerchant, createRule, ledger, member, postOrder, uid, type TestMerchant } from "./support/api";
+import { BASE_RULE, call, createMerchant, createRule, ledger, member, postOrder, type TestMerchant, uid } from "./support/api";
 
 const refund = (m: TestMerchant, orderId: string, body: Record<string, unknown>, key = uid("k")) =>
   call("POST", `/v1/orders/${orderId}/refunds`, { token: m.checkout, idempotencyKey: key, body });
@@ -58,19 +58,43 @@ describe("refunds", () => {
   it("takes spent points back into debt that the next earnings repay first", async () => {
     const m = await setup();
     await postOrder(m, { orderId: "o-1", memberId: "d", amount: 10000 });
-    const spent = await call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId: "d", points: 100 } });
+    const spent = await call("POST", "/v1/redemptions", {
+      token: m.checkout,
+      idempotencyKey: uid("k"),
+      body: { memberId: "d", points: 100 },
+    });
     expect(spent.body.member.balance).toBe(7);
     const r = await refund(m, "o-1", { refundId: "r" });
     expect(r.body.pointsReversed).toBe(107);
     expect(r.body.member.balance).toBe(-100);
     // Debt blocks redemption.
-    const blocked = await call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId: "d", points: 1 } });
+    const blocked = await call("POST", "/v1/redemptions", {
+      token: m.checkout,
+      idempotencyKey: uid("k"),
+      body: { memberId: "d", points: 1 },
+    });
     expect(blocked.status).toBe(409);
     const next = await postOrder(m, { orderId: "o-2", memberId: "d", amount: 15000 });
     expect(next.body.member.balance).toBe(57);
     // Only the part left after repaying the debt is spendable.
-    expect((await call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId: "d", points: 58 } })).status).toBe(409);
-    expect((await call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId: "d", points: 57 } })).status).toBe(201);
+    expect(
+      (
+        await call("POST", "/v1/redemptions", {
+          token: m.checkout,
+          idempotencyKey: uid("k"),
+          body: { memberId: "d", points: 58 },
+        })
+      ).status,
+    ).toBe(409);
+    expect(
+      (
+        await call("POST", "/v1/redemptions", {
+          token: m.checkout,
+          idempotencyKey: uid("k"),
+          body: { memberId: "d", points: 57 },
+        })
+      ).status,
+    ).toBe(201);
     const entries = await ledger(m, "d");
     expect(entries.reduce((s, e) => s + e.points, 0)).toBe(0);
   });
@@ -90,7 +114,9 @@ describe("refunds", () => {
   it("parallel partial refunds of one order never reverse more than it earned", async () => {
     const m = await setup();
     await postOrder(m, { orderId: "o-p", memberId: "par", amount: 10000 });
-    const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => refund(m, "o-p", { refundId: `r-${i}`, amount: 2000 })));
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => refund(m, "o-p", { refundId: `r-${i}`, amount: 2000 })),
+    );
     const ok = replies.filter((r) => r.status === 201);
     expect(ok).toHaveLength(5);
     expect(replies.filter((r) => r.status !== 201).every((r) => r.status === 422 || r.status === 409)).toBe(true);
@@ -135,9 +161,18 @@ describe("refunds", () => {
       const order = await postOrder(m, { orderId, memberId: `parts-${i}`, amount, items });
       const parts = [
         [{ sku: "tea", quantity: 1 }],
-        [{ sku: "cup", quantity: 3 }, { sku: "tea", quantity: 3 }],
-        [{ sku: "gift", quantity: 1 }, { sku: "cup", quantity: 1 }],
-        [{ sku: "cup", quantity: 3 }, { sku: "tea", quantity: 1 }],
+        [
+          { sku: "cup", quantity: 3 },
+          { sku: "tea", quantity: 3 },
+        ],
+        [
+          { sku: "gift", quantity: 1 },
+          { sku: "cup", quantity: 1 },
+        ],
+        [
+          { sku: "cup", quantity: 3 },
+          { sku: "tea", quantity: 1 },
+        ],
       ];
       let refunded = 0;
       let reversed = 0;
@@ -152,7 +187,15 @@ describe("refunds", () => {
       expect((await member(m, `parts-${i}`)).balance).toBe(0);
       expect((await refund(m, orderId, { refundId: "r-more" })).status).toBe(422);
     }
-    const free = await postOrder(m, { orderId: "o-free-list", memberId: "free", amount: 1000, items: [{ sku: "x", quantity: 3, unitPrice: 0 }, { sku: "y", quantity: 1, unitPrice: 0 }] });
+    const free = await postOrder(m, {
+      orderId: "o-free-list",
+      memberId: "free",
+      amount: 1000,
+      items: [
+        { sku: "x", quantity: 3, unitPrice: 0 },
+        { sku: "y", quantity: 1, unitPrice: 0 },
+      ],
+    });
     const x = await refund(m, "o-free-list", { refundId: "r-x", items: [{ sku: "x", quantity: 3 }] });
     expect(x.body.amount).toBe(750);
     const y = await refund(m, "o-free-list", { refundId: "r-y", items: [{ sku: "y", quantity: 1 }] });
@@ -197,7 +240,13 @@ describe("refunds", () => {
       const some = await refund(byItems, "o-zero", { refundId: "r-some", items: [{ sku: "sample", quantity: 2 }] });
       expect(some.status, some.text).toBe(422);
       expect(some.body.errors[0].path).toBe("items");
-      const all = await refund(byItems, "o-zero", { refundId: "r-all", items: [{ sku: "sample", quantity: 2 }, { sku: "bag", quantity: 1 }] });
+      const all = await refund(byItems, "o-zero", {
+        refundId: "r-all",
+        items: [
+          { sku: "sample", quantity: 2 },
+          { sku: "bag", quantity: 1 },
+        ],
+      });
       expect(all.status, all.text).toBe(201);
       expect(all.body).toMatchObject({ amount: 0, pointsReversed: 50 });
       expect((await refund(byItems, "o-zero", { refundId: "r-rest" })).status).toBe(422);
@@ -207,7 +256,11 @@ describe("refunds", () => {
     it("reverses its points once when refunded in parallel, also after they were spent", async () => {
       const m = await zeroOrder();
       // Spent: the order's own lot is empty, so only the order row can tell the refunds apart.
-      const spent = await call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId: "zero", points: 50 } });
+      const spent = await call("POST", "/v1/redemptions", {
+        token: m.checkout,
+        idempotencyKey: uid("k"),
+        body: { memberId: "zero", points: 50 },
+      });
       expect(spent.status, spent.text).toBe(201);
       const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => refund(m, "o-zero", { refundId: `r-${i}` })));
       const ok = replies.filter((r) => r.status === 201);

@@ -16,16 +16,31 @@ describe("earning rules", () => {
     const m = await createMerchant();
     const created = await call("POST", "/v1/rules", { token: m.admin, body: rule });
     expect(created.status, created.text).toBe(201);
-    expect(created.body).toMatchObject({ id: "spring", active: true, priority: 5, startsAt: "2026-02-28T16:00:00.000Z", conditions: rule.conditions });
+    expect(created.body).toMatchObject({
+      id: "spring",
+      active: true,
+      priority: 5,
+      startsAt: "2026-02-28T16:00:00.000Z",
+      conditions: rule.conditions,
+    });
     expect((await call("POST", "/v1/rules", { token: m.admin, body: rule })).status).toBe(409);
     expect((await call("GET", "/v1/rules/spring", { token: m.read })).body.name).toBe("Spring tea");
 
-    const replaced = await call("PUT", "/v1/rules/spring", { token: m.admin, body: { ...rule, id: undefined, name: "Spring tea v2", active: false } });
+    const replaced = await call("PUT", "/v1/rules/spring", {
+      token: m.admin,
+      body: { ...rule, id: undefined, name: "Spring tea v2", active: false },
+    });
     expect(replaced.status).toBe(200);
     expect(replaced.body).toMatchObject({ name: "Spring tea v2", active: false, createdAt: created.body.createdAt });
-    const put = await call("PUT", "/v1/rules/summer", { token: m.admin, body: { name: "Summer", effect: { kind: "fixed", points: 5 } } });
+    const put = await call("PUT", "/v1/rules/summer", {
+      token: m.admin,
+      body: { name: "Summer", effect: { kind: "fixed", points: 5 } },
+    });
     expect(put.status).toBe(201);
-    const mismatch = await call("PUT", "/v1/rules/summer", { token: m.admin, body: { id: "other", name: "x", effect: { kind: "fixed", points: 5 } } });
+    const mismatch = await call("PUT", "/v1/rules/summer", {
+      token: m.admin,
+      body: { id: "other", name: "x", effect: { kind: "fixed", points: 5 } },
+    });
     expect(mismatch.status).toBe(400);
 
     const list = await call("GET", "/v1/rules?limit=1", { token: m.admin });
@@ -42,7 +57,10 @@ describe("earning rules", () => {
   it("applies only active rules inside their window", async () => {
     const m = await createMerchant();
     await call("POST", "/v1/rules", { token: m.admin, body: { ...rule, conditions: {} } });
-    await call("POST", "/v1/rules", { token: m.admin, body: { id: "off", name: "off", active: false, effect: { kind: "fixed", points: 100 } } });
+    await call("POST", "/v1/rules", {
+      token: m.admin,
+      body: { id: "off", name: "off", active: false, effect: { kind: "fixed", points: 100 } },
+    });
     const inside = await postOrder(m, { orderId: "in", memberId: "w", amount: 1000, occurredAt: "2026-04-01T12:00:00+08:00" });
     expect(inside.body.pointsEarned).toBe(20);
     const after = await postOrder(m, { orderId: "after", memberId: "w", amount: 1000, occurredAt: "2026-06-01T00:00:00+08:00" });
@@ -53,16 +71,31 @@ describe("earning rules", () => {
     const m = await createMerchant();
     const bad = await call("POST", "/v1/rules", {
       token: m.admin,
-      body: { id: "bad rule!", name: "", effect: { kind: "per_amount", points: 1.5, per: 0 }, endsAt: "2020-01-01T00:00:00Z", startsAt: "2021-01-01T00:00:00Z" },
+      body: {
+        id: "bad rule!",
+        name: "",
+        effect: { kind: "per_amount", points: 1.5, per: 0 },
+        endsAt: "2020-01-01T00:00:00Z",
+        startsAt: "2021-01-01T00:00:00Z",
+      },
     });
     expect(bad.status).toBe(400);
     const paths = bad.body.errors.map((e: any) => e.path);
     expect(paths).toEqual(expect.arrayContaining(["id", "name", "effect.points", "effect.per"]));
-    const unknownKind = await call("POST", "/v1/rules", { token: m.admin, body: { id: "u", name: "u", effect: { kind: "cashback", points: 1 } } });
+    const unknownKind = await call("POST", "/v1/rules", {
+      token: m.admin,
+      body: { id: "u", name: "u", effect: { kind: "cashback", points: 1 } },
+    });
     expect(unknownKind.status).toBe(400);
     const window = await call("POST", "/v1/rules", {
       token: m.admin,
-      body: { id: "w", name: "w", effect: { kind: "fixed", points: 1 }, startsAt: "2026-05-01T00:00:00Z", endsAt: "2026-04-01T00:00:00Z" },
+      body: {
+        id: "w",
+        name: "w",
+        effect: { kind: "fixed", points: 1 },
+        startsAt: "2026-05-01T00:00:00Z",
+        endsAt: "2026-04-01T00:00:00Z",
+      },
     });
     expect(window.status).toBe(400);
     expect(window.body.errors[0].path).toBe("endsAt");
@@ -71,7 +104,10 @@ describe("earning rules", () => {
 
   it("simulates drafts against an order, with the reason each rule missed", async () => {
     const m = await createMerchant();
-    await call("POST", "/v1/rules", { token: m.admin, body: { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } } });
+    await call("POST", "/v1/rules", {
+      token: m.admin,
+      body: { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } },
+    });
     const r = await call("POST", "/v1/rules/simulate", {
       token: m.admin,
       body: {

@@ -8,7 +8,11 @@ describe("tenant isolation", () => {
     await createRule(a, BASE_RULE);
     await call("PUT", "/v1/members/shared-id", { token: a.admin, body: { email: "secret-a@example.com" } });
     await postOrder(a, { orderId: "order-a", memberId: "shared-id", amount: 5000 });
-    const redemption = await call("POST", "/v1/redemptions", { token: a.checkout, idempotencyKey: uid("k"), body: { memberId: "shared-id", points: 10, hold: true } });
+    const redemption = await call("POST", "/v1/redemptions", {
+      token: a.checkout,
+      idempotencyKey: uid("k"),
+      body: { memberId: "shared-id", points: 10, hold: true },
+    });
     const keyA = (await call("GET", "/v1/api-keys", { token: a.admin })).body.data[0].id;
 
     const probes: [string, string, unknown?][] = [
@@ -37,11 +41,16 @@ describe("tenant isolation", () => {
     const own = await call("PUT", "/v1/members/shared-id", { token: b.admin, body: {} });
     expect(own.status).toBe(201);
     expect(own.body.balance).toBe(0);
-    expect((await call("PUT", "/v1/rules/base", { token: b.admin, body: { name: "b", effect: { kind: "fixed", points: 1 } } })).status).toBe(201);
+    expect(
+      (await call("PUT", "/v1/rules/base", { token: b.admin, body: { name: "b", effect: { kind: "fixed", points: 1 } } })).status,
+    ).toBe(201);
     const orderB = await postOrder(b, { orderId: "order-a", memberId: "shared-id", amount: 100 });
     expect(orderB.status).toBe(201);
     expect(orderB.body.member.balance).toBe(1);
-    expect((await call("GET", "/v1/members/shared-id", { token: a.admin })).body).toMatchObject({ balance: 40, email: "secret-a@example.com" });
+    expect((await call("GET", "/v1/members/shared-id", { token: a.admin })).body).toMatchObject({
+      balance: 40,
+      email: "secret-a@example.com",
+    });
     expect((await call("GET", "/v1/rules/base", { token: a.admin })).body.effect).toEqual(BASE_RULE.effect);
     const bKeys = await call("GET", "/v1/api-keys", { token: b.admin });
     expect(bKeys.text).not.toContain(keyA);

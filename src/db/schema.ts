@@ -138,9 +138,7 @@ export const pointLots = sqliteTable(
   },
   (t) => [
     // Spending walks a member's spendable lots soonest-expiring first.
-    index("lots_open_by_expiry")
-      .on(t.merchantId, t.memberId, t.expireKey, t.id)
-      .where(sql`remaining > 0 AND is_pending = 0`),
+    index("lots_open_by_expiry").on(t.merchantId, t.memberId, t.expireKey, t.id).where(sql`remaining > 0 AND is_pending = 0`),
     // Release of pending lots: all due ones (job) and one member's (inline).
     index("lots_pending_due").on(t.availableAt).where(sql`is_pending = 1`),
     index("lots_member_pending").on(t.merchantId, t.memberId, t.availableAt).where(sql`is_pending = 1`),

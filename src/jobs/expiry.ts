@@ -13,7 +13,12 @@ export const expiryJob: Job = {
   name: "expiry",
   description: "Lots past their expiry date expire for exactly their unspent remainder.",
   runChunk(db, at, scope, limit) {
-    const due = dueLots(sql`remaining > 0 AND expires_at IS NOT NULL AND expire_key <= ${at}`, sql.raw("expire_key"), scope, limit);
+    const due = dueLots(
+      sql`remaining > 0 AND expires_at IS NOT NULL AND expire_key <= ${at}`,
+      sql.raw("expire_key"),
+      scope,
+      limit,
+    );
     return runLotChunk(db, expireStatements(db, due, at), limit);
   },
 };

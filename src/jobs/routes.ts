@@ -6,7 +6,7 @@ import { toIso, toIsoOrNull } from "../platform/clock";
 import { notFound } from "../platform/errors";
 import { idempotent } from "../platform/idempotency";
 import { bearer, commonErrors, IdempotencyHeader, jsonResponse } from "../platform/openapi";
-import { decodeCursor, isString, listSchema, page, PageQuery } from "../platform/pagination";
+import { decodeCursor, isString, listSchema, PageQuery, page } from "../platform/pagination";
 import { createRouter } from "../platform/router";
 import { findJob, JOB_NAMES } from "./registry";
 import { runJob } from "./runner";
@@ -39,7 +39,12 @@ export const jobsRouter = createRouter()
       security: bearer,
       middleware: [allow("admin"), idempotent(false)] as const,
       request: {
-        params: z.object({ job: z.string().max(64).openapi({ param: { name: "job", in: "path" }, example: "expiry" }) }),
+        params: z.object({
+          job: z
+            .string()
+            .max(64)
+            .openapi({ param: { name: "job", in: "path" }, example: "expiry" }),
+        }),
         headers: IdempotencyHeader,
       },
       responses: { 200: jsonResponse(JobRunSchema, "The finished run"), ...commonErrors },

@@ -8,8 +8,8 @@
  * lots' current state, so a repeated or overlapping run finds nothing left to do.
  */
 import { prepare, type Sql, sql } from "../platform/d1/sql";
-import { payersTagSql } from "./claims";
 import { newId } from "../platform/ids";
+import { payersTagSql } from "./claims";
 
 /** A SELECT of lot ids. */
 export type LotScope = Sql;

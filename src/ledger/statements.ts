@@ -156,7 +156,9 @@ export class LedgerWriter {
     if (input.expireDue || (input.dueHolds?.length ?? 0) > 0)
       this.statements.push(...expireStatements(db, memberScopes.dueExpiry(merchantId, memberId, at), at));
     if (input.inactiveSince !== undefined)
-      this.statements.push(...expireStatements(db, memberScopes.inactive(merchantId, memberId, input.inactiveSince), at, "inactivity"));
+      this.statements.push(
+        ...expireStatements(db, memberScopes.inactive(merchantId, memberId, input.inactiveSince), at, "inactivity"),
+      );
     return this;
   }
 
@@ -225,7 +227,10 @@ export class LedgerWriter {
     this.walkLots(input.moveId, sql`${points}`, null);
     this.applyMoves(input.moveId, -1);
     this.push(
-      guardSql(GUARD.ledgerInconsistent, sql`(SELECT COALESCE(SUM(points), 0) FROM lot_moves WHERE move_id = ${input.moveId}) <> ${points}`),
+      guardSql(
+        GUARD.ledgerInconsistent,
+        sql`(SELECT COALESCE(SUM(points), 0) FROM lot_moves WHERE move_id = ${input.moveId}) <> ${points}`,
+      ),
     );
     return this.entry(input.entryId, input.type, -points, input.refs ?? {});
   }

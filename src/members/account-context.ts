@@ -37,7 +37,10 @@ export async function loadAccountContext(
   memberId: string,
   at: number,
 ): Promise<{ member: MemberClock; program: ProgramSettings }> {
-  const [memberRows, programRows] = await orm.batch([memberClockQuery(orm, merchantId, memberId, at), programQuery(orm, merchantId)]);
+  const [memberRows, programRows] = await orm.batch([
+    memberClockQuery(orm, merchantId, memberId, at),
+    programQuery(orm, merchantId),
+  ]);
   const member = memberRows[0];
   if (!member) throw notFound(`Member ${memberId}`);
   return { member, program: programFromRow(programRows[0]) };

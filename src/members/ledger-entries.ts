@@ -1,6 +1,7 @@
 /** Ledger rows -> API entries (optional references only when present). */
-import { toIso } from "../platform/clock";
+
 import type { ledgerEntries } from "../db/schema";
+import { toIso } from "../platform/clock";
 
 export type LedgerRow = typeof ledgerEntries.$inferSelect;
 

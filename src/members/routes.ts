@@ -1,10 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { allow, allowWith, currentMerchant, memberOnly } from "../platform/auth";
+import { ApiError } from "../platform/errors";
 import { idempotent } from "../platform/idempotency";
-import { bearer, commonErrors, conflictError, IdempotencyHeader, jsonBody, jsonResponse, RequiredIdempotencyHeader } from "../platform/openapi";
+import {
+  bearer,
+  commonErrors,
+  conflictError,
+  IdempotencyHeader,
+  jsonBody,
+  jsonResponse,
+  RequiredIdempotencyHeader,
+} from "../platform/openapi";
 import { listSchema, PageQuery } from "../platform/pagination";
 import { createRouter, jsonText } from "../platform/router";
-import { ApiError } from "../platform/errors";
 import {
   AdjustmentInputSchema,
   ExpiringQuery,
@@ -42,7 +50,12 @@ export const membersRouter = createRouter()
       security: bearer,
       middleware: [allow("admin", "checkout")] as const,
       request: { params: MemberParams, body: jsonBody(MemberInputSchema) },
-      responses: { 200: jsonResponse(MemberSchema, "Updated"), 201: jsonResponse(MemberSchema, "Created"), ...commonErrors, ...conflictError },
+      responses: {
+        200: jsonResponse(MemberSchema, "Updated"),
+        201: jsonResponse(MemberSchema, "Created"),
+        ...commonErrors,
+        ...conflictError,
+      },
     }),
     async (c) => {
       const { created, body } = await upsertMember(c, c.req.valid("param").memberId, c.req.valid("json"));
@@ -135,12 +148,18 @@ export const membersRouter = createRouter()
         body: { required: false, content: { "application/json": { schema: TokenInputSchema } } },
       },
       responses: {
-        201: jsonResponse(z
+        201: jsonResponse(
+          z
             .object({
-              token: z.string().nullable().openapi({ description: "Shown once; null when the response is an idempotent replay." }),
+              token: z
+                .string()
+                .nullable()
+                .openapi({ description: "Shown once; null when the response is an idempotent replay." }),
               expiresAt: z.string(),
             })
-            .openapi("MemberToken"), "The token (shown once)"),
+            .openapi("MemberToken"),
+          "The token (shown once)",
+        ),
         ...commonErrors,
         ...conflictError,
       },
@@ -234,6 +253,9 @@ export const meRouter = createRouter()
     async (c) => {
       const p = c.var.principal;
       if (p.kind !== "member") throw new ApiError("forbidden", "This route needs a member token.");
-      return c.json(await expiringPoints(c, p.merchant.id, p.merchant.timezone, p.memberId, c.req.valid("query").withinDays), 200);
+      return c.json(
+        await expiringPoints(c, p.merchant.id, p.merchant.timezone, p.memberId, c.req.valid("query").withinDays),
+        200,
+      );
     },
   );

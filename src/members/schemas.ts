@@ -78,7 +78,10 @@ const Attributes = z
     if (keys.length > MAX_ATTRIBUTES) ctx.addIssue({ code: "custom", message: `at most ${MAX_ATTRIBUTES} attributes` });
     for (const key of keys) {
       if (key.length < 1 || key.length > MAX_ATTRIBUTE_KEY_LENGTH)
-        ctx.addIssue({ code: "custom", message: `keys must be 1-${MAX_ATTRIBUTE_KEY_LENGTH} characters (${JSON.stringify(key.slice(0, 20))})` });
+        ctx.addIssue({
+          code: "custom",
+          message: `keys must be 1-${MAX_ATTRIBUTE_KEY_LENGTH} characters (${JSON.stringify(key.slice(0, 20))})`,
+        });
       const problem = attributeValueProblem((value as Record<string, unknown>)[key]);
       if (problem) ctx.addIssue({ code: "custom", message: problem, path: [key] });
     }
@@ -116,7 +119,18 @@ export const MemberParams = z.object({
 export const LedgerEntrySchema = z
   .object({
     id: z.string(),
-    type: z.enum(["earn", "redeem", "refund_reversal", "redemption_return", "expire", "adjust", "rebate", "bonus", "hold", "release"]),
+    type: z.enum([
+      "earn",
+      "redeem",
+      "refund_reversal",
+      "redemption_return",
+      "expire",
+      "adjust",
+      "rebate",
+      "bonus",
+      "hold",
+      "release",
+    ]),
     points: z.number().int(),
     balanceAfter: z.number().int(),
     createdAt: z.string(),

@@ -1,18 +1,18 @@
 /** Member records, their ledger, adjustments, tokens, export and erasure. */
-import { and, asc, desc, eq, gt, lt, lte, sql as drizzleSql } from "drizzle-orm";
+import { and, asc, desc, sql as drizzleSql, eq, gt, lt, lte } from "drizzle-orm";
 import type { Context } from "hono";
 import { ledgerEntries, members, orders, pointLots, programs, redemptions, refunds } from "../db/schema";
-import { MEMBER_JSON_SQL, SELECT_MEMBER_JSON, type MemberBody } from "../ledger/member-json";
+import { MEMBER_JSON_SQL, type MemberBody, SELECT_MEMBER_JSON } from "../ledger/member-json";
 import { type DueHold, LedgerWriter } from "../ledger/statements";
 import { currentMerchant, MEMBER_TOKEN_PREFIX, merchantOfKey, type Prefetch } from "../platform/auth";
-import { classifyBatchError } from "../platform/db";
-import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { DAY_MS, now, toIso } from "../platform/clock";
 import type { AppEnv } from "../platform/context";
 import { randomToken, sha256Hex } from "../platform/crypto";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
+import { classifyBatchError } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
-import { newId } from "../platform/ids";
 import { idempotentWrite } from "../platform/idempotency";
+import { newId } from "../platform/ids";
 import { decodeCursor, isNumber, page } from "../platform/pagination";
 import { commitWrite, conflictIsRace, retryOnRace } from "../platform/write";
 import { dueFor, expiryFromColumns, inactivityDeadline, lastActivity, lotExpiry, programFromRow } from "../program/settings";
@@ -80,11 +80,20 @@ export async function readMemberJson(
         : await memberReadStatement(db, sql`${merchant.id}`, memberId, at).first<MemberReadRow>();
     if (!row) throw notFound(`Member ${memberId}`);
     const clock = { ...row, dueHolds: JSON.parse(row.dueHolds) as DueHold[] };
-    const due = dueFor(clock, { expiry: expiryFromColumns(row.expiryPolicy, row.expiryDays) }, merchant.timezone, at, Boolean(row.expiryDue));
+    const due = dueFor(
+      clock,
+      { expiry: expiryFromColumns(row.expiryPolicy, row.expiryDays) },
+      merchant.timezone,
+      at,
+      Boolean(row.expiryDue),
+    );
     if (!due.releaseDue && !due.expireDue && due.inactiveSince === undefined && !due.dueHolds) return row.body;
     const ledger = new LedgerWriter(db, merchant.id, memberId, at).settle(due);
     try {
-      const results = await db.batch<{ body: string }>([...ledger.statements, db.prepare(SELECT_MEMBER_JSON).bind(merchant.id, memberId)]);
+      const results = await db.batch<{ body: string }>([
+        ...ledger.statements,
+        db.prepare(SELECT_MEMBER_JSON).bind(merchant.id, memberId),
+      ]);
       return results[results.length - 1]!.results[0]!.body;
     } catch (error) {
       const failure = classifyBatchError(error);
@@ -94,7 +103,13 @@ export async function readMemberJson(
 }
 
 /** Points that will expire within `withinDays`, by date. */
-export async function expiringPoints(c: Context<AppEnv>, merchantId: string, timezone: string, memberId: string, withinDays: number) {
+export async function expiringPoints(
+  c: Context<AppEnv>,
+  merchantId: string,
+  timezone: string,
+  memberId: string,
+  withinDays: number,
+) {
   const orm = c.var.orm;
   // Settle first, so points already past their date (or the inactivity deadline) are not shown as coming.
   await readMemberJson(c.var.db, { id: merchantId, timezone }, memberId);
@@ -102,7 +117,12 @@ export async function expiringPoints(c: Context<AppEnv>, merchantId: string, tim
   const until = at + withinDays * DAY_MS;
   const [memberRows, programRows, lotRows] = await orm.batch([
     orm
-      .select({ balance: members.balance, pending: members.pending, lastActivityAt: members.lastActivityAt, enrolledAt: members.enrolledAt })
+      .select({
+        balance: members.balance,
+        pending: members.pending,
+        lastActivityAt: members.lastActivityAt,
+        enrolledAt: members.enrolledAt,
+      })
       .from(members)
       .where(and(eq(members.merchantId, merchantId), eq(members.id, memberId))),
     orm.select().from(programs).where(eq(programs.merchantId, merchantId)),
@@ -150,18 +170,25 @@ const erasedConflict = (memberId: string, fields: string[] = []) =>
     fields.length > 0 ? fields.map((path) => ({ path, message: "cannot be set on an erased member" })) : undefined,
   );
 
-export async function upsertMember(c: Context<AppEnv>, memberId: string, input: MemberInput): Promise<{ created: boolean; body: string }> {
+export async function upsertMember(
+  c: Context<AppEnv>,
+  memberId: string,
+  input: MemberInput,
+): Promise<{ created: boolean; body: string }> {
   const merchant = currentMerchant(c);
   const db = c.var.db;
   const at = now();
   // Omitted fields keep their value; null clears one.
   const set = (field: keyof MemberInput, column: string, n: number) =>
     input[field] === undefined ? `${column} = ${column}` : `${column} = ?${n}`;
-  const attributes = input.attributes === undefined ? undefined : input.attributes === null ? null : JSON.stringify(input.attributes);
+  const attributes =
+    input.attributes === undefined ? undefined : input.attributes === null ? null : JSON.stringify(input.attributes);
   const personal = PERSONAL_FIELDS.filter((field) => input[field] != null);
   // One transaction: an erased member (erased even a moment ago) is left untouched, and the read tells why.
   const [existing, , rendered] = await db.batch<{ erased?: number; body?: string }>([
-    db.prepare(`SELECT erased_at IS NOT NULL AS erased FROM members WHERE merchant_id = ?1 AND id = ?2`).bind(merchant.id, memberId),
+    db
+      .prepare(`SELECT erased_at IS NOT NULL AS erased FROM members WHERE merchant_id = ?1 AND id = ?2`)
+      .bind(merchant.id, memberId),
     db
       .prepare(
         `INSERT INTO members (merchant_id, id, email, name, birthday, attributes, enrolled_at, updated_at)
@@ -216,7 +243,9 @@ async function attemptAdjustment(c: Context<AppEnv>, memberId: string, points: n
   const db = c.var.db;
   const write = idempotentWrite(c, at);
   const entryId = newId("le", at);
-  const ledger = new LedgerWriter(db, merchant.id, memberId, at).settle(dueFor(member, program, merchant.timezone, at, points < 0));
+  const ledger = new LedgerWriter(db, merchant.id, memberId, at).settle(
+    dueFor(member, program, merchant.timezone, at, points < 0),
+  );
   if (points > 0) {
     ledger.credit({
       entryId,
@@ -252,7 +281,9 @@ export async function mintMemberToken(c: Context<AppEnv>, memberId: string, ttlS
   const expiresAt = at + ttlSeconds * 1000;
   // The insert re-checks the member in the same transaction, so a token is never minted for an erased member.
   const [member] = await db.batch<{ erased: number }>([
-    db.prepare(`SELECT erased_at IS NOT NULL AS erased FROM members WHERE merchant_id = ?1 AND id = ?2`).bind(merchant.id, memberId),
+    db
+      .prepare(`SELECT erased_at IS NOT NULL AS erased FROM members WHERE merchant_id = ?1 AND id = ?2`)
+      .bind(merchant.id, memberId),
     db
       .prepare(
         `INSERT INTO member_tokens (token_hash, merchant_id, member_id, expires_at, created_at)
@@ -305,8 +336,21 @@ export async function exportMember(c: Context<AppEnv>, memberId: string) {
       refundedAmount: o.refundedAmount,
       pointsReversed: o.pointsReversed,
     })),
-    refunds: refundRows.map((r) => ({ refundId: r.id, orderId: r.orderId, amount: r.amount, pointsReversed: r.pointsReversed, createdAt: toIso(r.createdAt) })),
-    redemptions: redemptionRows.map((r) => ({ id: r.id, status: r.status, points: r.points, value: r.value, orderId: r.orderId, createdAt: toIso(r.createdAt) })),
+    refunds: refundRows.map((r) => ({
+      refundId: r.id,
+      orderId: r.orderId,
+      amount: r.amount,
+      pointsReversed: r.pointsReversed,
+      createdAt: toIso(r.createdAt),
+    })),
+    redemptions: redemptionRows.map((r) => ({
+      id: r.id,
+      status: r.status,
+      points: r.points,
+      value: r.value,
+      orderId: r.orderId,
+      createdAt: toIso(r.createdAt),
+    })),
   };
 }
 

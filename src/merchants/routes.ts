@@ -1,17 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { apiKeys, merchants, programs } from "../db/schema";
-import { allow, API_KEY_PREFIX, currentMerchant, platformOnly } from "../platform/auth";
+import { API_KEY_PREFIX, allow, currentMerchant, platformOnly } from "../platform/auth";
 import { now, toIso, toIsoOrNull } from "../platform/clock";
 import type { KeyScope } from "../platform/context";
 import { randomToken, sha256Hex } from "../platform/crypto";
 import { ApiError, notFound } from "../platform/errors";
-import { newId } from "../platform/ids";
 import { idempotent } from "../platform/idempotency";
+import { newId } from "../platform/ids";
 import { bearer, commonErrors, conflictError, IdempotencyHeader, jsonBody, jsonResponse } from "../platform/openapi";
-import { decodeCursor, isString, listSchema, page, PageQuery } from "../platform/pagination";
+import { decodeCursor, isString, listSchema, PageQuery, page } from "../platform/pagination";
 import { createRouter } from "../platform/router";
-import { canonicalTimezone, Currency, Timezone } from "../platform/validation";
+import { Currency, canonicalTimezone, Timezone } from "../platform/validation";
 import { DEFAULT_PROGRAM, programToRow } from "../program/settings";
 
 const Scope = z.enum(["admin", "checkout", "read"]);
@@ -32,7 +32,14 @@ const NewKeySchema = z
   .openapi("NewApiKey");
 
 const KeySchema = z
-  .object({ id: z.string(), scope: Scope, name: z.string(), hint: z.string(), createdAt: z.string(), revokedAt: z.string().nullable() })
+  .object({
+    id: z.string(),
+    scope: Scope,
+    name: z.string(),
+    hint: z.string(),
+    createdAt: z.string(),
+    revokedAt: z.string().nullable(),
+  })
   .openapi("ApiKey");
 
 /** Creates a key; returns its secret, which is never stored or shown again. */
@@ -84,10 +91,7 @@ export const merchantsRouter = createRouter()
         orm.insert(programs).values(programToRow(merchant.id, DEFAULT_PROGRAM, at)),
         orm.insert(apiKeys).values(row),
       ]);
-      return c.json(
-        { merchant, apiKey: { id: row.id, scope: row.scope, name: row.name, secret, createdAt: toIso(at) } },
-        201,
-      );
+      return c.json({ merchant, apiKey: { id: row.id, scope: row.scope, name: row.name, secret, createdAt: toIso(at) } }, 201);
     },
   )
   .openapi(
@@ -96,7 +100,8 @@ export const merchantsRouter = createRouter()
       path: "/v1/api-keys",
       tags: ["Merchants and keys"],
       summary: "Create an API key",
-      description: "Scopes: admin (everything of its merchant), checkout (members, orders, refunds, redemptions, member tokens), read (GET only).",
+      description:
+        "Scopes: admin (everything of its merchant), checkout (members, orders, refunds, redemptions, member tokens), read (GET only).",
       security: bearer,
       middleware: [allow("admin"), idempotent(false, { secretPaths: ["secret"] })] as const,
       request: {
@@ -163,14 +168,25 @@ export const merchantsRouter = createRouter()
         "(409 conflict): create another admin key first, so the merchant is never locked out.",
       security: bearer,
       middleware: [allow("admin")] as const,
-      request: { params: z.object({ id: z.string().min(1).max(64).openapi({ param: { name: "id", in: "path" } }) }) },
+      request: {
+        params: z.object({
+          id: z
+            .string()
+            .min(1)
+            .max(64)
+            .openapi({ param: { name: "id", in: "path" } }),
+        }),
+      },
       responses: { 204: { description: "Revoked" }, ...commonErrors, ...conflictError },
     }),
     async (c) => {
       const merchant = currentMerchant(c);
       const { id } = c.req.valid("param");
       if (!(await revokeKey(c.var.db, merchant.id, id, now())))
-        throw new ApiError("conflict", `API key ${id} is the merchant's last active admin key; create another admin key before revoking it.`);
+        throw new ApiError(
+          "conflict",
+          `API key ${id} is the merchant's last active admin key; create another admin key before revoking it.`,
+        );
       return c.body(null, 204);
     },
   );

@@ -7,7 +7,7 @@ import type { AppEnv } from "../platform/context";
 import { ApiError } from "../platform/errors";
 import { MAX_UNITS } from "../platform/validation";
 import { type MemberClock, type ProgramSettings, programFromRow } from "../program/settings";
-import { ruleFromRow, type RuleRow } from "../rules/repository";
+import { type RuleRow, ruleFromRow } from "../rules/repository";
 import type { MemberFacts, Rule } from "../rules/types";
 import type { OrderInput } from "./schemas";
 
@@ -25,7 +25,13 @@ export interface CheckoutContext {
  * (see Prefetch). Raw SQL rather than drizzle here: it is the hottest read path and must be batchable
  * with the key lookup.
  */
-export function checkoutReads(db: D1Database, merchantSql: string, first: string, memberId: string, orderId: string): D1PreparedStatement[] {
+export function checkoutReads(
+  db: D1Database,
+  merchantSql: string,
+  first: string,
+  memberId: string,
+  orderId: string,
+): D1PreparedStatement[] {
   return [
     db
       .prepare(
@@ -66,7 +72,12 @@ function contextFrom(results: D1Result[]): CheckoutContext {
 }
 
 /** The checkout context: from the reads prefetched with authentication when present, else read now. */
-export async function loadCheckoutContext(c: Context<AppEnv>, merchantId: string, memberId: string, orderId: string): Promise<CheckoutContext> {
+export async function loadCheckoutContext(
+  c: Context<AppEnv>,
+  merchantId: string,
+  memberId: string,
+  orderId: string,
+): Promise<CheckoutContext> {
   const prefetched = c.var.prefetched;
   if (prefetched && prefetched.length === 4) return contextFrom(prefetched);
   return contextFrom(await c.var.db.batch(checkoutReads(c.var.db, "?1", merchantId, memberId, orderId)));
@@ -86,13 +97,17 @@ export const CLOCK_SKEW_MS = 5 * MINUTE_MS;
 /** Checks shared by posting and quoting an order. Returns the order time. */
 export function checkOrder(input: OrderInput, merchantCurrency: string, at: number): number {
   if (input.currency !== merchantCurrency)
-    throw new ApiError("unprocessable", `The order currency ${input.currency} is not the merchant's currency ${merchantCurrency}.`, [
-      { path: "currency", message: `must be ${merchantCurrency}` },
-    ]);
+    throw new ApiError(
+      "unprocessable",
+      `The order currency ${input.currency} is not the merchant's currency ${merchantCurrency}.`,
+      [{ path: "currency", message: `must be ${merchantCurrency}` }],
+    );
   const occurredAt = input.occurredAt ? Date.parse(input.occurredAt) : at;
   // A few minutes of clock skew are tolerated; an order from the future is a client bug.
   if (occurredAt > at + CLOCK_SKEW_MS)
-    throw new ApiError("unprocessable", "occurredAt is in the future.", [{ path: "occurredAt", message: "must not be in the future" }]);
+    throw new ApiError("unprocessable", "occurredAt is in the future.", [
+      { path: "occurredAt", message: "must not be in the future" },
+    ]);
   return occurredAt;
 }
 

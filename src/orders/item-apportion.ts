@@ -37,11 +37,13 @@ export function apportionAmount(amount: number, lines: readonly PricedLine[]): L
   const exact = lines.map((l) => ({ floor: (paid * weight(l)) / total, remainder: (paid * weight(l)) % total }));
   let left = lines.reduce((rest, l, i) => rest - BigInt(l.quantity) * exact[i]!.floor, paid);
   // Largest remainder first; equal remainders in line order, so the result depends only on the order's data.
-  const byRemainder = lines.map((_, i) => i).sort((a, b) => {
-    const ra = exact[a]!.remainder;
-    const rb = exact[b]!.remainder;
-    return ra > rb ? -1 : ra < rb ? 1 : a - b;
-  });
+  const byRemainder = lines
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const ra = exact[a]!.remainder;
+      const rb = exact[b]!.remainder;
+      return ra > rb ? -1 : ra < rb ? 1 : a - b;
+    });
   const extra = lines.map(() => 0n);
   for (const i of byRemainder) {
     if (left === 0n) break;

@@ -163,7 +163,9 @@ export function planRefund(order: RefundableOrder, request: RefundRequest): Refu
   }
   if (left <= 0) return refused(`Order ${order.id} is already fully refunded.`);
   if (amount > left)
-    return refused(`Only ${left} of order ${order.id} is left to refund.`, [{ path: "amount", message: `must be at most ${left}` }]);
+    return refused(`Only ${left} of order ${order.id} is left to refund.`, [
+      { path: "amount", message: `must be at most ${left}` },
+    ]);
   if (amount <= 0)
     return refused("The refund amount is zero.", [
       { path: "items", message: "these units were paid nothing (their share of the order amount is 0)" },

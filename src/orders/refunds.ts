@@ -10,7 +10,7 @@
  * decide it. The order's refunded total is advanced with a compare-and-set, so two refunds racing on one
  * order cannot both reverse from the same starting point.
  */
-import { and, eq, sql as drizzleSql } from "drizzle-orm";
+import { and, sql as drizzleSql, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { orders, refunds } from "../db/schema";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
@@ -22,8 +22,8 @@ import type { AppEnv } from "../platform/context";
 import { guardSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { ApiError, notFound } from "../platform/errors";
-import { newId } from "../platform/ids";
 import { type IdempotentWrite, idempotentWrite } from "../platform/idempotency";
+import { newId } from "../platform/ids";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, programFromRow } from "../program/settings";
 import type { OrderItem } from "../rules/types";
@@ -58,7 +58,11 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
     throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
   }
   const plan = planRefund(
-    { ...order, items: order.items ? (JSON.parse(order.items) as OrderItem[]) : [], refundedItems: order.refundedItems ? parseRefundedItems(order.refundedItems) : null },
+    {
+      ...order,
+      items: order.items ? (JSON.parse(order.items) as OrderItem[]) : [],
+      refundedItems: order.refundedItems ? parseRefundedItems(order.refundedItems) : null,
+    },
     input,
   );
   if (!plan.ok) throw new ApiError(plan.code, plan.detail, plan.errors);
@@ -78,7 +82,10 @@ async function readRefund(c: Context<AppEnv>, merchantId: string, orderId: strin
   // The member is found through the order, so all reads share one round trip.
   const memberOfOrder = drizzleSql`(SELECT ${orders.memberId} FROM ${orders} WHERE ${orders.merchantId} = ${merchantId} AND ${orders.id} = ${orderId})`;
   const [orderRows, refundRows, programRows, memberRows] = await orm.batch([
-    orm.select().from(orders).where(and(eq(orders.merchantId, merchantId), eq(orders.id, orderId))),
+    orm
+      .select()
+      .from(orders)
+      .where(and(eq(orders.merchantId, merchantId), eq(orders.id, orderId))),
     orm
       .select({ id: refunds.id })
       .from(refunds)
@@ -111,7 +118,13 @@ function refundStatements(
   const excused = sql`MAX(0, MIN(${plan.reversed} - ${fromOwnLot}, ${lot(sql.raw("expired"))} - expired_excused))`;
   const taken = sql`(SELECT points_reversed - ${order.pointsReversed} FROM orders WHERE ${key})`;
   const excusedNow = sql`(SELECT expired_excused - ${order.expiredExcused} FROM orders WHERE ${key})`;
-  const reversal = ledger().reverse({ entryId: newId("le", at), points: taken, orderId: order.id, ownLotId: order.lotId, refundId: input.refundId });
+  const reversal = ledger().reverse({
+    entryId: newId("le", at),
+    points: taken,
+    orderId: order.id,
+    ownLotId: order.lotId,
+    refundId: input.refundId,
+  });
   return [
     ...ledger().settle(refund.due).statements,
     prepare(

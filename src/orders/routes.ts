@@ -1,10 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { allow, allowWith } from "../platform/auth";
-import { prefetchCheckout } from "./checkout-context";
 import { idempotent } from "../platform/idempotency";
-import { bearer, commonErrors, conflictError, jsonBody, jsonResponse, RequiredIdempotencyHeader, unprocessableError } from "../platform/openapi";
+import {
+  bearer,
+  commonErrors,
+  conflictError,
+  jsonBody,
+  jsonResponse,
+  RequiredIdempotencyHeader,
+  unprocessableError,
+} from "../platform/openapi";
 import { createRouter } from "../platform/router";
 import { MerchantChosenId } from "../platform/validation";
+import { prefetchCheckout } from "./checkout-context";
 import { postRefund } from "./refunds";
 import { OrderInputSchema, OrderResultSchema, QuoteSchema, RefundInputSchema, RefundResultSchema } from "./schemas";
 import { postOrder, quoteOrder } from "./service";

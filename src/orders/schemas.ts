@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { Currency, IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits } from "../platform/validation";
 import { MemberSchema } from "../members/schemas";
+import { Currency, IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits } from "../platform/validation";
 
 const Label = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
 
@@ -12,7 +12,10 @@ const Label = z.string().min(1, "must not be empty").max(128, "must be at most 1
 export const EARLIEST_OCCURRED_AT = "2000-01-01T00:00:00Z";
 const EARLIEST_OCCURRED_AT_MS = Date.parse(EARLIEST_OCCURRED_AT);
 
-const OccurredAt = IsoTimestamp.refine((v) => !(Date.parse(v) < EARLIEST_OCCURRED_AT_MS), `must not be before ${EARLIEST_OCCURRED_AT}`);
+const OccurredAt = IsoTimestamp.refine(
+  (v) => !(Date.parse(v) < EARLIEST_OCCURRED_AT_MS),
+  `must not be before ${EARLIEST_OCCURRED_AT}`,
+);
 
 export const OrderItemSchema = z
   .strictObject({

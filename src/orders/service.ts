@@ -3,15 +3,15 @@
  * and the stored idempotent response in one batch.
  */
 import type { Context } from "hono";
-import { LedgerWriter } from "../ledger/statements";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
+import { LedgerWriter } from "../ledger/statements";
 import { currentMerchant } from "../platform/auth";
-import { guard } from "../platform/db";
 import { now } from "../platform/clock";
 import type { AppEnv } from "../platform/context";
+import { guard } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
-import { newId } from "../platform/ids";
 import { idempotentWrite } from "../platform/idempotency";
+import { newId } from "../platform/ids";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, lotAvailability, lotExpiry } from "../program/settings";
 import { evaluateRules } from "../rules/evaluate";
@@ -136,7 +136,12 @@ export async function quoteOrder(c: Context<AppEnv>, input: OrderInput) {
   const occurredAt = checkOrder(input, merchant.currency, at);
   const ctx = await loadCheckoutContext(c, merchant.id, input.memberId, input.orderId);
   if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
-  const { pointsEarned, awards } = evaluateRules(ctx.rules, { ...input, occurredAt }, ctx.member ?? NEW_MEMBER, merchant.timezone);
+  const { pointsEarned, awards } = evaluateRules(
+    ctx.rules,
+    { ...input, occurredAt },
+    ctx.member ?? NEW_MEMBER,
+    merchant.timezone,
+  );
   assertEarnable(pointsEarned);
   return { pointsEarned, awards };
 }

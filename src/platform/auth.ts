@@ -5,9 +5,9 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { now } from "./clock";
-import { type Sql, sql } from "./d1/sql";
 import type { AppEnv, IdempotencyRecord, KeyScope, MerchantRef, Principal } from "./context";
 import { constantTimeEqual, sha256Hex } from "./crypto";
+import { type Sql, sql } from "./d1/sql";
 import { ApiError } from "./errors";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./openapi";
 
@@ -53,7 +53,8 @@ export type Prefetch = (c: Context<AppEnv>) => Promise<D1PreparedStatement[]> | 
 export const MERCHANT_OF_KEY = "(SELECT merchant_id FROM api_keys WHERE secret_hash = ?1 AND revoked_at IS NULL)";
 
 /** MERCHANT_OF_KEY as a tagged fragment: the merchant of an active key, by the key's hash. */
-export const merchantOfKey = (hash: string): Sql => sql`(SELECT merchant_id FROM api_keys WHERE secret_hash = ${hash} AND revoked_at IS NULL)`;
+export const merchantOfKey = (hash: string): Sql =>
+  sql`(SELECT merchant_id FROM api_keys WHERE secret_hash = ${hash} AND revoked_at IS NULL)`;
 
 /** Checks the Authorization header of every /v1 route; the caller is resolved by the route's guard. */
 export function bearerSecret(): MiddlewareHandler<AppEnv> {
@@ -99,7 +100,8 @@ async function resolvePrincipal(c: Context<AppEnv>, secret: string, prefetch?: P
        FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.secret_hash = ?1`,
     )
     .bind(hash);
-  const withKey = idempotencyKey !== undefined && idempotencyKey.length >= 1 && idempotencyKey.length <= MAX_IDEMPOTENCY_KEY_LENGTH;
+  const withKey =
+    idempotencyKey !== undefined && idempotencyKey.length >= 1 && idempotencyKey.length <= MAX_IDEMPOTENCY_KEY_LENGTH;
   if (withKey || prefetch) c.set("secretHash", hash);
   const extra = prefetch ? await prefetch(c) : [];
   let row: KeyRow | undefined;
@@ -142,7 +144,10 @@ export function allowWith(prefetch: Prefetch | undefined, ...scopes: KeyScope[])
     const principal = await authenticate(c, prefetch);
     if (principal.kind !== "key") throw new ApiError("forbidden", "This route needs a merchant API key.");
     if (!scopes.includes(principal.scope))
-      throw new ApiError("forbidden", `This route needs a key with scope ${scopes.join(" or ")}; this key has scope ${principal.scope}.`);
+      throw new ApiError(
+        "forbidden",
+        `This route needs a key with scope ${scopes.join(" or ")}; this key has scope ${principal.scope}.`,
+      );
     await next();
   };
 }

@@ -78,7 +78,8 @@ async function answerTwin(db: D1Database, context: IdempotencyContext, first: Id
   let record = first;
   for (const waitMs of TWIN_WAIT_STEPS_MS) {
     if (!record) break;
-    if (record.requestHash !== context.requestHash || record.response !== null) return answerFromRecord(record, context.requestHash);
+    if (record.requestHash !== context.requestHash || record.response !== null)
+      return answerFromRecord(record, context.requestHash);
     await new Promise((resolve) => setTimeout(resolve, waitMs));
     record = await loadRecord(db, context.merchantId, context.key);
   }

@@ -10,7 +10,11 @@ export const PageQuery = z.object({
     param: { name: "limit", in: "query" },
     description: `Page size, 1-${MAX_PAGE_SIZE} in decimal digits (default ${DEFAULT_PAGE_SIZE}).`,
   }),
-  cursor: z.string().max(512).optional().openapi({ param: { name: "cursor", in: "query" } }),
+  cursor: z
+    .string()
+    .max(512)
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" } }),
 });
 
 /** Cursors are opaque to clients: base64url of JSON. */

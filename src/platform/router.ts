@@ -14,10 +14,14 @@ function checkIdempotencyHeader(route: RouteConfig): void {
   const middleware = [route.middleware ?? []].flat() as Partial<Record<typeof IDEMPOTENCY_REQUIRED, boolean>>[];
   const required = middleware.find((m) => IDEMPOTENCY_REQUIRED in m)?.[IDEMPOTENCY_REQUIRED];
   if (required === undefined) return;
-  const headers = route.request?.headers as { shape?: Record<string, { safeParse(v: unknown): { success: boolean } }> } | undefined;
+  const headers = route.request?.headers as
+    | { shape?: Record<string, { safeParse(v: unknown): { success: boolean } }> }
+    | undefined;
   const field = headers?.shape?.["idempotency-key"];
   if (!field || field.safeParse(undefined).success === required)
-    throw new Error(`${route.method} ${route.path}: declare ${required ? "RequiredIdempotencyHeader" : "IdempotencyHeader"} in request.headers`);
+    throw new Error(
+      `${route.method} ${route.path}: declare ${required ? "RequiredIdempotencyHeader" : "IdempotencyHeader"} in request.headers`,
+    );
 }
 
 /**

@@ -74,10 +74,14 @@ export const Timezone = z
   .min(1)
   .max(64)
   .refine(isValidTimezone, "must be an IANA time zone such as Asia/Shanghai (not a UTC offset)")
-  .openapi({ description: "An IANA time zone name such as Asia/Shanghai, stored in its canonical form (utc is stored as UTC). UTC offsets are refused." });
+  .openapi({
+    description:
+      "An IANA time zone name such as Asia/Shanghai, stored in its canonical form (utc is stored as UTC). UTC offsets are refused.",
+  });
 
 /** `idempotency-key` -> `Idempotency-Key`: headers are named in errors as the documentation spells them. */
-const headerName = (name: string) => name.replace(/(^|-)([a-z])/g, (_m, dash: string, letter: string) => dash + letter.toUpperCase());
+const headerName = (name: string) =>
+  name.replace(/(^|-)([a-z])/g, (_m, dash: string, letter: string) => dash + letter.toUpperCase());
 
 export function zodToFieldErrors(error: ZodError, prefix?: string): FieldError[] {
   return error.issues.map((issue) => {
@@ -156,7 +160,8 @@ export function routeValidationHook(request: RouteRequest | undefined) {
     if (result.success || !result.error) return;
     const errors = zodToFieldErrors(result.error, prefixOf(result.target));
     const index = TARGET_ORDER.indexOf(result.target as Target);
-    if (request && index >= 0) for (const target of TARGET_ORDER.slice(index + 1)) errors.push(...(await targetErrors(c, request, target)));
+    if (request && index >= 0)
+      for (const target of TARGET_ORDER.slice(index + 1)) errors.push(...(await targetErrors(c, request, target)));
     throw invalidRequest(errors);
   };
 }

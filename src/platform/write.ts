@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import type { AppEnv } from "./context";
 import { type BatchFailure, classifyBatchError, rethrowGuard } from "./db";
-import type { IdempotentWrite } from "./idempotency";
 import { ApiError } from "./errors";
+import type { IdempotentWrite } from "./idempotency";
 import { jsonText } from "./router";
 
 /**
@@ -48,7 +48,9 @@ export class RaceError extends ApiError {
 /** commitWrite's onFailure for writes whose only compare-and-set is settling (a due hold released inline). */
 export function conflictIsRace(failure: BatchFailure): void {
   if (failure.kind === "guard" && failure.reason === "conflict")
-    throw new RaceError("A hold of this member was captured or cancelled at the same moment; retry with the same Idempotency-Key.");
+    throw new RaceError(
+      "A hold of this member was captured or cancelled at the same moment; retry with the same Idempotency-Key.",
+    );
 }
 
 /**

@@ -14,7 +14,12 @@ export const ProgramSchema = z
     pointValue: z
       .strictObject({ points: z.number().int().min(1).max(1_000_000), amount: z.number().int().min(1).max(1_000_000) })
       .openapi({ description: "`points` points are worth `amount` minor units." }),
-    pendingDays: z.number().int().min(0).max(365).openapi({ description: "Return window: earned points become spendable after this many days." }),
+    pendingDays: z
+      .number()
+      .int()
+      .min(0)
+      .max(365)
+      .openapi({ description: "Return window: earned points become spendable after this many days." }),
     expiry: z.discriminatedUnion("policy", [
       z.strictObject({ policy: z.literal("none") }),
       z.strictObject({ policy: z.literal("after_earn"), days: Days }),
@@ -49,7 +54,8 @@ export const programRouter = createRouter()
       path: "/v1/program",
       tags,
       summary: "Replace program settings",
-      description: "Period boundaries (days, months, years) are in the merchant's time zone. Changes apply to points earned afterwards.",
+      description:
+        "Period boundaries (days, months, years) are in the merchant's time zone. Changes apply to points earned afterwards.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { body: jsonBody(ProgramSchema) },

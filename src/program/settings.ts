@@ -55,7 +55,11 @@ export function pointsValue(settings: ProgramSettings, points: number): number {
 }
 
 /** When a new lot becomes spendable, and whether it starts pending. */
-export function lotAvailability(settings: ProgramSettings, occurredAt: number, at: number): { availableAt: number; pending: boolean } {
+export function lotAvailability(
+  settings: ProgramSettings,
+  occurredAt: number,
+  at: number,
+): { availableAt: number; pending: boolean } {
   const availableAt = Math.max(at, occurredAt + settings.pendingDays * DAY_MS);
   return { availableAt, pending: availableAt > at };
 }
@@ -66,7 +70,11 @@ export function lotExpiry(settings: ProgramSettings, earnedAt: number, timezone:
 }
 
 /** The instant a member's points all expire under the inactivity policy (null under other policies). */
-export function inactivityDeadline(settings: Pick<ProgramSettings, "expiry">, lastActivity: number, timezone: string): number | null {
+export function inactivityDeadline(
+  settings: Pick<ProgramSettings, "expiry">,
+  lastActivity: number,
+  timezone: string,
+): number | null {
   return settings.expiry.policy === "inactivity" ? endOfLocalDayAfter(lastActivity, settings.expiry.days, timezone) : null;
 }
 
@@ -86,7 +94,13 @@ export function lastActivity(member: Pick<MemberClock, "lastActivityAt" | "enrol
 }
 
 /** What must be settled for a member before an operation at `at` (see LedgerWriter.settle). */
-export function dueFor(member: MemberClock, settings: Pick<ProgramSettings, "expiry">, timezone: string, at: number, expireDue: boolean): SettleInput {
+export function dueFor(
+  member: MemberClock,
+  settings: Pick<ProgramSettings, "expiry">,
+  timezone: string,
+  at: number,
+  expireDue: boolean,
+): SettleInput {
   const since = lastActivity(member);
   const deadline = inactivityDeadline(settings, since, timezone);
   return {

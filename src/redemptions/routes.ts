@@ -1,7 +1,16 @@
 import { createRoute } from "@hono/zod-openapi";
 import { allow } from "../platform/auth";
 import { idempotent } from "../platform/idempotency";
-import { bearer, commonErrors, conflictError, IdempotencyHeader, jsonBody, jsonResponse, RequiredIdempotencyHeader, unprocessableError } from "../platform/openapi";
+import {
+  bearer,
+  commonErrors,
+  conflictError,
+  IdempotencyHeader,
+  jsonBody,
+  jsonResponse,
+  RequiredIdempotencyHeader,
+  unprocessableError,
+} from "../platform/openapi";
 import { createRouter, jsonText } from "../platform/router";
 import { RedemptionInputSchema, RedemptionParams, RedemptionSchema } from "./schemas";
 import { cancelRedemption, captureRedemption, createRedemption, readRedemption } from "./service";
@@ -21,7 +30,12 @@ export const redemptionsRouter = createRouter()
       security: bearer,
       middleware: [allow("admin", "checkout"), idempotent(true, { storedInBatch: true })] as const,
       request: { headers: RequiredIdempotencyHeader, body: jsonBody(RedemptionInputSchema) },
-      responses: { 201: jsonResponse(RedemptionSchema, "The redemption"), ...commonErrors, ...conflictError, ...unprocessableError },
+      responses: {
+        201: jsonResponse(RedemptionSchema, "The redemption"),
+        ...commonErrors,
+        ...conflictError,
+        ...unprocessableError,
+      },
     }),
     (c) => createRedemption(c, c.req.valid("json")) as never,
   )

@@ -7,7 +7,10 @@ export const RedemptionInputSchema = z
     memberId: MerchantChosenId,
     points: Points,
     orderId: MerchantChosenId.optional(),
-    hold: z.boolean().optional().openapi({ description: "Reserve the points until captured or cancelled (released by itself after 15 minutes)." }),
+    hold: z
+      .boolean()
+      .optional()
+      .openapi({ description: "Reserve the points until captured or cancelled (released by itself after 15 minutes)." }),
   })
   .openapi("RedemptionInput");
 

@@ -6,20 +6,20 @@
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { redemptions } from "../db/schema";
-import { MEMBER_JSON_SQL, isoOrNullSql } from "../ledger/member-json";
+import { isoOrNullSql, MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
+import { loadAccountContext } from "../members/account-context";
+import { MAX_TOTAL } from "../platform/assert";
 import { currentMerchant } from "../platform/auth";
 import { MINUTE_MS, now } from "../platform/clock";
 import type { AppEnv } from "../platform/context";
+import { GUARD } from "../platform/d1/guard";
 import { classifyBatchError, guard } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
+import { type IdempotentWrite, idempotentWrite } from "../platform/idempotency";
 import { newId } from "../platform/ids";
-import { IdempotentWrite, idempotentWrite } from "../platform/idempotency";
 import { commitWrite, conflictIsRace, retryOnRace } from "../platform/write";
-import { MAX_TOTAL } from "../platform/assert";
-import { GUARD } from "../platform/d1/guard";
 import { dueFor, pointsValue } from "../program/settings";
-import { loadAccountContext } from "../members/account-context";
 import type { RedemptionInput } from "./schemas";
 
 export const HOLD_TTL_MS = 15 * MINUTE_MS;
@@ -47,28 +47,42 @@ async function attemptRedemption(c: Context<AppEnv>, input: RedemptionInput): Pr
   // A redemption pays with points: one worth nothing would take points for no money off.
   if (value === 0) {
     const least = Math.ceil(program.pointValue.points / program.pointValue.amount);
-    throw new ApiError("unprocessable", `${input.points} points are worth nothing at this program's point value; redeem at least ${least} points.`, [
-      { path: "points", message: `must be at least ${least} (worth at least 1 minor unit)` },
-    ]);
+    throw new ApiError(
+      "unprocessable",
+      `${input.points} points are worth nothing at this program's point value; redeem at least ${least} points.`,
+      [{ path: "points", message: `must be at least ${least} (worth at least 1 minor unit)` }],
+    );
   }
   const hold = input.hold === true;
   const id = newId("rd", at);
   const db = c.var.db;
   const write = idempotentWrite(c, at);
-  const ledger = new LedgerWriter(db, merchant.id, input.memberId, at).settle(dueFor(member, program, merchant.timezone, at, true)).spend({
-    entryId: newId("le", at),
-    type: hold ? "hold" : "redeem",
-    points: input.points,
-    moveId: id,
-    refs: { redemptionId: id, orderId: input.orderId ?? null },
-  });
+  const ledger = new LedgerWriter(db, merchant.id, input.memberId, at)
+    .settle(dueFor(member, program, merchant.timezone, at, true))
+    .spend({
+      entryId: newId("le", at),
+      type: hold ? "hold" : "redeem",
+      points: input.points,
+      moveId: id,
+      refs: { redemptionId: id, orderId: input.orderId ?? null },
+    });
   const statements = [
     db
       .prepare(
         `INSERT INTO redemptions (id, merchant_id, member_id, points, value, status, order_id, hold_expires_at, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)`,
       )
-      .bind(id, merchant.id, input.memberId, input.points, value, hold ? "held" : "captured", input.orderId ?? null, hold ? at + HOLD_TTL_MS : null, at),
+      .bind(
+        id,
+        merchant.id,
+        input.memberId,
+        input.points,
+        value,
+        hold ? "held" : "captured",
+        input.orderId ?? null,
+        hold ? at + HOLD_TTL_MS : null,
+        at,
+      ),
     ...ledger.statements,
     write.finish(201, REDEMPTION_JSON_SQL, [merchant.id, id]),
   ];
@@ -107,7 +121,8 @@ export async function captureRedemption(c: Context<AppEnv>, id: string): Promise
   const merchant = currentMerchant(c);
   const at = now();
   const r = await loadRedemption(c, merchant.id, id);
-  if (r.status !== "held") throw new ApiError("conflict", `Redemption ${id} is ${r.status}; only a held redemption can be captured.`);
+  if (r.status !== "held")
+    throw new ApiError("conflict", `Redemption ${id} is ${r.status}; only a held redemption can be captured.`);
   if (r.holdExpiresAt !== null && r.holdExpiresAt <= at) {
     // Past its time the hold is released, here and now rather than when the job next runs.
     await releaseExpiredHold(c.var.db, merchant.id, r, at);
@@ -131,8 +146,7 @@ export async function captureRedemption(c: Context<AppEnv>, id: string): Promise
 export async function cancelRedemption(c: Context<AppEnv>, id: string): Promise<Response> {
   const merchant = currentMerchant(c);
   const r = await loadRedemption(c, merchant.id, id);
-  if (r.status !== "held" && r.status !== "captured")
-    throw new ApiError("conflict", `Redemption ${id} is already ${r.status}.`);
+  if (r.status !== "held" && r.status !== "captured") throw new ApiError("conflict", `Redemption ${id} is already ${r.status}.`);
   const at = now();
   const write = idempotentWrite(c, at);
   return commitWrite(c, write, returnStatements(c.var.db, write, merchant.id, r, "cancelled", at), 200, raceToConflict(id));

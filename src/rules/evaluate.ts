@@ -87,7 +87,13 @@ export function evaluateRules(rules: readonly Rule[], order: OrderFacts, member:
     const effect = rule.effect;
     if (effect.kind === "per_amount") {
       const items = matchingItems(rule, order);
-      const base = items === null ? order.amount : Math.min(order.amount, items.reduce((sum, i) => sum + itemValue(i), 0));
+      const base =
+        items === null
+          ? order.amount
+          : Math.min(
+              order.amount,
+              items.reduce((sum, i) => sum + itemValue(i), 0),
+            );
       outcome.points = mulDiv(base, effect.points, effect.per);
       perAmountTotal += outcome.points;
     } else if (effect.kind === "fixed") {

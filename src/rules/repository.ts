@@ -1,5 +1,5 @@
 /** Rule rows <-> rule data. */
-import { rules } from "../db/schema";
+import type { rules } from "../db/schema";
 import { toIso, toIsoOrNull } from "../platform/clock";
 import type { Rule, RuleConditions, RuleEffect } from "./types";
 

@@ -6,7 +6,7 @@ import { now } from "../platform/clock";
 import { ApiError, notFound } from "../platform/errors";
 import { idempotent } from "../platform/idempotency";
 import { bearer, commonErrors, conflictError, IdempotencyHeader, jsonBody, jsonResponse } from "../platform/openapi";
-import { decodeCursor, isString, listSchema, page, PageQuery } from "../platform/pagination";
+import { decodeCursor, isString, listSchema, PageQuery, page } from "../platform/pagination";
 import { createRouter } from "../platform/router";
 import { MerchantChosenId } from "../platform/validation";
 import { ruleBody } from "./repository";
@@ -49,7 +49,8 @@ export const rulesRouter = createRouter()
       const input = c.req.valid("json");
       const row = toRow(merchant.id, input.id, input, now());
       const inserted = await c.var.orm.insert(rules).values(row).onConflictDoNothing().returning();
-      if (inserted.length === 0) throw new ApiError("conflict", `A rule with id ${input.id} already exists; use PUT to replace it.`);
+      if (inserted.length === 0)
+        throw new ApiError("conflict", `A rule with id ${input.id} already exists; use PUT to replace it.`);
       return c.json(ruleBody(inserted[0]!), 201);
     },
   )
@@ -117,7 +118,9 @@ export const rulesRouter = createRouter()
       const { ruleId } = c.req.valid("param");
       const input = c.req.valid("json");
       if (input.id !== undefined && input.id !== ruleId)
-        throw new ApiError("invalid_request", "The body id must match the path.", [{ path: "id", message: "must equal the ruleId in the path" }]);
+        throw new ApiError("invalid_request", "The body id must match the path.", [
+          { path: "id", message: "must equal the ruleId in the path" },
+        ]);
       const row = toRow(merchant.id, ruleId, input, now());
       const existing = await c.var.orm.query.rules.findFirst({
         columns: { createdAt: true },

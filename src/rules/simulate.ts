@@ -1,5 +1,5 @@
 /** Trying draft rules against an order before they go live. Writes nothing. */
-import { createRoute, z, type RouteHandler } from "@hono/zod-openapi";
+import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
 import { assertEarnable, checkOrder, loadCheckoutContext, NEW_MEMBER } from "../orders/checkout-context";
 import { AwardSchema, OrderInputSchema } from "../orders/schemas";
 import { allow, currentMerchant } from "../platform/auth";
@@ -24,7 +24,14 @@ const SimulateResultSchema = z
     pointsEarned: z.number().int(),
     awards: z.array(AwardSchema),
     rules: z.array(
-      z.object({ ruleId: z.string(), name: z.string(), matched: z.boolean(), points: z.number().int(), reason: z.string().optional(), draft: z.boolean() }),
+      z.object({
+        ruleId: z.string(),
+        name: z.string(),
+        matched: z.boolean(),
+        points: z.number().int(),
+        reason: z.string().optional(),
+        draft: z.boolean(),
+      }),
     ),
   })
   .openapi("SimulateResult");

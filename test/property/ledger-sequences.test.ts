@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { pointsToReverse } from "../../src/orders/refund-math";
-import { BASE_RULE, call, createMerchant, createRule, uid, type Reply, type TestMerchant } from "../support/api";
+import { BASE_RULE, call, createMerchant, createRule, type Reply, type TestMerchant, uid } from "../support/api";
 import { checkMemberInvariants } from "../support/invariants";
 import type { ModelOrder } from "../support/model";
 
@@ -20,15 +20,33 @@ type Step =
   | { kind: "retry" };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant("order" as const), member: fc.nat(1), amount: fc.integer({ min: 0, max: 50_000 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("refund" as const), order: fc.nat(20), part: fc.integer({ min: 1, max: 100 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant("order" as const), member: fc.nat(1), amount: fc.integer({ min: 0, max: 50_000 }) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("refund" as const), order: fc.nat(20), part: fc.integer({ min: 1, max: 100 }) }),
+  },
   {
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constant("redeem" as const), member: fc.nat(1), points: fc.integer({ min: 1, max: 400 }), hold: fc.boolean() }),
+    arbitrary: fc.record({
+      kind: fc.constant("redeem" as const),
+      member: fc.nat(1),
+      points: fc.integer({ min: 1, max: 400 }),
+      hold: fc.boolean(),
+    }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("capture" as const), redemption: fc.nat(20) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel" as const), redemption: fc.nat(20) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("adjust" as const), member: fc.nat(1), points: fc.integer({ min: -200, max: 200 }).filter((p) => p !== 0) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("adjust" as const),
+      member: fc.nat(1),
+      points: fc.integer({ min: -200, max: 200 }).filter((p) => p !== 0),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: "retry" as const }) },
 );
 

@@ -9,7 +9,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { advanceClock, DAY_MS, resetClock } from "../../src/platform/clock";
-import { BASE_RULE, call, createMerchant, createRule, uid, type TestMerchant } from "../support/api";
+import { BASE_RULE, call, createMerchant, createRule, type TestMerchant, uid } from "../support/api";
 import { checkMemberInvariants } from "../support/invariants";
 
 type Step =
@@ -22,10 +22,30 @@ type Step =
   | { kind: "read"; member: number };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant("order" as const), member: fc.nat(1), amount: fc.integer({ min: 100, max: 30_000 }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("redeem" as const), member: fc.nat(1), points: fc.integer({ min: 1, max: 300 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant("refund" as const), order: fc.nat(30), part: fc.integer({ min: 1, max: 100 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("adjust" as const), member: fc.nat(1), points: fc.integer({ min: -100, max: 100 }).filter((p) => p !== 0) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant("order" as const),
+      member: fc.nat(1),
+      amount: fc.integer({ min: 100, max: 30_000 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant("redeem" as const), member: fc.nat(1), points: fc.integer({ min: 1, max: 300 }) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant("refund" as const), order: fc.nat(30), part: fc.integer({ min: 1, max: 100 }) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("adjust" as const),
+      member: fc.nat(1),
+      points: fc.integer({ min: -100, max: 100 }).filter((p) => p !== 0),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("advance" as const), hours: fc.integer({ min: 1, max: 24 * 6 }) }) },
   { weight: 2, arbitrary: fc.constant({ kind: "jobs" as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("read" as const), member: fc.nat(1) }) },
@@ -84,7 +104,10 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
         break;
       case "jobs": {
         const runs = await runScheduledJobs(env);
-        expect(runs.every((r) => r.status === "succeeded"), JSON.stringify(runs)).toBe(true);
+        expect(
+          runs.every((r) => r.status === "succeeded"),
+          JSON.stringify(runs),
+        ).toBe(true);
         break;
       }
       case "read":
@@ -99,9 +122,7 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
   await runScheduledJobs(env);
   for (const member of members) {
     await checkMemberInvariants(m.id, member);
-    const { results } = await env.DB.prepare(
-      `SELECT balance, pending FROM members WHERE merchant_id = ?1 AND id = ?2`,
-    )
+    const { results } = await env.DB.prepare(`SELECT balance, pending FROM members WHERE merchant_id = ?1 AND id = ?2`)
       .bind(m.id, member)
       .all<{ balance: number; pending: number }>();
     if (results[0]) {
@@ -117,7 +138,12 @@ describe("points lifecycle under random sequences with a moving clock", () => {
     await createRule(m, BASE_RULE);
     await call("PUT", "/v1/program", {
       token: m.admin,
-      body: { pointValue: { points: 100, amount: 100 }, pendingDays: 2, expiry: { policy: "after_earn", days: 10 }, autoEnroll: true },
+      body: {
+        pointValue: { points: 100, amount: 100 },
+        pendingDays: 2,
+        expiry: { policy: "after_earn", days: 10 },
+        autoEnroll: true,
+      },
     });
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 30 }), (steps) => runSequence(m, steps)),

@@ -12,7 +12,7 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BASE_RULE, call, createMerchant, createRule, ledger, PLATFORM_TOKEN, type TestMerchant, uid } from "../support/api";
-import { encodeJson, Failures, problemIssues, raw, RawJson, send } from "./support";
+import { encodeJson, Failures, problemIssues, type RawJson, raw, send } from "./support";
 
 const SEED = 20_261_122;
 const MEMBER = "abuse-member-1";
@@ -169,7 +169,9 @@ const ROUTES: BodyRoute[] = [
     fields: {
       name: { invalid: ["x".repeat(201)] },
       currency: { invalid: ["cny", "CN", "CNYY", "人民币"] },
-      timezone: { invalid: ["Mars/Phobos", "Asia/Nowhere", "x".repeat(65), "+08:00x", "+08:00", "-05:00", "+0800", "+08", "-00:00"] },
+      timezone: {
+        invalid: ["Mars/Phobos", "Asia/Nowhere", "x".repeat(65), "+08:00x", "+08:00", "-05:00", "+0800", "+08", "-00:00"],
+      },
     },
   },
   {
@@ -188,8 +190,22 @@ const ROUTES: BodyRoute[] = [
     method: "PUT",
     path: "/v1/program",
     token: () => A.admin,
-    valid: { pointValue: { points: 100, amount: 100 }, pendingDays: 3, expiry: { policy: "after_earn", days: 365 }, autoEnroll: false },
-    required: ["pointValue", "pendingDays", "expiry", "autoEnroll", "pointValue.points", "pointValue.amount", "expiry.policy", "expiry.days"],
+    valid: {
+      pointValue: { points: 100, amount: 100 },
+      pendingDays: 3,
+      expiry: { policy: "after_earn", days: 365 },
+      autoEnroll: false,
+    },
+    required: [
+      "pointValue",
+      "pendingDays",
+      "expiry",
+      "autoEnroll",
+      "pointValue.points",
+      "pointValue.amount",
+      "expiry.policy",
+      "expiry.days",
+    ],
     idempotency: "none",
     fields: {
       "pointValue.points": { invalid: [0, 1_000_001] },
@@ -357,7 +373,9 @@ const ROUTES: BodyRoute[] = [
     fields: {
       ...prefixed("order", ORDER_FIELDS),
       ...prefixed("rules.0", RULE_FIELDS),
-      rules: { invalid: [Array.from({ length: 201 }, (_, i) => ({ id: `d${i}`, name: "d", effect: { kind: "fixed", points: 1 } }))] },
+      rules: {
+        invalid: [Array.from({ length: 201 }, (_, i) => ({ id: `d${i}`, name: "d", effect: { kind: "fixed", points: 1 } }))],
+      },
     },
   },
 ];
@@ -401,7 +419,10 @@ interface Leaf {
 function leaves(value: unknown, fields: Record<string, FieldSpec>, path: string[] = []): Leaf[] {
   const out: Leaf[] = path.length > 0 ? [{ path, value }] : [];
   if (fields[path.join(".")]?.record) return out;
-  if (Array.isArray(value)) value.forEach((v, i) => out.push(...leaves(v, fields, [...path, String(i)])));
+  if (Array.isArray(value))
+    value.forEach((v, i) => {
+      out.push(...leaves(v, fields, [...path, String(i)]));
+    });
   else if (value && typeof value === "object")
     for (const [k, v] of Object.entries(value)) out.push(...leaves(v, fields, [...path, k]));
   return out;
@@ -471,9 +492,13 @@ function mutationsOf(route: BodyRoute): Mutation[] {
   for (const leaf of leaves(route.valid, fields)) {
     const field = leaf.path.join(".");
     const spec = fields[field] ?? {};
-    fieldMutations(leaf, spec, `${route.name} ${field}`).forEach((value, i) =>
-      out.push({ label: `${field} = ${encodeJson(value).slice(0, 60)} (#${i})`, body: setAt(route.valid, leaf.path, value), field }),
-    );
+    fieldMutations(leaf, spec, `${route.name} ${field}`).forEach((value, i) => {
+      out.push({
+        label: `${field} = ${encodeJson(value).slice(0, 60)} (#${i})`,
+        body: setAt(route.valid, leaf.path, value),
+        field,
+      });
+    });
     // Unknown keys inside every strict nested object.
     if (kindOf(leaf.value) === "object" && !spec.record)
       out.push({
@@ -491,7 +516,9 @@ function mutationsOf(route: BodyRoute): Mutation[] {
 }
 
 /** Whole-body abuse: not about one field. */
-function wholeBodyCases(route: BodyRoute): { label: string; body?: string | Uint8Array; headers?: Record<string, string>; status?: number[] }[] {
+function wholeBodyCases(
+  route: BodyRoute,
+): { label: string; body?: string | Uint8Array; headers?: Record<string, string>; status?: number[] }[] {
   const valid = encodeJson(route.valid);
   const cases: { label: string; body?: string | Uint8Array; headers?: Record<string, string>; status?: number[] }[] = [];
   if (!route.emptyObjectValid) {
@@ -499,7 +526,19 @@ function wholeBodyCases(route: BodyRoute): { label: string; body?: string | Uint
     cases.push({ label: "{}", body: "{}" });
     cases.push({ label: "empty body", body: "" });
   }
-  for (const text of ["{", '{"a":', "{'a':1}", "undefined", "NaN", '{"a":1,}', `${valid} trailing`, `${valid}${valid}`, "\u0000", "{\"a\":\"\\x41\"}", "{\"a\":01}"])
+  for (const text of [
+    "{",
+    '{"a":',
+    "{'a':1}",
+    "undefined",
+    "NaN",
+    '{"a":1,}',
+    `${valid} trailing`,
+    `${valid}${valid}`,
+    "\u0000",
+    '{"a":"\\x41"}',
+    '{"a":01}',
+  ])
     cases.push({ label: `malformed ${JSON.stringify(text.slice(0, 30))}`, body: text });
   for (const text of ["[]", "null", "1", '"text"', "true", `[${valid}]`])
     cases.push({ label: `non-object JSON ${text.slice(0, 20)}`, body: text });
@@ -507,20 +546,49 @@ function wholeBodyCases(route: BodyRoute): { label: string; body?: string | Uint
   cases.push({ label: "10,000 nested objects", body: '{"a":'.repeat(10_000) + "1" + "}".repeat(10_000) });
   cases.push({ label: "100,000 nested arrays", body: "[".repeat(100_000) + "]".repeat(100_000), status: [400, 413] });
   const firstKey = Object.keys(route.valid)[0]!;
-  cases.push({ label: `10,000 nested arrays in ${firstKey}`, body: encodeJson({ ...route.valid, [firstKey]: deepArray(10_000) }) });
+  cases.push({
+    label: `10,000 nested arrays in ${firstKey}`,
+    body: encodeJson({ ...route.valid, [firstKey]: deepArray(10_000) }),
+  });
   cases.push({ label: "__proto__ key", body: `{"__proto__":{"admin":true},${valid.slice(1)}` });
   // Duplicate keys: JSON.parse keeps the last, so the request would mean something the client may not have meant.
-  cases.push({ label: `duplicate key ${firstKey}`, body: `{${JSON.stringify(firstKey)}:${encodeJson(route.valid[firstKey])},${valid.slice(1)}`, status: [400] });
-  cases.push({ label: `duplicate key ${firstKey} spelt with an escape`, body: `${valid.slice(0, -1)},"\\u00${firstKey.charCodeAt(0).toString(16)}${firstKey.slice(1)}":${encodeJson(route.valid[firstKey])}}`, status: [400] });
+  cases.push({
+    label: `duplicate key ${firstKey}`,
+    body: `{${JSON.stringify(firstKey)}:${encodeJson(route.valid[firstKey])},${valid.slice(1)}`,
+    status: [400],
+  });
+  cases.push({
+    label: `duplicate key ${firstKey} spelt with an escape`,
+    body: `${valid.slice(0, -1)},"\\u00${firstKey.charCodeAt(0).toString(16)}${firstKey.slice(1)}":${encodeJson(route.valid[firstKey])}}`,
+    status: [400],
+  });
   cases.push({ label: "constructor key", body: `{"constructor":{"prototype":{"admin":true}},${valid.slice(1)}` });
   const stringField = route.idField ?? Object.keys(route.valid).find((k) => typeof route.valid[k] === "string");
   if (stringField) {
-    cases.push({ label: `1 MB string in ${stringField}`, body: encodeJson({ ...route.valid, [stringField]: "x".repeat(1 << 20) }), status: [400, 413] });
+    cases.push({
+      label: `1 MB string in ${stringField}`,
+      body: encodeJson({ ...route.valid, [stringField]: "x".repeat(1 << 20) }),
+      status: [400, 413],
+    });
   }
   cases.push({ label: "valid body padded to 1 MB with whitespace", body: " ".repeat(1 << 20) + valid, status: [413] });
-  cases.push({ label: "valid body + 1 MB unknown field", body: encodeJson({ ...route.valid, zzPad: "x".repeat(1 << 20) }), status: [400, 413] });
-  for (const contentType of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"])
-    cases.push({ label: `content-type ${contentType} with a valid body`, body: valid, headers: { "content-type": contentType }, status: [400, 415] });
+  cases.push({
+    label: "valid body + 1 MB unknown field",
+    body: encodeJson({ ...route.valid, zzPad: "x".repeat(1 << 20) }),
+    status: [400, 413],
+  });
+  for (const contentType of [
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    "application/xml",
+  ])
+    cases.push({
+      label: `content-type ${contentType} with a valid body`,
+      body: valid,
+      headers: { "content-type": contentType },
+      status: [400, 415],
+    });
   // Invalid UTF-8: bytes that are not UTF-8 at all, overlong "/", an encoded surrogate, a truncated sequence.
   const enc = new TextEncoder();
   const withBytes = (field: string, bytes: number[]) => {
@@ -540,7 +608,10 @@ function wholeBodyCases(route: BodyRoute): { label: string; body?: string | Uint
     for (const [name, bytes] of Object.entries(badSequences))
       cases.push({ label: `invalid UTF-8 (${name}) in ${route.idField}`, body: withBytes(route.idField, bytes) });
   cases.push({ label: "invalid UTF-8 in a key", body: new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]) });
-  cases.push({ label: "UTF-16 body", body: new Uint8Array([...new Uint8Array(new Uint16Array([...valid].map((c) => c.charCodeAt(0))).buffer)]) });
+  cases.push({
+    label: "UTF-16 body",
+    body: new Uint8Array([...new Uint8Array(new Uint16Array([...valid].map((c) => c.charCodeAt(0))).buffer)]),
+  });
   return cases;
 }
 
@@ -554,18 +625,35 @@ beforeAll(async () => {
   A = await createMerchant({ name: "Abuse target" });
   await createRule(A, BASE_RULE);
   await createRule(A, { id: "second", name: "Bonus", effect: { kind: "fixed", points: 5 } });
-  const put = await call("PUT", `/v1/members/${MEMBER}`, { token: A.admin, body: { email: "victim@example.com", name: "Victim" } });
+  const put = await call("PUT", `/v1/members/${MEMBER}`, {
+    token: A.admin,
+    body: { email: "victim@example.com", name: "Victim" },
+  });
   expect(put.status, put.text).toBe(201);
   const order = await call("POST", "/v1/orders", {
     token: A.checkout,
     idempotencyKey: uid("k"),
-    body: { orderId: ORDER, memberId: MEMBER, amount: 50_000, currency: "CNY", items: [{ sku: "sku-1", quantity: 5, unitPrice: 10_000 }] },
+    body: {
+      orderId: ORDER,
+      memberId: MEMBER,
+      amount: 50_000,
+      currency: "CNY",
+      items: [{ sku: "sku-1", quantity: 5, unitPrice: 10_000 }],
+    },
   });
   expect(order.status, order.text).toBe(201);
-  const held = await call("POST", "/v1/redemptions", { token: A.checkout, idempotencyKey: uid("k"), body: { memberId: MEMBER, points: 10, hold: true } });
+  const held = await call("POST", "/v1/redemptions", {
+    token: A.checkout,
+    idempotencyKey: uid("k"),
+    body: { memberId: MEMBER, points: 10, hold: true },
+  });
   expect(held.status, held.text).toBe(201);
   heldId = held.body.id;
-  const captured = await call("POST", "/v1/redemptions", { token: A.checkout, idempotencyKey: uid("k"), body: { memberId: MEMBER, points: 5 } });
+  const captured = await call("POST", "/v1/redemptions", {
+    token: A.checkout,
+    idempotencyKey: uid("k"),
+    body: { memberId: MEMBER, points: 5 },
+  });
   expect(captured.status, captured.text).toBe(201);
   capturedId = captured.body.id;
   const token = await call("POST", `/v1/members/${MEMBER}/tokens`, { token: A.checkout, body: { ttlSeconds: 3600 } });
@@ -585,7 +673,11 @@ describe.each(ROUTES)("$name", (route) => {
         headers: idempotencyHeaders(route),
         body: encodeJson(m.body),
       });
-      failures.check(m.label, reply, problemIssues(reply, { status: [400], code: "invalid_request", field: m.field, unknownKey: m.unknownKey }));
+      failures.check(
+        m.label,
+        reply,
+        problemIssues(reply, { status: [400], code: "invalid_request", field: m.field, unknownKey: m.unknownKey }),
+      );
     }
     expect(failures.count).toBeGreaterThan(20);
     expect(failures.list).toEqual([]);
@@ -616,8 +708,18 @@ describe.each(ROUTES)("$name", (route) => {
       ];
       if (route.idempotency === "required") cases.push(["missing Idempotency-Key", {}]);
       for (const [label, headers] of cases) {
-        const reply = await send({ method: route.method, path: route.path, token: route.token(), headers, body: encodeJson(route.valid) });
-        failures.check(label, reply, problemIssues(reply, { status: [400], code: "invalid_request", field: "header.Idempotency-Key" }));
+        const reply = await send({
+          method: route.method,
+          path: route.path,
+          token: route.token(),
+          headers,
+          body: encodeJson(route.valid),
+        });
+        failures.check(
+          label,
+          reply,
+          problemIssues(reply, { status: [400], code: "invalid_request", field: "header.Idempotency-Key" }),
+        );
       }
       expect(failures.list).toEqual([]);
     });
@@ -643,15 +745,96 @@ describe("cross-field and business-shaped abuse", () => {
   it("refuses contradictory bodies with a 400 naming the field", async () => {
     const failures = new Failures();
     const cases: [string, string, string, unknown, string, Record<string, string>][] = [
-      ["refund with amount and items", "POST", `/v1/orders/${ORDER}/refunds`, { refundId: "r-both", amount: 1, items: [{ sku: "sku-1", quantity: 1 }] }, "items", { "idempotency-key": uid("k") }],
-      ["rule ending before it starts", "POST", "/v1/rules", { id: "backwards", name: "b", startsAt: "2026-02-01T00:00:00Z", endsAt: "2026-01-01T00:00:00Z", effect: { kind: "fixed", points: 1 } }, "endsAt", {}],
-      ["rule ending when it starts", "POST", "/v1/rules", { id: "zero", name: "z", startsAt: "2026-02-01T00:00:00Z", endsAt: "2026-02-01T00:00:00Z", effect: { kind: "fixed", points: 1 } }, "endsAt", {}],
-      ["PUT rule whose body id differs from the path", "PUT", `/v1/rules/${BASE_RULE.id}`, { id: "other", name: "x", effect: { kind: "fixed", points: 1 } }, "id", {}],
-      ["per_amount effect with a multiplier's field", "POST", "/v1/rules", { id: "mixed", name: "m", effect: { kind: "per_amount", points: 1, per: 100, factor: 2 } }, "effect", {}],
-      ["fixed effect without points", "POST", "/v1/rules", { id: "nopoints", name: "n", effect: { kind: "fixed" } }, "effect.points", {}],
-      ["after_earn expiry without days", "PUT", "/v1/program", { pointValue: { points: 1, amount: 1 }, pendingDays: 0, expiry: { policy: "after_earn" }, autoEnroll: true }, "expiry.days", {}],
-      ["none expiry with days", "PUT", "/v1/program", { pointValue: { points: 1, amount: 1 }, pendingDays: 0, expiry: { policy: "none", days: 3 }, autoEnroll: true }, "expiry", {}],
-      ["item worth more than the maximum", "POST", "/v1/orders/quote", { orderId: "big", memberId: MEMBER, amount: 1, currency: "CNY", items: [{ sku: "s", quantity: 1_000_000, unitPrice: 1_000_000_000 }] }, "items.0.unitPrice", {}],
+      [
+        "refund with amount and items",
+        "POST",
+        `/v1/orders/${ORDER}/refunds`,
+        { refundId: "r-both", amount: 1, items: [{ sku: "sku-1", quantity: 1 }] },
+        "items",
+        { "idempotency-key": uid("k") },
+      ],
+      [
+        "rule ending before it starts",
+        "POST",
+        "/v1/rules",
+        {
+          id: "backwards",
+          name: "b",
+          startsAt: "2026-02-01T00:00:00Z",
+          endsAt: "2026-01-01T00:00:00Z",
+          effect: { kind: "fixed", points: 1 },
+        },
+        "endsAt",
+        {},
+      ],
+      [
+        "rule ending when it starts",
+        "POST",
+        "/v1/rules",
+        {
+          id: "zero",
+          name: "z",
+          startsAt: "2026-02-01T00:00:00Z",
+          endsAt: "2026-02-01T00:00:00Z",
+          effect: { kind: "fixed", points: 1 },
+        },
+        "endsAt",
+        {},
+      ],
+      [
+        "PUT rule whose body id differs from the path",
+        "PUT",
+        `/v1/rules/${BASE_RULE.id}`,
+        { id: "other", name: "x", effect: { kind: "fixed", points: 1 } },
+        "id",
+        {},
+      ],
+      [
+        "per_amount effect with a multiplier's field",
+        "POST",
+        "/v1/rules",
+        { id: "mixed", name: "m", effect: { kind: "per_amount", points: 1, per: 100, factor: 2 } },
+        "effect",
+        {},
+      ],
+      [
+        "fixed effect without points",
+        "POST",
+        "/v1/rules",
+        { id: "nopoints", name: "n", effect: { kind: "fixed" } },
+        "effect.points",
+        {},
+      ],
+      [
+        "after_earn expiry without days",
+        "PUT",
+        "/v1/program",
+        { pointValue: { points: 1, amount: 1 }, pendingDays: 0, expiry: { policy: "after_earn" }, autoEnroll: true },
+        "expiry.days",
+        {},
+      ],
+      [
+        "none expiry with days",
+        "PUT",
+        "/v1/program",
+        { pointValue: { points: 1, amount: 1 }, pendingDays: 0, expiry: { policy: "none", days: 3 }, autoEnroll: true },
+        "expiry",
+        {},
+      ],
+      [
+        "item worth more than the maximum",
+        "POST",
+        "/v1/orders/quote",
+        {
+          orderId: "big",
+          memberId: MEMBER,
+          amount: 1,
+          currency: "CNY",
+          items: [{ sku: "s", quantity: 1_000_000, unitPrice: 1_000_000_000 }],
+        },
+        "items.0.unitPrice",
+        {},
+      ],
     ];
     for (const [label, method, path, body, field, headers] of cases) {
       const reply = await call(method, path, { token: A.admin, body, headers });
@@ -664,12 +847,27 @@ describe("cross-field and business-shaped abuse", () => {
     const failures = new Failures();
     const cases: [string, string, unknown, number][] = [
       ["order in another currency", "/v1/orders", { orderId: "usd", memberId: MEMBER, amount: 100, currency: "USD" }, 422],
-      ["order from the far future", "/v1/orders", { orderId: "future", memberId: MEMBER, amount: 100, currency: "CNY", occurredAt: "9999-12-31T23:59:59Z" }, 422],
+      [
+        "order from the far future",
+        "/v1/orders",
+        { orderId: "future", memberId: MEMBER, amount: 100, currency: "CNY", occurredAt: "9999-12-31T23:59:59Z" },
+        422,
+      ],
       ["order id already posted", "/v1/orders", { orderId: ORDER, memberId: MEMBER, amount: 100, currency: "CNY" }, 409],
       ["refund of an unknown order", "/v1/orders/no-such-order/refunds", { refundId: "r-x" }, 404],
       ["refund above the order", `/v1/orders/${ORDER}/refunds`, { refundId: "r-big", amount: 50_001 }, 422],
-      ["refund of an unknown sku", `/v1/orders/${ORDER}/refunds`, { refundId: "r-sku", items: [{ sku: "nope", quantity: 1 }] }, 422],
-      ["refund of more items than bought", `/v1/orders/${ORDER}/refunds`, { refundId: "r-qty", items: [{ sku: "sku-1", quantity: 6 }] }, 422],
+      [
+        "refund of an unknown sku",
+        `/v1/orders/${ORDER}/refunds`,
+        { refundId: "r-sku", items: [{ sku: "nope", quantity: 1 }] },
+        422,
+      ],
+      [
+        "refund of more items than bought",
+        `/v1/orders/${ORDER}/refunds`,
+        { refundId: "r-qty", items: [{ sku: "sku-1", quantity: 6 }] },
+        422,
+      ],
       ["redemption above the balance", "/v1/redemptions", { memberId: MEMBER, points: 1_000_000 }, 409],
       ["redemption for an unknown member", "/v1/redemptions", { memberId: FRESH_MEMBER, points: 1 }, 404],
       ["negative adjustment above the balance", `/v1/members/${MEMBER}/adjustments`, { points: -1_000_000, reason: "take" }, 409],
@@ -684,28 +882,78 @@ describe("cross-field and business-shaped abuse", () => {
 
   it("stores nothing for a refused request: its Idempotency-Key stays free", async () => {
     const key = uid("k");
-    const first = await call("POST", "/v1/redemptions", { token: A.checkout, idempotencyKey: key, body: { memberId: MEMBER, points: "one" } });
+    const first = await call("POST", "/v1/redemptions", {
+      token: A.checkout,
+      idempotencyKey: key,
+      body: { memberId: MEMBER, points: "one" },
+    });
     expect(problemIssues(first, { status: 400, field: "points" })).toEqual([]);
-    const second = await call("POST", "/v1/redemptions", { token: A.checkout, idempotencyKey: key, body: { memberId: MEMBER, points: 1_000_000 } });
+    const second = await call("POST", "/v1/redemptions", {
+      token: A.checkout,
+      idempotencyKey: key,
+      body: { memberId: MEMBER, points: 1_000_000 },
+    });
     expect(problemIssues(second, { status: 409, code: "insufficient_points" })).toEqual([]);
-    const third = await call("POST", "/v1/redemptions", { token: A.checkout, idempotencyKey: key, body: { memberId: MEMBER, points: [] } });
+    const third = await call("POST", "/v1/redemptions", {
+      token: A.checkout,
+      idempotencyKey: key,
+      body: { memberId: MEMBER, points: [] },
+    });
     expect(problemIssues(third, { status: 400, field: "points" })).toEqual([]);
   });
 });
 
 describe("path ids", () => {
-  const BAD_IDS = ["%E2%9C%93", "ü", "订单", "%FF%FE", "x".repeat(129), "a%20b", "%00", "a%0Ab", "..%2F..%2Fv1%2Frules", "%F0%9F%98%80", "a%2Fb", "%25", "'%20OR%201=1--"];
-  const routes: { method: string; template: string; param: string; body?: () => unknown; idempotency?: boolean; token?: () => string }[] = [
+  const BAD_IDS = [
+    "%E2%9C%93",
+    "ü",
+    "订单",
+    "%FF%FE",
+    "x".repeat(129),
+    "a%20b",
+    "%00",
+    "a%0Ab",
+    "..%2F..%2Fv1%2Frules",
+    "%F0%9F%98%80",
+    "a%2Fb",
+    "%25",
+    "'%20OR%201=1--",
+  ];
+  const routes: {
+    method: string;
+    template: string;
+    param: string;
+    body?: () => unknown;
+    idempotency?: boolean;
+    token?: () => string;
+  }[] = [
     { method: "GET", template: "/v1/members/{}", param: "memberId" },
     { method: "PUT", template: "/v1/members/{}", param: "memberId", body: () => ({ name: "x" }) },
     { method: "DELETE", template: "/v1/members/{}", param: "memberId" },
     { method: "GET", template: "/v1/members/{}/ledger", param: "memberId" },
     { method: "GET", template: "/v1/members/{}/export", param: "memberId" },
-    { method: "POST", template: "/v1/members/{}/adjustments", param: "memberId", body: () => ({ points: 1, reason: "x" }), idempotency: true },
+    {
+      method: "POST",
+      template: "/v1/members/{}/adjustments",
+      param: "memberId",
+      body: () => ({ points: 1, reason: "x" }),
+      idempotency: true,
+    },
     { method: "POST", template: "/v1/members/{}/tokens", param: "memberId", body: () => ({}) },
-    { method: "POST", template: "/v1/orders/{}/refunds", param: "orderId", body: () => ({ refundId: "r-path" }), idempotency: true },
+    {
+      method: "POST",
+      template: "/v1/orders/{}/refunds",
+      param: "orderId",
+      body: () => ({ refundId: "r-path" }),
+      idempotency: true,
+    },
     { method: "GET", template: "/v1/rules/{}", param: "ruleId" },
-    { method: "PUT", template: "/v1/rules/{}", param: "ruleId", body: () => ({ name: "x", effect: { kind: "fixed", points: 1 } }) },
+    {
+      method: "PUT",
+      template: "/v1/rules/{}",
+      param: "ruleId",
+      body: () => ({ name: "x", effect: { kind: "fixed", points: 1 } }),
+    },
     { method: "DELETE", template: "/v1/rules/{}", param: "ruleId" },
     { method: "GET", template: "/v1/redemptions/{}", param: "id" },
     { method: "POST", template: "/v1/redemptions/{}/capture", param: "id" },
@@ -743,7 +991,10 @@ describe("path ids", () => {
         ["id of another type", { path: `/v1/redemptions/le_${"0".repeat(26)}/${action}` }],
         ["garbage body on an absent id", { path: `/v1/redemptions/${absent}/${action}`, body: "{{{" }],
         ["empty Idempotency-Key", { path: `/v1/redemptions/${heldId}/${action}`, headers: { "idempotency-key": "" } }],
-        ["256-character Idempotency-Key", { path: `/v1/redemptions/${heldId}/${action}`, headers: { "idempotency-key": "k".repeat(256) } }],
+        [
+          "256-character Idempotency-Key",
+          { path: `/v1/redemptions/${heldId}/${action}`, headers: { "idempotency-key": "k".repeat(256) } },
+        ],
       ];
       for (const [label, request] of cases) {
         const reply = await send({ method: "POST", token: A.checkout, ...request });
@@ -759,7 +1010,24 @@ type RawRequestLike = { path: string; body?: string; headers?: Record<string, st
 describe("list parameters", () => {
   const b64 = (text: string) => btoa(text).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
   const BAD_LIMITS = [
-    ...["0", "-1", "201", "1.5", "abc", "1e20", "", "NaN", "Infinity", "-Infinity", "9007199254740993", "%FF", "1%00", "true", "[]", "1e999"],
+    ...[
+      "0",
+      "-1",
+      "201",
+      "1.5",
+      "abc",
+      "1e20",
+      "",
+      "NaN",
+      "Infinity",
+      "-Infinity",
+      "9007199254740993",
+      "%FF",
+      "1%00",
+      "true",
+      "[]",
+      "1e999",
+    ],
     // Only plain decimal digits: Number() would read these as 16, 5, 5, 5, 10, 1 and 5.
     ...["0x10", "%205", "5%20", "+5", "1e1", "0b1", "%095"],
   ];
@@ -767,7 +1035,11 @@ describe("list parameters", () => {
   const lists: { path: string; token: () => string; badCursors: string[] }[] = [
     { path: "/v1/api-keys", token: () => A.admin, badCursors: [b64("123"), b64("true")] },
     { path: "/v1/rules", token: () => A.admin, badCursors: [b64("123"), b64("true")] },
-    { path: `/v1/members/${MEMBER}/ledger`, token: () => A.admin, badCursors: [b64('"abc"'), b64("1.5"), b64("9007199254740993"), b64("1e400")] },
+    {
+      path: `/v1/members/${MEMBER}/ledger`,
+      token: () => A.admin,
+      badCursors: [b64('"abc"'), b64("1.5"), b64("9007199254740993"), b64("1e400")],
+    },
     { path: "/v1/me/ledger", token: () => memberToken, badCursors: [b64('"abc"'), b64("1.5"), b64("9007199254740993")] },
   ];
 
@@ -776,11 +1048,19 @@ describe("list parameters", () => {
     for (const list of lists) {
       for (const limit of BAD_LIMITS) {
         const reply = await send({ method: "GET", path: `${list.path}?limit=${limit}`, token: list.token() });
-        failures.check(`${list.path}?limit=${limit}`, reply, problemIssues(reply, { status: [400], code: "invalid_request", field: "query.limit" }));
+        failures.check(
+          `${list.path}?limit=${limit}`,
+          reply,
+          problemIssues(reply, { status: [400], code: "invalid_request", field: "query.limit" }),
+        );
       }
       for (const cursor of [...COMMON_BAD_CURSORS, ...list.badCursors]) {
         const reply = await send({ method: "GET", path: `${list.path}?cursor=${cursor}`, token: list.token() });
-        failures.check(`${list.path}?cursor=${cursor.slice(0, 30)}`, reply, problemIssues(reply, { status: [400], code: "invalid_request", field: "query.cursor" }));
+        failures.check(
+          `${list.path}?cursor=${cursor.slice(0, 30)}`,
+          reply,
+          problemIssues(reply, { status: [400], code: "invalid_request", field: "query.cursor" }),
+        );
       }
     }
     expect(failures.count).toBeGreaterThan(80);
@@ -832,7 +1112,12 @@ describe("regressions of bugs found by this suite", () => {
   it("names the path, the header and the body errors of one request together", async () => {
     const reply = await call("POST", "/v1/members/%C3%BC/adjustments", { token: A.admin, body: { points: 0, reason: "" } });
     expect(reply.status, reply.text).toBe(400);
-    expect(reply.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(["header.Idempotency-Key", "param.memberId", "points", "reason"]);
+    expect(reply.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      "header.Idempotency-Key",
+      "param.memberId",
+      "points",
+      "reason",
+    ]);
   });
 
   // Was: PUT /v1/members/{id} {"attributes":{"__proto__":"x"}} answered 201 without the key: silently dropped.
@@ -846,35 +1131,49 @@ describe("regressions of bugs found by this suite", () => {
     expect(read.text).toContain(`"attributes":${expected}`);
     expect(put.text).toContain(`"attributes":${expected}`);
     // An object under __proto__ is a nested value: refused like any other.
-    const nested = await call("PUT", "/v1/members/proto-victim", { token: A.admin, rawBody: '{"attributes":{"__proto__":{"admin":true}}}' });
+    const nested = await call("PUT", "/v1/members/proto-victim", {
+      token: A.admin,
+      rawBody: '{"attributes":{"__proto__":{"admin":true}}}',
+    });
     expect(problemIssues(nested, { status: 400, field: "attributes.__proto__", strict: true })).toEqual([]);
   });
 
   // Was: {"attributes":{"n":9007199254740993}} was stored as 9007199254740992, and 1e308 was stored.
   it("refuses attribute numbers that would not read back as sent, naming attributes.<key>", async () => {
     for (const n of ["9007199254740993", "1e308", "-9007199254740992"]) {
-      const reply = await call("PUT", "/v1/members/number-victim", { token: A.admin, rawBody: `{"attributes":{"ok":1.5,"n":${n}}}` });
+      const reply = await call("PUT", "/v1/members/number-victim", {
+        token: A.admin,
+        rawBody: `{"attributes":{"ok":1.5,"n":${n}}}`,
+      });
       expect(problemIssues(reply, { status: 400, field: "attributes.n", strict: true }), n).toEqual([]);
     }
-    const fine = await call("PUT", "/v1/members/number-victim", { token: A.admin, body: { attributes: { a: 9007199254740991, b: -0.25, c: 1e-9 } } });
+    const fine = await call("PUT", "/v1/members/number-victim", {
+      token: A.admin,
+      body: { attributes: { a: 9007199254740991, b: -0.25, c: 1e-9 } },
+    });
     expect(fine.status, fine.text).toBe(201);
     expect(fine.body.attributes).toEqual({ a: 9007199254740991, b: -0.25, c: 1e-9 });
   });
 
   // Was: {"amount":1,"amount":2} was accepted as amount 2.
   it("refuses duplicate keys anywhere in a body, naming them, and accepts look-alikes inside strings", async () => {
-    const order = (extra: string) =>
-      `{"orderId":"dup-order","memberId":"${MEMBER}","currency":"CNY",${extra}}`;
+    const order = (extra: string) => `{"orderId":"dup-order","memberId":"${MEMBER}","currency":"CNY",${extra}}`;
     const cases: [string, string, string][] = [
       ["top level", order('"amount":1,"amount":2'), "amount"],
       ["escaped spelling", order('"amount":1,"\\u0061mount":2'), "amount"],
-      ["nested item", order('"amount":1,"items":[{"sku":"a","quantity":1,"unitPrice":1},{"sku":"b","sku":"c","quantity":1,"unitPrice":1}]'), "items.1.sku"],
+      [
+        "nested item",
+        order('"amount":1,"items":[{"sku":"a","quantity":1,"unitPrice":1},{"sku":"b","sku":"c","quantity":1,"unitPrice":1}]'),
+        "items.1.sku",
+      ],
     ];
     for (const [label, text, field] of cases) {
       const reply = await call("POST", "/v1/orders/quote", { token: A.admin, rawBody: text });
       expect(problemIssues(reply, { status: 400, code: "invalid_request", field, strict: true }), label).toEqual([]);
     }
-    const lookAlike = order('"amount":1,"channel":"\\\\\\",\\"amount\\":2","items":[{"sku":"a","quantity":1,"unitPrice":1},{"sku":"a","quantity":1,"unitPrice":1}]');
+    const lookAlike = order(
+      '"amount":1,"channel":"\\\\\\",\\"amount\\":2","items":[{"sku":"a","quantity":1,"unitPrice":1},{"sku":"a","quantity":1,"unitPrice":1}]',
+    );
     const fine = await call("POST", "/v1/orders/quote", { token: A.admin, rawBody: lookAlike });
     expect(fine.status, fine.text).toBe(200);
   });
@@ -893,13 +1192,22 @@ describe("regressions of bugs found by this suite", () => {
 
   // Was: "utc" was stored as sent (not the canonical "UTC") and "+08:00" was accepted as a time zone.
   it("stores time zones in canonical IANA form and refuses UTC offsets", async () => {
-    const created = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "tz", currency: "CNY", timezone: "utc" } });
+    const created = await call("POST", "/v1/merchants", {
+      token: PLATFORM_TOKEN,
+      body: { name: "tz", currency: "CNY", timezone: "utc" },
+    });
     expect(created.status, created.text).toBe(201);
     expect(created.body.merchant.timezone).toBe("UTC");
-    const shanghai = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "tz", currency: "CNY", timezone: "asia/shanghai" } });
+    const shanghai = await call("POST", "/v1/merchants", {
+      token: PLATFORM_TOKEN,
+      body: { name: "tz", currency: "CNY", timezone: "asia/shanghai" },
+    });
     expect(shanghai.body.merchant.timezone).toBe("Asia/Shanghai");
     for (const timezone of ["+08:00", "-05:00", "+0800"]) {
-      const reply = await call("POST", "/v1/merchants", { token: PLATFORM_TOKEN, body: { name: "tz", currency: "CNY", timezone } });
+      const reply = await call("POST", "/v1/merchants", {
+        token: PLATFORM_TOKEN,
+        body: { name: "tz", currency: "CNY", timezone },
+      });
       expect(problemIssues(reply, { status: 400, field: "timezone", strict: true }), timezone).toEqual([]);
     }
   });
@@ -933,7 +1241,13 @@ describe("regressions of bugs found by this suite", () => {
     const cases: [string, string, string, Uint8Array, Record<string, string>][] = [
       ["api key name", "POST", "/v1/api-keys", body('{"scope":"read","name":"a', '"}'), {}],
       ["member name", "PUT", "/v1/members/utf8-victim", body('{"name":"a', '"}'), {}],
-      ["adjustment reason", "POST", "/v1/members/utf8-victim/adjustments", body('{"points":1,"reason":"a', '"}'), { "idempotency-key": uid("k") }],
+      [
+        "adjustment reason",
+        "POST",
+        "/v1/members/utf8-victim/adjustments",
+        body('{"points":1,"reason":"a', '"}'),
+        { "idempotency-key": uid("k") },
+      ],
       ["rule name", "POST", "/v1/rules", body('{"id":"utf8-rule","name":"a', '","effect":{"kind":"fixed","points":1}}'), {}],
     ];
     for (const [label, method, path, bytes, headers] of cases) {
@@ -973,10 +1287,22 @@ describe("regressions of bugs found by this suite", () => {
   // Expected: errors name only the broken field.
   it("names only the broken field in errors", async () => {
     const failures = new Failures();
-    const rule = { id: "only-field", name: "x", startsAt: "soon", endsAt: "2027-01-01T00:00:00Z", effect: { kind: "fixed", points: 1 } };
+    const rule = {
+      id: "only-field",
+      name: "x",
+      startsAt: "soon",
+      endsAt: "2027-01-01T00:00:00Z",
+      effect: { kind: "fixed", points: 1 },
+    };
     const r1 = await call("POST", "/v1/rules", { token: A.admin, body: rule });
     failures.check("rule startsAt", r1, problemIssues(r1, { status: 400, field: "startsAt", strict: true }));
-    const order = { orderId: "q", memberId: MEMBER, amount: 1, currency: "CNY", items: [{ sku: "s", quantity: 1e20, unitPrice: 1 }] };
+    const order = {
+      orderId: "q",
+      memberId: MEMBER,
+      amount: 1,
+      currency: "CNY",
+      items: [{ sku: "s", quantity: 1e20, unitPrice: 1 }],
+    };
     const r2 = await call("POST", "/v1/orders/quote", { token: A.admin, body: order });
     failures.check("quote quantity", r2, problemIssues(r2, { status: 400, field: "items.0.quantity", strict: true }));
     expect(failures.list).toEqual([]);
@@ -995,7 +1321,11 @@ describe("regressions of bugs found by this suite", () => {
         idempotencyKey: uid("k"),
         body: { orderId: uid("float-order"), memberId, amount: 12_800, currency: "CNY" },
       }),
-      await call("POST", `/v1/members/${memberId}/adjustments`, { token: A.admin, idempotencyKey: uid("k"), body: { points: 10, reason: "x" } }),
+      await call("POST", `/v1/members/${memberId}/adjustments`, {
+        token: A.admin,
+        idempotencyKey: uid("k"),
+        body: { points: 10, reason: "x" },
+      }),
     ];
     for (const reply of replies) {
       expect(reply.status, reply.text).toBe(201);

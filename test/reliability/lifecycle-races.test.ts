@@ -84,7 +84,12 @@ const ops: Record<string, Op> = {
   /** An order whose points are spent at once (captured or held), so its lot is out when the clock passes its date. */
   async earnAndSpend(w) {
     const id = uid("o");
-    const order = await post(w, "/v1/orders", { orderId: id, memberId: w.focus, amount: w.random.int(100, 30_000), currency: "CNY" });
+    const order = await post(w, "/v1/orders", {
+      orderId: id,
+      memberId: w.focus,
+      amount: w.random.int(100, 30_000),
+      currency: "CNY",
+    });
     if (order.status !== 201) return order;
     w.orders.push({ id, member: w.focus });
     const points = order.body.pointsEarned as number;
@@ -154,9 +159,22 @@ describe("lifecycle races with a moving clock", () => {
       // Short windows, so the clock's jumps cross return windows and expiry dates often; one seed in two
       // has no return window at all.
       const pendingDays = seed % 2 === 0 ? 7 : 0;
-      const program = { pointValue: { points: 100, amount: 100 }, pendingDays, expiry: { policy: "after_earn", days: EXPIRY_DAYS }, autoEnroll: true };
+      const program = {
+        pointValue: { points: 100, amount: 100 },
+        pendingDays,
+        expiry: { policy: "after_earn", days: EXPIRY_DAYS },
+        autoEnroll: true,
+      };
       expect((await call("PUT", "/v1/program", { token: m.admin, body: program })).status).toBe(200);
-      const w: World = { m, members: Array.from({ length: 2 }, (_, i) => `race-${seed}-${i}`), orders: [], redemptions: [], random: rng(seed), focus: "", linked: [] };
+      const w: World = {
+        m,
+        members: Array.from({ length: 2 }, (_, i) => `race-${seed}-${i}`),
+        orders: [],
+        redemptions: [],
+        random: rng(seed),
+        focus: "",
+        linked: [],
+      };
       try {
         for (let i = 0; i < STEPS; i++) {
           await step(w);

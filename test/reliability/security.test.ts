@@ -9,7 +9,17 @@
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { advanceClock, now, resetClock } from "../../src/platform/clock";
-import { BASE_RULE, call, createMerchant, createRule, ledger, PLATFORM_TOKEN, type Reply, type TestMerchant, uid } from "../support/api";
+import {
+  BASE_RULE,
+  call,
+  createMerchant,
+  createRule,
+  ledger,
+  PLATFORM_TOKEN,
+  type Reply,
+  type TestMerchant,
+  uid,
+} from "../support/api";
 import { Failures, problemIssues, send } from "./support";
 
 interface Route {
@@ -196,7 +206,10 @@ beforeAll(async () => {
   B = await createMerchant({ name: "Merchant B" });
   await createRule(A, BASE_RULE);
   await createRule(A, { id: RULE_A, name: RULE_NAME_A, effect: { kind: "fixed", points: 7 } });
-  const put = await call("PUT", `/v1/members/${MEMBER_A}`, { token: A.admin, body: { email: EMAIL_A, name: NAME_A, birthday: "1990-05-17" } });
+  const put = await call("PUT", `/v1/members/${MEMBER_A}`, {
+    token: A.admin,
+    body: { email: EMAIL_A, name: NAME_A, birthday: "1990-05-17" },
+  });
   expect(put.status, put.text).toBe(201);
   const put2 = await call("PUT", `/v1/members/${MEMBER_A2}`, { token: A.admin, body: { email: EMAIL_A2 } });
   expect(put2.status, put2.text).toBe(201);
@@ -212,10 +225,18 @@ beforeAll(async () => {
     body: { orderId: `${ORDER_A}-2`, memberId: MEMBER_A2, amount: 90_000, currency: "CNY" },
   });
   expect(order2.status, order2.text).toBe(201);
-  const held = await call("POST", "/v1/redemptions", { token: A.checkout, idempotencyKey: uid("k"), body: { memberId: MEMBER_A, points: 20, hold: true } });
+  const held = await call("POST", "/v1/redemptions", {
+    token: A.checkout,
+    idempotencyKey: uid("k"),
+    body: { memberId: MEMBER_A, points: 20, hold: true },
+  });
   expect(held.status, held.text).toBe(201);
   heldA = held.body.id;
-  const captured = await call("POST", "/v1/redemptions", { token: A.checkout, idempotencyKey: uid("k"), body: { memberId: MEMBER_A, points: 10 } });
+  const captured = await call("POST", "/v1/redemptions", {
+    token: A.checkout,
+    idempotencyKey: uid("k"),
+    body: { memberId: MEMBER_A, points: 10 },
+  });
   expect(captured.status, captured.text).toBe(201);
   capturedA = captured.body.id;
   const spare = await call("POST", "/v1/api-keys", { token: A.admin, body: { scope: "read", name: "spare" } });
@@ -311,7 +332,10 @@ describe("authentication", () => {
     for (const r of routes)
       for (const [label, authorization] of variants) {
         const reply = await request(r, authorization);
-        failures.check(`${key(r)} with ${label}`, reply, [...problemIssues(reply, { status: 401, code: "unauthorized" }), ...leaks(reply, "")]);
+        failures.check(`${key(r)} with ${label}`, reply, [
+          ...problemIssues(reply, { status: 401, code: "unauthorized" }),
+          ...leaks(reply, ""),
+        ]);
       }
     expect(failures.count).toBe(routes.length * variants.length);
     expect(failures.list).toEqual([]);
@@ -336,12 +360,18 @@ describe("authentication", () => {
     for (const r of routes)
       for (const k of [admin2, checkout2, self]) {
         const reply = await request(r, bearer(k.body.secret));
-        failures.check(`${key(r)} with revoked ${k.body.scope} key "${k.body.name}"`, reply, problemIssues(reply, { status: 401, code: "unauthorized" }));
+        failures.check(
+          `${key(r)} with revoked ${k.body.scope} key "${k.body.name}"`,
+          reply,
+          problemIssues(reply, { status: 401, code: "unauthorized" }),
+        );
       }
     expect(failures.list).toEqual([]);
 
     for (const k of [admin2, checkout2, self])
-      expect(listed.body.data.find((x: { id: string }) => x.id === k.body.id)?.revokedAt, k.body.name).toEqual(expect.any(String));
+      expect(listed.body.data.find((x: { id: string }) => x.id === k.body.id)?.revokedAt, k.body.name).toEqual(
+        expect.any(String),
+      );
   }, 60_000);
 });
 
@@ -390,7 +420,11 @@ describe("scopes", () => {
   it("refuses merchant API keys on /v1/merchants and on /v1/me routes with 403", async () => {
     const failures = new Failures();
     for (const r of routes.filter((r) => !isMerchantRoute(r)))
-      for (const [scope, secret] of [["admin", A.admin], ["checkout", A.checkout], ["read", A.read]] as const) {
+      for (const [scope, secret] of [
+        ["admin", A.admin],
+        ["checkout", A.checkout],
+        ["read", A.read],
+      ] as const) {
         const reply = await request(r, bearer(secret));
         failures.check(`${key(r)} with ${scope} key`, reply, problemIssues(reply, { status: 403, code: "forbidden" }));
       }
@@ -415,7 +449,8 @@ describe("member tokens", () => {
     for (const r of meRoutes) {
       const reply = await call("GET", r.path, { token: memberTokenA });
       expect(reply.status, `${key(r)}: ${reply.text}`).toBe(200);
-      for (const other of [MEMBER_A2, EMAIL_A2, `${ORDER_A}-2`, A.admin, A.checkout, A.read]) expect(reply.text, key(r)).not.toContain(other);
+      for (const other of [MEMBER_A2, EMAIL_A2, `${ORDER_A}-2`, A.admin, A.checkout, A.read])
+        expect(reply.text, key(r)).not.toContain(other);
     }
     const me = await call("GET", "/v1/me", { token: memberTokenA });
     expect(me.body).toMatchObject({ id: MEMBER_A, email: EMAIL_A });
@@ -455,7 +490,11 @@ describe("member tokens", () => {
     const failures = new Failures();
     for (const r of routes) {
       const reply = await request(r, bearer(token));
-      failures.check(`${key(r)} with an expired member token`, reply, problemIssues(reply, { status: 401, code: "unauthorized" }));
+      failures.check(
+        `${key(r)} with an expired member token`,
+        reply,
+        problemIssues(reply, { status: 401, code: "unauthorized" }),
+      );
     }
     resetClock();
     expect(failures.list).toEqual([]);
@@ -463,7 +502,9 @@ describe("member tokens", () => {
 
   it("are refused with 401 once their member is erased", async () => {
     const victim = uid("sec-erased");
-    expect((await call("PUT", `/v1/members/${victim}`, { token: A.admin, body: { email: "erase.me@example.com" } })).status).toBe(201);
+    expect((await call("PUT", `/v1/members/${victim}`, { token: A.admin, body: { email: "erase.me@example.com" } })).status).toBe(
+      201,
+    );
     const minted = await call("POST", `/v1/members/${victim}/tokens`, { token: A.admin, body: {} });
     expect((await call("GET", "/v1/me", { token: minted.body.token })).status).toBe(200);
     expect((await call("DELETE", `/v1/members/${victim}`, { token: A.admin })).status).toBe(204);
@@ -480,7 +521,10 @@ describe("tenant isolation", () => {
     for (const r of targeted) {
       const reply = await request(r, bearer(B.admin));
       const found = leaks(reply, fill(r));
-      failures.check(key(r), reply, [...problemIssues(reply, { status: 404, code: "not_found" }), ...found.map((s) => `leaks ${s}`)]);
+      failures.check(key(r), reply, [
+        ...problemIssues(reply, { status: 404, code: "not_found" }),
+        ...found.map((s) => `leaks ${s}`),
+      ]);
     }
     expect(targeted.map(key)).toEqual(
       expect.arrayContaining([
@@ -507,7 +551,10 @@ describe("tenant isolation", () => {
         token: B.admin,
         headers: action ? { "idempotency-key": uid("k") } : {},
       });
-      failures.check(`captured redemption${action}`, reply, [...problemIssues(reply, { status: 404 }), ...leaks(reply, capturedA).map((s) => `leaks ${s}`)]);
+      failures.check(`captured redemption${action}`, reply, [
+        ...problemIssues(reply, { status: 404 }),
+        ...leaks(reply, capturedA).map((s) => `leaks ${s}`),
+      ]);
     }
     expect(failures.list).toEqual([]);
   }, 60_000);
@@ -549,7 +596,11 @@ describe("tenant isolation", () => {
       failures.check(key(r), reply, [...(reply.status >= 500 ? ["5xx"] : []), ...leaks(reply, sent).map((s) => `leaks ${s}`)]);
     }
     // B redeeming from A's member: that member does not exist for B.
-    const redeem = await call("POST", "/v1/redemptions", { token: B.admin, idempotencyKey: uid("k"), body: { memberId: MEMBER_A, points: 1 } });
+    const redeem = await call("POST", "/v1/redemptions", {
+      token: B.admin,
+      idempotencyKey: uid("k"),
+      body: { memberId: MEMBER_A, points: 1 },
+    });
     failures.check("B redeems from A's member", redeem, problemIssues(redeem, { status: 404, code: "not_found" }));
     expect(failures.list).toEqual([]);
   }, 60_000);

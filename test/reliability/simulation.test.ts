@@ -51,7 +51,11 @@ interface ModelRedemption {
 
 afterAll(() => resetClock());
 
-async function simulate(seed: number, m: TestMerchant, steps: number): Promise<{ injected: number; lost: number; replays: number }> {
+async function simulate(
+  seed: number,
+  m: TestMerchant,
+  steps: number,
+): Promise<{ injected: number; lost: number; replays: number }> {
   const random = rng(seed);
   const faulty = faultyD1(env.DB, random.next);
   const faultyEnv: Env = { ...(env as unknown as Env), DB: faulty.db };
@@ -79,7 +83,12 @@ async function simulate(seed: number, m: TestMerchant, steps: number): Promise<{
     );
     await waitOnExecutionContext(ctx);
     const text = await response.text();
-    return { status: response.status, text, body: text ? JSON.parse(text) : undefined, replayed: response.headers.get("idempotent-replayed") === "true" };
+    return {
+      status: response.status,
+      text,
+      body: text ? JSON.parse(text) : undefined,
+      replayed: response.headers.get("idempotent-replayed") === "true",
+    };
   };
 
   /**
@@ -114,7 +123,8 @@ async function simulate(seed: number, m: TestMerchant, steps: number): Promise<{
 
   const HOLD_TTL = 15 * MINUTE_MS;
   /** Holds of `member` past their time: reads and spends release them inline, in the same transaction. */
-  const dueHolds = (member: string) => redemptions.filter((r) => r.member === member && r.status === "held" && clock - r.heldAt >= HOLD_TTL);
+  const dueHolds = (member: string) =>
+    redemptions.filter((r) => r.member === member && r.status === "held" && clock - r.heldAt >= HOLD_TTL);
   const releaseHolds = (holds: ModelRedemption[]) => {
     for (const red of holds) {
       red.status = "released";
@@ -171,7 +181,8 @@ async function simulate(seed: number, m: TestMerchant, steps: number): Promise<{
       const action = random.next() < 0.5 ? "capture" : "cancel";
       const r = await write("POST", `/v1/redemptions/${red.id}/${action}`, undefined);
       const expired = red.status === "held" && clock - red.heldAt >= HOLD_TTL;
-      const allowed = action === "capture" ? red.status === "held" && !expired : red.status === "held" || red.status === "captured";
+      const allowed =
+        action === "capture" ? red.status === "held" && !expired : red.status === "held" || red.status === "captured";
       expect(r.status, `${action} of ${red.status}: ${r.text}`).toBe(allowed ? 200 : 409);
       // A capture that finds the hold past its time releases it there and then.
       if (action === "capture" && expired) releaseHolds([red]);
@@ -205,7 +216,9 @@ async function simulate(seed: number, m: TestMerchant, steps: number): Promise<{
 
     for (const id of members) {
       await checkMemberInvariants(m.id, id);
-      const row = await env.DB.prepare(`SELECT balance FROM members WHERE merchant_id = ?1 AND id = ?2`).bind(m.id, id).first<{ balance: number }>();
+      const row = await env.DB.prepare(`SELECT balance FROM members WHERE merchant_id = ?1 AND id = ?2`)
+        .bind(m.id, id)
+        .first<{ balance: number }>();
       if (row) expect(row.balance, `model balance of ${id} after step ${step}`).toBe(balance.get(id));
     }
   }
@@ -236,7 +249,9 @@ describe("reliability simulation with injected faults", () => {
         expect(stats.replays).toBeGreaterThan(5);
         expect(logged).toHaveBeenCalled();
       } catch (error) {
-        throw new Error(`reliability simulation failed; replay with RELIABILITY_SEED=${seed}\n${String(error)}`, { cause: error });
+        throw new Error(`reliability simulation failed; replay with RELIABILITY_SEED=${seed}\n${String(error)}`, {
+          cause: error,
+        });
       } finally {
         logged.mockRestore();
         resetClock();

@@ -37,7 +37,7 @@ export async function send(request: RawRequest): Promise<Reply> {
     new Request(`http://engine.test${request.path}`, { method: request.method, headers, body: request.body }),
   );
   const text = await response.text();
-  let body: any = undefined;
+  let body: any;
   try {
     body = text ? JSON.parse(text) : undefined;
   } catch {
@@ -76,7 +76,8 @@ export function problemIssues(
     if (!Array.isArray(errors) || errors.length === 0) issues.push("invalid_request without errors[]");
     else {
       for (const e of errors)
-        if (typeof e?.path !== "string" || typeof e?.message !== "string") issues.push(`malformed errors entry ${JSON.stringify(e)}`);
+        if (typeof e?.path !== "string" || typeof e?.message !== "string")
+          issues.push(`malformed errors entry ${JSON.stringify(e)}`);
       if (expect.field !== undefined) {
         const field = expect.field;
         const names = (e: { path: string; message: string }) =>
@@ -84,7 +85,9 @@ export function problemIssues(
             ? e.message.includes(expect.unknownKey)
             : e.path === field || e.path.startsWith(`${field}.`);
         if (expect.strict ? !errors.every(names) : !errors.some(names))
-          issues.push(`errors do not ${expect.strict ? "all " : ""}name ${expect.unknownKey ?? field}: ${JSON.stringify(errors)}`);
+          issues.push(
+            `errors do not ${expect.strict ? "all " : ""}name ${expect.unknownKey ?? field}: ${JSON.stringify(errors)}`,
+          );
       }
     }
   }

@@ -29,7 +29,7 @@ export async function call<T = any>(method: string, path: string, options: CallO
   if (body !== undefined && !headers["content-type"]) headers["content-type"] = "application/json";
   const response = await exports.default.fetch(new Request(`http://engine.test${path}`, { method, headers, body }));
   const text = await response.text();
-  let parsed: any = undefined;
+  let parsed: any;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {
@@ -52,10 +52,16 @@ export interface TestMerchant {
   read: string;
 }
 
-export async function createMerchant(overrides: { currency?: string; timezone?: string; name?: string } = {}): Promise<TestMerchant> {
+export async function createMerchant(
+  overrides: { currency?: string; timezone?: string; name?: string } = {},
+): Promise<TestMerchant> {
   const created = await call("POST", "/v1/merchants", {
     token: PLATFORM_TOKEN,
-    body: { name: overrides.name ?? "Test shop", currency: overrides.currency ?? "CNY", timezone: overrides.timezone ?? "Asia/Shanghai" },
+    body: {
+      name: overrides.name ?? "Test shop",
+      currency: overrides.currency ?? "CNY",
+      timezone: overrides.timezone ?? "Asia/Shanghai",
+    },
   });
   if (created.status !== 201) throw new Error(`merchant: ${created.status} ${created.text}`);
   const admin: string = created.body.apiKey.secret;
@@ -91,7 +97,9 @@ export async function ledger(m: TestMerchant, memberId: string): Promise<any[]> 
   const all: any[] = [];
   let cursor: string | null = null;
   do {
-    const r: Reply = await call("GET", `/v1/members/${memberId}/ledger?limit=200${cursor ? `&cursor=${cursor}` : ""}`, { token: m.admin });
+    const r: Reply = await call("GET", `/v1/members/${memberId}/ledger?limit=200${cursor ? `&cursor=${cursor}` : ""}`, {
+      token: m.admin,
+    });
     if (r.status !== 200) throw new Error(`ledger: ${r.status} ${r.text}`);
     all.push(...r.body.data);
     cursor = r.body.nextCursor;

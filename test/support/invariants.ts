@@ -15,7 +15,11 @@ export async function checkMemberInvariants(merchantId: string, memberId: string
          FROM members WHERE merchant_id = ?1 AND id = ?2`,
       )
       .bind(merchantId, memberId),
-    db.prepare(`SELECT COALESCE(SUM(points), 0) AS total, COUNT(*) AS n, MIN(balance_after) AS lowest FROM ledger_entries WHERE merchant_id = ?1 AND member_id = ?2`).bind(merchantId, memberId),
+    db
+      .prepare(
+        `SELECT COALESCE(SUM(points), 0) AS total, COUNT(*) AS n, MIN(balance_after) AS lowest FROM ledger_entries WHERE merchant_id = ?1 AND member_id = ?2`,
+      )
+      .bind(merchantId, memberId),
     db
       .prepare(
         `SELECT COALESCE(SUM(CASE WHEN is_pending = 0 THEN remaining END), 0) AS spendable,
@@ -24,7 +28,11 @@ export async function checkMemberInvariants(merchantId: string, memberId: string
          FROM point_lots WHERE merchant_id = ?1 AND member_id = ?2`,
       )
       .bind(merchantId, memberId),
-    db.prepare(`SELECT COALESCE(SUM(points), 0) AS held FROM redemptions WHERE merchant_id = ?1 AND member_id = ?2 AND status = 'held'`).bind(merchantId, memberId),
+    db
+      .prepare(
+        `SELECT COALESCE(SUM(points), 0) AS held FROM redemptions WHERE merchant_id = ?1 AND member_id = ?2 AND status = 'held'`,
+      )
+      .bind(merchantId, memberId),
   ]);
   const a = acct!.results[0];
   if (!a) return; // not enrolled yet
@@ -66,6 +74,8 @@ export async function checkOrderInvariants(merchantId: string): Promise<void> {
   for (const o of results) {
     const context = `order ${o.id}: ${JSON.stringify(o)}`;
     expect(o.excused, `excused only what expired; ${context}`).toBeLessThanOrEqual(o.lotExpired);
-    expect(o.taken + o.excused, `taken + excused == share refunded; ${context}`).toBe(cumulativeReversal(o.earned, o.refunded, o.amount, Boolean(o.itemsRefunded)));
+    expect(o.taken + o.excused, `taken + excused == share refunded; ${context}`).toBe(
+      cumulativeReversal(o.earned, o.refunded, o.amount, Boolean(o.itemsRefunded)),
+    );
   }
 }

@@ -17,7 +17,8 @@ describe("duplicateKeyPaths", () => {
   });
 
   it("stops quietly on text that is not JSON", () => {
-    for (const text of ['{"a":', '{"a', "}}}]]", '{"\\x":1,"\\x":2}', "not json"]) expect(() => duplicateKeyPaths(text)).not.toThrow();
+    for (const text of ['{"a":', '{"a', "}}}]]", '{"\\x":1,"\\x":2}', "not json"])
+      expect(() => duplicateKeyPaths(text)).not.toThrow();
   });
 
   it("agrees with JSON.parse on random documents", () => {
@@ -36,7 +37,9 @@ describe("duplicateKeyPaths", () => {
   });
 
   it("reads a large body with many strings and escapes", () => {
-    const big = JSON.stringify({ items: Array.from({ length: 20_000 }, (_, i) => ({ sku: `s${i}`, quantity: 1, note: 'a "quoted" \\ text' })) });
+    const big = JSON.stringify({
+      items: Array.from({ length: 20_000 }, (_, i) => ({ sku: `s${i}`, quantity: 1, note: 'a "quoted" \\ text' })),
+    });
     expect(duplicateKeyPaths(big)).toEqual([]);
     expect(duplicateKeyPaths(`${big.slice(0, -1)},"items":[]}`)).toEqual(["items"]);
   });

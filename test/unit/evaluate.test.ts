@@ -20,7 +20,12 @@ const order = (o: Partial<OrderFacts> = {}): OrderFacts => ({ amount: 10_000, oc
 
 describe("evaluateRules", () => {
   it("floors per_amount and adds fixed points", () => {
-    const r = evaluateRules([rule("a", { kind: "per_amount", points: 3, per: 200 }), rule("b", { kind: "fixed", points: 5 })], order({ amount: 999 }), member, "UTC");
+    const r = evaluateRules(
+      [rule("a", { kind: "per_amount", points: 3, per: 200 }), rule("b", { kind: "fixed", points: 5 })],
+      order({ amount: 999 }),
+      member,
+      "UTC",
+    );
     expect(r.pointsEarned).toBe(14 + 5);
   });
 
@@ -32,14 +37,24 @@ describe("evaluateRules", () => {
       rule("x1.5", { kind: "multiplier", factor: 1.5 }),
     ];
     const r = evaluateRules(rules, order(), member, "UTC");
-    expect(r.awards).toEqual(expect.arrayContaining([{ ruleId: "x2", points: 100 }, { ruleId: "x1.5", points: 50 }]));
+    expect(r.awards).toEqual(
+      expect.arrayContaining([
+        { ruleId: "x2", points: 100 },
+        { ruleId: "x1.5", points: 50 },
+      ]),
+    );
     expect(r.pointsEarned).toBe(100 + 10 + 100 + 50);
   });
 
   it("restricts per_amount to the matching items' value", () => {
     const r = evaluateRules(
       [rule("tea", { kind: "per_amount", points: 2, per: 100 }, { categories: ["tea"] })],
-      order({ items: [{ sku: "t", category: "tea", quantity: 3, unitPrice: 1000 }, { sku: "c", category: "cup", quantity: 1, unitPrice: 7000 }] }),
+      order({
+        items: [
+          { sku: "t", category: "tea", quantity: 3, unitPrice: 1000 },
+          { sku: "c", category: "cup", quantity: 1, unitPrice: 7000 },
+        ],
+      }),
       member,
       "UTC",
     );
@@ -75,7 +90,10 @@ describe("evaluateRules", () => {
 
   it("orders outcomes by priority, highest first", () => {
     const r = evaluateRules(
-      [rule("low", { kind: "fixed", points: 1 }, {}, { priority: 1 }), rule("high", { kind: "fixed", points: 1 }, {}, { priority: 9 })],
+      [
+        rule("low", { kind: "fixed", points: 1 }, {}, { priority: 1 }),
+        rule("high", { kind: "fixed", points: 1 }, {}, { priority: 9 }),
+      ],
       order(),
       member,
       "UTC",
@@ -90,13 +108,22 @@ describe("evaluateRules", () => {
   });
 
   it("is exact with huge amounts (no float rounding)", () => {
-    const r = evaluateRules([rule("a", { kind: "per_amount", points: 999_999, per: 7 })], order({ amount: 1_000_000_000_000 }), member, "UTC");
+    const r = evaluateRules(
+      [rule("a", { kind: "per_amount", points: 999_999, per: 7 })],
+      order({ amount: 1_000_000_000_000 }),
+      member,
+      "UTC",
+    );
     expect(BigInt(r.pointsEarned)).toBe((1_000_000_000_000n * 999_999n) / 7n);
   });
 
   it("property: the total equals the sum of awards, all integers, independent of rule order", () => {
     const effectArb = fc.oneof(
-      fc.record({ kind: fc.constant("per_amount" as const), points: fc.integer({ min: 1, max: 10 }), per: fc.integer({ min: 1, max: 1000 }) }),
+      fc.record({
+        kind: fc.constant("per_amount" as const),
+        points: fc.integer({ min: 1, max: 10 }),
+        per: fc.integer({ min: 1, max: 1000 }),
+      }),
       fc.record({ kind: fc.constant("fixed" as const), points: fc.integer({ min: 1, max: 1000 }) }),
       fc.record({ kind: fc.constant("multiplier" as const), factor: fc.constantFrom(1, 1.25, 1.5, 2, 3) }),
     );

@@ -1,6 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseRefundedItems, planRefund, pointsToReverse, refundByItems, serializeRefundedItems } from "../../src/orders/refund-math";
+import {
+  parseRefundedItems,
+  planRefund,
+  pointsToReverse,
+  refundByItems,
+  serializeRefundedItems,
+} from "../../src/orders/refund-math";
 
 describe("pointsToReverse", () => {
   it("property: any split of a refund reverses what one refund of the total would", () => {
@@ -40,20 +46,46 @@ describe("refundByItems", () => {
     ],
   };
   it("prices refunded items at what they were paid and tracks quantities", () => {
-    const r = refundByItems(order, new Map([["a", 1]]), [{ sku: "a", quantity: 1 }, { sku: "b", quantity: 1 }]);
-    expect(r).toEqual({ ok: true, amount: 1300, refundedItems: new Map([["a", 2], ["b", 1]]) });
+    const r = refundByItems(order, new Map([["a", 1]]), [
+      { sku: "a", quantity: 1 },
+      { sku: "b", quantity: 1 },
+    ]);
+    expect(r).toEqual({
+      ok: true,
+      amount: 1300,
+      refundedItems: new Map([
+        ["a", 2],
+        ["b", 1],
+      ]),
+    });
     // Paid 1200 for a list of 1600: every unit paid three quarters of its price.
-    const discounted = refundByItems({ ...order, amount: 1200 }, new Map(), [{ sku: "a", quantity: 1 }, { sku: "b", quantity: 1 }]);
+    const discounted = refundByItems({ ...order, amount: 1200 }, new Map(), [
+      { sku: "a", quantity: 1 },
+      { sku: "b", quantity: 1 },
+    ]);
     expect(discounted).toMatchObject({ ok: true, amount: 225 + 750 });
   });
   it("names each bad line", () => {
-    const r = refundByItems(order, new Map([["a", 2]]), [{ sku: "a", quantity: 1 }, { sku: "zz", quantity: 1 }]);
+    const r = refundByItems(order, new Map([["a", 2]]), [
+      { sku: "a", quantity: 1 },
+      { sku: "zz", quantity: 1 },
+    ]);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors.map((e) => e.path)).toEqual(["items.0.quantity", "items.1.sku"]);
   });
   it("counts one sku over several lines, lowest paid units first, and the same sku twice in one request", () => {
-    const lines = { amount: 700, items: [{ sku: "t", quantity: 1, unitPrice: 400 }, { sku: "u", quantity: 1, unitPrice: 100 }, { sku: "t", quantity: 1, unitPrice: 200 }] };
-    const r = refundByItems(lines, new Map(), [{ sku: "t", quantity: 1 }, { sku: "t", quantity: 1 }]);
+    const lines = {
+      amount: 700,
+      items: [
+        { sku: "t", quantity: 1, unitPrice: 400 },
+        { sku: "u", quantity: 1, unitPrice: 100 },
+        { sku: "t", quantity: 1, unitPrice: 200 },
+      ],
+    };
+    const r = refundByItems(lines, new Map(), [
+      { sku: "t", quantity: 1 },
+      { sku: "t", quantity: 1 },
+    ]);
     expect(r).toEqual({ ok: true, amount: 600, refundedItems: new Map([["t", 2]]) });
     const first = refundByItems(lines, new Map(), [{ sku: "t", quantity: 1 }]);
     expect(first).toMatchObject({ ok: true, amount: 200 });
@@ -73,13 +105,23 @@ describe("refundByItems", () => {
   });
   it("reads the older object form of stored refunded items, an unknown count as everything bought", () => {
     const stored = parseRefundedItems('{"a":1,"__proto__":2,"constructor":"function Object() { [native code] }1"}');
-    expect([...stored]).toEqual([["a", 1], ["__proto__", 2], ["constructor", Number.POSITIVE_INFINITY]]);
+    expect([...stored]).toEqual([
+      ["a", 1],
+      ["__proto__", 2],
+      ["constructor", Number.POSITIVE_INFINITY],
+    ]);
     expect(parseRefundedItems(serializeRefundedItems(stored))).toEqual(stored);
-    const r = refundByItems({ amount: 3, items: [{ sku: "constructor", quantity: 3, unitPrice: 1 }] }, stored, [{ sku: "constructor", quantity: 1 }]);
+    const r = refundByItems({ amount: 3, items: [{ sku: "constructor", quantity: 3, unitPrice: 1 }] }, stored, [
+      { sku: "constructor", quantity: 1 },
+    ]);
     expect(r).toEqual({ ok: false, errors: [{ path: "items.0.quantity", message: "only 0 of sku constructor left to refund" }] });
   });
   it("property: refunding every unit in any parts refunds exactly the order amount and reverses exactly its points", () => {
-    const line = fc.record({ sku: fc.constantFrom("a", "b", "c"), quantity: fc.integer({ min: 1, max: 5 }), unitPrice: fc.integer({ min: 0, max: 50_000 }) });
+    const line = fc.record({
+      sku: fc.constantFrom("a", "b", "c"),
+      quantity: fc.integer({ min: 1, max: 5 }),
+      unitPrice: fc.integer({ min: 0, max: 50_000 }),
+    });
     // Every unit of the order once, in a random order, cut into random parts.
     const refundPlan = fc.array(line, { minLength: 1, maxLength: 6 }).chain((items) => {
       const units = items.flatMap((item) => Array.from({ length: item.quantity }, () => item.sku));
@@ -123,19 +165,37 @@ describe("planRefund", () => {
 
   it("refunds what is left without amount or items, and refuses more or nothing", () => {
     expect(planRefund(paid, {})).toEqual({ ok: true, amount: 600, refundedItems: null });
-    expect(planRefund({ ...paid, refundedAmount: 600 }, {})).toMatchObject({ ok: false, detail: "Order o is already fully refunded." });
+    expect(planRefund({ ...paid, refundedAmount: 600 }, {})).toMatchObject({
+      ok: false,
+      detail: "Order o is already fully refunded.",
+    });
     expect(planRefund(paid, { amount: 601 })).toMatchObject({ ok: false, code: "unprocessable", errors: [{ path: "amount" }] });
     expect(planRefund(paid, { amount: 0 })).toMatchObject({ ok: false, code: "invalid_request", errors: [{ path: "amount" }] });
     expect(planRefund(paid, { items: [{ sku: "b", quantity: 1 }] })).toMatchObject({ ok: false, errors: [{ path: "items" }] });
   });
 
   it("refunds an order of amount 0 once, in full, marking every unit refunded", () => {
-    const everything = new Map([["a", 2], ["b", 1]]);
-    for (const request of [{}, { amount: 0 }, { items: [{ sku: "b", quantity: 1 }, { sku: "a", quantity: 2 }] }])
+    const everything = new Map([
+      ["a", 2],
+      ["b", 1],
+    ]);
+    for (const request of [
+      {},
+      { amount: 0 },
+      {
+        items: [
+          { sku: "b", quantity: 1 },
+          { sku: "a", quantity: 2 },
+        ],
+      },
+    ])
       expect(planRefund(free, request)).toEqual({ ok: true, amount: 0, refundedItems: everything });
     expect(planRefund({ ...free, items: [] }, {})).toEqual({ ok: true, amount: 0, refundedItems: new Map() });
     expect(planRefund(free, { items: [{ sku: "a", quantity: 2 }] })).toMatchObject({ ok: false, errors: [{ path: "items" }] });
     expect(planRefund(free, { amount: 1 })).toMatchObject({ ok: false, errors: [{ path: "amount" }] });
-    expect(planRefund({ ...free, refundedItems: new Map() }, {})).toMatchObject({ ok: false, detail: "Order o is already fully refunded." });
+    expect(planRefund({ ...free, refundedItems: new Map() }, {})).toMatchObject({
+      ok: false,
+      detail: "Order o is already fully refunded.",
+    });
   });
 });
