@@ -10,6 +10,14 @@ export default defineConfig({
         bindings: {
           PLATFORM_TOKEN: "test-platform-token",
           TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
+          // Tests run inside workerd, which does not see the shell's environment: seeds to replay (and how
+          // many more seeds CI runs) reach the randomized suites as a binding (test/support/seeds.ts).
+          TEST_SEEDS: {
+            RELIABILITY_SEED: process.env.RELIABILITY_SEED ?? null,
+            RACES_SEED: process.env.RACES_SEED ?? null,
+            PROPERTY_SEED: process.env.PROPERTY_SEED ?? null,
+            extraSeeds: Number(process.env.EXTRA_SEEDS ?? (process.env.CI ? 6 : 0)),
+          },
         },
       },
     })),

@@ -3,12 +3,14 @@
  * adjustments and retried requests keep every invariant of the ledger after every step, and the engine
  * accepts a spend exactly when a simple model says the member can pay.
  */
+
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { pointsToReverse } from "../../src/orders/refund-math";
 import { BASE_RULE, call, createMerchant, createRule, type Reply, type TestMerchant, uid } from "../support/api";
 import { checkMemberInvariants } from "../support/invariants";
 import type { ModelOrder } from "../support/model";
+import { propertySeed } from "../support/seeds";
 
 type Step =
   | { kind: "order"; member: number; amount: number }
@@ -165,7 +167,7 @@ describe("ledger under random sequences", () => {
     await createRule(m, BASE_RULE);
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 30 }), (steps) => runSequence(m, steps)),
-      { numRuns: 25, seed: Number(process.env.PROPERTY_SEED ?? 20261122), verbose: 1 },
+      { numRuns: 25, seed: propertySeed(20261122), verbose: 1 },
     );
   }, 240_000);
 });

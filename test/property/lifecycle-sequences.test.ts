@@ -4,6 +4,7 @@
  * the unexpired lots' remainders (net of debt), no lot below zero, and no lot expiring more than was
  * left unspent of it.
  */
+
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
@@ -11,6 +12,7 @@ import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { advanceClock, DAY_MS, resetClock } from "../../src/platform/clock";
 import { BASE_RULE, call, createMerchant, createRule, type TestMerchant, uid } from "../support/api";
 import { checkMemberInvariants } from "../support/invariants";
+import { propertySeed } from "../support/seeds";
 
 type Step =
   | { kind: "order"; member: number; amount: number }
@@ -147,7 +149,7 @@ describe("points lifecycle under random sequences with a moving clock", () => {
     });
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 30 }), (steps) => runSequence(m, steps)),
-      { numRuns: 20, seed: Number(process.env.PROPERTY_SEED ?? 3112026), verbose: 1 },
+      { numRuns: 20, seed: propertySeed(3112026), verbose: 1 },
     );
   }, 240_000);
 });

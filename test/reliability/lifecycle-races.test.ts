@@ -19,6 +19,7 @@ import { advanceClock, DAY_MS, MINUTE_MS, now, resetClock } from "../../src/plat
 import { BASE_RULE, call, createMerchant, createRule, type TestMerchant, uid } from "../support/api";
 import { checkMemberInvariants, checkOrderInvariants } from "../support/invariants";
 import { rng } from "../support/random";
+import { seedsFor } from "../support/seeds";
 
 afterAll(() => resetClock());
 
@@ -151,7 +152,7 @@ async function step(w: World): Promise<void> {
 }
 
 describe("lifecycle races with a moving clock", () => {
-  const seeds = process.env.RACES_SEED ? [Number(process.env.RACES_SEED)] : [11, 2026, 90210, 5];
+  const seeds = seedsFor("RACES_SEED", [11, 2026, 90210, 5]);
   for (const seed of seeds) {
     it(`seed ${seed}: no double charge and no forgiven debt`, async () => {
       const m = await createMerchant();

@@ -18,6 +18,7 @@ import { BASE_RULE, createMerchant, createRule, type TestMerchant } from "../sup
 import { checkMemberInvariants } from "../support/invariants";
 import type { ModelOrder } from "../support/model";
 import { rng } from "../support/random";
+import { seedsFor } from "../support/seeds";
 
 /** A D1 binding whose next batch, when armed, gets a failing statement at a random position. */
 function faultyD1(db: D1Database, random: () => number) {
@@ -235,7 +236,7 @@ async function simulate(
 }
 
 describe("reliability simulation with injected faults", () => {
-  const seeds = process.env.RELIABILITY_SEED ? [Number(process.env.RELIABILITY_SEED)] : [20261122, 7, 424242];
+  const seeds = seedsFor("RELIABILITY_SEED", [20261122, 7, 424242]);
   for (const seed of seeds) {
     it(`seed ${seed}: every invariant holds after every step`, async () => {
       const m = await createMerchant();
