@@ -68,6 +68,9 @@ export const membersRouter = createRouter()
       path: "/v1/members/{memberId}",
       tags,
       summary: "Read a member: balance, pending, credit, lifetime totals, tier",
+      description:
+        "Settles what is due first, as the jobs would: pending points past their return window become spendable, points past " +
+        "their date or the inactivity deadline expire, holds past 15 minutes are released. The balance shown can be spent.",
       security: bearer,
       middleware: [allowWith(prefetchMember, "admin", "checkout", "read")] as const,
       request: { params: MemberParams },
@@ -115,7 +118,9 @@ export const membersRouter = createRouter()
       path: "/v1/members/{memberId}/adjustments",
       tags,
       summary: "Adjust a member's points with a reason (goodwill, corrections)",
-      description: "A negative adjustment cannot take more than the spendable balance (409 insufficient_points).",
+      description:
+        "A negative adjustment cannot take more than the spendable balance (409 insufficient_points). A positive one that would " +
+        "take balance + pending past 2^53 - 1 is 422 unprocessable naming points.",
       security: bearer,
       middleware: [allow("admin"), idempotent(true, { storedInBatch: true })] as const,
       request: { params: MemberParams, headers: RequiredIdempotencyHeader, body: jsonBody(AdjustmentInputSchema) },

@@ -26,7 +26,9 @@ export const redemptionsRouter = createRouter()
       summary: "Redeem points as payment, or hold them",
       description:
         "Not enough spendable points: 409 insufficient_points and nothing is written. Points worth nothing at the program's " +
-        "pointValue (the value is rounded down): 422 unprocessable naming points. A hold is released by itself after 15 minutes.",
+        "pointValue (the value is rounded down), or worth more than 2^53 - 1 minor units, or a spend that would take " +
+        "lifetimeRedeemed + held past 2^53 - 1: 422 unprocessable naming points. A hold is released by itself after 15 minutes; " +
+        "holds of the member past that time are released first, in the same transaction.",
       security: bearer,
       middleware: [allow("admin", "checkout"), idempotent(true, { storedInBatch: true })] as const,
       request: { headers: RequiredIdempotencyHeader, body: jsonBody(RedemptionInputSchema) },
@@ -58,6 +60,8 @@ export const redemptionsRouter = createRouter()
       path: "/v1/redemptions/{id}/capture",
       tags,
       summary: "Capture a held redemption",
+      description:
+        "A hold past its 15 minutes cannot be captured: it is released there and then (as `release`) and the answer is 409.",
       security: bearer,
       middleware: [allow("admin", "checkout"), idempotent(false, { storedInBatch: true })] as const,
       request: { params: RedemptionParams, headers: IdempotencyHeader },
