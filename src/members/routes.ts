@@ -12,7 +12,7 @@ import {
   RequiredIdempotencyHeader,
 } from "../platform/openapi";
 import { listSchema, PageQuery } from "../platform/pagination";
-import { createRouter, jsonText } from "../platform/router";
+import { createRouter, jsonText, sqlReply } from "../platform/router";
 import {
   AdjustmentInputSchema,
   ExpiringQuery,
@@ -77,7 +77,10 @@ export const membersRouter = createRouter()
       responses: { 200: jsonResponse(MemberSchema, "The member"), ...commonErrors },
     }),
     async (c) =>
-      jsonText(await readMemberJson(c.var.db, currentMerchant(c), c.req.valid("param").memberId, c.var.prefetched), 200) as never,
+      sqlReply<typeof MemberSchema, 200>(
+        await readMemberJson(c.var.db, currentMerchant(c), c.req.valid("param").memberId, c.var.prefetched),
+        200,
+      ),
   )
   .openapi(
     createRoute({

@@ -1,4 +1,7 @@
-import { OpenAPIHono, type RouteConfig } from "@hono/zod-openapi";
+import { OpenAPIHono, type RouteConfig, type z } from "@hono/zod-openapi";
+import type { TypedResponse } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { JSONParsed } from "hono/utils/types";
 import type { AppEnv } from "./context";
 import { routeValidationHook, validationHook } from "./validation";
 
@@ -39,6 +42,25 @@ export function createRouter(): OpenAPIHono<AppEnv> {
 }
 
 /** JSON response of a body that is already serialized (rendered by SQL or replayed from storage). */
+/**
+ * A JSON body rendered by SQL, typed as the route's response schema. The one cast of such bodies lives here:
+ * the SQL renders the schema's shape, and the test client parses every reply with the route's schema.
+ *
+ * @example return sqlReply<typeof MemberSchema, 200>(await readMemberJson(scope, memberId), 200);
+ */
+export function sqlReply<S extends z.ZodType, Status extends number>(
+  body: string,
+  status: Status,
+  headers: Record<string, string> = {},
+): TypedResponse<JSONParsed<z.output<S>>, Status & ContentfulStatusCode, "json"> {
+  return jsonText(body, status, headers) as unknown as TypedResponse<
+    JSONParsed<z.output<S>>,
+    Status & ContentfulStatusCode,
+    "json"
+  >;
+}
+
+/** A response stored or rendered as JSON text, sent byte for byte. */
 export function jsonText(body: string, status: number, headers: Record<string, string> = {}): Response {
   return new Response(body, { status, headers: { "content-type": "application/json", ...headers } });
 }

@@ -1,0 +1,33 @@
+/**
+ * What a service needs of a request, passed explicitly: services never see Hono's Context, so jobs, other
+ * services and tests call them without fakes.
+ */
+import type { Context } from "hono";
+import { currentMerchant } from "./auth";
+import { now } from "./clock";
+import type { AppEnv, IdempotencyContext, MerchantRef } from "./context";
+import type { Orm } from "./db";
+
+export interface RequestScope {
+  db: D1Database;
+  orm: Orm;
+  merchant: MerchantRef;
+  /** The instant the operation happens at (from the clock module, so tests can move it). */
+  at: number;
+  /** The request's checked Idempotency-Key, for writes that store their reply in their own batch. */
+  idempotency?: IdempotencyContext;
+  /** Reads that rode along with authentication (see Prefetch in auth.ts). */
+  prefetched?: D1Result[];
+}
+
+/** The scope of the current request; a new instant for each call (a retried attempt reads the clock again). */
+export function scopeOf(c: Context<AppEnv>): RequestScope {
+  return {
+    db: c.var.db,
+    orm: c.var.orm,
+    merchant: currentMerchant(c),
+    at: now(),
+    ...(c.var.idempotency ? { idempotency: c.var.idempotency } : {}),
+    ...(c.var.prefetched ? { prefetched: c.var.prefetched } : {}),
+  };
+}
