@@ -28,10 +28,25 @@ export function recordPayers(tag: string, moveId: string, except: string | null)
      ON CONFLICT (move_id, lot_id) DO UPDATE SET points = points + excluded.points`;
 }
 
-/** After a reversal's moves are recorded: the own lot owes what was not taken from it. */
-export function recordShortfall(moveId: string, ownLotId: string, amount: Sql): Sql {
+/**
+ * After a reversal's moves are recorded: the own lot owes what was not taken from it. A lot that had paid
+ * for another lot's shortfall (its points repaid debt) and now owes for its own order nets the two: those
+ * points went out with its order's refund, so it neither owes them nor is owed them back.
+ */
+export function recordShortfall(moveId: string, ownLotId: string, amount: Sql, payers: string): Sql[] {
   const fromOwn = sql`COALESCE((SELECT points FROM lot_moves WHERE move_id = ${moveId} AND lot_id = ${ownLotId}), 0)`;
-  return sql`UPDATE point_lots SET owed = owed + (${amount} - ${fromOwn}) WHERE id = ${ownLotId} AND ${amount} > ${fromOwn}`;
+  const netTag = `${moveId}:net`;
+  const netted = sql`(SELECT points FROM lot_moves WHERE move_id = ${netTag})`;
+  return [
+    sql`UPDATE point_lots SET owed = owed + (${amount} - ${fromOwn}) WHERE id = ${ownLotId} AND ${amount} > ${fromOwn}`,
+    sql`INSERT INTO lot_moves (move_id, lot_id, merchant_id, member_id, points)
+       SELECT ${netTag}, a.id, a.merchant_id, a.member_id, MIN(a.owed, p.points - p.undone)
+       FROM point_lots a JOIN lot_moves p ON p.move_id = ${payers} AND p.lot_id = a.id
+       WHERE a.id = ${ownLotId} AND a.owed > 0 AND p.points > p.undone`,
+    sql`UPDATE lot_moves SET undone = undone + ${netted} WHERE move_id = ${payers} AND lot_id = ${ownLotId} AND ${netted} > 0`,
+    sql`UPDATE point_lots SET owed = owed - ${netted} WHERE id = ${ownLotId} AND ${netted} > 0`,
+    sql`DELETE FROM lot_moves WHERE move_id = ${netTag}`,
+  ];
 }
 
 export interface ClaimSettlement {

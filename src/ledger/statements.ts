@@ -260,7 +260,7 @@ export class LedgerWriter {
     this.applyMoves(moveId, -1);
     if (input.ownLotId) {
       // The own lot owes what the reversal had to take elsewhere; the lots it drained are its payers.
-      this.push(recordShortfall(moveId, input.ownLotId, amount));
+      for (const statement of recordShortfall(moveId, input.ownLotId, amount, this.payers)) this.push(statement);
       this.push(recordPayers(this.payers, moveId, input.ownLotId));
     }
     return this.entry(
