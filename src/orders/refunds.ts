@@ -13,6 +13,7 @@
 import { and, sql as drizzleSql, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { orders, refunds } from "../db/schema";
+import type { OrderItem } from "../earning/types";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter, type SettleInput } from "../ledger/statements";
 import { memberClockQuery, programQuery } from "../members/account-context";
@@ -26,7 +27,6 @@ import { type IdempotentWrite, idempotentWrite } from "../platform/idempotency";
 import { newId } from "../platform/ids";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, programFromRow } from "../program/settings";
-import type { OrderItem } from "../rules/types";
 import { parseRefundedItems, planRefund, pointsToReverse, serializeRefundedItems } from "./refund-math";
 import type { RefundInput } from "./schemas";
 

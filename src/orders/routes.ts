@@ -1,4 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { prefetchCheckout } from "../earning/checkout-context";
+import { OrderInputSchema } from "../earning/schemas";
 import { allow, allowWith } from "../platform/auth";
 import { idempotent } from "../platform/idempotency";
 import {
@@ -12,9 +14,8 @@ import {
 } from "../platform/openapi";
 import { createRouter } from "../platform/router";
 import { MerchantChosenId } from "../platform/validation";
-import { prefetchCheckout } from "./checkout-context";
 import { postRefund } from "./refunds";
-import { OrderInputSchema, OrderResultSchema, QuoteSchema, RefundInputSchema, RefundResultSchema } from "./schemas";
+import { OrderResultSchema, QuoteSchema, RefundInputSchema, RefundResultSchema } from "./schemas";
 import { postOrder, quoteOrder } from "./service";
 
 const tags = ["Checkout"];

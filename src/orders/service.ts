@@ -3,6 +3,9 @@
  * and the stored idempotent response in one batch.
  */
 import type { Context } from "hono";
+import { assertEarnable, checkOrder, loadCheckoutContext, NEW_MEMBER } from "../earning/checkout-context";
+import { evaluateRules } from "../earning/evaluate";
+import type { OrderInput } from "../earning/schemas";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
 import { currentMerchant } from "../platform/auth";
@@ -14,9 +17,6 @@ import { idempotentWrite } from "../platform/idempotency";
 import { newId } from "../platform/ids";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, lotAvailability, lotExpiry } from "../program/settings";
-import { evaluateRules } from "../rules/evaluate";
-import { assertEarnable, checkOrder, loadCheckoutContext, NEW_MEMBER } from "./checkout-context";
-import type { OrderInput } from "./schemas";
 
 const RACE = "Another order of this member was posted at the same moment; retry with the same Idempotency-Key.";
 

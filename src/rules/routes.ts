@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt } from "drizzle-orm";
 import { rules } from "../db/schema";
+import { ruleBody } from "../earning/rule-row";
 import { allow, currentMerchant } from "../platform/auth";
 import { now } from "../platform/clock";
 import { ApiError, notFound } from "../platform/errors";
@@ -9,7 +10,6 @@ import { bearer, commonErrors, conflictError, IdempotencyHeader, jsonBody, jsonR
 import { decodeCursor, isString, listSchema, PageQuery, page } from "../platform/pagination";
 import { createRouter } from "../platform/router";
 import { MerchantChosenId } from "../platform/validation";
-import { ruleBody } from "./repository";
 import { RuleCreateSchema, RuleReplaceSchema, RuleSchema } from "./schemas";
 import { simulateRoute, simulateRules } from "./simulate";
 

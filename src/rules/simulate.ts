@@ -1,13 +1,13 @@
 /** Trying draft rules against an order before they go live. Writes nothing. */
 import { createRoute, type RouteHandler, z } from "@hono/zod-openapi";
-import { assertEarnable, checkOrder, loadCheckoutContext, NEW_MEMBER } from "../orders/checkout-context";
-import { AwardSchema, OrderInputSchema } from "../orders/schemas";
+import { assertEarnable, checkOrder, loadCheckoutContext, NEW_MEMBER } from "../earning/checkout-context";
+import { evaluateRules } from "../earning/evaluate";
+import { AwardSchema, OrderInputSchema } from "../earning/schemas";
+import type { Rule } from "../earning/types";
 import { allow, currentMerchant } from "../platform/auth";
 import { now } from "../platform/clock";
 import { bearer, commonErrors, jsonBody, jsonResponse, unprocessableError } from "../platform/openapi";
-import { evaluateRules } from "./evaluate";
 import { RuleCreateSchema } from "./schemas";
-import type { Rule } from "./types";
 
 const SimulateInputSchema = z
   .strictObject({

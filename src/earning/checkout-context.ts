@@ -7,9 +7,9 @@ import type { AppEnv } from "../platform/context";
 import { ApiError } from "../platform/errors";
 import { MAX_UNITS } from "../platform/validation";
 import { type MemberClock, type ProgramSettings, programFromRow } from "../program/settings";
-import { type RuleRow, ruleFromRow } from "../rules/repository";
-import type { MemberFacts, Rule } from "../rules/types";
+import { type RuleRow, ruleFromRow } from "./rule-row";
 import type { OrderInput } from "./schemas";
+import type { MemberFacts, Rule } from "./types";
 
 export interface CheckoutContext {
   program: ProgramSettings;
