@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { MAX_ACTIVE_RULES } from "../earning/limits";
 import { allow } from "../platform/auth";
 import { idempotent } from "../platform/idempotency";
 import {
@@ -19,6 +20,9 @@ import { createRule, deleteRule, getRule, listRules, replaceRule, simulateOrder 
 
 const RuleParams = z.object({ ruleId: MerchantChosenId.openapi({ param: { name: "ruleId", in: "path" } }) });
 const tags = ["Earning rules"];
+const ACTIVE_LIMIT =
+  `Every checkout evaluates all active rules, so at most ${MAX_ACTIVE_RULES} may be active at once: ` +
+  "one more is 422 naming `active`.";
 
 export const rulesRouter = createRouter()
   .openapi(
@@ -27,6 +31,7 @@ export const rulesRouter = createRouter()
       path: "/v1/rules",
       tags,
       summary: "Create an earning rule",
+      description: ACTIVE_LIMIT,
       security: bearer,
       middleware: [allow("admin"), idempotent(false)] as const,
       request: { headers: IdempotencyHeader, body: jsonBody(RuleCreateSchema) },
@@ -66,6 +71,7 @@ export const rulesRouter = createRouter()
       path: "/v1/rules/{ruleId}",
       tags,
       summary: "Create or replace an earning rule",
+      description: ACTIVE_LIMIT,
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { params: RuleParams, body: jsonBody(RuleReplaceSchema) },
