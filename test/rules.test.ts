@@ -1,4 +1,6 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { MAX_ACTIVE_RULES } from "../src/earning/limits";
 import { call, createMerchant, postOrder } from "./support/api";
 
 const rule = {
@@ -127,5 +129,33 @@ describe("earning rules", () => {
     // Nothing written: the drafts are not live.
     expect((await call("GET", "/v1/rules", { token: m.admin })).body.data).toHaveLength(1);
     expect((await call("GET", "/v1/members/sim", { token: m.admin })).status).toBe(404);
+  });
+
+  it(`refuses to create or activate a rule beyond ${MAX_ACTIVE_RULES} active ones, naming the field`, async () => {
+    const m = await createMerchant();
+    // All but one of the allowed active rules, seeded directly: through the API it would take minutes.
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+       INSERT INTO rules (merchant_id, id, name, active, priority, conditions, effect, created_at, updated_at)
+       SELECT ?1, 'seed-' || i, 'seed', 1, 0, '{}', '{"kind":"fixed","points":1}', 1, 1 FROM n`,
+    )
+      .bind(m.id, MAX_ACTIVE_RULES - 1)
+      .run();
+    const fixed = { effect: { kind: "fixed", points: 1 } };
+    const last = await call("POST", "/v1/rules", { token: m.admin, body: { id: "last", name: "last", ...fixed } });
+    expect(last.status, last.text).toBe(201);
+    const over = await call("POST", "/v1/rules", { token: m.admin, body: { id: "over", name: "over", ...fixed } });
+    expect(over.status).toBe(422);
+    expect(over.body.errors[0].path).toBe("active");
+    // Inactive rules are not bounded; activating one is, replacing an active one is not.
+    const off = await call("POST", "/v1/rules", { token: m.admin, body: { id: "off", name: "off", active: false, ...fixed } });
+    expect(off.status).toBe(201);
+    const activate = await call("PUT", "/v1/rules/off", { token: m.admin, body: { name: "off", ...fixed } });
+    expect(activate.status).toBe(422);
+    expect(activate.body.errors[0].path).toBe("active");
+    expect((await call("PUT", "/v1/rules/last", { token: m.admin, body: { name: "last v2", ...fixed } })).status).toBe(200);
+    // The checkout still reads every active rule.
+    const order = await postOrder(m, { orderId: "o", memberId: "many", amount: 100 });
+    expect(order.body.pointsEarned).toBe(MAX_ACTIVE_RULES);
   });
 });

@@ -2,7 +2,7 @@
 // @ts-check
 // `node bench/sections/rules.mjs` (also run by `npm run bench`): rule evaluation, the pure function, on its own.
 //
-// Bundles src/rules/evaluate.ts with esbuild (already installed with wrangler), then evaluates a 20-item
+// Bundles src/earning/evaluate.ts with esbuild (already installed with wrangler), then evaluates a 20-item
 // cart against 100 active rules (per_amount on categories and skus, fixed with minAmount / channels /
 // daysOfWeek / tiers / firstOrder, multipliers) many times, and reports time per evaluation.
 import fs from "node:fs";
@@ -35,7 +35,7 @@ async function loadEvaluate() {
   const out = path.join(BENCH, ".tmp", `evaluate-${process.pid}.mjs`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   await build({
-    entryPoints: [path.join(ROOT, "src/rules/evaluate.ts")],
+    entryPoints: [path.join(ROOT, "src/earning/evaluate.ts")],
     bundle: true,
     format: "esm",
     platform: "neutral",

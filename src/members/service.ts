@@ -268,7 +268,7 @@ async function attemptAdjustment(c: Context<AppEnv>, memberId: string, points: n
       [entryId, points, reason, merchant.id, memberId],
     ),
   ];
-  return commitWrite(c, write, statements, 201, conflictIsRace);
+  return commitWrite(c.var.db, write, statements, 201, conflictIsRace);
 }
 
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;

@@ -4,8 +4,9 @@
  * where P = points earned, A = order amount, R = refunded before, r = this refund. Any sequence of partial
  * refunds therefore reverses exactly what one refund of the same total would, and a full refund reverses P.
  */
+
+import type { OrderItem } from "../earning/types";
 import { mulDiv } from "../platform/math";
-import type { OrderItem } from "../rules/types";
 import { apportionAmount, unitsValue } from "./item-apportion";
 
 export function pointsToReverse(pointsEarned: number, orderAmount: number, refundedBefore: number, refundNow: number): number {

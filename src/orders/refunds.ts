@@ -11,22 +11,20 @@
  * order cannot both reverse from the same starting point.
  */
 import { and, sql as drizzleSql, eq } from "drizzle-orm";
-import type { Context } from "hono";
 import { orders, refunds } from "../db/schema";
+import type { OrderItem } from "../earning/types";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter, type SettleInput } from "../ledger/statements";
 import { memberClockQuery, programQuery } from "../members/account-context";
-import { currentMerchant } from "../platform/auth";
 import { now } from "../platform/clock";
-import type { AppEnv } from "../platform/context";
 import { guardSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { ApiError, notFound } from "../platform/errors";
-import { type IdempotentWrite, idempotentWrite } from "../platform/idempotency";
+import { IdempotentWrite } from "../platform/idempotency";
 import { newId } from "../platform/ids";
+import type { RequestScope } from "../platform/scope";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, programFromRow } from "../program/settings";
-import type { OrderItem } from "../rules/types";
 import { parseRefundedItems, planRefund, pointsToReverse, serializeRefundedItems } from "./refund-math";
 import type { RefundInput } from "./schemas";
 
@@ -41,16 +39,21 @@ interface PlannedRefund {
   reversed: number;
 }
 
-export function postRefund(c: Context<AppEnv>, orderId: string, input: RefundInput): Promise<Response> {
-  // Another refund of the same order committed between our read and write: read again.
-  return retryOnRace(() => attemptRefund(c, orderId, input));
+export function postRefund(scope: RequestScope, orderId: string, input: RefundInput): Promise<Response> {
+  // Another refund of the same order committed between our read and write: read again, at a new instant.
+  let attempt = scope;
+  return retryOnRace(
+    () => attemptRefund(attempt, orderId, input),
+    () => {
+      attempt = { ...attempt, at: now() };
+    },
+  );
 }
 
-async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundInput): Promise<Response> {
-  const merchant = currentMerchant(c);
-  const at = now();
-  const { order, refundExists, member, program } = await readRefund(c, merchant.id, orderId, input.refundId, at);
-  const write = idempotentWrite(c, at);
+async function attemptRefund(scope: RequestScope, orderId: string, input: RefundInput): Promise<Response> {
+  const { merchant, at } = scope;
+  const { order, refundExists, member, program } = await readRefund(scope, orderId, input.refundId);
+  const write = new IdempotentWrite(scope.db, scope.idempotency, at);
   if (refundExists) {
     // Made by a twin request with this very key (replay it), or under another key (409).
     const twin = await write.recordAfterFailure();
@@ -68,8 +71,8 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
   if (!plan.ok) throw new ApiError(plan.code, plan.detail, plan.errors);
   const reversed = pointsToReverse(order.pointsEarned, order.amount, order.refundedAmount, plan.amount);
   const due = dueFor(member, program, merchant.timezone, at, true);
-  const statements = refundStatements(c.var.db, write, { order, input, plan: { ...plan, reversed }, due, at });
-  return commitWrite(c, write, statements, 201, (failure) => {
+  const statements = refundStatements(scope.db, write, { order, input, plan: { ...plan, reversed }, due, at });
+  return commitWrite(scope.db, write, statements, 201, (failure) => {
     if (failure.kind === "guard" && failure.reason === "conflict") throw new RaceError(RACE);
     if (failure.kind === "unique" && failure.table === "refunds")
       throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
@@ -77,8 +80,9 @@ async function attemptRefund(c: Context<AppEnv>, orderId: string, input: RefundI
 }
 
 /** The order, whether the refund exists, the member's clock and the program, in one round trip. */
-async function readRefund(c: Context<AppEnv>, merchantId: string, orderId: string, refundId: string, at: number) {
-  const orm = c.var.orm;
+async function readRefund(scope: RequestScope, orderId: string, refundId: string) {
+  const { orm, at } = scope;
+  const merchantId = scope.merchant.id;
   // The member is found through the order, so all reads share one round trip.
   const memberOfOrder = drizzleSql`(SELECT ${orders.memberId} FROM ${orders} WHERE ${orders.merchantId} = ${merchantId} AND ${orders.id} = ${orderId})`;
   const [orderRows, refundRows, programRows, memberRows] = await orm.batch([

@@ -1,4 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { prefetchCheckout } from "../earning/checkout-context";
+import { OrderInputSchema } from "../earning/schemas";
 import { allow, allowWith } from "../platform/auth";
 import { idempotent } from "../platform/idempotency";
 import {
@@ -10,14 +12,22 @@ import {
   RequiredIdempotencyHeader,
   unprocessableError,
 } from "../platform/openapi";
-import { createRouter } from "../platform/router";
+import { createRouter, sqlReply } from "../platform/router";
+import { scopeOf } from "../platform/scope";
 import { MerchantChosenId } from "../platform/validation";
-import { prefetchCheckout } from "./checkout-context";
 import { postRefund } from "./refunds";
-import { OrderInputSchema, OrderResultSchema, QuoteSchema, RefundInputSchema, RefundResultSchema } from "./schemas";
+import { OrderResultSchema, QuoteSchema, RefundInputSchema, RefundResultSchema } from "./schemas";
 import { postOrder, quoteOrder } from "./service";
 
 const tags = ["Checkout"];
+
+/**
+ * The reply of a points-moving write: its body rendered by SQL in the batch (or a twin's stored reply,
+ * replayed with its headers), always 201 here: other outcomes are thrown as errors.
+ */
+async function written<S extends z.ZodType>(res: Response) {
+  return sqlReply<S, 201>(await res.text(), 201, Object.fromEntries(res.headers));
+}
 
 export const ordersRouter = createRouter()
   .openapi(
@@ -39,7 +49,7 @@ export const ordersRouter = createRouter()
         ...unprocessableError,
       },
     }),
-    (c) => postOrder(c, c.req.valid("json")) as never,
+    async (c) => written<typeof OrderResultSchema>(await postOrder(scopeOf(c), c.req.valid("json"))),
   )
   .openapi(
     createRoute({
@@ -52,7 +62,7 @@ export const ordersRouter = createRouter()
       request: { body: jsonBody(OrderInputSchema) },
       responses: { 200: jsonResponse(QuoteSchema, "Points the order would earn"), ...commonErrors, ...unprocessableError },
     }),
-    async (c) => c.json(await quoteOrder(c, c.req.valid("json")), 200),
+    async (c) => c.json(await quoteOrder(scopeOf(c), c.req.valid("json")), 200),
   )
   .openapi(
     createRoute({
@@ -79,5 +89,6 @@ export const ordersRouter = createRouter()
         ...unprocessableError,
       },
     }),
-    (c) => postRefund(c, c.req.valid("param").orderId, c.req.valid("json")) as never,
+    async (c) =>
+      written<typeof RefundResultSchema>(await postRefund(scopeOf(c), c.req.valid("param").orderId, c.req.valid("json"))),
   );

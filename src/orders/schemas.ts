@@ -1,53 +1,7 @@
 import { z } from "@hono/zod-openapi";
+import { AwardSchema, Label } from "../earning/schemas";
 import { MemberSchema } from "../members/schemas";
-import { Currency, IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits } from "../platform/validation";
-
-const Label = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
-
-/**
- * Earliest order time accepted. Earlier times are client bugs (a zero or unset date, a seconds/ms mix-up),
- * and before 1970 they would render as negative epoch values. Times after now (plus a little clock skew)
- * are refused by checkOrder with 422.
- */
-export const EARLIEST_OCCURRED_AT = "2000-01-01T00:00:00Z";
-const EARLIEST_OCCURRED_AT_MS = Date.parse(EARLIEST_OCCURRED_AT);
-
-const OccurredAt = IsoTimestamp.refine(
-  (v) => !(Date.parse(v) < EARLIEST_OCCURRED_AT_MS),
-  `must not be before ${EARLIEST_OCCURRED_AT}`,
-);
-
-export const OrderItemSchema = z
-  .strictObject({
-    sku: Label,
-    category: Label.optional(),
-    quantity: z.number().int("must be an integer").min(1, "must be at least 1").max(1_000_000),
-    unitPrice: MinorUnits,
-  })
-  .refine(
-    // Checked only when both parts are valid: a broken quantity is reported on quantity alone.
-    (item) =>
-      !(Number.isSafeInteger(item.quantity) && item.quantity <= 1_000_000 && Number.isSafeInteger(item.unitPrice)) ||
-      item.quantity * item.unitPrice <= MAX_UNITS,
-    { message: `quantity x unitPrice must be at most ${MAX_UNITS}`, path: ["unitPrice"] },
-  )
-  .openapi("OrderItem");
-
-export const OrderInputSchema = z
-  .strictObject({
-    orderId: MerchantChosenId,
-    memberId: MerchantChosenId,
-    amount: MinorUnits.openapi({ description: "Order total in minor units (cents, fen).", example: 12800 }),
-    currency: Currency,
-    occurredAt: OccurredAt.optional().openapi({
-      description: `When the order happened; defaults to now. Rules and periods use it. From ${EARLIEST_OCCURRED_AT} to now (a few minutes of clock skew are tolerated).`,
-    }),
-    channel: Label.optional(),
-    items: z.array(OrderItemSchema).max(500, "at most 500 items").optional(),
-  })
-  .openapi("OrderInput");
-
-export const AwardSchema = z.object({ ruleId: z.string(), points: z.number().int() }).openapi("Award");
+import { MerchantChosenId, MinorUnits } from "../platform/validation";
 
 export const OrderResultSchema = z
   .object({
@@ -99,5 +53,4 @@ export const RefundResultSchema = z
   })
   .openapi("RefundResult");
 
-export type OrderInput = z.infer<typeof OrderInputSchema>;
 export type RefundInput = z.infer<typeof RefundInputSchema>;

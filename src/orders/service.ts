@@ -1,128 +1,135 @@
 /**
- * Posting an order: evaluate the rules, then write the order, the member's lot, account and ledger entry,
- * and the stored idempotent response in one batch.
+ * Posting an order. Read, plan, write: one round trip reads the checkout context (piggy-backed on
+ * authentication when prefetched), a pure plan decides what the order earns (order-plan.ts), and one batch
+ * writes the order, the member's lot, account and ledger entry, and the stored idempotent response.
  */
-import type { Context } from "hono";
+import { checkOrder, loadCheckoutContext } from "../earning/checkout-context";
+import type { OrderInput } from "../earning/schemas";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
-import { currentMerchant } from "../platform/auth";
 import { now } from "../platform/clock";
-import type { AppEnv } from "../platform/context";
-import { guard } from "../platform/db";
-import { ApiError, notFound } from "../platform/errors";
-import { idempotentWrite } from "../platform/idempotency";
+import { GUARD, guardSql } from "../platform/d1/guard";
+import { prepare, sql } from "../platform/d1/sql";
+import { ApiError } from "../platform/errors";
+import { IdempotentWrite } from "../platform/idempotency";
 import { newId } from "../platform/ids";
+import type { RequestScope } from "../platform/scope";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
-import { dueFor, lotAvailability, lotExpiry } from "../program/settings";
-import { evaluateRules } from "../rules/evaluate";
-import { assertEarnable, checkOrder, loadCheckoutContext, NEW_MEMBER } from "./checkout-context";
-import type { OrderInput } from "./schemas";
+import { evaluateOrder, type OrderPlan, planOrder } from "./order-plan";
 
 const RACE = "Another order of this member was posted at the same moment; retry with the same Idempotency-Key.";
 
-export function postOrder(c: Context<AppEnv>, input: OrderInput): Promise<Response> {
-  // A first-order rule evaluated against an order count that changed before the write: evaluate again.
+export function postOrder(scope: RequestScope, input: OrderInput): Promise<Response> {
+  let attempt = scope;
+  // A first-order rule evaluated against an order count that changed before the write: evaluate again,
+  // from fresh reads (not those prefetched for the first attempt) at a new instant.
   return retryOnRace(
-    () => attemptOrder(c, input),
-    () => c.set("prefetched", undefined),
+    () => attemptOrder(attempt, input),
+    () => {
+      const { prefetched: _stale, ...rest } = attempt;
+      attempt = { ...rest, at: now() };
+    },
   );
 }
 
-async function attemptOrder(c: Context<AppEnv>, input: OrderInput): Promise<Response> {
-  const merchant = currentMerchant(c);
-  const at = now();
+async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Response> {
+  const { merchant, at } = scope;
   const occurredAt = checkOrder(input, merchant.currency, at);
-  const ctx = await loadCheckoutContext(c, merchant.id, input.memberId, input.orderId);
-  const write = idempotentWrite(c, at);
+  const ctx = await loadCheckoutContext(scope, input.memberId, input.orderId);
+  const write = new IdempotentWrite(scope.db, scope.idempotency, at);
   // Posted already: by a twin request with this very key (replay it), or under another key (409).
   if (ctx.orderExists) {
     const twin = await write.recordAfterFailure();
     if (twin) return twin;
     throw orderConflict(input.orderId);
   }
-  if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
+  const plan = planOrder(input, occurredAt, ctx, merchant.timezone, at);
+  const statements = orderStatements(scope, write, { input, occurredAt, plan });
+  return commitWrite(scope.db, write, statements, 201, (failure) => {
+    if (failure.kind === "unique" && failure.table === "orders") throw orderConflict(input.orderId);
+    if (failure.kind === "guard" && failure.reason === GUARD.conflict) throw new RaceError(RACE);
+  });
+}
 
-  const evaluation = evaluateRules(ctx.rules, { ...input, occurredAt }, ctx.member ?? NEW_MEMBER, merchant.timezone);
-  assertEarnable(evaluation.pointsEarned);
-
-  const db = c.var.db;
-  const ledger = new LedgerWriter(db, merchant.id, input.memberId, at);
-  const lotId = evaluation.pointsEarned > 0 ? newId("le", at) : null;
+/** The write batch: enrol, record the order, re-check a raced first order, settle, credit, store the reply. */
+function orderStatements(
+  scope: RequestScope,
+  write: IdempotentWrite,
+  order: { input: OrderInput; occurredAt: number; plan: OrderPlan },
+): D1PreparedStatement[] {
+  const { db, at } = scope;
+  const { input, occurredAt, plan } = order;
+  const merchantId = scope.merchant.id;
+  const member = sql`merchant_id = ${merchantId} AND id = ${input.memberId}`;
+  const lotId = plan.lot ? newId("le", at) : null;
+  const awards = JSON.stringify(plan.awards);
   const statements: D1PreparedStatement[] = [];
-  if (!ctx.member) {
+  if (plan.enrol)
     statements.push(
-      db
-        .prepare(`INSERT INTO members (merchant_id, id, enrolled_at, updated_at) VALUES (?1, ?2, ?3, ?3) ON CONFLICT DO NOTHING`)
-        .bind(merchant.id, input.memberId, at),
-    );
-  }
-  statements.push(
-    db
-      .prepare(
-        `INSERT INTO orders (merchant_id, id, member_id, amount, currency, occurred_at, channel, items, points_earned, awards,
-           lot_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
-      )
-      .bind(
-        merchant.id,
-        input.orderId,
-        input.memberId,
-        input.amount,
-        input.currency,
-        occurredAt,
-        input.channel ?? null,
-        input.items ? JSON.stringify(input.items) : null,
-        evaluation.pointsEarned,
-        JSON.stringify(evaluation.awards),
-        lotId,
-        at,
-      ),
-  );
-  // A firstOrder condition depends on whether this is the member's first order. Only a member with no
-  // order yet can be raced (the count only grows), so only then must the write re-check it.
-  const previousOrders = ctx.member?.previousOrders ?? 0;
-  if (previousOrders === 0 && ctx.rules.some((rule) => rule.conditions.firstOrder !== undefined)) {
-    statements.push(
-      guard(
+      prepare(
         db,
-        "conflict",
-        "COALESCE((SELECT order_count FROM members WHERE merchant_id = ?1 AND id = ?2), 0) <> ?3",
-        merchant.id,
-        input.memberId,
-        previousOrders,
+        sql`INSERT INTO members (merchant_id, id, enrolled_at, updated_at)
+          VALUES (${merchantId}, ${input.memberId}, ${at}, ${at}) ON CONFLICT DO NOTHING`,
       ),
     );
-  }
-  // An order after the inactivity deadline first lets the old points expire, then resets the clock.
-  if (ctx.member) ledger.settle(dueFor(ctx.member, ctx.program, merchant.timezone, at, false));
-  if (lotId) {
-    const { availableAt, pending } = lotAvailability(ctx.program, occurredAt, at);
+  statements.push(
+    prepare(
+      db,
+      sql`INSERT INTO orders (merchant_id, id, member_id, amount, currency, occurred_at, channel, items, points_earned,
+          awards, lot_id, created_at)
+        VALUES (${merchantId}, ${input.orderId}, ${input.memberId}, ${input.amount}, ${input.currency}, ${occurredAt},
+          ${input.channel ?? null}, ${input.items ? JSON.stringify(input.items) : null}, ${plan.pointsEarned},
+          ${awards}, ${lotId}, ${at})`,
+    ),
+  );
+  if (plan.expectedOrderCount !== null)
+    statements.push(
+      prepare(
+        db,
+        guardSql(
+          GUARD.conflict,
+          sql`COALESCE((SELECT order_count FROM members WHERE ${member}), 0) <> ${plan.expectedOrderCount}`,
+        ),
+      ),
+    );
+  statements.push(...ledgerStatements(scope, input, occurredAt, plan, lotId));
+  statements.push(
+    write.finishSql(
+      201,
+      sql`SELECT json_object('orderId', ${input.orderId}, 'memberId', ${input.memberId}, 'pointsEarned', ${plan.pointsEarned},
+          'awards', json(${awards}), 'member', ${sql.raw(MEMBER_JSON_SQL)})
+        FROM members m WHERE m.merchant_id = ${merchantId} AND m.id = ${input.memberId}`,
+    ),
+  );
+  return statements;
+}
+
+/** The member's side: settle what is due, then credit the lot (or count an order that earned nothing). */
+function ledgerStatements(
+  scope: RequestScope,
+  input: OrderInput,
+  occurredAt: number,
+  plan: OrderPlan,
+  lotId: string | null,
+): D1PreparedStatement[] {
+  const ledger = new LedgerWriter(scope.db, scope.merchant.id, input.memberId, scope.at);
+  if (plan.due) ledger.settle(plan.due);
+  if (plan.lot && lotId) {
     ledger.credit({
       entryId: lotId,
       type: "earn",
-      points: evaluation.pointsEarned,
-      pending,
-      availableAt,
-      expiresAt: lotExpiry(ctx.program, at, merchant.timezone),
+      points: plan.lot.points,
+      pending: plan.lot.pending,
+      availableAt: plan.lot.availableAt,
+      expiresAt: plan.lot.expiresAt,
       countsAsEarned: true,
-      refs: { orderId: input.orderId, ruleId: evaluation.awards.length === 1 ? evaluation.awards[0]!.ruleId : null },
+      refs: { orderId: input.orderId, ruleId: plan.lot.ruleId },
       orderAt: occurredAt,
     });
   } else {
     ledger.touchOrder(occurredAt);
   }
-  statements.push(...ledger.statements);
-  statements.push(
-    write.finish(
-      201,
-      `SELECT json_object('orderId', ?1, 'memberId', ?2, 'pointsEarned', CAST(?3 AS INTEGER), 'awards', json(?4), 'member', ${MEMBER_JSON_SQL})
-       FROM members m WHERE m.merchant_id = ?5 AND m.id = ?2`,
-      [input.orderId, input.memberId, evaluation.pointsEarned, JSON.stringify(evaluation.awards), merchant.id],
-    ),
-  );
-  return commitWrite(c, write, statements, 201, (failure) => {
-    if (failure.kind === "unique" && failure.table === "orders") throw orderConflict(input.orderId);
-    if (failure.kind === "guard" && failure.reason === "conflict") throw new RaceError(RACE);
-  });
+  return ledger.statements;
 }
 
 function orderConflict(orderId: string): ApiError {
@@ -130,18 +137,9 @@ function orderConflict(orderId: string): ApiError {
 }
 
 /** What an order would earn, writing nothing. */
-export async function quoteOrder(c: Context<AppEnv>, input: OrderInput) {
-  const merchant = currentMerchant(c);
-  const at = now();
-  const occurredAt = checkOrder(input, merchant.currency, at);
-  const ctx = await loadCheckoutContext(c, merchant.id, input.memberId, input.orderId);
-  if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
-  const { pointsEarned, awards } = evaluateRules(
-    ctx.rules,
-    { ...input, occurredAt },
-    ctx.member ?? NEW_MEMBER,
-    merchant.timezone,
-  );
-  assertEarnable(pointsEarned);
+export async function quoteOrder(scope: RequestScope, input: OrderInput) {
+  const occurredAt = checkOrder(input, scope.merchant.currency, scope.at);
+  const ctx = await loadCheckoutContext(scope, input.memberId, input.orderId);
+  const { pointsEarned, awards } = evaluateOrder(input, occurredAt, ctx, scope.merchant.timezone);
   return { pointsEarned, awards };
 }

@@ -1,5 +1,3 @@
-import type { Context } from "hono";
-import type { AppEnv } from "./context";
 import { type BatchFailure, classifyBatchError, rethrowGuard } from "./db";
 import { ApiError } from "./errors";
 import type { IdempotentWrite } from "./idempotency";
@@ -11,7 +9,7 @@ import { jsonText } from "./router";
  * other constraint failures (e.g. a duplicate orderId) to API errors before guards are translated.
  */
 export async function commitWrite(
-  c: Context<AppEnv>,
+  db: D1Database,
   write: IdempotentWrite,
   statements: D1PreparedStatement[],
   status: number,
@@ -19,7 +17,7 @@ export async function commitWrite(
 ): Promise<Response> {
   let results: D1Result[];
   try {
-    results = await c.var.db.batch(statements);
+    results = await db.batch(statements);
   } catch (error) {
     const failure = classifyBatchError(error);
     // Whatever failed, a twin request with the same key may have committed first: answer as it did.

@@ -86,7 +86,7 @@ async function attemptRedemption(c: Context<AppEnv>, input: RedemptionInput): Pr
     ...ledger.statements,
     write.finish(201, REDEMPTION_JSON_SQL, [merchant.id, id]),
   ];
-  return commitWrite(c, write, statements, 201, conflictIsRace);
+  return commitWrite(c.var.db, write, statements, 201, conflictIsRace);
 }
 
 interface RedemptionRow {
@@ -140,7 +140,7 @@ export async function captureRedemption(c: Context<AppEnv>, id: string): Promise
     ...ledger.statements,
     write.finish(200, REDEMPTION_JSON_SQL, [merchant.id, id]),
   ];
-  return commitWrite(c, write, statements, 200, raceToConflict(id));
+  return commitWrite(c.var.db, write, statements, 200, raceToConflict(id));
 }
 
 export async function cancelRedemption(c: Context<AppEnv>, id: string): Promise<Response> {
@@ -149,7 +149,13 @@ export async function cancelRedemption(c: Context<AppEnv>, id: string): Promise<
   if (r.status !== "held" && r.status !== "captured") throw new ApiError("conflict", `Redemption ${id} is already ${r.status}.`);
   const at = now();
   const write = idempotentWrite(c, at);
-  return commitWrite(c, write, returnStatements(c.var.db, write, merchant.id, r, "cancelled", at), 200, raceToConflict(id));
+  return commitWrite(
+    c.var.db,
+    write,
+    returnStatements(c.var.db, write, merchant.id, r, "cancelled", at),
+    200,
+    raceToConflict(id),
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { AwardSchema, OrderInputSchema } from "../earning/schemas";
 import { IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits } from "../platform/validation";
 
 const Label = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
@@ -80,3 +81,34 @@ export const RuleSchema = z
     updatedAt: z.string(),
   })
   .openapi("Rule");
+
+export const SimulateInputSchema = z
+  .strictObject({
+    order: OrderInputSchema,
+    rules: z.array(RuleCreateSchema).max(200).optional().openapi({
+      description: "Draft rules. They are added to the live rules; a draft with a live rule's id replaces it.",
+    }),
+    onlyDrafts: z.boolean().optional().openapi({ description: "Evaluate the drafts alone, without the live rules." }),
+  })
+  .openapi("SimulateInput");
+
+export const SimulateResultSchema = z
+  .object({
+    pointsEarned: z.number().int(),
+    awards: z.array(AwardSchema),
+    rules: z.array(
+      z.object({
+        ruleId: z.string(),
+        name: z.string(),
+        matched: z.boolean(),
+        points: z.number().int(),
+        reason: z.string().optional(),
+        draft: z.boolean(),
+      }),
+    ),
+  })
+  .openapi("SimulateResult");
+
+export type RuleCreate = z.infer<typeof RuleCreateSchema>;
+export type RuleReplace = z.infer<typeof RuleReplaceSchema>;
+export type SimulateInput = z.infer<typeof SimulateInputSchema>;

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evaluateRules, isoWeekday } from "../../src/rules/evaluate";
-import type { OrderFacts, Rule } from "../../src/rules/types";
+import { evaluateRules, isoWeekday } from "../../src/earning/evaluate";
+import type { OrderFacts, Rule } from "../../src/earning/types";
 
 const rule = (id: string, effect: Rule["effect"], conditions: Rule["conditions"] = {}, extra: Partial<Rule> = {}): Rule => ({
   id,

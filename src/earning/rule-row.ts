@@ -1,6 +1,5 @@
-/** Rule rows <-> rule data. */
+/** Rule rows as the rule engine sees them (the API body is rendered in rules/service.ts). */
 import type { rules } from "../db/schema";
-import { toIso, toIsoOrNull } from "../platform/clock";
 import type { Rule, RuleConditions, RuleEffect } from "./types";
 
 export type RuleRow = typeof rules.$inferSelect;
@@ -15,16 +14,5 @@ export function ruleFromRow(row: RuleRow): Rule {
     endsAt: row.endsAt,
     conditions: JSON.parse(row.conditions) as RuleConditions,
     effect: JSON.parse(row.effect) as RuleEffect,
-  };
-}
-
-export function ruleBody(row: RuleRow) {
-  const rule = ruleFromRow(row);
-  return {
-    ...rule,
-    startsAt: toIsoOrNull(rule.startsAt),
-    endsAt: toIsoOrNull(rule.endsAt),
-    createdAt: toIso(row.createdAt),
-    updatedAt: toIso(row.updatedAt),
   };
 }

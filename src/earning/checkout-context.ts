@@ -1,0 +1,115 @@
+/** Everything an order needs to be evaluated, read in one D1 round trip. */
+import type { programs } from "../db/schema";
+import { merchantOfKey, type Prefetch } from "../platform/auth";
+import { MINUTE_MS } from "../platform/clock";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
+import { ApiError } from "../platform/errors";
+import type { RequestScope } from "../platform/scope";
+import { MAX_UNITS } from "../platform/validation";
+import { type MemberClock, type ProgramSettings, programFromRow } from "../program/settings";
+import { MAX_ACTIVE_RULES } from "./limits";
+import { type RuleRow, ruleFromRow } from "./rule-row";
+import type { OrderInput } from "./schemas";
+import type { MemberFacts, Rule } from "./types";
+
+export interface CheckoutContext {
+  program: ProgramSettings;
+  /** null when the member is not enrolled yet. */
+  member: (MemberFacts & MemberClock) | null;
+  rules: Rule[];
+  orderExists: boolean;
+}
+
+/** The checkout's reads by name, in the order they are batched (and their results come back). */
+const CHECKOUT_READS = ["program", "member", "rules", "order"] as const;
+type CheckoutRead = (typeof CHECKOUT_READS)[number];
+
+/**
+ * The checkout's reads with the merchant given as an SQL expression: its id, or the merchant of the calling
+ * key (merchantOfKey) when they ride along with authentication (see Prefetch). Raw SQL rather than drizzle:
+ * it is the hottest read path and must be batchable with the key lookup.
+ */
+function checkoutQueries(merchant: Sql, memberId: string, orderId: string): Record<CheckoutRead, Sql> {
+  return {
+    program: sql`SELECT merchant_id AS merchantId, point_value_points AS pointValuePoints,
+        point_value_amount AS pointValueAmount, pending_days AS pendingDays, expiry_policy AS expiryPolicy,
+        expiry_days AS expiryDays, auto_enroll AS autoEnroll, updated_at AS updatedAt
+      FROM programs WHERE merchant_id = ${merchant}`,
+    member: sql`SELECT tier_id AS tierId, order_count AS orderCount, next_release_at AS nextReleaseAt,
+        last_activity_at AS lastActivityAt, enrolled_at AS enrolledAt
+      FROM members WHERE merchant_id = ${merchant} AND id = ${memberId}`,
+    // Bounded: rules beyond MAX_ACTIVE_RULES are refused when created or activated.
+    rules: sql`SELECT merchant_id AS merchantId, id, name, active, priority, starts_at AS startsAt, ends_at AS endsAt,
+        conditions, effect, created_at AS createdAt, updated_at AS updatedAt
+      FROM rules WHERE merchant_id = ${merchant} AND active = 1 LIMIT ${MAX_ACTIVE_RULES}`,
+    order: sql`SELECT 1 AS found FROM orders WHERE merchant_id = ${merchant} AND id = ${orderId}`,
+  };
+}
+
+export function checkoutReads(db: D1Database, merchant: Sql, memberId: string, orderId: string): D1PreparedStatement[] {
+  const queries = checkoutQueries(merchant, memberId, orderId);
+  return CHECKOUT_READS.map((name) => prepare(db, queries[name]));
+}
+
+/** The batch's results by read name. */
+function byName(results: readonly D1Result[]): Record<CheckoutRead, Record<string, unknown>[]> {
+  const rows = (name: CheckoutRead) => (results[CHECKOUT_READS.indexOf(name)]?.results ?? []) as Record<string, unknown>[];
+  return { program: rows("program"), member: rows("member"), rules: rows("rules"), order: rows("order") };
+}
+
+function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): CheckoutContext {
+  const program = rows.program[0] as (typeof programs.$inferSelect & { autoEnroll: boolean | number }) | undefined;
+  const member = rows.member[0] as (MemberClock & { tierId: string | null; orderCount: number }) | undefined;
+  return {
+    program: programFromRow(program ? { ...program, autoEnroll: Boolean(program.autoEnroll) } : undefined),
+    member: member ? { ...member, previousOrders: member.orderCount } : null,
+    rules: (rows.rules as RuleRow[]).map(ruleFromRow),
+    orderExists: rows.order.length > 0,
+  };
+}
+
+/** The checkout context: from the reads prefetched with authentication when present, else read now. */
+export async function loadCheckoutContext(scope: RequestScope, memberId: string, orderId: string): Promise<CheckoutContext> {
+  // Prefetched reads are the checkout's when there is one result per read (see prefetchCheckout).
+  const prefetched = scope.prefetched?.length === CHECKOUT_READS.length ? scope.prefetched : undefined;
+  const results = prefetched ?? (await scope.db.batch(checkoutReads(scope.db, sql`${scope.merchant.id}`, memberId, orderId)));
+  return contextFrom(byName(results));
+}
+
+/** Prefetch for routes whose JSON body names the member and order (POST /v1/orders, quote). */
+export const prefetchCheckout: Prefetch = async (c) => {
+  const body = (await c.req.json().catch(() => null)) as { memberId?: unknown; orderId?: unknown } | null;
+  const hash = c.var.secretHash;
+  if (!hash || typeof body?.memberId !== "string" || typeof body.orderId !== "string") return [];
+  return checkoutReads(c.var.db, merchantOfKey(hash), body.memberId, body.orderId);
+};
+
+/** How far into the future an order time may be: client clocks run a little ahead. */
+export const CLOCK_SKEW_MS = 5 * MINUTE_MS;
+
+/** Checks shared by posting and quoting an order. Returns the order time. */
+export function checkOrder(input: OrderInput, merchantCurrency: string, at: number): number {
+  if (input.currency !== merchantCurrency)
+    throw new ApiError(
+      "unprocessable",
+      `The order currency ${input.currency} is not the merchant's currency ${merchantCurrency}.`,
+      [{ path: "currency", message: `must be ${merchantCurrency}` }],
+    );
+  const occurredAt = input.occurredAt ? Date.parse(input.occurredAt) : at;
+  // A few minutes of clock skew are tolerated; an order from the future is a client bug.
+  if (occurredAt > at + CLOCK_SKEW_MS)
+    throw new ApiError("unprocessable", "occurredAt is in the future.", [
+      { path: "occurredAt", message: "must not be in the future" },
+    ]);
+  return occurredAt;
+}
+
+/** Points beyond MAX_UNITS would leave exact integer range for clients (and for us): refuse the order. */
+export function assertEarnable(points: number): void {
+  if (points > MAX_UNITS)
+    throw new ApiError("unprocessable", `The order would earn more than ${MAX_UNITS} points.`, [
+      { path: "amount", message: "earns too many points" },
+    ]);
+}
+
+export const NEW_MEMBER: MemberFacts = { tierId: null, previousOrders: 0 };

@@ -1,0 +1,99 @@
+import { describe, expect, it } from "vitest";
+import type { CheckoutContext } from "../../src/earning/checkout-context";
+import type { OrderInput } from "../../src/earning/schemas";
+import type { Rule } from "../../src/earning/types";
+import { planOrder } from "../../src/orders/order-plan";
+import { DAY_MS } from "../../src/platform/clock";
+import { ApiError } from "../../src/platform/errors";
+import { DEFAULT_PROGRAM } from "../../src/program/settings";
+
+const at = Date.parse("2026-11-18T04:00:00Z");
+const tz = "Asia/Shanghai";
+const input: OrderInput = { orderId: "o1", memberId: "m1", amount: 12_800, currency: "CNY" };
+const perYuan: Rule = {
+  id: "base",
+  name: "base",
+  active: true,
+  priority: 0,
+  startsAt: null,
+  endsAt: null,
+  conditions: {},
+  effect: { kind: "per_amount", points: 1, per: 100 },
+};
+const firstOrderBonus: Rule = {
+  ...perYuan,
+  id: "welcome",
+  conditions: { firstOrder: true },
+  effect: { kind: "fixed", points: 50 },
+};
+const member = {
+  tierId: null,
+  previousOrders: 2,
+  nextReleaseAt: null,
+  lastActivityAt: at - DAY_MS,
+  enrolledAt: at - 30 * DAY_MS,
+};
+const context = (over: Partial<CheckoutContext> = {}): CheckoutContext => ({
+  program: DEFAULT_PROGRAM,
+  member,
+  rules: [perYuan],
+  orderExists: false,
+  ...over,
+});
+
+describe("planOrder", () => {
+  it("credits a spendable lot that never expires by default, and settles the enrolled member first", () => {
+    const plan = planOrder(input, at, context(), tz, at);
+    expect(plan).toMatchObject({ pointsEarned: 128, awards: [{ ruleId: "base", points: 128 }], enrol: false });
+    expect(plan.lot).toEqual({ points: 128, pending: false, availableAt: at, expiresAt: null, ruleId: "base" });
+    expect(plan.due).toEqual({ releaseDue: false, expireDue: false });
+    expect(plan.expectedOrderCount).toBeNull();
+  });
+
+  it("enrols an unknown member under autoEnroll, with nothing to settle, and refuses them without it", () => {
+    const plan = planOrder(input, at, context({ member: null }), tz, at);
+    expect(plan).toMatchObject({ enrol: true, due: null, pointsEarned: 128 });
+    expect(() =>
+      planOrder(input, at, context({ member: null, program: { ...DEFAULT_PROGRAM, autoEnroll: false } }), tz, at),
+    ).toThrow(ApiError);
+  });
+
+  it("re-checks the order count only when a firstOrder rule was evaluated for a member without orders", () => {
+    const rules = [perYuan, firstOrderBonus];
+    expect(planOrder(input, at, context({ member: null, rules }), tz, at).expectedOrderCount).toBe(0);
+    expect(planOrder(input, at, context({ member: { ...member, previousOrders: 0 }, rules }), tz, at)).toMatchObject({
+      expectedOrderCount: 0,
+      pointsEarned: 178,
+      lot: { ruleId: null },
+    });
+    expect(planOrder(input, at, context({ rules }), tz, at).expectedOrderCount).toBeNull();
+    expect(planOrder(input, at, context({ member: null }), tz, at).expectedOrderCount).toBeNull();
+  });
+
+  it("makes no lot for an order that earns nothing", () => {
+    const plan = planOrder({ ...input, amount: 99 }, at, context(), tz, at);
+    expect(plan).toMatchObject({ pointsEarned: 0, awards: [], lot: null });
+  });
+
+  it("keeps the lot pending through the return window and dates its expiry after earning", () => {
+    const program = { ...DEFAULT_PROGRAM, pendingDays: 7, expiry: { policy: "after_earn" as const, days: 30 } };
+    const occurredAt = at - DAY_MS;
+    const lot = planOrder(input, occurredAt, context({ program }), tz, at).lot;
+    expect(lot).toMatchObject({ pending: true, availableAt: occurredAt + 7 * DAY_MS });
+    expect(lot?.expiresAt).toBeGreaterThan(at + 30 * DAY_MS - DAY_MS);
+  });
+
+  it("expires an inactive member's points before the order resets the clock", () => {
+    const program = { ...DEFAULT_PROGRAM, expiry: { policy: "inactivity" as const, days: 10 } };
+    const idle = { ...member, lastActivityAt: at - 20 * DAY_MS };
+    expect(planOrder(input, at, context({ program, member: idle }), tz, at).due).toMatchObject({
+      inactiveSince: at - 20 * DAY_MS,
+    });
+  });
+
+  it("refuses an order that would earn more than a safe total", () => {
+    const huge: Rule = { ...perYuan, effect: { kind: "fixed", points: 1_000_000_000 } };
+    const rules = Array.from({ length: 10_000 }, (_, i) => ({ ...huge, id: `r${i}` }));
+    expect(() => planOrder(input, at, context({ rules }), tz, at)).toThrow(ApiError);
+  });
+});
