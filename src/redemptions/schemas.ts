@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { MemberSchema } from "../members/schemas";
 import { MerchantChosenId, Points } from "../platform/validation";
+import { HOLD_TTL_TEXT } from "./holds";
 
 export const RedemptionInputSchema = z
   .strictObject({
@@ -10,7 +11,7 @@ export const RedemptionInputSchema = z
     hold: z
       .boolean()
       .optional()
-      .openapi({ description: "Reserve the points until captured or cancelled (released by itself after 15 minutes)." }),
+      .openapi({ description: `Reserve the points until captured or cancelled (released by itself after ${HOLD_TTL_TEXT}).` }),
   })
   .openapi("RedemptionInput");
 
