@@ -157,7 +157,7 @@ export const AdjustmentSchema = z
   .object({ id: z.string(), points: z.number().int(), reason: z.string(), member: MemberSchema })
   .openapi("Adjustment");
 
-const SECOND_MS = 1000;
+export const SECOND_MS = 1000;
 export const MIN_TOKEN_TTL_SECONDS = 60;
 export const MAX_TOKEN_TTL_SECONDS = DAY_MS / SECOND_MS;
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;

@@ -18,7 +18,7 @@ import { dueFor, expiryFromColumns, inactivityDeadline, lastActivity, lotExpiry,
 import { loadAccountContext } from "./account-context";
 import { exportBody } from "./export";
 import { entryBody } from "./ledger-entries";
-import { DEFAULT_TOKEN_TTL_SECONDS, EXPORT_MAX_ROWS, type MemberExport, type MemberInput } from "./schemas";
+import { DEFAULT_TOKEN_TTL_SECONDS, EXPORT_MAX_ROWS, type MemberExport, type MemberInput, SECOND_MS } from "./schemas";
 
 /** The member's account row, aliased `m`. */
 const memberRow = (merchantId: string | Sql, memberId: string): Sql => sql`m.merchant_id = ${merchantId} AND m.id = ${memberId}`;
@@ -44,6 +44,13 @@ export function memberReadStatement(db: D1Database, merchant: Sql, memberId: str
        FROM members m LEFT JOIN programs p ON p.merchant_id = m.merchant_id
        WHERE ${memberRow(merchant, memberId)}`,
   );
+}
+
+/** The body the last statement of a batch rendered (selectMemberJson); the member row exists by then. */
+function renderedBody(result: D1Result<{ body?: string }> | undefined): string {
+  const body = result?.results[0]?.body;
+  if (body === undefined) throw new Error("the batch rendered no member body");
+  return body;
 }
 
 interface MemberReadRow {
@@ -98,7 +105,7 @@ async function settledMemberJson(scope: RequestScope, memberId: string, first?: 
         ...ledger.statements,
         prepare(db, selectMemberJson(merchant.id, memberId)),
       ]);
-      return results[results.length - 1]!.results[0]!.body;
+      return renderedBody(results.at(-1));
     } catch (error) {
       const failure = classifyBatchError(error);
       if (!(failure.kind === "guard" && failure.reason === "conflict") || attempt >= READ_SETTLE_ATTEMPTS) throw error;
@@ -142,10 +149,11 @@ export async function expiringPoints(scope: RequestScope, memberId: string, with
   const member = memberRows[0];
   if (!member) throw notFound(`Member ${memberId}`);
   const program = programFromRow(programRows[0]);
-  let expiring = lotRows.map((r) => ({ points: r.points, expiresAt: toIso(r.expiresAt!) }));
+  // Lots that never expire carry a far-future expire key, so every lot read here has a date.
+  let expiring = lotRows.flatMap((r) => (r.expiresAt === null ? [] : [{ points: r.points, expiresAt: toIso(r.expiresAt) }]));
   if (program.expiry.policy === "inactivity") {
     // Everything goes at once on the inactivity deadline, unless the member orders before it.
-    const deadline = inactivityDeadline(program, lastActivity(member), merchant.timezone)!;
+    const deadline = inactivityDeadline(program, lastActivity(member), merchant.timezone) ?? Number.POSITIVE_INFINITY;
     const points = Math.max(0, member.balance) + member.pending;
     expiring = deadline > at && deadline <= until && points > 0 ? [{ points, expiresAt: toIso(deadline) }] : [];
   }
@@ -200,7 +208,7 @@ export async function upsertMember(
   ]);
   const found = existing?.results[0];
   if (found?.erased && personal.length > 0) throw erasedConflict(memberId, personal);
-  return { created: found === undefined, body: rendered!.results[0]!.body! };
+  return { created: found === undefined, body: renderedBody(rendered) };
 }
 
 export async function listLedger(scope: RequestScope, memberId: string, limit: number, cursor?: string) {
@@ -268,7 +276,7 @@ export async function planAdjustment(
 export async function mintMemberToken(scope: RequestScope, memberId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS) {
   const { db, merchant, at } = scope;
   const token = `${MEMBER_TOKEN_PREFIX}${randomToken(40)}`;
-  const expiresAt = at + ttlSeconds * 1000;
+  const expiresAt = at + ttlSeconds * SECOND_MS;
   // The insert re-checks the member in the same transaction, so a token is never minted for an erased member.
   const [member] = await db.batch<{ erased: number }>([
     prepare(db, erasedRead(merchant.id, memberId)),
