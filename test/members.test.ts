@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { EXPORT_MAX_ROWS } from "../src/members/schemas";
 import { BASE_RULE, call, createMerchant, createRule, ledger, member, postOrder, uid } from "./support/api";
 
 describe("members", () => {
@@ -99,6 +100,26 @@ describe("members", () => {
     expect(noReason.body.errors[0].path).toBe("reason");
   });
 
+  it("cuts each exported list at EXPORT_MAX_ROWS, newest first, and says which were cut", async () => {
+    const m = await createMerchant();
+    await call("PUT", "/v1/members/long", { token: m.admin, body: {} });
+    // One row more than the export carries, written directly: through the API this would take minutes.
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?3)
+       INSERT INTO redemptions (id, merchant_id, member_id, points, value, status, order_id, hold_expires_at, created_at, updated_at)
+       SELECT printf('rd_%026d', i), ?1, ?2, 1, 1, 'cancelled', NULL, NULL, i, i FROM n`,
+    )
+      .bind(m.id, "long", EXPORT_MAX_ROWS + 1)
+      .run();
+    const exported = await call("GET", "/v1/members/long/export", { token: m.admin });
+    expect(exported.status, exported.text).toBe(200);
+    expect(exported.body.truncated).toEqual({ ledger: false, orders: false, refunds: false, redemptions: true });
+    expect(exported.body.redemptions).toHaveLength(EXPORT_MAX_ROWS);
+    // The oldest row is the one left out.
+    expect(exported.body.redemptions[0].id).toBe(`rd_${String(EXPORT_MAX_ROWS + 1).padStart(26, "0")}`);
+    expect(exported.body.redemptions.some((r: { id: string }) => r.id === `rd_${"1".padStart(26, "0")}`)).toBe(false);
+  });
+
   it("exports everything held and erases personal data keeping totals", async () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);
@@ -112,6 +133,7 @@ describe("members", () => {
     expect(exported.body.member).toMatchObject({ email: "g@example.com", birthday: "1990-05-01", balance: 25 });
     expect(exported.body.ledger).toHaveLength(1);
     expect(exported.body.orders[0]).toMatchObject({ orderId: "o-g", pointsEarned: 25 });
+    expect(exported.body.truncated).toEqual({ ledger: false, orders: false, refunds: false, redemptions: false });
 
     const token = await call("POST", "/v1/members/gdpr/tokens", { token: m.checkout });
     expect((await call("DELETE", "/v1/members/gdpr", { token: m.admin })).status).toBe(204);

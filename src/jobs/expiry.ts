@@ -5,7 +5,7 @@
 import { expireStatements, LAST_ACTIVITY_SQL } from "../ledger/lifecycle";
 import { DAY_MS } from "../platform/clock";
 import { prepare, sql } from "../platform/d1/sql";
-import { inactivityDeadline, programFromRow } from "../program/settings";
+import { inactivityDeadline } from "../program/settings";
 import { dueLots, runLotChunk } from "./lot-chunk";
 import type { Job } from "./types";
 
@@ -42,16 +42,7 @@ export const inactivityExpiryJob: Job = {
     let processed = 0;
     let more = false;
     for (const program of programRows) {
-      const settings = programFromRow({
-        merchantId: program.merchant_id,
-        pointValuePoints: 1,
-        pointValueAmount: 1,
-        pendingDays: 0,
-        expiryPolicy: "inactivity",
-        expiryDays: program.expiry_days,
-        autoEnroll: true,
-        updatedAt: 0,
-      });
+      const settings = { expiry: { policy: "inactivity", days: program.expiry_days } } as const;
       // Coarse cut-off in SQL (the deadline is at least N days after the last activity), exact check below.
       const coarse = at - program.expiry_days * DAY_MS;
       const { results: candidates } = await prepare(

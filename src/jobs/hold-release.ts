@@ -1,9 +1,11 @@
 /**
- * Releases holds older than 15 minutes. Each hold is released in its own batch guarded by a
+ * Releases holds past their time (HOLD_TTL_MS). Each hold is released in its own batch guarded by a
  * compare-and-set on its status, so overlapping or repeated runs release a hold once.
  */
+
+import { HOLD_TTL_TEXT } from "../ledger/holds";
+import { prepare, sql } from "../platform/d1/sql";
 import { classifyBatchError } from "../platform/db";
-import { IdempotentWrite } from "../platform/idempotency";
 import { returnStatements } from "../redemptions/service";
 import type { Job } from "./types";
 
@@ -17,28 +19,26 @@ interface DueHold {
 
 export const holdReleaseJob: Job = {
   name: "hold-release",
-  description: "Holds not captured or cancelled within 15 minutes are released.",
+  description: `Holds not captured or cancelled within ${HOLD_TTL_TEXT} are released.`,
   async runChunk(db, at, scope, limit) {
-    const { results } = await db
-      .prepare(
-        `SELECT id, merchant_id, member_id, points, order_id FROM redemptions
-         WHERE status = 'held' AND hold_expires_at <= ?1 ${scope.merchantId ? "AND merchant_id = ?3" : ""}
-         ORDER BY hold_expires_at LIMIT ?2`,
-      )
-      .bind(at, limit, ...(scope.merchantId ? [scope.merchantId] : []))
-      .all<DueHold>();
+    const merchantFilter = scope.merchantId ? sql`AND merchant_id = ${scope.merchantId}` : sql``;
+    const { results } = await prepare(
+      db,
+      sql`SELECT id, merchant_id, member_id, points, order_id FROM redemptions
+         WHERE status = 'held' AND hold_expires_at <= ${at} ${merchantFilter}
+         ORDER BY hold_expires_at LIMIT ${limit}`,
+    ).all<DueHold>();
     let processed = 0;
     for (const hold of results) {
-      const statements = returnStatements(
-        db,
-        new IdempotentWrite(db, undefined, at),
-        hold.merchant_id,
-        { id: hold.id, memberId: hold.member_id, points: hold.points, status: "held", orderId: hold.order_id },
-        "released",
-        at,
-      );
+      const redemption = {
+        id: hold.id,
+        memberId: hold.member_id,
+        points: hold.points,
+        status: "held" as const,
+        orderId: hold.order_id,
+      };
       try {
-        await db.batch(statements);
+        await db.batch(returnStatements(db, hold.merchant_id, redemption, "released", at));
         processed++;
       } catch (error) {
         // Captured or cancelled meanwhile (the status guard fired): nothing to release.

@@ -5,6 +5,7 @@
  * that re-checks the state it changes).
  */
 import { now } from "../platform/clock";
+import { prepare, sql } from "../platform/d1/sql";
 import { newId } from "../platform/ids";
 import type { Job, JobScope } from "./types";
 
@@ -29,16 +30,22 @@ export interface JobRunRecord {
   errors: string[];
 }
 
+/** Items per chunk: one chunk is one batch, well inside D1's statement and CPU limits. */
+export const DEFAULT_CHUNK_SIZE = 200;
+/** Chunks per run: keeps one invocation inside the Workers CPU and subrequest limits. */
+export const DEFAULT_MAX_CHUNKS = 25;
+
 export async function runJob(db: D1Database, job: Job, options: RunOptions): Promise<JobRunRecord> {
   const scope = options.scope ?? {};
-  const chunkSize = options.chunkSize ?? 200;
-  const maxChunks = options.maxChunks ?? 25;
+  const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const maxChunks = options.maxChunks ?? DEFAULT_MAX_CHUNKS;
   const startedAt = now();
   const id = newId("run", startedAt);
-  await db
-    .prepare(`INSERT INTO job_runs (id, job, merchant_id, trigger, status, started_at) VALUES (?1, ?2, ?3, ?4, 'running', ?5)`)
-    .bind(id, job.name, scope.merchantId ?? null, options.trigger, startedAt)
-    .run();
+  await prepare(
+    db,
+    sql`INSERT INTO job_runs (id, job, merchant_id, trigger, status, started_at)
+      VALUES (${id}, ${job.name}, ${scope.merchantId ?? null}, ${options.trigger}, 'running', ${startedAt})`,
+  ).run();
   let processed = 0;
   let chunks = 0;
   let more = false;
@@ -55,11 +62,11 @@ export async function runJob(db: D1Database, job: Job, options: RunOptions): Pro
   }
   const finishedAt = now();
   const status = errors.length ? "failed" : "succeeded";
-  await db
-    .prepare(
-      `UPDATE job_runs SET status = ?2, finished_at = ?3, processed = ?4, chunks = ?5, more = ?6, errors = ?7 WHERE id = ?1`,
-    )
-    .bind(id, status, finishedAt, processed, chunks, more ? 1 : 0, errors.length ? JSON.stringify(errors) : null)
-    .run();
+  const errorsJson = errors.length ? JSON.stringify(errors) : null;
+  await prepare(
+    db,
+    sql`UPDATE job_runs SET status = ${status}, finished_at = ${finishedAt}, processed = ${processed}, chunks = ${chunks},
+      more = ${more}, errors = ${errorsJson} WHERE id = ${id}`,
+  ).run();
   return { id, job: job.name, trigger: options.trigger, status, startedAt, finishedAt, processed, chunks, more, errors };
 }

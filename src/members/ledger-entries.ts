@@ -1,6 +1,7 @@
 /** Ledger rows -> API entries (optional references only when present). */
 
 import type { ledgerEntries } from "../db/schema";
+import type { EntryType } from "../ledger/statements";
 import { toIso } from "../platform/clock";
 
 export type LedgerRow = typeof ledgerEntries.$inferSelect;
@@ -8,7 +9,8 @@ export type LedgerRow = typeof ledgerEntries.$inferSelect;
 export function entryBody(row: LedgerRow) {
   return {
     id: row.id,
-    type: row.type as "earn",
+    // The writer only ever stores ENTRY_TYPES.
+    type: row.type as EntryType,
     points: row.points,
     balanceAfter: row.balanceAfter,
     createdAt: toIso(row.createdAt),

@@ -1,7 +1,9 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { allow, allowWith, currentMerchant, memberOnly } from "../platform/auth";
+import { createRoute } from "@hono/zod-openapi";
+import { HOLD_TTL_TEXT } from "../ledger/holds";
+import { allow, allowWith, memberOnly, merchantOfKey, type Prefetch } from "../platform/auth";
+import { now } from "../platform/clock";
 import { ApiError } from "../platform/errors";
-import { idempotent } from "../platform/idempotency";
+import { commitPlanned, idempotent, writeReply } from "../platform/idempotency";
 import {
   bearer,
   commonErrors,
@@ -12,30 +14,42 @@ import {
   RequiredIdempotencyHeader,
 } from "../platform/openapi";
 import { listSchema, PageQuery } from "../platform/pagination";
-import { createRouter, jsonText, sqlReply } from "../platform/router";
+import { createRouter, sqlReply } from "../platform/router";
+import { scopeOf } from "../platform/scope";
+import { retryOnRace } from "../platform/write";
 import {
   AdjustmentInputSchema,
+  AdjustmentSchema,
   ExpiringQuery,
   ExpiringSchema,
   LedgerEntrySchema,
+  MemberExportSchema,
   MemberInputSchema,
   MemberParams,
   MemberSchema,
+  MemberTokenSchema,
   TokenInputSchema,
 } from "./schemas";
 import {
-  adjustPoints,
   eraseMember,
   expiringPoints,
   exportMember,
   listLedger,
+  memberReadStatement,
   mintMemberToken,
-  prefetchMember,
+  planAdjustment,
   readMemberJson,
   upsertMember,
 } from "./service";
 
 const tags = ["Members"];
+
+/** Prefetch for GET /v1/members/{memberId}: the whole read rides along with authentication. */
+const prefetchMember: Prefetch = (c) => {
+  const hash = c.var.secretHash;
+  const memberId = c.req.param("memberId");
+  return hash && memberId ? [memberReadStatement(c.var.db, merchantOfKey(hash), memberId, now())] : [];
+};
 
 export const membersRouter = createRouter()
   .openapi(
@@ -58,8 +72,8 @@ export const membersRouter = createRouter()
       },
     }),
     async (c) => {
-      const { created, body } = await upsertMember(c, c.req.valid("param").memberId, c.req.valid("json"));
-      return jsonText(body, created ? 201 : 200) as never;
+      const { created, body } = await upsertMember(scopeOf(c), c.req.valid("param").memberId, c.req.valid("json"));
+      return created ? sqlReply<typeof MemberSchema, 201>(body, 201) : sqlReply<typeof MemberSchema, 200>(body, 200);
     },
   )
   .openapi(
@@ -70,17 +84,13 @@ export const membersRouter = createRouter()
       summary: "Read a member: balance, pending, credit, lifetime totals, tier",
       description:
         "Settles what is due first, as the jobs would: pending points past their return window become spendable, points past " +
-        "their date or the inactivity deadline expire, holds past 15 minutes are released. The balance shown can be spent.",
+        `their date or the inactivity deadline expire, holds past ${HOLD_TTL_TEXT} are released. The balance shown can be spent.`,
       security: bearer,
       middleware: [allowWith(prefetchMember, "admin", "checkout", "read")] as const,
       request: { params: MemberParams },
       responses: { 200: jsonResponse(MemberSchema, "The member"), ...commonErrors },
     }),
-    async (c) =>
-      sqlReply<typeof MemberSchema, 200>(
-        await readMemberJson(c.var.db, currentMerchant(c), c.req.valid("param").memberId, c.var.prefetched),
-        200,
-      ),
+    async (c) => sqlReply<typeof MemberSchema, 200>(await readMemberJson(scopeOf(c), c.req.valid("param").memberId), 200),
   )
   .openapi(
     createRoute({
@@ -95,7 +105,7 @@ export const membersRouter = createRouter()
     }),
     async (c) => {
       const { limit, cursor } = c.req.valid("query");
-      return c.json(await listLedger(c, currentMerchant(c).id, c.req.valid("param").memberId, limit, cursor), 200);
+      return c.json(await listLedger(scopeOf(c), c.req.valid("param").memberId, limit, cursor), 200);
     },
   )
   .openapi(
@@ -110,9 +120,8 @@ export const membersRouter = createRouter()
       responses: { 200: jsonResponse(ExpiringSchema, "Expiring points"), ...commonErrors },
     }),
     async (c) => {
-      const merchant = currentMerchant(c);
       const { withinDays } = c.req.valid("query");
-      return c.json(await expiringPoints(c, merchant.id, merchant.timezone, c.req.valid("param").memberId, withinDays), 200);
+      return c.json(await expiringPoints(scopeOf(c), c.req.valid("param").memberId, withinDays), 200);
     },
   )
   .openapi(
@@ -128,17 +137,19 @@ export const membersRouter = createRouter()
       middleware: [allow("admin"), idempotent(true, { storedInBatch: true })] as const,
       request: { params: MemberParams, headers: RequiredIdempotencyHeader, body: jsonBody(AdjustmentInputSchema) },
       responses: {
-        201: jsonResponse(
-          z.object({ id: z.string(), points: z.number().int(), reason: z.string(), member: MemberSchema }).openapi("Adjustment"),
-          "The adjustment entry and the member after it",
-        ),
+        201: jsonResponse(AdjustmentSchema, "The adjustment entry and the member after it"),
         ...commonErrors,
         ...conflictError,
       },
     }),
-    (c) => {
+    async (c) => {
       const { points, reason } = c.req.valid("json");
-      return adjustPoints(c, c.req.valid("param").memberId, points, reason) as never;
+      const memberId = c.req.valid("param").memberId;
+      // A due hold this adjustment releases was captured or cancelled at the same moment: plan again.
+      const response = await retryOnRace(async () =>
+        commitPlanned(c, await planAdjustment(scopeOf(c), memberId, points, reason)),
+      );
+      return writeReply<typeof AdjustmentSchema, 201>(response, 201);
     },
   )
   .openapi(
@@ -156,25 +167,14 @@ export const membersRouter = createRouter()
         body: { required: false, content: { "application/json": { schema: TokenInputSchema } } },
       },
       responses: {
-        201: jsonResponse(
-          z
-            .object({
-              token: z
-                .string()
-                .nullable()
-                .openapi({ description: "Shown once; null when the response is an idempotent replay." }),
-              expiresAt: z.string(),
-            })
-            .openapi("MemberToken"),
-          "The token (shown once)",
-        ),
+        201: jsonResponse(MemberTokenSchema, "The token (shown once)"),
         ...commonErrors,
         ...conflictError,
       },
     }),
     async (c) => {
       const input = c.req.valid("json") as { ttlSeconds?: number } | undefined;
-      return c.json(await mintMemberToken(c, c.req.valid("param").memberId, input?.ttlSeconds), 201);
+      return c.json(await mintMemberToken(scopeOf(c), c.req.valid("param").memberId, input?.ttlSeconds), 201);
     },
   )
   .openapi(
@@ -186,9 +186,9 @@ export const membersRouter = createRouter()
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { params: MemberParams },
-      responses: { 200: jsonResponse(z.record(z.string(), z.unknown()).openapi("MemberExport"), "The export"), ...commonErrors },
+      responses: { 200: jsonResponse(MemberExportSchema, "The export"), ...commonErrors },
     }),
-    async (c) => c.json(await exportMember(c, c.req.valid("param").memberId), 200),
+    async (c) => c.json(await exportMember(scopeOf(c), c.req.valid("param").memberId), 200),
   )
   .openapi(
     createRoute({
@@ -206,10 +206,17 @@ export const membersRouter = createRouter()
       responses: { 204: { description: "Erased" }, ...commonErrors },
     }),
     async (c) => {
-      await eraseMember(c, c.req.valid("param").memberId);
+      await eraseMember(scopeOf(c), c.req.valid("param").memberId);
       return c.body(null, 204);
     },
   );
+
+/** The token's member: the /v1/me routes read and write nothing else. */
+function tokenMember(c: { var: { principal: { kind: string; memberId?: string } } }): string {
+  const p = c.var.principal;
+  if (p.kind !== "member" || p.memberId === undefined) throw new ApiError("forbidden", "This route needs a member token.");
+  return p.memberId;
+}
 
 /** The member API: the token's own member only. */
 export const meRouter = createRouter()
@@ -223,11 +230,7 @@ export const meRouter = createRouter()
       middleware: [memberOnly()] as const,
       responses: { 200: jsonResponse(MemberSchema, "The member"), ...commonErrors },
     }),
-    async (c) => {
-      const p = c.var.principal;
-      if (p.kind !== "member") throw new ApiError("forbidden", "This route needs a member token.");
-      return jsonText(await readMemberJson(c.var.db, p.merchant, p.memberId), 200) as never;
-    },
+    async (c) => sqlReply<typeof MemberSchema, 200>(await readMemberJson(scopeOf(c), tokenMember(c)), 200),
   )
   .openapi(
     createRoute({
@@ -241,10 +244,8 @@ export const meRouter = createRouter()
       responses: { 200: jsonResponse(listSchema(LedgerEntrySchema), "Entries"), ...commonErrors },
     }),
     async (c) => {
-      const p = c.var.principal;
-      if (p.kind !== "member") throw new ApiError("forbidden", "This route needs a member token.");
       const { limit, cursor } = c.req.valid("query");
-      return c.json(await listLedger(c, p.merchant.id, p.memberId, limit, cursor), 200);
+      return c.json(await listLedger(scopeOf(c), tokenMember(c), limit, cursor), 200);
     },
   )
   .openapi(
@@ -258,12 +259,5 @@ export const meRouter = createRouter()
       request: { query: ExpiringQuery },
       responses: { 200: jsonResponse(ExpiringSchema, "Expiring points"), ...commonErrors },
     }),
-    async (c) => {
-      const p = c.var.principal;
-      if (p.kind !== "member") throw new ApiError("forbidden", "This route needs a member token.");
-      return c.json(
-        await expiringPoints(c, p.merchant.id, p.merchant.timezone, p.memberId, c.req.valid("query").withinDays),
-        200,
-      );
-    },
+    async (c) => c.json(await expiringPoints(scopeOf(c), tokenMember(c), c.req.valid("query").withinDays), 200),
   );

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { MINUTE_MS, now } from "../platform/clock";
+import { ENTRY_TYPES } from "../ledger/statements";
+import { DAY_MS, MINUTE_MS, now } from "../platform/clock";
 import { MerchantChosenId, queryInteger } from "../platform/validation";
 
 export const MemberSchema = z
@@ -42,6 +43,9 @@ export function isNotFutureDate(value: string): boolean {
   return !(start - FURTHEST_ZONE_AHEAD_MS > now());
 }
 
+/** The longest address SMTP carries (RFC 5321). */
+const MAX_EMAIL_LENGTH = 254;
+const MAX_NAME_LENGTH = 200;
 const MAX_ATTRIBUTES = 50;
 const MAX_ATTRIBUTE_KEY_LENGTH = 64;
 const MAX_ATTRIBUTE_STRING_LENGTH = 1000;
@@ -97,8 +101,8 @@ const Attributes = z
 
 export const MemberInputSchema = z
   .strictObject({
-    email: z.email("must be an email address").max(254).nullish(),
-    name: z.string().min(1).max(200).nullish(),
+    email: z.email("must be an email address").max(MAX_EMAIL_LENGTH).nullish(),
+    name: z.string().min(1).max(MAX_NAME_LENGTH).nullish(),
     birthday: z
       .string()
       .refine(isCalendarDate, "must be a real date as YYYY-MM-DD or MM-DD")
@@ -119,18 +123,7 @@ export const MemberParams = z.object({
 export const LedgerEntrySchema = z
   .object({
     id: z.string(),
-    type: z.enum([
-      "earn",
-      "redeem",
-      "refund_reversal",
-      "redemption_return",
-      "expire",
-      "adjust",
-      "rebate",
-      "bonus",
-      "hold",
-      "release",
-    ]),
+    type: z.enum(ENTRY_TYPES),
     points: z.number().int(),
     balanceAfter: z.number().int(),
     createdAt: z.string(),
@@ -144,23 +137,54 @@ export const LedgerEntrySchema = z
   })
   .openapi("LedgerEntry");
 
+/** Largest adjustment either way: far above any goodwill or correction, far below MAX_TOTAL. */
+export const MAX_ADJUSTMENT_POINTS = 1_000_000_000_000;
+const MAX_REASON_LENGTH = 500;
+
 export const AdjustmentInputSchema = z
   .strictObject({
     points: z
       .number()
       .int("must be an integer")
-      .min(-1_000_000_000_000)
-      .max(1_000_000_000_000)
+      .min(-MAX_ADJUSTMENT_POINTS)
+      .max(MAX_ADJUSTMENT_POINTS)
       .refine((p) => p !== 0, "must not be zero"),
-    reason: z.string().min(1, "is required").max(500),
+    reason: z.string().min(1, "is required").max(MAX_REASON_LENGTH),
   })
   .openapi("AdjustmentInput");
 
+export const AdjustmentSchema = z
+  .object({ id: z.string(), points: z.number().int(), reason: z.string(), member: MemberSchema })
+  .openapi("Adjustment");
+
+export const SECOND_MS = 1000;
+export const MIN_TOKEN_TTL_SECONDS = 60;
+export const MAX_TOKEN_TTL_SECONDS = DAY_MS / SECOND_MS;
+export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
+
 export const TokenInputSchema = z
-  .strictObject({ ttlSeconds: z.number().int().min(60).max(86_400).optional() })
+  .strictObject({
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(MIN_TOKEN_TTL_SECONDS)
+      .max(MAX_TOKEN_TTL_SECONDS)
+      .optional()
+      .openapi({
+        description: `${MIN_TOKEN_TTL_SECONDS}-${MAX_TOKEN_TTL_SECONDS} seconds (default ${DEFAULT_TOKEN_TTL_SECONDS}).`,
+      }),
+  })
   .openapi("TokenInput");
 
+export const MemberTokenSchema = z
+  .object({
+    token: z.string().nullable().openapi({ description: "Shown once; null when the response is an idempotent replay." }),
+    expiresAt: z.string(),
+  })
+  .openapi("MemberToken");
+
 export type MemberInput = z.infer<typeof MemberInputSchema>;
+export type MemberExport = z.infer<typeof MemberExportSchema>;
 
 const MAX_WITHIN_DAYS = 3650;
 const DEFAULT_WITHIN_DAYS = 30;
@@ -181,3 +205,53 @@ export const ExpiringSchema = z
     expiring: z.array(z.object({ points: z.number().int(), expiresAt: z.string() })),
   })
   .openapi("ExpiringPoints");
+
+/** Rows per list in a member export: bounds the read and the reply; a longer history says it was cut. */
+export const EXPORT_MAX_ROWS = 10_000;
+
+const ExportOrderSchema = z.object({
+  orderId: z.string(),
+  amount: z.number().int(),
+  currency: z.string(),
+  occurredAt: z.string(),
+  channel: z.string().nullable(),
+  items: z.unknown(),
+  pointsEarned: z.number().int(),
+  refundedAmount: z.number().int(),
+  pointsReversed: z.number().int(),
+});
+
+const ExportRefundSchema = z.object({
+  refundId: z.string(),
+  orderId: z.string(),
+  amount: z.number().int(),
+  pointsReversed: z.number().int(),
+  createdAt: z.string(),
+});
+
+const ExportRedemptionSchema = z.object({
+  id: z.string(),
+  status: z.string(),
+  points: z.number().int(),
+  value: z.number().int(),
+  orderId: z.string().nullable(),
+  createdAt: z.string(),
+});
+
+const truncatedFlag = z.boolean().openapi({
+  description: `True when the list holds more than ${EXPORT_MAX_ROWS} rows: the newest ${EXPORT_MAX_ROWS} are included.`,
+});
+
+export const MemberExportSchema = z
+  .object({
+    exportedAt: z.string(),
+    member: MemberSchema,
+    ledger: z.array(LedgerEntrySchema).openapi({ description: "Newest first." }),
+    orders: z.array(ExportOrderSchema),
+    refunds: z.array(ExportRefundSchema),
+    redemptions: z.array(ExportRedemptionSchema),
+    truncated: z
+      .object({ ledger: truncatedFlag, orders: truncatedFlag, refunds: truncatedFlag, redemptions: truncatedFlag })
+      .openapi({ description: `Which lists were cut at ${EXPORT_MAX_ROWS} rows.` }),
+  })
+  .openapi("MemberExport");

@@ -1,24 +1,31 @@
 /** Member records, their ledger, adjustments, tokens, export and erasure. */
 import { and, asc, desc, sql as drizzleSql, eq, gt, lt, lte } from "drizzle-orm";
-import type { Context } from "hono";
 import { ledgerEntries, members, orders, pointLots, programs, redemptions, refunds } from "../db/schema";
-import { MEMBER_JSON_SQL, type MemberBody, SELECT_MEMBER_JSON } from "../ledger/member-json";
+import { MEMBER_JSON_SQL, type MemberBody } from "../ledger/member-json";
 import { type DueHold, LedgerWriter } from "../ledger/statements";
-import { currentMerchant, MEMBER_TOKEN_PREFIX, merchantOfKey, type Prefetch } from "../platform/auth";
+import { MEMBER_TOKEN_PREFIX } from "../platform/auth";
 import { DAY_MS, now, toIso } from "../platform/clock";
-import type { AppEnv } from "../platform/context";
 import { randomToken, sha256Hex } from "../platform/crypto";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { classifyBatchError } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
-import { idempotentWrite } from "../platform/idempotency";
+import { type PlannedWrite, scopedWrite } from "../platform/idempotency";
 import { newId } from "../platform/ids";
 import { decodeCursor, isNumber, page } from "../platform/pagination";
-import { commitWrite, conflictIsRace, retryOnRace } from "../platform/write";
+import type { RequestScope } from "../platform/scope";
+import { conflictIsRace } from "../platform/write";
 import { dueFor, expiryFromColumns, inactivityDeadline, lastActivity, lotExpiry, programFromRow } from "../program/settings";
 import { loadAccountContext } from "./account-context";
+import { exportBody } from "./export";
 import { entryBody } from "./ledger-entries";
-import type { MemberInput } from "./schemas";
+import { DEFAULT_TOKEN_TTL_SECONDS, EXPORT_MAX_ROWS, type MemberExport, type MemberInput, SECOND_MS } from "./schemas";
+
+/** The member's account row, aliased `m`. */
+const memberRow = (merchantId: string | Sql, memberId: string): Sql => sql`m.merchant_id = ${merchantId} AND m.id = ${memberId}`;
+
+/** The rendered member body as column `body`. */
+const selectMemberJson = (merchantId: string, memberId: string): Sql =>
+  sql`SELECT ${sql.raw(MEMBER_JSON_SQL)} AS body FROM members m WHERE ${memberRow(merchantId, memberId)}`;
 
 /**
  * Reads the rendered member body plus what is due for it: pending points past their window, lots past
@@ -35,8 +42,15 @@ export function memberReadStatement(db: D1Database, merchant: Sql, memberId: str
          (SELECT json_group_array(json_object('id', r.id, 'points', r.points, 'orderId', r.order_id)) FROM redemptions r
           WHERE r.merchant_id = m.merchant_id AND r.member_id = m.id AND r.status = 'held' AND r.hold_expires_at <= ${at}) AS dueHolds
        FROM members m LEFT JOIN programs p ON p.merchant_id = m.merchant_id
-       WHERE m.merchant_id = ${merchant} AND m.id = ${memberId}`,
+       WHERE ${memberRow(merchant, memberId)}`,
   );
+}
+
+/** The body the last statement of a batch rendered (selectMemberJson); the member row exists by then. */
+function renderedBody(result: D1Result<{ body?: string }> | undefined): string {
+  const body = result?.results[0]?.body;
+  if (body === undefined) throw new Error("the batch rendered no member body");
+  return body;
 }
 
 interface MemberReadRow {
@@ -50,12 +64,14 @@ interface MemberReadRow {
   dueHolds: string;
 }
 
-/** Prefetch for GET /v1/members/{memberId}: the whole read rides along with authentication. */
-export const prefetchMember: Prefetch = (c) => {
-  const hash = c.var.secretHash;
-  const memberId = c.req.param("memberId");
-  return hash && memberId ? [memberReadStatement(c.var.db, merchantOfKey(hash), memberId, now())] : [];
-};
+/**
+ * The member read that rode along with authentication (the route's prefetch is memberReadStatement alone):
+ * undefined when nothing was prefetched (member tokens), null when the member does not exist.
+ */
+function prefetchedMember(prefetched: D1Result[] | undefined): MemberReadRow | null | undefined {
+  if (prefetched?.length !== 1) return undefined;
+  return (prefetched[0]?.results[0] as MemberReadRow | undefined) ?? null;
+}
 
 /** How often a read retries when a hold it releases was captured or cancelled at the same moment. */
 const READ_SETTLE_ATTEMPTS = 3;
@@ -64,37 +80,32 @@ const READ_SETTLE_ATTEMPTS = 3;
  * The member body rendered by SQL, or 404. A read that finds anything due (pending points past their
  * window, points past their date or the inactivity deadline, holds past their time) settles it first, as
  * the jobs would (whichever comes first does it, once), so a balance shown is always a balance that can
- * be spent.
+ * be spent. Uses the read prefetched with authentication when there is one.
  */
-export async function readMemberJson(
-  db: D1Database,
-  merchant: { id: string; timezone: string },
-  memberId: string,
-  prefetched?: D1Result[],
-): Promise<string> {
+export function readMemberJson(scope: RequestScope, memberId: string): Promise<string> {
+  return settledMemberJson(scope, memberId, prefetchedMember(scope.prefetched));
+}
+
+async function settledMemberJson(scope: RequestScope, memberId: string, first?: MemberReadRow | null): Promise<string> {
+  const { db, merchant } = scope;
   for (let attempt = 1; ; attempt++) {
-    const at = now();
+    const at = attempt === 1 ? scope.at : now();
     const row =
-      attempt === 1 && prefetched?.length === 1
-        ? ((prefetched[0]!.results[0] as MemberReadRow | undefined) ?? null)
+      attempt === 1 && first !== undefined
+        ? first
         : await memberReadStatement(db, sql`${merchant.id}`, memberId, at).first<MemberReadRow>();
     if (!row) throw notFound(`Member ${memberId}`);
     const clock = { ...row, dueHolds: JSON.parse(row.dueHolds) as DueHold[] };
-    const due = dueFor(
-      clock,
-      { expiry: expiryFromColumns(row.expiryPolicy, row.expiryDays) },
-      merchant.timezone,
-      at,
-      Boolean(row.expiryDue),
-    );
+    const expiry = { expiry: expiryFromColumns(row.expiryPolicy, row.expiryDays) };
+    const due = dueFor(clock, expiry, merchant.timezone, at, Boolean(row.expiryDue));
     if (!due.releaseDue && !due.expireDue && due.inactiveSince === undefined && !due.dueHolds) return row.body;
     const ledger = new LedgerWriter(db, merchant.id, memberId, at).settle(due);
     try {
       const results = await db.batch<{ body: string }>([
         ...ledger.statements,
-        db.prepare(SELECT_MEMBER_JSON).bind(merchant.id, memberId),
+        prepare(db, selectMemberJson(merchant.id, memberId)),
       ]);
-      return results[results.length - 1]!.results[0]!.body;
+      return renderedBody(results.at(-1));
     } catch (error) {
       const failure = classifyBatchError(error);
       if (!(failure.kind === "guard" && failure.reason === "conflict") || attempt >= READ_SETTLE_ATTEMPTS) throw error;
@@ -103,16 +114,10 @@ export async function readMemberJson(
 }
 
 /** Points that will expire within `withinDays`, by date. */
-export async function expiringPoints(
-  c: Context<AppEnv>,
-  merchantId: string,
-  timezone: string,
-  memberId: string,
-  withinDays: number,
-) {
-  const orm = c.var.orm;
+export async function expiringPoints(scope: RequestScope, memberId: string, withinDays: number) {
+  const { orm, merchant } = scope;
   // Settle first, so points already past their date (or the inactivity deadline) are not shown as coming.
-  await readMemberJson(c.var.db, { id: merchantId, timezone }, memberId);
+  await settledMemberJson(scope, memberId);
   const at = now();
   const until = at + withinDays * DAY_MS;
   const [memberRows, programRows, lotRows] = await orm.batch([
@@ -124,14 +129,14 @@ export async function expiringPoints(
         enrolledAt: members.enrolledAt,
       })
       .from(members)
-      .where(and(eq(members.merchantId, merchantId), eq(members.id, memberId))),
-    orm.select().from(programs).where(eq(programs.merchantId, merchantId)),
+      .where(and(eq(members.merchantId, merchant.id), eq(members.id, memberId))),
+    orm.select().from(programs).where(eq(programs.merchantId, merchant.id)),
     orm
       .select({ expiresAt: pointLots.expiresAt, points: drizzleSql<number>`SUM(${pointLots.remaining})` })
       .from(pointLots)
       .where(
         and(
-          eq(pointLots.merchantId, merchantId),
+          eq(pointLots.merchantId, merchant.id),
           eq(pointLots.memberId, memberId),
           gt(pointLots.remaining, 0),
           gt(pointLots.expireKey, at),
@@ -144,10 +149,11 @@ export async function expiringPoints(
   const member = memberRows[0];
   if (!member) throw notFound(`Member ${memberId}`);
   const program = programFromRow(programRows[0]);
-  let expiring = lotRows.map((r) => ({ points: r.points, expiresAt: toIso(r.expiresAt!) }));
+  // Lots that never expire carry a far-future expire key, so every lot read here has a date.
+  let expiring = lotRows.flatMap((r) => (r.expiresAt === null ? [] : [{ points: r.points, expiresAt: toIso(r.expiresAt) }]));
   if (program.expiry.policy === "inactivity") {
     // Everything goes at once on the inactivity deadline, unless the member orders before it.
-    const deadline = inactivityDeadline(program, lastActivity(member), timezone)!;
+    const deadline = inactivityDeadline(program, lastActivity(member), merchant.timezone) ?? Number.POSITIVE_INFINITY;
     const points = Math.max(0, member.balance) + member.pending;
     expiring = deadline > at && deadline <= until && points > 0 ? [{ points, expiresAt: toIso(deadline) }] : [];
   }
@@ -170,55 +176,55 @@ const erasedConflict = (memberId: string, fields: string[] = []) =>
     fields.length > 0 ? fields.map((path) => ({ path, message: "cannot be set on an erased member" })) : undefined,
   );
 
+/** Whether the member is erased, as column `erased` (no row: no member). */
+const erasedRead = (merchantId: string, memberId: string): Sql =>
+  sql`SELECT m.erased_at IS NOT NULL AS erased FROM members m WHERE ${memberRow(merchantId, memberId)}`;
+
 export async function upsertMember(
-  c: Context<AppEnv>,
+  scope: RequestScope,
   memberId: string,
   input: MemberInput,
 ): Promise<{ created: boolean; body: string }> {
-  const merchant = currentMerchant(c);
-  const db = c.var.db;
-  const at = now();
-  // Omitted fields keep their value; null clears one.
-  const set = (field: keyof MemberInput, column: string, n: number) =>
-    input[field] === undefined ? `${column} = ${column}` : `${column} = ?${n}`;
+  const { db, merchant, at } = scope;
+  // Omitted fields keep their value; null clears one (the inserted row holds the new values).
+  const updates = PERSONAL_FIELDS.map((field) =>
+    sql.raw(input[field] === undefined ? `${field} = ${field}` : `${field} = excluded.${field}`),
+  );
   const attributes =
     input.attributes === undefined ? undefined : input.attributes === null ? null : JSON.stringify(input.attributes);
   const personal = PERSONAL_FIELDS.filter((field) => input[field] != null);
   // One transaction: an erased member (erased even a moment ago) is left untouched, and the read tells why.
   const [existing, , rendered] = await db.batch<{ erased?: number; body?: string }>([
-    db
-      .prepare(`SELECT erased_at IS NOT NULL AS erased FROM members WHERE merchant_id = ?1 AND id = ?2`)
-      .bind(merchant.id, memberId),
-    db
-      .prepare(
-        `INSERT INTO members (merchant_id, id, email, name, birthday, attributes, enrolled_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
-         ON CONFLICT (merchant_id, id) DO UPDATE SET ${set("email", "email", 3)}, ${set("name", "name", 4)},
-           ${set("birthday", "birthday", 5)}, ${set("attributes", "attributes", 6)}, updated_at = ?7
+    prepare(db, erasedRead(merchant.id, memberId)),
+    prepare(
+      db,
+      sql`INSERT INTO members (merchant_id, id, email, name, birthday, attributes, enrolled_at, updated_at)
+         VALUES (${merchant.id}, ${memberId}, ${input.email ?? null}, ${input.name ?? null}, ${input.birthday ?? null},
+           ${attributes ?? null}, ${at}, ${at})
+         ON CONFLICT (merchant_id, id) DO UPDATE SET ${sql.join(updates, sql`, `)}, updated_at = excluded.updated_at
          WHERE members.erased_at IS NULL`,
-      )
-      .bind(merchant.id, memberId, input.email ?? null, input.name ?? null, input.birthday ?? null, attributes ?? null, at),
-    db.prepare(SELECT_MEMBER_JSON).bind(merchant.id, memberId),
+    ),
+    prepare(db, selectMemberJson(merchant.id, memberId)),
   ]);
   const found = existing?.results[0];
   if (found?.erased && personal.length > 0) throw erasedConflict(memberId, personal);
-  return { created: found === undefined, body: rendered!.results[0]!.body! };
+  return { created: found === undefined, body: renderedBody(rendered) };
 }
 
-export async function listLedger(c: Context<AppEnv>, merchantId: string, memberId: string, limit: number, cursor?: string) {
-  const orm = c.var.orm;
+export async function listLedger(scope: RequestScope, memberId: string, limit: number, cursor?: string) {
+  const { orm, merchant } = scope;
   const before = cursor ? decodeCursor(cursor, isNumber) : undefined;
   const [memberRows, rows] = await orm.batch([
     orm
       .select({ id: members.id })
       .from(members)
-      .where(and(eq(members.merchantId, merchantId), eq(members.id, memberId))),
+      .where(and(eq(members.merchantId, merchant.id), eq(members.id, memberId))),
     orm
       .select()
       .from(ledgerEntries)
       .where(
         and(
-          eq(ledgerEntries.merchantId, merchantId),
+          eq(ledgerEntries.merchantId, merchant.id),
           eq(ledgerEntries.memberId, memberId),
           before !== undefined ? lt(ledgerEntries.seq, before) : undefined,
         ),
@@ -231,17 +237,19 @@ export async function listLedger(c: Context<AppEnv>, merchantId: string, memberI
   return { data: result.data.map(entryBody), nextCursor: result.nextCursor };
 }
 
-export function adjustPoints(c: Context<AppEnv>, memberId: string, points: number, reason: string): Promise<Response> {
-  // A due hold this adjustment releases was captured or cancelled at the same moment: read again.
-  return retryOnRace(() => attemptAdjustment(c, memberId, points, reason));
-}
-
-async function attemptAdjustment(c: Context<AppEnv>, memberId: string, points: number, reason: string): Promise<Response> {
-  const merchant = currentMerchant(c);
-  const at = now();
-  const { member, program } = await loadAccountContext(c.var.orm, merchant.id, memberId, at);
-  const db = c.var.db;
-  const write = idempotentWrite(c, at);
+/**
+ * The batch of an adjustment: settles what is due, credits or spends, and renders the reply. The route
+ * commits it and plans again (a new scope) when a due hold it releases was captured at the same moment.
+ */
+export async function planAdjustment(
+  scope: RequestScope,
+  memberId: string,
+  points: number,
+  reason: string,
+): Promise<PlannedWrite> {
+  const { db, merchant, at } = scope;
+  const { member, program } = await loadAccountContext(scope.orm, merchant.id, memberId, at);
+  const write = scopedWrite(scope);
   const entryId = newId("le", at);
   const ledger = new LedgerWriter(db, merchant.id, memberId, at).settle(
     dueFor(member, program, merchant.timezone, at, points < 0),
@@ -260,36 +268,24 @@ async function attemptAdjustment(c: Context<AppEnv>, memberId: string, points: n
   } else {
     ledger.spend({ entryId, type: "adjust", points: -points, moveId: entryId, refs: { reason } });
   }
-  const statements = [
-    ...ledger.statements,
-    write.finish(
-      201,
-      `SELECT json_object('id', ?1, 'points', CAST(?2 AS INTEGER), 'reason', ?3, 'member', ${MEMBER_JSON_SQL}) FROM members m WHERE m.merchant_id = ?4 AND m.id = ?5`,
-      [entryId, points, reason, merchant.id, memberId],
-    ),
-  ];
-  return commitWrite(c.var.db, write, statements, 201, conflictIsRace);
+  const body = sql`SELECT json_object('id', ${entryId}, 'points', ${points}, 'reason', ${reason}, 'member', ${sql.raw(MEMBER_JSON_SQL)})
+    FROM members m WHERE ${memberRow(merchant.id, memberId)}`;
+  return { write, statements: [...ledger.statements, write.finishSql(201, body)], status: 201, onFailure: conflictIsRace };
 }
 
-export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
-
-export async function mintMemberToken(c: Context<AppEnv>, memberId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS) {
-  const merchant = currentMerchant(c);
-  const db = c.var.db;
-  const at = now();
+export async function mintMemberToken(scope: RequestScope, memberId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS) {
+  const { db, merchant, at } = scope;
   const token = `${MEMBER_TOKEN_PREFIX}${randomToken(40)}`;
-  const expiresAt = at + ttlSeconds * 1000;
+  const expiresAt = at + ttlSeconds * SECOND_MS;
   // The insert re-checks the member in the same transaction, so a token is never minted for an erased member.
   const [member] = await db.batch<{ erased: number }>([
-    db
-      .prepare(`SELECT erased_at IS NOT NULL AS erased FROM members WHERE merchant_id = ?1 AND id = ?2`)
-      .bind(merchant.id, memberId),
-    db
-      .prepare(
-        `INSERT INTO member_tokens (token_hash, merchant_id, member_id, expires_at, created_at)
-         SELECT ?1, merchant_id, id, ?4, ?5 FROM members WHERE merchant_id = ?2 AND id = ?3 AND erased_at IS NULL`,
-      )
-      .bind(await sha256Hex(token), merchant.id, memberId, expiresAt, at),
+    prepare(db, erasedRead(merchant.id, memberId)),
+    prepare(
+      db,
+      sql`INSERT INTO member_tokens (token_hash, merchant_id, member_id, expires_at, created_at)
+         SELECT ${await sha256Hex(token)}, m.merchant_id, m.id, ${expiresAt}, ${at} FROM members m
+         WHERE ${memberRow(merchant.id, memberId)} AND m.erased_at IS NULL`,
+    ),
   ]);
   const found = member?.results[0];
   if (!found) throw notFound(`Member ${memberId}`);
@@ -297,79 +293,57 @@ export async function mintMemberToken(c: Context<AppEnv>, memberId: string, ttlS
   return { token, expiresAt: toIso(expiresAt) };
 }
 
-/** Everything held about a member (privacy: the right of access). */
-export async function exportMember(c: Context<AppEnv>, memberId: string) {
-  const merchant = currentMerchant(c);
-  const orm = c.var.orm;
-  const member = JSON.parse(await readMemberJson(c.var.db, merchant, memberId)) as MemberBody;
+/**
+ * Everything held about a member (privacy: the right of access). Each list is read newest first and cut
+ * at EXPORT_MAX_ROWS (one row more is read to tell whether it was cut), so the read stays bounded.
+ */
+export async function exportMember(scope: RequestScope, memberId: string): Promise<MemberExport> {
+  const { orm, merchant } = scope;
+  const member = JSON.parse(await settledMemberJson(scope, memberId)) as MemberBody;
+  const read = EXPORT_MAX_ROWS + 1;
   const [entryRows, orderRows, refundRows, redemptionRows] = await orm.batch([
     orm
       .select()
       .from(ledgerEntries)
       .where(and(eq(ledgerEntries.merchantId, merchant.id), eq(ledgerEntries.memberId, memberId)))
-      .orderBy(desc(ledgerEntries.seq)),
+      .orderBy(desc(ledgerEntries.seq))
+      .limit(read),
     orm
       .select()
       .from(orders)
-      .where(and(eq(orders.merchantId, merchant.id), eq(orders.memberId, memberId))),
+      .where(and(eq(orders.merchantId, merchant.id), eq(orders.memberId, memberId)))
+      .orderBy(desc(orders.createdAt), desc(orders.id))
+      .limit(read),
     orm
       .select()
       .from(refunds)
-      .where(and(eq(refunds.merchantId, merchant.id), eq(refunds.memberId, memberId))),
+      .where(and(eq(refunds.merchantId, merchant.id), eq(refunds.memberId, memberId)))
+      .orderBy(desc(refunds.createdAt), desc(refunds.id))
+      .limit(read),
     orm
       .select()
       .from(redemptions)
-      .where(and(eq(redemptions.merchantId, merchant.id), eq(redemptions.memberId, memberId))),
+      .where(and(eq(redemptions.merchantId, merchant.id), eq(redemptions.memberId, memberId)))
+      .orderBy(desc(redemptions.createdAt), desc(redemptions.id))
+      .limit(read),
   ]);
-  return {
-    exportedAt: toIso(now()),
-    member,
-    ledger: entryRows.map(entryBody),
-    orders: orderRows.map((o) => ({
-      orderId: o.id,
-      amount: o.amount,
-      currency: o.currency,
-      occurredAt: toIso(o.occurredAt),
-      channel: o.channel,
-      items: o.items ? (JSON.parse(o.items) as unknown) : null,
-      pointsEarned: o.pointsEarned,
-      refundedAmount: o.refundedAmount,
-      pointsReversed: o.pointsReversed,
-    })),
-    refunds: refundRows.map((r) => ({
-      refundId: r.id,
-      orderId: r.orderId,
-      amount: r.amount,
-      pointsReversed: r.pointsReversed,
-      createdAt: toIso(r.createdAt),
-    })),
-    redemptions: redemptionRows.map((r) => ({
-      id: r.id,
-      status: r.status,
-      points: r.points,
-      value: r.value,
-      orderId: r.orderId,
-      createdAt: toIso(r.createdAt),
-    })),
-  };
+  return exportBody(now(), member, { entryRows, orderRows, refundRows, redemptionRows });
 }
 
 /**
  * Erasure (privacy: the right to be forgotten): personal fields are removed and tokens revoked. Points,
  * orders and ledger stay, keyed by the merchant's member id, so every total still adds up.
  */
-export async function eraseMember(c: Context<AppEnv>, memberId: string): Promise<void> {
-  const merchant = currentMerchant(c);
-  const db = c.var.db;
-  const at = now();
+export async function eraseMember(scope: RequestScope, memberId: string): Promise<void> {
+  const { db, merchant, at } = scope;
   const [updated] = await db.batch([
-    db
-      .prepare(
-        `UPDATE members SET email = NULL, name = NULL, birthday = NULL, attributes = NULL, erased_at = COALESCE(erased_at, ?1), updated_at = ?1
-         WHERE merchant_id = ?2 AND id = ?3`,
-      )
-      .bind(at, merchant.id, memberId),
-    db.prepare(`DELETE FROM member_tokens WHERE merchant_id = ?1 AND member_id = ?2`).bind(merchant.id, memberId),
+    prepare(
+      db,
+      sql`UPDATE members SET email = NULL, name = NULL, birthday = NULL, attributes = NULL,
+           erased_at = COALESCE(erased_at, ${at}), updated_at = ${at}
+         WHERE merchant_id = ${merchant.id} AND id = ${memberId}`,
+    ),
+    prepare(db, sql`DELETE FROM member_tokens WHERE merchant_id = ${merchant.id} AND member_id = ${memberId}`),
   ]);
   if (!updated?.meta.changes) throw notFound(`Member ${memberId}`);
 }

@@ -7,9 +7,9 @@ import type { Context, MiddlewareHandler } from "hono";
 import { now } from "./clock";
 import type { AppEnv, IdempotencyRecord, KeyScope, MerchantRef, Principal } from "./context";
 import { constantTimeEqual, sha256Hex } from "./crypto";
-import { type Sql, sql } from "./d1/sql";
+import { prepare, type Sql, sql } from "./d1/sql";
 import { ApiError } from "./errors";
-import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./openapi";
+import { idempotencyRecordStatement, isIdempotencyKey } from "./idempotency";
 
 export const API_KEY_PREFIX = "lk_";
 export const MEMBER_TOKEN_PREFIX = "mt_";
@@ -49,7 +49,10 @@ function merchantOf(row: { merchant_id: string; merchant_name: string; currency:
  */
 export type Prefetch = (c: Context<AppEnv>) => Promise<D1PreparedStatement[]> | D1PreparedStatement[];
 
-/** SQL for the merchant of the calling key (binds the secret hash as ?1). */
+/**
+ * SQL for the merchant of the calling key (binds the secret hash as ?1). For raw statements not yet on the
+ * `sql` tag; new code uses merchantOfKey.
+ */
 export const MERCHANT_OF_KEY = "(SELECT merchant_id FROM api_keys WHERE secret_hash = ?1 AND revoked_at IS NULL)";
 
 /** MERCHANT_OF_KEY as a tagged fragment: the merchant of an active key, by the key's hash. */
@@ -82,40 +85,29 @@ async function resolvePrincipal(c: Context<AppEnv>, secret: string, prefetch?: P
   const idempotencyKey = c.req.method === "POST" ? c.req.header("idempotency-key") : undefined;
 
   if (secret.startsWith(MEMBER_TOKEN_PREFIX)) {
-    const row = await db
-      .prepare(
-        `SELECT t.token_hash, t.member_id, t.expires_at, m.id AS merchant_id, m.name AS merchant_name, m.currency, m.timezone
-         FROM member_tokens t JOIN merchants m ON m.id = t.merchant_id WHERE t.token_hash = ?1`,
-      )
-      .bind(hash)
-      .first<TokenRow>();
+    const row = await prepare(
+      db,
+      sql`SELECT t.token_hash, t.member_id, t.expires_at, m.id AS merchant_id, m.name AS merchant_name, m.currency, m.timezone
+         FROM member_tokens t JOIN merchants m ON m.id = t.merchant_id WHERE t.token_hash = ${hash}`,
+    ).first<TokenRow>();
     if (!row || !constantTimeEqual(row.token_hash, hash)) throw unauthorized("The member token is not valid.");
     if (row.expires_at <= now()) throw unauthorized("The member token has expired.");
     return { kind: "member", memberId: row.member_id, merchant: merchantOf(row) };
   }
 
-  const keyQuery = db
-    .prepare(
-      `SELECT k.id, k.scope, k.secret_hash, k.revoked_at, m.id AS merchant_id, m.name AS merchant_name, m.currency, m.timezone
-       FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.secret_hash = ?1`,
-    )
-    .bind(hash);
-  const withKey =
-    idempotencyKey !== undefined && idempotencyKey.length >= 1 && idempotencyKey.length <= MAX_IDEMPOTENCY_KEY_LENGTH;
+  const keyQuery = prepare(
+    db,
+    sql`SELECT k.id, k.scope, k.secret_hash, k.revoked_at, m.id AS merchant_id, m.name AS merchant_name, m.currency, m.timezone
+       FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.secret_hash = ${hash}`,
+  );
+  const withKey = isIdempotencyKey(idempotencyKey);
   if (withKey || prefetch) c.set("secretHash", hash);
   const extra = prefetch ? await prefetch(c) : [];
   let row: KeyRow | undefined;
   if (withKey || extra.length > 0) {
     const statements = [keyQuery];
-    if (withKey)
-      statements.push(
-        db
-          .prepare(
-            `SELECT request_hash AS requestHash, status, response FROM idempotency_keys
-             WHERE merchant_id = ${MERCHANT_OF_KEY} AND key = ?2`,
-          )
-          .bind(hash, idempotencyKey),
-      );
+    // The key's stored row rides along: the idempotency middleware then needs no read of its own.
+    if (withKey) statements.push(idempotencyRecordStatement(db, merchantOfKey(hash), idempotencyKey));
     const [keys, ...rest] = await db.batch<unknown>([...statements, ...extra]);
     row = keys?.results[0] as KeyRow | undefined;
     if (withKey) c.set("idempotencyRecord", (rest.shift()?.results[0] as IdempotencyRecord | undefined) ?? null);

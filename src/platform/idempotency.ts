@@ -12,14 +12,17 @@
  *   in the claim after the handler. A refused or failed request deletes its claim: it wrote nothing, so the
  *   key may be retried.
  */
+import type { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import { now } from "./clock";
 import type { AppEnv, IdempotencyContext, IdempotencyRecord } from "./context";
 import { sha256Hex } from "./crypto";
 import { prepare, type Sql, sql } from "./d1/sql";
+import type { BatchFailure } from "./db";
 import { ApiError } from "./errors";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./openapi";
-import { IDEMPOTENCY_REQUIRED, jsonText } from "./router";
+import { IDEMPOTENCY_REQUIRED, jsonText, sqlReply } from "./router";
+import { commitWrite } from "./write";
 
 export const REPLAY_HEADER = "Idempotent-Replayed";
 
@@ -51,11 +54,24 @@ function canonicalJson(text: string): string {
   }
 }
 
-async function loadRecord(db: D1Database, merchantId: string, key: string): Promise<IdempotencyRecord | null> {
-  return db
-    .prepare(`SELECT request_hash AS requestHash, status, response FROM idempotency_keys WHERE merchant_id = ?1 AND key = ?2`)
-    .bind(merchantId, key)
-    .first<IdempotencyRecord>();
+/**
+ * The stored row of an Idempotency-Key. `merchant` is the merchant id, or the key's merchant when the read
+ * rides along with authentication (see auth.ts).
+ */
+export function idempotencyRecordStatement(db: D1Database, merchant: Sql, key: string): D1PreparedStatement {
+  return prepare(
+    db,
+    sql`SELECT request_hash AS requestHash, status, response FROM idempotency_keys WHERE merchant_id = ${merchant} AND key = ${key}`,
+  );
+}
+
+/** Whether a header value can be an Idempotency-Key at all (the route's header schema says why not). */
+export function isIdempotencyKey(key: string | undefined): key is string {
+  return key !== undefined && key.length >= 1 && key.length <= MAX_IDEMPOTENCY_KEY_LENGTH;
+}
+
+function loadRecord(db: D1Database, merchantId: string, key: string): Promise<IdempotencyRecord | null> {
+  return idempotencyRecordStatement(db, sql`${merchantId}`, key).first<IdempotencyRecord>();
 }
 
 /** Replays a stored response, refuses a reused key, or says the first request is still running. */
@@ -89,47 +105,43 @@ async function answerTwin(db: D1Database, context: IdempotencyContext, first: Id
 
 /** Claims the key for this request: true when no other request holds it (a stale claim is taken over). */
 async function claim(db: D1Database, context: IdempotencyContext, at: number): Promise<boolean> {
-  const row = await db
-    .prepare(
-      `INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
-       VALUES (?1, ?2, ?3, NULL, NULL, ?4)
+  const { merchantId, key, requestHash } = context;
+  const row = await prepare(
+    db,
+    sql`INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
+       VALUES (${merchantId}, ${key}, ${requestHash}, NULL, NULL, ${at})
        ON CONFLICT (merchant_id, key) DO UPDATE SET request_hash = excluded.request_hash, created_at = excluded.created_at
-         WHERE idempotency_keys.response IS NULL AND idempotency_keys.created_at < ?5
+         WHERE idempotency_keys.response IS NULL AND idempotency_keys.created_at < ${at - STALE_CLAIM_MS}
        RETURNING 1 AS claimed`,
-    )
-    .bind(context.merchantId, context.key, context.requestHash, at, at - STALE_CLAIM_MS)
-    .first<{ claimed: number }>();
+  ).first<{ claimed: number }>();
   return row !== null;
 }
 
+/** This request's own claim: the key's row with this request's hash and no response yet. */
+const ownClaim = ({ merchantId, key, requestHash }: IdempotencyContext): Sql =>
+  sql`merchant_id = ${merchantId} AND key = ${key} AND request_hash = ${requestHash} AND response IS NULL`;
+
 /** Fills this request's claim with its response. */
 function storeClaimed(db: D1Database, context: IdempotencyContext, status: number, response: string): Promise<unknown> {
-  return db
-    .prepare(
-      `UPDATE idempotency_keys SET status = ?1, response = ?2
-       WHERE merchant_id = ?3 AND key = ?4 AND request_hash = ?5 AND response IS NULL`,
-    )
-    .bind(status, response, context.merchantId, context.key, context.requestHash)
-    .run();
+  return prepare(
+    db,
+    sql`UPDATE idempotency_keys SET status = ${status}, response = ${response} WHERE ${ownClaim(context)}`,
+  ).run();
 }
 
 /** Deletes this request's claim: it wrote nothing, so the key may be used again. */
 function release(db: D1Database, context: IdempotencyContext): Promise<unknown> {
-  return db
-    .prepare(`DELETE FROM idempotency_keys WHERE merchant_id = ?1 AND key = ?2 AND request_hash = ?3 AND response IS NULL`)
-    .bind(context.merchantId, context.key, context.requestHash)
-    .run();
+  return prepare(db, sql`DELETE FROM idempotency_keys WHERE ${ownClaim(context)}`).run();
 }
 
 /** Stores a 2xx response that a points-moving service did not store in its batch (e.g. a replayed twin). */
 function storeUnclaimed(db: D1Database, context: IdempotencyContext, status: number, response: string): Promise<unknown> {
-  return db
-    .prepare(
-      `INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING`,
-    )
-    .bind(context.merchantId, context.key, context.requestHash, status, response, now())
-    .run();
+  const { merchantId, key, requestHash } = context;
+  return prepare(
+    db,
+    sql`INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
+       VALUES (${merchantId}, ${key}, ${requestHash}, ${status}, ${response}, ${now()}) ON CONFLICT DO NOTHING`,
+  ).run();
 }
 
 /**
@@ -166,7 +178,7 @@ export interface IdempotencyOptions {
 export function idempotent(required: boolean, options: IdempotencyOptions = {}): MiddlewareHandler<AppEnv> {
   const middleware: MiddlewareHandler<AppEnv> = async function idempotent(c, next) {
     const key = c.req.header("idempotency-key");
-    if (key === undefined || key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) return next();
+    if (!isIdempotencyKey(key)) return next();
     const principal = c.var.principal;
     // Keys are scoped per merchant; the platform operator has a scope of its own.
     const merchantId = principal.kind === "platform" ? PLATFORM_SCOPE : principal.merchant.id;
@@ -223,7 +235,8 @@ export class IdempotentWrite {
   /**
    * The last statement of a write batch: stores the response, rendered by SQL from the state the batch
    * just wrote, under the key, and returns it. `responseSql` is a scalar SELECT producing the JSON body;
-   * its binds are numbered from ?1. The single result row has column `response`.
+   * its binds are numbered from ?1. The single result row has column `response`. Kept for callers not yet
+   * on `finishSql`, which composes its parameters instead of numbering them by hand.
    *
    * A concurrent request with the same key fails on the key's primary key here (or earlier, on a unique
    * constraint of the resource), which rolls its whole batch back; see `recordAfterFailure`.
@@ -268,4 +281,34 @@ export class IdempotentWrite {
 /** The idempotency helper for the current request. */
 export function idempotentWrite(c: Context<AppEnv>, at: number): IdempotentWrite {
   return new IdempotentWrite(c.var.db, c.var.idempotency, at);
+}
+
+/** The idempotency helper of a service's request scope (see RequestScope). */
+export function scopedWrite(scope: { db: D1Database; idempotency?: IdempotencyContext; at: number }): IdempotentWrite {
+  return new IdempotentWrite(scope.db, scope.idempotency, scope.at);
+}
+
+/**
+ * A write a service planned without committing it: its batch ends with `write.finishSql(...)`. The route
+ * commits it (commitWrite), so services never need Hono's Context.
+ */
+export interface PlannedWrite {
+  write: IdempotentWrite;
+  statements: D1PreparedStatement[];
+  status: 200 | 201;
+  onFailure?: (failure: BatchFailure) => void;
+}
+
+/** Commits a planned write; the response (rendered by SQL, or a twin's replay) keeps its status and headers. */
+export function commitPlanned(c: Context<AppEnv>, plan: PlannedWrite): Promise<Response> {
+  return commitWrite(c.var.db, plan.write, plan.statements, plan.status, plan.onFailure);
+}
+
+/**
+ * A committed write's response typed as the route's schema: the body is the one SQL rendered (or the one
+ * stored for a replay), so it is the schema's shape; status and headers (Idempotent-Replayed) are kept.
+ */
+export async function writeReply<S extends z.ZodType, Status extends number>(response: Response, status: Status) {
+  // A replay carries the status stored by this same route, so it is `status` too.
+  return sqlReply<S, Status>(await response.text(), status, Object.fromEntries(response.headers));
 }

@@ -1,33 +1,10 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
-import { programs } from "../db/schema";
-import { allow, currentMerchant } from "../platform/auth";
-import { now } from "../platform/clock";
+import { createRoute } from "@hono/zod-openapi";
+import { allow } from "../platform/auth";
 import { bearer, commonErrors, jsonBody, jsonResponse } from "../platform/openapi";
 import { createRouter } from "../platform/router";
-import { programFromRow, programToRow } from "./settings";
-
-const Days = z.number().int().min(1, "must be at least 1 day").max(3650, "must be at most 3650 days");
-
-export const ProgramSchema = z
-  .strictObject({
-    pointValue: z
-      .strictObject({ points: z.number().int().min(1).max(1_000_000), amount: z.number().int().min(1).max(1_000_000) })
-      .openapi({ description: "`points` points are worth `amount` minor units." }),
-    pendingDays: z
-      .number()
-      .int()
-      .min(0)
-      .max(365)
-      .openapi({ description: "Return window: earned points become spendable after this many days." }),
-    expiry: z.discriminatedUnion("policy", [
-      z.strictObject({ policy: z.literal("none") }),
-      z.strictObject({ policy: z.literal("after_earn"), days: Days }),
-      z.strictObject({ policy: z.literal("inactivity"), days: Days }),
-    ]),
-    autoEnroll: z.boolean(),
-  })
-  .openapi("Program");
+import { scopeOf } from "../platform/scope";
+import { ProgramSchema } from "./schemas";
+import { readProgram, replaceProgram } from "./service";
 
 const tags = ["Program"];
 
@@ -42,11 +19,7 @@ export const programRouter = createRouter()
       middleware: [allow("admin", "read")] as const,
       responses: { 200: jsonResponse(ProgramSchema, "Settings"), ...commonErrors },
     }),
-    async (c) => {
-      const merchant = currentMerchant(c);
-      const row = await c.var.orm.query.programs.findFirst({ where: eq(programs.merchantId, merchant.id) });
-      return c.json(programFromRow(row), 200);
-    },
+    async (c) => c.json(await readProgram(scopeOf(c)), 200),
   )
   .openapi(
     createRoute({
@@ -61,11 +34,5 @@ export const programRouter = createRouter()
       request: { body: jsonBody(ProgramSchema) },
       responses: { 200: jsonResponse(ProgramSchema, "Settings"), ...commonErrors },
     }),
-    async (c) => {
-      const merchant = currentMerchant(c);
-      const settings = c.req.valid("json");
-      const row = programToRow(merchant.id, settings, now());
-      await c.var.orm.insert(programs).values(row).onConflictDoUpdate({ target: programs.merchantId, set: row });
-      return c.json(settings, 200);
-    },
+    async (c) => c.json(await replaceProgram(scopeOf(c), c.req.valid("json")), 200),
   );

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
+import { HOLD_TTL_TEXT } from "../ledger/holds";
 import { allow } from "../platform/auth";
-import { idempotent } from "../platform/idempotency";
+import { commitPlanned, idempotent, writeReply } from "../platform/idempotency";
 import {
   bearer,
   commonErrors,
@@ -11,9 +12,11 @@ import {
   RequiredIdempotencyHeader,
   unprocessableError,
 } from "../platform/openapi";
-import { createRouter, jsonText } from "../platform/router";
+import { createRouter, sqlReply } from "../platform/router";
+import { scopeOf } from "../platform/scope";
+import { retryOnRace } from "../platform/write";
 import { RedemptionInputSchema, RedemptionParams, RedemptionSchema } from "./schemas";
-import { cancelRedemption, captureRedemption, createRedemption, readRedemption } from "./service";
+import { planCancel, planCapture, planRedemption, readRedemption } from "./service";
 
 const tags = ["Redemptions"];
 
@@ -27,8 +30,9 @@ export const redemptionsRouter = createRouter()
       description:
         "Not enough spendable points: 409 insufficient_points and nothing is written. Points worth nothing at the program's " +
         "pointValue (the value is rounded down), or worth more than 2^53 - 1 minor units, or a spend that would take " +
-        "lifetimeRedeemed + held past 2^53 - 1: 422 unprocessable naming points. A hold is released by itself after 15 minutes; " +
-        "holds of the member past that time are released first, in the same transaction.",
+        "lifetimeRedeemed + held past 2^53 - 1: 422 unprocessable naming points. " +
+        `A hold is released by itself after ${HOLD_TTL_TEXT}; holds of the member past that time are released first, in the ` +
+        "same transaction.",
       security: bearer,
       middleware: [allow("admin", "checkout"), idempotent(true, { storedInBatch: true })] as const,
       request: { headers: RequiredIdempotencyHeader, body: jsonBody(RedemptionInputSchema) },
@@ -39,7 +43,12 @@ export const redemptionsRouter = createRouter()
         ...unprocessableError,
       },
     }),
-    (c) => createRedemption(c, c.req.valid("json")) as never,
+    async (c) => {
+      const input = c.req.valid("json");
+      // A due hold this spend releases was captured or cancelled at the same moment: plan again.
+      const response = await retryOnRace(async () => commitPlanned(c, await planRedemption(scopeOf(c), input)));
+      return writeReply<typeof RedemptionSchema, 201>(response, 201);
+    },
   )
   .openapi(
     createRoute({
@@ -52,7 +61,7 @@ export const redemptionsRouter = createRouter()
       request: { params: RedemptionParams },
       responses: { 200: jsonResponse(RedemptionSchema, "The redemption"), ...commonErrors },
     }),
-    async (c) => jsonText(await readRedemption(c, c.req.valid("param").id), 200) as never,
+    async (c) => sqlReply<typeof RedemptionSchema, 200>(await readRedemption(scopeOf(c), c.req.valid("param").id), 200),
   )
   .openapi(
     createRoute({
@@ -60,14 +69,16 @@ export const redemptionsRouter = createRouter()
       path: "/v1/redemptions/{id}/capture",
       tags,
       summary: "Capture a held redemption",
-      description:
-        "A hold past its 15 minutes cannot be captured: it is released there and then (as `release`) and the answer is 409.",
+      description: `A hold past its ${HOLD_TTL_TEXT} cannot be captured: it is released there and then (as \`release\`) and the answer is 409.`,
       security: bearer,
       middleware: [allow("admin", "checkout"), idempotent(false, { storedInBatch: true })] as const,
       request: { params: RedemptionParams, headers: IdempotencyHeader },
       responses: { 200: jsonResponse(RedemptionSchema, "Captured"), ...commonErrors, ...conflictError },
     }),
-    (c) => captureRedemption(c, c.req.valid("param").id) as never,
+    async (c) => {
+      const response = await commitPlanned(c, await planCapture(scopeOf(c), c.req.valid("param").id));
+      return writeReply<typeof RedemptionSchema, 200>(response, 200);
+    },
   )
   .openapi(
     createRoute({
@@ -81,5 +92,8 @@ export const redemptionsRouter = createRouter()
       request: { params: RedemptionParams, headers: IdempotencyHeader },
       responses: { 200: jsonResponse(RedemptionSchema, "Cancelled"), ...commonErrors, ...conflictError },
     }),
-    (c) => cancelRedemption(c, c.req.valid("param").id) as never,
+    async (c) => {
+      const response = await commitPlanned(c, await planCancel(scopeOf(c), c.req.valid("param").id));
+      return writeReply<typeof RedemptionSchema, 200>(response, 200);
+    },
   );

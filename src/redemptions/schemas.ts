@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { HOLD_TTL_TEXT } from "../ledger/holds";
 import { MemberSchema } from "../members/schemas";
 import { MerchantChosenId, Points } from "../platform/validation";
 
@@ -10,7 +11,7 @@ export const RedemptionInputSchema = z
     hold: z
       .boolean()
       .optional()
-      .openapi({ description: "Reserve the points until captured or cancelled (released by itself after 15 minutes)." }),
+      .openapi({ description: `Reserve the points until captured or cancelled (released by itself after ${HOLD_TTL_TEXT}).` }),
   })
   .openapi("RedemptionInput");
 

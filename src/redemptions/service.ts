@@ -1,45 +1,38 @@
 /**
  * Redemptions spend points as payment. Capture at once, or hold (reserve) and later capture or cancel.
  * Overdraw is refused inside the write transaction (see LedgerWriter.spend), so parallel redemptions
- * against one balance can never take more than it holds.
+ * against one balance can never take more than it holds. Writes are planned here and committed by the
+ * route (see PlannedWrite).
  */
 import { and, eq } from "drizzle-orm";
-import type { Context } from "hono";
 import { redemptions } from "../db/schema";
+import { HOLD_TTL_MS } from "../ledger/holds";
 import { isoOrNullSql, MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
 import { loadAccountContext } from "../members/account-context";
 import { MAX_TOTAL } from "../platform/assert";
-import { currentMerchant } from "../platform/auth";
-import { MINUTE_MS, now } from "../platform/clock";
-import type { AppEnv } from "../platform/context";
-import { GUARD } from "../platform/d1/guard";
-import { classifyBatchError, guard } from "../platform/db";
+import { GUARD, guardSql } from "../platform/d1/guard";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
+import { type BatchFailure, classifyBatchError } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
-import { type IdempotentWrite, idempotentWrite } from "../platform/idempotency";
+import { type PlannedWrite, scopedWrite } from "../platform/idempotency";
 import { newId } from "../platform/ids";
-import { commitWrite, conflictIsRace, retryOnRace } from "../platform/write";
-import { dueFor, pointsValue } from "../program/settings";
+import type { RequestScope } from "../platform/scope";
+import { conflictIsRace } from "../platform/write";
+import { dueFor, type ProgramSettings, pointsValue } from "../program/settings";
 import type { RedemptionInput } from "./schemas";
 
-export const HOLD_TTL_MS = 15 * MINUTE_MS;
-
-/** Renders a redemption row `r` with its member `m`. */
-const REDEMPTION_JSON_SQL = `SELECT json_object('id', r.id, 'memberId', r.member_id, 'status', r.status, 'points', r.points,
-    'value', r.value, 'orderId', r.order_id, 'holdExpiresAt', ${isoOrNullSql("r.hold_expires_at")}, 'member', ${MEMBER_JSON_SQL}) AS body
+/** Renders a redemption `r` with its member `m` as column `body`. */
+const redemptionJson = (merchantId: string, id: string): Sql =>
+  sql`SELECT json_object('id', r.id, 'memberId', r.member_id, 'status', r.status, 'points', r.points,
+    'value', r.value, 'orderId', r.order_id, 'holdExpiresAt', ${sql.raw(isoOrNullSql("r.hold_expires_at"))},
+    'member', ${sql.raw(MEMBER_JSON_SQL)}) AS body
   FROM redemptions r JOIN members m ON m.merchant_id = r.merchant_id AND m.id = r.member_id
-  WHERE r.merchant_id = ?1 AND r.id = ?2`;
+  WHERE r.merchant_id = ${merchantId} AND r.id = ${id}`;
 
-export function createRedemption(c: Context<AppEnv>, input: RedemptionInput): Promise<Response> {
-  // A due hold this spend releases was captured or cancelled at the same moment: read again.
-  return retryOnRace(() => attemptRedemption(c, input));
-}
-
-async function attemptRedemption(c: Context<AppEnv>, input: RedemptionInput): Promise<Response> {
-  const merchant = currentMerchant(c);
-  const at = now();
-  const { member, program } = await loadAccountContext(c.var.orm, merchant.id, input.memberId, at);
-  const value = pointsValue(program, input.points);
+/** What the points are worth; 422 when worth nothing (no money off) or past exact money. */
+function redemptionValue(program: ProgramSettings, points: number): number {
+  const value = pointsValue(program, points);
   if (!Number.isSafeInteger(value))
     throw new ApiError("unprocessable", `These points are worth more than ${MAX_TOTAL} minor units, past exact money.`, [
       { path: "points", message: `must be worth at most ${MAX_TOTAL} minor units` },
@@ -49,14 +42,24 @@ async function attemptRedemption(c: Context<AppEnv>, input: RedemptionInput): Pr
     const least = Math.ceil(program.pointValue.points / program.pointValue.amount);
     throw new ApiError(
       "unprocessable",
-      `${input.points} points are worth nothing at this program's point value; redeem at least ${least} points.`,
+      `${points} points are worth nothing at this program's point value; redeem at least ${least} points.`,
       [{ path: "points", message: `must be at least ${least} (worth at least 1 minor unit)` }],
     );
   }
+  return value;
+}
+
+/**
+ * The batch of a redemption: settles what is due (a due hold it releases may be captured at the same
+ * moment: the route plans again with a new scope), inserts the redemption, spends, renders the reply.
+ */
+export async function planRedemption(scope: RequestScope, input: RedemptionInput): Promise<PlannedWrite> {
+  const { db, merchant, at } = scope;
+  const { member, program } = await loadAccountContext(scope.orm, merchant.id, input.memberId, at);
+  const value = redemptionValue(program, input.points);
   const hold = input.hold === true;
   const id = newId("rd", at);
-  const db = c.var.db;
-  const write = idempotentWrite(c, at);
+  const write = scopedWrite(scope);
   const ledger = new LedgerWriter(db, merchant.id, input.memberId, at)
     .settle(dueFor(member, program, merchant.timezone, at, true))
     .spend({
@@ -66,27 +69,12 @@ async function attemptRedemption(c: Context<AppEnv>, input: RedemptionInput): Pr
       moveId: id,
       refs: { redemptionId: id, orderId: input.orderId ?? null },
     });
-  const statements = [
-    db
-      .prepare(
-        `INSERT INTO redemptions (id, merchant_id, member_id, points, value, status, order_id, hold_expires_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)`,
-      )
-      .bind(
-        id,
-        merchant.id,
-        input.memberId,
-        input.points,
-        value,
-        hold ? "held" : "captured",
-        input.orderId ?? null,
-        hold ? at + HOLD_TTL_MS : null,
-        at,
-      ),
-    ...ledger.statements,
-    write.finish(201, REDEMPTION_JSON_SQL, [merchant.id, id]),
-  ];
-  return commitWrite(c.var.db, write, statements, 201, conflictIsRace);
+  const insert = sql`INSERT INTO redemptions (id, merchant_id, member_id, points, value, status, order_id, hold_expires_at,
+      created_at, updated_at)
+    VALUES (${id}, ${merchant.id}, ${input.memberId}, ${input.points}, ${value}, ${hold ? "held" : "captured"},
+      ${input.orderId ?? null}, ${hold ? at + HOLD_TTL_MS : null}, ${at}, ${at})`;
+  const statements = [prepare(db, insert), ...ledger.statements, write.finishSql(201, redemptionJson(merchant.id, id))];
+  return { write, statements, status: 201, onFailure: conflictIsRace };
 }
 
 interface RedemptionRow {
@@ -98,10 +86,10 @@ interface RedemptionRow {
   holdExpiresAt: number | null;
 }
 
-async function loadRedemption(c: Context<AppEnv>, merchantId: string, id: string): Promise<RedemptionRow> {
-  const row = await c.var.orm.query.redemptions.findFirst({
+async function loadRedemption(scope: RequestScope, id: string): Promise<RedemptionRow> {
+  const row = await scope.orm.query.redemptions.findFirst({
     columns: { id: true, memberId: true, points: true, status: true, orderId: true, holdExpiresAt: true },
-    where: and(eq(redemptions.merchantId, merchantId), eq(redemptions.id, id)),
+    where: and(eq(redemptions.merchantId, scope.merchant.id), eq(redemptions.id, id)),
   });
   if (!row) throw notFound(`Redemption ${id}`);
   return row;
@@ -110,61 +98,59 @@ async function loadRedemption(c: Context<AppEnv>, merchantId: string, id: string
 /** Moves a redemption from one status to another exactly once (compare-and-set plus guard). */
 function transition(db: D1Database, merchantId: string, id: string, from: string, to: string, at: number): D1PreparedStatement[] {
   return [
-    db
-      .prepare(`UPDATE redemptions SET status = ?1, updated_at = ?2 WHERE merchant_id = ?3 AND id = ?4 AND status = ?5`)
-      .bind(to, at, merchantId, id, from),
-    guard(db, "conflict", "changes() = 0"),
+    prepare(
+      db,
+      sql`UPDATE redemptions SET status = ${to}, updated_at = ${at}
+        WHERE merchant_id = ${merchantId} AND id = ${id} AND status = ${from}`,
+    ),
+    prepare(db, guardSql(GUARD.conflict, sql`changes() = 0`)),
   ];
 }
 
-export async function captureRedemption(c: Context<AppEnv>, id: string): Promise<Response> {
-  const merchant = currentMerchant(c);
-  const at = now();
-  const r = await loadRedemption(c, merchant.id, id);
+/** The batch that captures a hold; a hold past its time is released there and then instead (409). */
+export async function planCapture(scope: RequestScope, id: string): Promise<PlannedWrite> {
+  const { db, merchant, at } = scope;
+  const r = await loadRedemption(scope, id);
   if (r.status !== "held")
     throw new ApiError("conflict", `Redemption ${id} is ${r.status}; only a held redemption can be captured.`);
   if (r.holdExpiresAt !== null && r.holdExpiresAt <= at) {
     // Past its time the hold is released, here and now rather than when the job next runs.
-    await releaseExpiredHold(c.var.db, merchant.id, r, at);
+    await releaseExpiredHold(db, merchant.id, r, at);
     throw new ApiError("conflict", `The hold of redemption ${id} expired; its points were released.`);
   }
-  const db = c.var.db;
-  const write = idempotentWrite(c, at);
+  const write = scopedWrite(scope);
   const ledger = new LedgerWriter(db, merchant.id, r.memberId, at).capture(newId("le", at), newId("le", at), r.points, {
     redemptionId: id,
     orderId: r.orderId,
   });
   const statements = [
     ...transition(db, merchant.id, id, "held", "captured", at),
-    db.prepare(`UPDATE redemptions SET hold_expires_at = NULL WHERE merchant_id = ?1 AND id = ?2`).bind(merchant.id, id),
+    prepare(db, sql`UPDATE redemptions SET hold_expires_at = NULL WHERE merchant_id = ${merchant.id} AND id = ${id}`),
     ...ledger.statements,
-    write.finish(200, REDEMPTION_JSON_SQL, [merchant.id, id]),
+    write.finishSql(200, redemptionJson(merchant.id, id)),
   ];
-  return commitWrite(c.var.db, write, statements, 200, raceToConflict(id));
+  return { write, statements, status: 200, onFailure: raceToConflict(id) };
 }
 
-export async function cancelRedemption(c: Context<AppEnv>, id: string): Promise<Response> {
-  const merchant = currentMerchant(c);
-  const r = await loadRedemption(c, merchant.id, id);
+/** The batch that cancels a redemption and returns its points. */
+export async function planCancel(scope: RequestScope, id: string): Promise<PlannedWrite> {
+  const { db, merchant, at } = scope;
+  const r = await loadRedemption(scope, id);
   if (r.status !== "held" && r.status !== "captured") throw new ApiError("conflict", `Redemption ${id} is already ${r.status}.`);
-  const at = now();
-  const write = idempotentWrite(c, at);
-  return commitWrite(
-    c.var.db,
-    write,
-    returnStatements(c.var.db, write, merchant.id, r, "cancelled", at),
-    200,
-    raceToConflict(id),
-  );
+  const write = scopedWrite(scope);
+  const statements = [
+    ...returnStatements(db, merchant.id, r, "cancelled", at),
+    write.finishSql(200, redemptionJson(merchant.id, id)),
+  ];
+  return { write, statements, status: 200, onFailure: raceToConflict(id) };
 }
 
 /**
  * Puts a redemption's points back: a held one as `release`, a captured one as `redemption_return`.
- * Used by cancel and by the scheduled hold release.
+ * Used by cancel (which adds its reply) and by the scheduled hold release (which has none).
  */
 export function returnStatements(
   db: D1Database,
-  write: IdempotentWrite,
   merchantId: string,
   r: Pick<RedemptionRow, "id" | "memberId" | "points" | "status" | "orderId">,
   to: "cancelled" | "released",
@@ -182,11 +168,7 @@ export function returnStatements(
     })
     // Points returned to lots whose date has passed expire at once: they were due to expire.
     .settle({ releaseDue: false, expireDue: true });
-  return [
-    ...transition(db, merchantId, r.id, r.status, to, at),
-    ...ledger.statements,
-    write.finish(200, REDEMPTION_JSON_SQL, [merchantId, r.id]),
-  ];
+  return [...transition(db, merchantId, r.id, r.status, to, at), ...ledger.statements];
 }
 
 /** Releases one hold past its time; a concurrent capture, cancel or job release wins and this does nothing. */
@@ -205,15 +187,14 @@ async function releaseExpiredHold(db: D1Database, merchantId: string, r: Redempt
 }
 
 function raceToConflict(id: string) {
-  return (failure: { kind: string; reason?: string }) => {
-    if (failure.kind === "guard" && failure.reason === "conflict")
+  return (failure: BatchFailure) => {
+    if (failure.kind === "guard" && failure.reason === GUARD.conflict)
       throw new ApiError("conflict", `Redemption ${id} was changed by a concurrent request.`);
   };
 }
 
-export async function readRedemption(c: Context<AppEnv>, id: string): Promise<string> {
-  const merchant = currentMerchant(c);
-  const row = await c.var.db.prepare(REDEMPTION_JSON_SQL).bind(merchant.id, id).first<{ body: string }>();
+export async function readRedemption(scope: RequestScope, id: string): Promise<string> {
+  const row = await prepare(scope.db, redemptionJson(scope.merchant.id, id)).first<{ body: string }>();
   if (!row) throw notFound(`Redemption ${id}`);
   return row.body;
 }
