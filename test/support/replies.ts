@@ -121,9 +121,7 @@ export function checkReply(method: string, url: string, reply: CheckedReply): st
   checkedReplies.add(key);
   const parsed = schema.safeParse(reply.body);
   if (parsed.success) return null;
-  const issues = parsed.error.issues
-    .map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`)
-    .join("; ");
+  const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`).join("; ");
   if (KNOWN_SCHEMA_MISMATCHES.has(key)) {
     allowedMismatches.set(key, issues);
     return null;
