@@ -4,6 +4,7 @@
  * documented route with a JSON 2xx response is called at least once, and fails when one is not: a new
  * route must be added here.
  */
+import { z } from "@hono/zod-openapi";
 import { afterAll, describe, expect, it } from "vitest";
 import { advanceClock, DAY_MS, resetClock } from "../src/platform/clock";
 import { call, postOrder, uid } from "./support/api";
@@ -16,6 +17,7 @@ import {
   KNOWN_SCHEMA_MISMATCHES,
   routeKey,
   routeOf,
+  undocumentedKeys,
 } from "./support/replies";
 
 afterAll(() => resetClock());
@@ -151,6 +153,19 @@ describe("documented replies", () => {
       checkReply("GET", "/v1/members/alice", { ...reply, headers: new Headers({ "content-type": "text/plain" }) }),
     ).toContain("content-type");
     expect(checkReply("GET", "/v1/members/alice", { ...reply, status: 404 })).toBeNull();
+    // zod strips unknown keys when parsing: a field the schema does not document is reported on its own.
+    const schema = z.object({
+      id: z.string(),
+      items: z.array(z.object({ sku: z.string() })),
+      meta: z.object({ n: z.number() }).nullable(),
+      attributes: z.record(z.string(), z.unknown()),
+      either: z.union([z.object({ a: z.number() }), z.object({ b: z.number() })]),
+    });
+    const body = { id: "x", items: [{ sku: "s" }], meta: { n: 1 }, attributes: { free: 1 }, either: { b: 2 } };
+    expect(undocumentedKeys(schema, body)).toEqual([]);
+    const extra = { ...body, secret: 1, items: [{ sku: "s", cost: 3 }], meta: { n: 1, m: 2 }, either: { b: 2, c: 3 } };
+    expect(schema.safeParse(extra).success).toBe(true);
+    expect(undocumentedKeys(schema, extra)).toEqual(["items.0.cost", "meta.m", "either.c", "secret"]);
   });
 
   it("matches literal segments before templates", () => {

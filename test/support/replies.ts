@@ -94,6 +94,68 @@ export const checkedReplies = new Set<string>();
 /** Allowlisted mismatches actually seen, with their zod issues. */
 export const allowedMismatches = new Map<string, string>();
 
+interface ZodDef {
+  type: string;
+  innerType?: z.ZodType;
+  shape?: Record<string, z.ZodType>;
+  catchall?: z.ZodType;
+  element?: z.ZodType;
+  options?: readonly z.ZodType[];
+  valueType?: z.ZodType;
+  in?: z.ZodType;
+  getter?: () => z.ZodType;
+}
+
+const defOf = (schema: z.ZodType) => (schema as unknown as { _zod: { def: ZodDef } })._zod.def;
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * Keys a reply carries that its schema does not document. zod objects strip unknown keys when parsing, so
+ * a parse alone would let an undocumented field through; this walks the schema beside the value.
+ */
+export function undocumentedKeys(schema: z.ZodType, value: unknown, path = ""): string[] {
+  const def = defOf(schema);
+  const at = (key: string | number) => (path ? `${path}.${key}` : String(key));
+  switch (def.type) {
+    case "optional":
+    case "nullable":
+    case "default":
+    case "prefault":
+    case "readonly":
+    case "catch":
+    case "nonoptional":
+      return value === null || value === undefined || !def.innerType ? [] : undocumentedKeys(def.innerType, value, path);
+    case "pipe":
+      return def.in ? undocumentedKeys(def.in, value, path) : [];
+    case "lazy":
+      return def.getter ? undocumentedKeys(def.getter(), value, path) : [];
+    case "object": {
+      if (!isObject(value) || !def.shape) return [];
+      const shape = def.shape;
+      const open = def.catchall !== undefined && defOf(def.catchall).type !== "never";
+      return Object.keys(value).flatMap((key) =>
+        Object.hasOwn(shape, key) ? undocumentedKeys(shape[key] as z.ZodType, value[key], at(key)) : open ? [] : [at(key)],
+      );
+    }
+    case "array":
+      return Array.isArray(value) && def.element
+        ? value.flatMap((item, i) => undocumentedKeys(def.element as z.ZodType, item, at(i)))
+        : [];
+    case "record":
+      return isObject(value) && def.valueType
+        ? Object.keys(value).flatMap((key) => undocumentedKeys(def.valueType as z.ZodType, value[key], at(key)))
+        : [];
+    case "union": {
+      // The option that accepts the value with the fewest undocumented keys.
+      const fits = (def.options ?? []).filter((o) => o.safeParse(value).success).map((o) => undocumentedKeys(o, value, path));
+      return fits.length === 0 ? [] : fits.reduce((best, k) => (k.length < best.length ? k : best));
+    }
+    default:
+      return [];
+  }
+}
+
 interface CheckedReply {
   status: number;
   body: unknown;
@@ -120,8 +182,11 @@ export function checkReply(method: string, url: string, reply: CheckedReply): st
     return `${where} with content-type ${JSON.stringify(contentType)}, documented as application/json`;
   checkedReplies.add(key);
   const parsed = schema.safeParse(reply.body);
-  if (parsed.success) return null;
-  const issues = parsed.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`).join("; ");
+  const extra = parsed.success ? undocumentedKeys(schema, reply.body) : [];
+  if (parsed.success && extra.length === 0) return null;
+  const issues = parsed.success
+    ? `undocumented keys ${extra.join(", ")}`
+    : parsed.error.issues.map((i) => `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`).join("; ");
   if (KNOWN_SCHEMA_MISMATCHES.has(key)) {
     allowedMismatches.set(key, issues);
     return null;
