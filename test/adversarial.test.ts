@@ -7,38 +7,11 @@ import { afterEach, describe, expect, it } from "vitest";
 import { holdReleaseJob } from "../src/jobs/hold-release";
 import { runJob } from "../src/jobs/runner";
 import { advanceClock, DAY_MS, MINUTE_MS, resetClock } from "../src/platform/clock";
-import { BASE_RULE, call, createMerchant, createRule, member, postOrder, type TestMerchant, uid } from "./support/api";
+import { call, member, postOrder, uid } from "./support/api";
+import { adjust, cancel, merchantWith, redeem, refund, runFor } from "./support/flows";
 import { checkMemberInvariants } from "./support/invariants";
 
 afterEach(() => resetClock());
-
-async function merchantWith(program: Record<string, unknown>): Promise<TestMerchant> {
-  const m = await createMerchant({ timezone: "Asia/Shanghai" });
-  await createRule(m, BASE_RULE);
-  const r = await call("PUT", "/v1/program", {
-    token: m.admin,
-    body: { pointValue: { points: 100, amount: 100 }, pendingDays: 0, expiry: { policy: "none" }, autoEnroll: true, ...program },
-  });
-  expect(r.status, r.text).toBe(200);
-  return m;
-}
-
-const redeem = (m: TestMerchant, memberId: string, points: number, hold = false) =>
-  call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId, points, hold } });
-const refund = (m: TestMerchant, orderId: string, body: Record<string, unknown> = {}) =>
-  call("POST", `/v1/orders/${orderId}/refunds`, {
-    token: m.checkout,
-    idempotencyKey: uid("k"),
-    body: { refundId: uid("r"), ...body },
-  });
-const adjust = (m: TestMerchant, memberId: string, points: number) =>
-  call("POST", `/v1/members/${memberId}/adjustments`, {
-    token: m.admin,
-    idempotencyKey: uid("k"),
-    body: { points, reason: "test" },
-  });
-const cancel = (m: TestMerchant, id: string) => call("POST", `/v1/redemptions/${id}/cancel`, { token: m.checkout });
-const runFor = (m: TestMerchant, job: string) => call("POST", `/v1/jobs/${job}/runs`, { token: m.admin });
 
 describe("inactivity runs from the member's last activity as posted", () => {
   it("a backdated order does not wipe points earned today", async () => {

@@ -5,31 +5,11 @@ import { pendingReleaseJob } from "../src/jobs/pending-release";
 import { runJob } from "../src/jobs/runner";
 import { runScheduledJobs } from "../src/jobs/scheduled";
 import { advanceClock, DAY_MS, now, resetClock, setClock } from "../src/platform/clock";
-import { BASE_RULE, call, createMerchant, createRule, ledger, member, postOrder, type TestMerchant, uid } from "./support/api";
+import { call, ledger, member, postOrder, uid } from "./support/api";
+import { merchantWith, redeem, refund, runFor } from "./support/flows";
 import { checkMemberInvariants } from "./support/invariants";
 
 afterEach(() => resetClock());
-
-async function merchantWith(program: Record<string, unknown>, timezone = "Asia/Shanghai"): Promise<TestMerchant> {
-  const m = await createMerchant({ timezone });
-  await createRule(m, BASE_RULE);
-  const r = await call("PUT", "/v1/program", {
-    token: m.admin,
-    body: { pointValue: { points: 100, amount: 100 }, pendingDays: 0, expiry: { policy: "none" }, autoEnroll: true, ...program },
-  });
-  expect(r.status, r.text).toBe(200);
-  return m;
-}
-
-const redeem = (m: TestMerchant, memberId: string, points: number) =>
-  call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId, points } });
-const refund = (m: TestMerchant, orderId: string, body: Record<string, unknown> = {}) =>
-  call("POST", `/v1/orders/${orderId}/refunds`, {
-    token: m.checkout,
-    idempotencyKey: uid("k"),
-    body: { refundId: uid("r"), ...body },
-  });
-const runFor = (m: TestMerchant, job: string) => call("POST", `/v1/jobs/${job}/runs`, { token: m.admin });
 
 describe("pending points", () => {
   it("stay pending through the return window, a refund inside it cancels pending first, then they release once", async () => {

@@ -6,10 +6,9 @@
 
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { pointsToReverse } from "../../src/orders/refund-math";
 import { BASE_RULE, call, createMerchant, createRule, type Reply, type TestMerchant, uid } from "../support/api";
 import { checkMemberInvariants } from "../support/invariants";
-import type { ModelOrder } from "../support/model";
+import { LedgerModel } from "../support/model";
 import { propertySeed } from "../support/seeds";
 
 type Step =
@@ -52,18 +51,10 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: "retry" as const }) },
 );
 
-interface ModelRedemption {
-  id: string;
-  member: string;
-  points: number;
-  status: "held" | "captured" | "cancelled";
-}
-
 async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
   const members = [uid("pa"), uid("pb")];
-  const balance = new Map(members.map((id) => [id, 0]));
-  const orders: ModelOrder[] = [];
-  const redemptions: ModelRedemption[] = [];
+  const model = new LedgerModel(members);
+  const { orders, redemptions } = model;
   let last: { method: string; path: string; body: unknown; key: string; reply: Reply } | undefined;
 
   const send = async (method: string, path: string, body: unknown) => {
@@ -83,14 +74,13 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
         expect(r.status).toBe(201);
         const points = Math.floor(step.amount / 100);
         expect(r.body.pointsEarned).toBe(points);
-        orders.push({ id, member, amount: step.amount, points, refunded: 0 });
-        balance.set(member, balance.get(member)! + points);
+        model.order(id, member, step.amount, points);
         break;
       }
       case "refund": {
         const order = orders[step.order % Math.max(orders.length, 1)];
         if (!order) break;
-        const left = order.amount - order.refunded;
+        const left = model.refundable(order);
         const amount = Math.max(1, Math.floor((left * step.part) / 100));
         const r = await send("POST", `/v1/orders/${order.id}/refunds`, { refundId: uid("r"), amount });
         if (left <= 0) {
@@ -98,21 +88,17 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
           break;
         }
         expect(r.status, r.text).toBe(201);
-        const expected = pointsToReverse(order.points, order.amount, order.refunded, amount);
-        expect(r.body.pointsReversed).toBe(expected);
-        order.refunded += amount;
-        balance.set(order.member, balance.get(order.member)! - expected);
+        expect(r.body.pointsReversed).toBe(model.refund(order, amount));
         break;
       }
       case "redeem": {
         const member = members[step.member]!;
         const r = await send("POST", "/v1/redemptions", { memberId: member, points: step.points, hold: step.hold });
-        if (!orders.some((o) => o.member === member)) {
+        if (!model.isEnrolled(member)) {
           expect(r.status).toBe(404);
-        } else if (balance.get(member)! >= step.points) {
+        } else if (model.canSpend(member, step.points)) {
           expect(r.status, r.text).toBe(201);
-          redemptions.push({ id: r.body.id, member, points: step.points, status: step.hold ? "held" : "captured" });
-          balance.set(member, balance.get(member)! - step.points);
+          model.redeem(r.body.id, member, step.points, step.hold);
         } else {
           expect(r.status).toBe(409);
           expect(r.body.code).toBe("insufficient_points");
@@ -124,24 +110,20 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
         const red = redemptions[step.redemption % Math.max(redemptions.length, 1)];
         if (!red) break;
         const r = await send("POST", `/v1/redemptions/${red.id}/${step.kind}`, undefined);
-        const allowed = step.kind === "capture" ? red.status === "held" : red.status !== "cancelled";
+        const allowed = step.kind === "capture" ? model.capture(red) : model.cancel(red);
         expect(r.status, r.text).toBe(allowed ? 200 : 409);
-        if (!allowed) break;
-        if (step.kind === "cancel") balance.set(red.member, balance.get(red.member)! + red.points);
-        red.status = step.kind === "capture" ? "captured" : "cancelled";
         break;
       }
       case "adjust": {
         const member = members[step.member]!;
         const r = await send("POST", `/v1/members/${member}/adjustments`, { points: step.points, reason: "property test" });
-        const known = orders.some((o) => o.member === member);
-        if (!known) {
+        if (!model.isEnrolled(member)) {
           expect(r.status).toBe(404);
-        } else if (step.points < 0 && balance.get(member)! < -step.points) {
+        } else if (step.points < 0 && !model.canSpend(member, -step.points)) {
           expect(r.status).toBe(409);
         } else {
           expect(r.status, r.text).toBe(201);
-          balance.set(member, balance.get(member)! + step.points);
+          model.adjust(member, step.points);
         }
         break;
       }
@@ -156,7 +138,7 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
     for (const member of members) {
       await checkMemberInvariants(m.id, member);
       const r = await call("GET", `/v1/members/${member}`, { token: m.admin });
-      if (r.status === 200) expect(r.body.balance, `model balance of ${member}`).toBe(balance.get(member));
+      if (r.status === 200) expect(r.body.balance, `model balance of ${member}`).toBe(model.balance(member));
     }
   }
 }

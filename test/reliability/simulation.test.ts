@@ -12,11 +12,10 @@ import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
-import { pointsToReverse } from "../../src/orders/refund-math";
 import { advanceClock, MINUTE_MS, resetClock } from "../../src/platform/clock";
 import { BASE_RULE, createMerchant, createRule, type TestMerchant } from "../support/api";
 import { checkMemberInvariants } from "../support/invariants";
-import type { ModelOrder } from "../support/model";
+import { LedgerModel } from "../support/model";
 import { rng } from "../support/random";
 import { seedsFor } from "../support/seeds";
 
@@ -42,14 +41,6 @@ function faultyD1(db: D1Database, random: () => number) {
   return { db: proxy, state };
 }
 
-interface ModelRedemption {
-  id: string;
-  member: string;
-  points: number;
-  status: "held" | "captured" | "cancelled" | "released";
-  heldAt: number;
-}
-
 afterAll(() => resetClock());
 
 async function simulate(
@@ -62,14 +53,11 @@ async function simulate(
   const faultyEnv: Env = { ...(env as unknown as Env), DB: faulty.db };
   const app = createApp();
   const members = Array.from({ length: 8 }, (_, i) => `sim-${seed}-${i}`);
-  const balance = new Map(members.map((id) => [id, 0]));
-  const enrolled = new Set<string>();
-  const orders: ModelOrder[] = [];
-  const redemptions: ModelRedemption[] = [];
+  const model = new LedgerModel(members);
+  const { orders, redemptions } = model;
   let serial = 0;
   let lost = 0;
   let replays = 0;
-  let clock = 0;
 
   const send = async (method: string, path: string, body: unknown, key: string, token = m.admin) => {
     const ctx = createExecutionContext();
@@ -122,18 +110,6 @@ async function simulate(
     return reply;
   };
 
-  const HOLD_TTL = 15 * MINUTE_MS;
-  /** Holds of `member` past their time: reads and spends release them inline, in the same transaction. */
-  const dueHolds = (member: string) =>
-    redemptions.filter((r) => r.member === member && r.status === "held" && clock - r.heldAt >= HOLD_TTL);
-  const releaseHolds = (holds: ModelRedemption[]) => {
-    for (const red of holds) {
-      red.status = "released";
-      balance.set(red.member, balance.get(red.member)! + red.points);
-    }
-  };
-  const dueSum = (member: string) => dueHolds(member).reduce((sum, r) => sum + r.points, 0);
-
   for (let step = 0; step < steps; step++) {
     const member = random.pick(members);
     const op = random.next();
@@ -142,14 +118,11 @@ async function simulate(
       const id = `so-${seed}-${step}`;
       const r = await write("POST", "/v1/orders", { orderId: id, memberId: member, amount, currency: "CNY" });
       expect(r.status, r.text).toBe(201);
-      enrolled.add(member);
-      const points = Math.floor(amount / 100);
-      orders.push({ id, member, amount, points, refunded: 0 });
-      balance.set(member, balance.get(member)! + points);
+      model.order(id, member, amount, Math.floor(amount / 100));
     } else if (op < 0.42) {
       const order = orders.length ? random.pick(orders) : undefined;
       if (!order) continue;
-      const left = order.amount - order.refunded;
+      const left = model.refundable(order);
       const amount = Math.max(1, Math.floor((left * random.int(1, 100)) / 100));
       const r = await write("POST", `/v1/orders/${order.id}/refunds`, { refundId: `sr-${step}`, amount });
       if (left <= 0) {
@@ -157,21 +130,15 @@ async function simulate(
         continue;
       }
       expect(r.status, r.text).toBe(201);
-      releaseHolds(dueHolds(order.member));
-      const reversed = pointsToReverse(order.points, order.amount, order.refunded, amount);
-      expect(r.body.pointsReversed).toBe(reversed);
-      order.refunded += amount;
-      balance.set(order.member, balance.get(order.member)! - reversed);
+      expect(r.body.pointsReversed).toBe(model.refund(order, amount));
     } else if (op < 0.62) {
       const points = random.int(1, 300);
       const hold = random.next() < 0.4;
       const r = await write("POST", "/v1/redemptions", { memberId: member, points, hold });
-      if (!enrolled.has(member)) expect(r.status).toBe(404);
-      else if (balance.get(member)! + dueSum(member) >= points) {
+      if (!model.isEnrolled(member)) expect(r.status).toBe(404);
+      else if (model.canSpend(member, points)) {
         expect(r.status, r.text).toBe(201);
-        releaseHolds(dueHolds(member));
-        redemptions.push({ id: r.body.id, member, points, status: hold ? "held" : "captured", heldAt: clock });
-        balance.set(member, balance.get(member)! - points);
+        model.redeem(r.body.id, member, points, hold);
       } else {
         expect(r.status, r.text).toBe(409);
         expect(r.body.code).toBe("insufficient_points");
@@ -181,30 +148,23 @@ async function simulate(
       if (!red) continue;
       const action = random.next() < 0.5 ? "capture" : "cancel";
       const r = await write("POST", `/v1/redemptions/${red.id}/${action}`, undefined);
-      const expired = red.status === "held" && clock - red.heldAt >= HOLD_TTL;
-      const allowed =
-        action === "capture" ? red.status === "held" && !expired : red.status === "held" || red.status === "captured";
-      expect(r.status, `${action} of ${red.status}: ${r.text}`).toBe(allowed ? 200 : 409);
+      const before = red.status;
       // A capture that finds the hold past its time releases it there and then.
-      if (action === "capture" && expired) releaseHolds([red]);
-      if (allowed) {
-        if (action === "cancel") balance.set(red.member, balance.get(red.member)! + red.points);
-        red.status = action === "capture" ? "captured" : "cancelled";
-      }
+      const allowed = action === "capture" ? model.capture(red) : model.cancel(red);
+      expect(r.status, `${action} of ${before}: ${r.text}`).toBe(allowed ? 200 : 409);
     } else if (op < 0.84) {
       const points = random.int(-150, 150) || 1;
       const r = await write("POST", `/v1/members/${member}/adjustments`, { points, reason: "simulation" });
-      if (!enrolled.has(member)) expect(r.status).toBe(404);
-      else if (points < 0 && balance.get(member)! + dueSum(member) < -points) expect(r.status).toBe(409);
+      if (!model.isEnrolled(member)) expect(r.status).toBe(404);
+      else if (points < 0 && !model.canSpend(member, -points)) expect(r.status).toBe(409);
       else {
         expect(r.status, r.text).toBe(201);
-        releaseHolds(dueHolds(member));
-        balance.set(member, balance.get(member)! + points);
+        model.adjust(member, points);
       }
     } else if (op < 0.92) {
       const minutes = random.int(1, 20);
       advanceClock(minutes * MINUTE_MS);
-      clock += minutes * MINUTE_MS;
+      model.advance(minutes * MINUTE_MS);
     } else {
       // A job run that crashes midway changes nothing; the next run does the work once.
       faulty.state.armed = random.next() < 0.5;
@@ -212,7 +172,7 @@ async function simulate(
       faulty.state.armed = false;
       const runs = await runScheduledJobs(faultyEnv);
       expect(runs.every((r) => r.status === "succeeded")).toBe(true);
-      releaseHolds(redemptions.filter((r) => r.status === "held" && clock - r.heldAt >= HOLD_TTL));
+      model.releaseDue();
     }
 
     for (const id of members) {
@@ -220,7 +180,7 @@ async function simulate(
       const row = await env.DB.prepare(`SELECT balance FROM members WHERE merchant_id = ?1 AND id = ?2`)
         .bind(m.id, id)
         .first<{ balance: number }>();
-      if (row) expect(row.balance, `model balance of ${id} after step ${step}`).toBe(balance.get(id));
+      if (row) expect(row.balance, `model balance of ${id} after step ${step}`).toBe(model.balance(id));
     }
   }
 

@@ -1,5 +1,10 @@
-/** HTTP helpers: every integration test goes through the Worker's fetch with real local D1. */
+/**
+ * HTTP helpers: every integration test goes through the Worker's fetch with real local D1, and every 2xx
+ * JSON reply is parsed with its route's documented zod schema (see `checkReply`).
+ */
 import { exports } from "cloudflare:workers";
+import { expect } from "vitest";
+import { checkReply } from "./replies";
 
 export const PLATFORM_TOKEN = "test-platform-token";
 
@@ -35,7 +40,10 @@ export async function call<T = any>(method: string, path: string, options: CallO
   } catch {
     parsed = text;
   }
-  return { status: response.status, body: parsed as T, text, headers: response.headers };
+  const reply = { status: response.status, body: parsed as T, text, headers: response.headers };
+  const problem = checkReply(method, path, reply);
+  expect(problem, problem ?? "").toBeNull();
+  return reply;
 }
 
 let counter = 0;
