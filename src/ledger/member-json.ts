@@ -32,25 +32,3 @@ export const MEMBER_JSON_SQL = `json_object(
   'attributes', json(m.attributes),
   'erased', json(CASE WHEN m.erased_at IS NULL THEN 'false' ELSE 'true' END)
 )`;
-
-/** Selects the rendered member body as column `body`. Binds: ?1 merchantId, ?2 memberId. */
-export const SELECT_MEMBER_JSON = `SELECT ${MEMBER_JSON_SQL} AS body FROM members m WHERE m.merchant_id = ?1 AND m.id = ?2`;
-
-/** The member body as returned by the API. */
-export interface MemberBody {
-  id: string;
-  balance: number;
-  pending: number;
-  held: number;
-  credit: number;
-  lifetimeEarned: number;
-  lifetimeRedeemed: number;
-  tier: { id: string; name: string } | null;
-  enrolledAt: string;
-  lastOrderAt: string | null;
-  email: string | null;
-  name: string | null;
-  birthday: string | null;
-  attributes: Record<string, unknown> | null;
-  erased: boolean;
-}

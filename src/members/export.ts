@@ -1,9 +1,9 @@
 /** The member export's body from the rows read (pure): each list cut at EXPORT_MAX_ROWS, and said so. */
 import type { ledgerEntries, orders, redemptions, refunds } from "../db/schema";
-import type { MemberBody } from "../ledger/member-json";
+
 import { toIso } from "../platform/clock";
 import { entryBody } from "./ledger-entries";
-import { EXPORT_MAX_ROWS, type MemberExport } from "./schemas";
+import { EXPORT_MAX_ROWS, type MemberBody, type MemberExport } from "./schemas";
 
 export interface ExportRows {
   entryRows: (typeof ledgerEntries.$inferSelect)[];

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ENTRY_TYPES } from "../ledger/statements";
-import { DAY_MS, MINUTE_MS, now } from "../platform/clock";
+import { DAY_MS, MINUTE_MS, now, SECOND_MS } from "../platform/clock";
 import { MerchantChosenId, queryInteger } from "../platform/validation";
 
 export const MemberSchema = z
@@ -157,7 +157,6 @@ export const AdjustmentSchema = z
   .object({ id: z.string(), points: z.number().int(), reason: z.string(), member: MemberSchema })
   .openapi("Adjustment");
 
-export const SECOND_MS = 1000;
 export const MIN_TOKEN_TTL_SECONDS = 60;
 export const MAX_TOKEN_TTL_SECONDS = DAY_MS / SECOND_MS;
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
@@ -183,6 +182,8 @@ export const MemberTokenSchema = z
   })
   .openapi("MemberToken");
 
+/** The member body as the API returns it (rendered by SQL in ledger/member-json.ts). */
+export type MemberBody = z.infer<typeof MemberSchema>;
 export type MemberInput = z.infer<typeof MemberInputSchema>;
 export type MemberExport = z.infer<typeof MemberExportSchema>;
 

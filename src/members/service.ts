@@ -1,10 +1,10 @@
 /** Member records, their ledger, adjustments, tokens, export and erasure. */
 import { and, asc, desc, sql as drizzleSql, eq, gt, lt, lte } from "drizzle-orm";
 import { ledgerEntries, members, orders, pointLots, programs, redemptions, refunds } from "../db/schema";
-import { MEMBER_JSON_SQL, type MemberBody } from "../ledger/member-json";
+import { MEMBER_JSON_SQL } from "../ledger/member-json";
 import { type DueHold, LedgerWriter } from "../ledger/statements";
 import { MEMBER_TOKEN_PREFIX } from "../platform/auth";
-import { DAY_MS, now, toIso } from "../platform/clock";
+import { DAY_MS, now, SECOND_MS, toIso } from "../platform/clock";
 import { randomToken, sha256Hex } from "../platform/crypto";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { classifyBatchError } from "../platform/db";
@@ -18,7 +18,7 @@ import { dueFor, expiryFromColumns, inactivityDeadline, lastActivity, lotExpiry,
 import { loadAccountContext } from "./account-context";
 import { exportBody } from "./export";
 import { entryBody } from "./ledger-entries";
-import { DEFAULT_TOKEN_TTL_SECONDS, EXPORT_MAX_ROWS, type MemberExport, type MemberInput, SECOND_MS } from "./schemas";
+import { DEFAULT_TOKEN_TTL_SECONDS, EXPORT_MAX_ROWS, type MemberBody, type MemberExport, type MemberInput } from "./schemas";
 
 /** The member's account row, aliased `m`. */
 const memberRow = (merchantId: string | Sql, memberId: string): Sql => sql`m.merchant_id = ${merchantId} AND m.id = ${memberId}`;

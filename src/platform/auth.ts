@@ -42,20 +42,14 @@ function merchantOf(row: { merchant_id: string; merchant_name: string; currency:
 }
 
 /**
- * Reads a route wants in the same D1 round trip as the key lookup. Statements bind the secret's hash as ?1
- * and scope every read with MERCHANT_OF_KEY, so they only ever see the caller's own merchant (and nothing
+ * Reads a route wants in the same D1 round trip as the key lookup. Statements scope every read with
+ * merchantOfKey(hash), so they only ever see the caller's own merchant (and nothing
  * when the key is unknown or revoked). Prefetched reads are advisory: a handler re-reads when they are
  * absent (member tokens, platform token).
  */
 export type Prefetch = (c: Context<AppEnv>) => Promise<D1PreparedStatement[]> | D1PreparedStatement[];
 
-/**
- * SQL for the merchant of the calling key (binds the secret hash as ?1). For raw statements not yet on the
- * `sql` tag; new code uses merchantOfKey.
- */
-export const MERCHANT_OF_KEY = "(SELECT merchant_id FROM api_keys WHERE secret_hash = ?1 AND revoked_at IS NULL)";
-
-/** MERCHANT_OF_KEY as a tagged fragment: the merchant of an active key, by the key's hash. */
+/** The merchant of an active key, by the key's hash: scopes every prefetched read to the caller's merchant. */
 export const merchantOfKey = (hash: string): Sql =>
   sql`(SELECT merchant_id FROM api_keys WHERE secret_hash = ${hash} AND revoked_at IS NULL)`;
 

@@ -32,5 +32,6 @@ export function toIsoOrNull(ms: number | null | undefined): string | null {
   return ms == null ? null : toIso(ms);
 }
 
-export const MINUTE_MS = 60_000;
+export const SECOND_MS = 1000;
+export const MINUTE_MS = 60 * SECOND_MS;
 export const DAY_MS = 86_400_000;

@@ -13,14 +13,6 @@ export function createOrm(db: D1Database): Orm {
   return drizzle(db, { schema });
 }
 
-/**
- * A statement that aborts the whole batch (one transaction) with `reason` when `condition` holds.
- * Binds in `condition` are numbered from ?1.
- */
-export function guard(db: D1Database, reason: string, condition: string, ...binds: unknown[]): D1PreparedStatement {
-  return db.prepare(`INSERT INTO batch_guards (reason) SELECT '${reason}' WHERE ${condition}`).bind(...binds);
-}
-
 /** What a failed batch tells us, read from the D1 error message. */
 export type BatchFailure =
   | { kind: "guard"; reason: string }

@@ -222,7 +222,7 @@ async function settle(c: Context<AppEnv>, context: IdempotencyContext, claimed: 
 }
 
 /**
- * The idempotency part of a points-moving write batch: `finish()` ends it with a statement that stores
+ * The idempotency part of a points-moving write batch: `finishSql()` ends it with a statement that stores
  * the key with the response rendered by SQL, and returns that response.
  */
 export class IdempotentWrite {
@@ -234,25 +234,10 @@ export class IdempotentWrite {
 
   /**
    * The last statement of a write batch: stores the response, rendered by SQL from the state the batch
-   * just wrote, under the key, and returns it. `responseSql` is a scalar SELECT producing the JSON body;
-   * its binds are numbered from ?1. The single result row has column `response`. Kept for callers not yet
-   * on `finishSql`, which composes its parameters instead of numbering them by hand.
-   *
-   * A concurrent request with the same key fails on the key's primary key here (or earlier, on a unique
-   * constraint of the resource), which rolls its whole batch back; see `recordAfterFailure`.
+   * just wrote (`body`, a scalar SELECT producing the JSON), under the key, and returns it as column
+   * `response`. A concurrent request with the same key fails on the key's primary key here (or earlier, on
+   * a unique constraint of the resource), which rolls its whole batch back; see `recordAfterFailure`.
    */
-  finish(status: number, responseSql: string, binds: unknown[]): D1PreparedStatement {
-    if (!this.context) return this.db.prepare(`SELECT (${responseSql}) AS response`).bind(...binds);
-    const n = binds.length;
-    return this.db
-      .prepare(
-        `INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
-         VALUES (?${n + 1}, ?${n + 2}, ?${n + 3}, ?${n + 4}, (${responseSql}), ?${n + 5}) RETURNING response`,
-      )
-      .bind(...binds, this.context.merchantId, this.context.key, this.context.requestHash, status, this.at);
-  }
-
-  /** Same as `finish`, with the body as tagged SQL: a scalar SELECT producing the JSON body. */
   finishSql(status: number, body: Sql): D1PreparedStatement {
     if (!this.context) return prepare(this.db, sql`SELECT (${body}) AS response`);
     const { merchantId, key, requestHash } = this.context;
@@ -276,11 +261,6 @@ export class IdempotentWrite {
   markStored(): void {
     if (this.context) this.context.stored = true;
   }
-}
-
-/** The idempotency helper for the current request. */
-export function idempotentWrite(c: Context<AppEnv>, at: number): IdempotentWrite {
-  return new IdempotentWrite(c.var.db, c.var.idempotency, at);
 }
 
 /** The idempotency helper of a service's request scope (see RequestScope). */
