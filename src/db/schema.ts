@@ -5,8 +5,10 @@
  * are what lets a large merchant move to one D1 per merchant or per member-hash shard without a rewrite.
  * Times are integer milliseconds since the epoch (UTC); money and points are integers.
  */
+
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { ENTRY_TYPES, EXPIRY_POLICIES, JOB_RUN_STATUSES, JOB_TRIGGERS, KEY_SCOPES, REDEMPTION_STATUSES } from "./enums";
 
 export const merchants = sqliteTable("merchants", {
   id: text("id").primaryKey(),
@@ -21,7 +23,7 @@ export const apiKeys = sqliteTable(
   {
     id: text("id").primaryKey(),
     merchantId: text("merchant_id").notNull(),
-    scope: text("scope", { enum: ["admin", "checkout", "read"] }).notNull(),
+    scope: text("scope", { enum: KEY_SCOPES }).notNull(),
     name: text("name").notNull(),
     /** SHA-256 of the secret, hex. The secret itself is never stored. */
     secretHash: text("secret_hash").notNull(),
@@ -38,7 +40,7 @@ export const programs = sqliteTable("programs", {
   pointValuePoints: integer("point_value_points").notNull(),
   pointValueAmount: integer("point_value_amount").notNull(),
   pendingDays: integer("pending_days").notNull(),
-  expiryPolicy: text("expiry_policy", { enum: ["none", "after_earn", "inactivity"] }).notNull(),
+  expiryPolicy: text("expiry_policy", { enum: EXPIRY_POLICIES }).notNull(),
   expiryDays: integer("expiry_days"),
   autoEnroll: integer("auto_enroll", { mode: "boolean" }).notNull(),
   updatedAt: integer("updated_at").notNull(),
@@ -93,7 +95,7 @@ export const ledgerEntries = sqliteTable(
     merchantId: text("merchant_id").notNull(),
     memberId: text("member_id").notNull(),
     seq: integer("seq").notNull(),
-    type: text("type").notNull(),
+    type: text("type", { enum: ENTRY_TYPES }).notNull(),
     points: integer("points").notNull(),
     balanceAfter: integer("balance_after").notNull(),
     createdAt: integer("created_at").notNull(),
@@ -210,7 +212,7 @@ export const redemptions = sqliteTable(
     memberId: text("member_id").notNull(),
     points: integer("points").notNull(),
     value: integer("value").notNull(),
-    status: text("status", { enum: ["held", "captured", "cancelled", "released"] }).notNull(),
+    status: text("status", { enum: REDEMPTION_STATUSES }).notNull(),
     orderId: text("order_id"),
     holdExpiresAt: integer("hold_expires_at"),
     createdAt: integer("created_at").notNull(),
@@ -291,8 +293,8 @@ export const jobRuns = sqliteTable(
     job: text("job").notNull(),
     /** Null for a cron run over every merchant. */
     merchantId: text("merchant_id"),
-    trigger: text("trigger", { enum: ["cron", "manual"] }).notNull(),
-    status: text("status", { enum: ["running", "succeeded", "failed"] }).notNull(),
+    trigger: text("trigger", { enum: JOB_TRIGGERS }).notNull(),
+    status: text("status", { enum: JOB_RUN_STATUSES }).notNull(),
     startedAt: integer("started_at").notNull(),
     finishedAt: integer("finished_at"),
     processed: integer("processed").notNull().default(0),

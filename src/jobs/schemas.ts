@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { JOB_RUN_STATUSES, JOB_TRIGGERS } from "../db/enums";
 
 /** Longer than any job name, short enough to refuse junk before the lookup. */
 const MAX_JOB_NAME_LENGTH = 64;
@@ -7,8 +8,8 @@ export const JobRunSchema = z
   .object({
     id: z.string(),
     job: z.string(),
-    trigger: z.enum(["cron", "manual"]),
-    status: z.enum(["running", "succeeded", "failed"]),
+    trigger: z.enum(JOB_TRIGGERS),
+    status: z.enum(JOB_RUN_STATUSES),
     startedAt: z.string(),
     finishedAt: z.string().nullable(),
     processed: z.number().int(),

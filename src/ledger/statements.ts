@@ -24,19 +24,9 @@ import { expireStatements, memberScopes, releaseStatements } from "./lifecycle";
 /** Far-future expire key for lots that never expire, so one index orders every lot. */
 export const NEVER_EXPIRES_KEY = 8_640_000_000_000_000;
 
-export const ENTRY_TYPES = [
-  "earn",
-  "redeem",
-  "refund_reversal",
-  "redemption_return",
-  "expire",
-  "adjust",
-  "rebate",
-  "bonus",
-  "hold",
-  "release",
-] as const;
-export type EntryType = (typeof ENTRY_TYPES)[number];
+export { ENTRY_TYPES, type EntryType } from "../db/enums";
+
+import type { EntryType } from "../db/enums";
 
 export interface EntryRefs {
   orderId?: string | null;

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { EXPIRY_POLICIES } from "../db/enums";
 import { ENTRY_TYPES } from "../ledger/statements";
 import { DAY_MS, MINUTE_MS, now, SECOND_MS } from "../platform/clock";
 import { MerchantChosenId, queryInteger } from "../platform/validation";
@@ -201,7 +202,7 @@ export const ExpiringSchema = z
   .object({
     memberId: z.string(),
     withinDays: z.number().int(),
-    policy: z.enum(["none", "after_earn", "inactivity"]),
+    policy: z.enum(EXPIRY_POLICIES),
     total: z.number().int(),
     expiring: z.array(z.object({ points: z.number().int(), expiresAt: z.string() })),
   })

@@ -1,12 +1,11 @@
 import { z } from "@hono/zod-openapi";
-import type { KeyScope } from "../platform/context";
+import { KEY_SCOPES } from "../db/enums";
 import { Currency, Timezone } from "../platform/validation";
 
 const MAX_NAME_LENGTH = 200;
 /** Longer than any key id the engine issues (key_ + a 26-character id), short enough to refuse junk. */
 const MAX_KEY_ID_LENGTH = 64;
 
-export const KEY_SCOPES = ["admin", "checkout", "read"] as const satisfies readonly KeyScope[];
 export const Scope = z.enum(KEY_SCOPES);
 
 export const MerchantSchema = z

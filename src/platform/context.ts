@@ -1,6 +1,8 @@
 import type { D1Stats, Orm } from "./db";
 
-export type KeyScope = "admin" | "checkout" | "read";
+export type { KeyScope } from "../db/enums";
+
+import type { KeyScope } from "../db/enums";
 
 export interface MerchantRef {
   id: string;

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { REDEMPTION_STATUSES } from "../db/enums";
 import { HOLD_TTL_TEXT } from "../ledger/holds";
 import { MemberSchema } from "../members/schemas";
 import { MerchantChosenId, Points } from "../platform/validation";
@@ -19,7 +20,7 @@ export const RedemptionSchema = z
   .object({
     id: z.string(),
     memberId: z.string(),
-    status: z.enum(["held", "captured", "cancelled", "released"]),
+    status: z.enum(REDEMPTION_STATUSES),
     points: z.number().int(),
     value: z.number().int().openapi({ description: "Worth of the points in minor units, by the program's pointValue." }),
     orderId: z.string().nullable(),
