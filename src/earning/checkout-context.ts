@@ -46,15 +46,29 @@ function checkoutQueries(merchant: Sql, memberId: string, orderId: string): Reco
   };
 }
 
-export function checkoutReads(db: D1Database, merchant: Sql, memberId: string, orderId: string): D1PreparedStatement[] {
+/** The checkout's reads as named statements, under names no other prefetch uses. */
+export function checkoutReads(
+  db: D1Database,
+  merchant: Sql,
+  memberId: string,
+  orderId: string,
+): Record<`checkout.${CheckoutRead}`, D1PreparedStatement> {
   const queries = checkoutQueries(merchant, memberId, orderId);
-  return CHECKOUT_READS.map((name) => prepare(db, queries[name]));
+  return Object.fromEntries(CHECKOUT_READS.map((name) => [`checkout.${name}`, prepare(db, queries[name])])) as Record<
+    `checkout.${CheckoutRead}`,
+    D1PreparedStatement
+  >;
 }
 
-/** The batch's results by read name. */
-function byName(results: readonly D1Result[]): Record<CheckoutRead, Record<string, unknown>[]> {
-  const rows = (name: CheckoutRead) => (results[CHECKOUT_READS.indexOf(name)]?.results ?? []) as Record<string, unknown>[];
+/** Rows of each read, from results named as checkoutReads names them. */
+function byName(results: Readonly<Record<string, D1Result>>): Record<CheckoutRead, Record<string, unknown>[]> {
+  const rows = (name: CheckoutRead) => (results[`checkout.${name}`]?.results ?? []) as Record<string, unknown>[];
   return { program: rows("program"), member: rows("member"), rules: rows("rules"), order: rows("order") };
+}
+
+/** The checkout's results when they all rode along with authentication. */
+function prefetchedCheckout(prefetched: Readonly<Record<string, D1Result>> | undefined) {
+  return prefetched && CHECKOUT_READS.every((name) => prefetched[`checkout.${name}`]) ? prefetched : undefined;
 }
 
 function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): CheckoutContext {
@@ -70,17 +84,19 @@ function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): Che
 
 /** The checkout context: from the reads prefetched with authentication when present, else read now. */
 export async function loadCheckoutContext(scope: RequestScope, memberId: string, orderId: string): Promise<CheckoutContext> {
-  // Prefetched reads are the checkout's when there is one result per read (see prefetchCheckout).
-  const prefetched = scope.prefetched?.length === CHECKOUT_READS.length ? scope.prefetched : undefined;
-  const results = prefetched ?? (await scope.db.batch(checkoutReads(scope.db, sql`${scope.merchant.id}`, memberId, orderId)));
-  return contextFrom(byName(results));
+  const prefetched = prefetchedCheckout(scope.prefetched);
+  if (prefetched) return contextFrom(byName(prefetched));
+  const reads = checkoutReads(scope.db, sql`${scope.merchant.id}`, memberId, orderId);
+  const names = Object.keys(reads) as (keyof typeof reads)[];
+  const results = await scope.db.batch(names.map((name) => reads[name]));
+  return contextFrom(byName(Object.fromEntries(names.map((name, i) => [name, results[i]!]))));
 }
 
 /** Prefetch for routes whose JSON body names the member and order (POST /v1/orders, quote). */
 export const prefetchCheckout: Prefetch = async (c) => {
   const body = (await c.req.json().catch(() => null)) as { memberId?: unknown; orderId?: unknown } | null;
   const hash = c.var.secretHash;
-  if (!hash || typeof body?.memberId !== "string" || typeof body.orderId !== "string") return [];
+  if (!hash || typeof body?.memberId !== "string" || typeof body.orderId !== "string") return {};
   return checkoutReads(c.var.db, merchantOfKey(hash), body.memberId, body.orderId);
 };
 

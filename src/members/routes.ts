@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { HOLD_TTL_TEXT } from "../ledger/holds";
-import { allow, allowWith, memberOnly, merchantOfKey, type Prefetch } from "../platform/auth";
+import { allow, allowWith, memberOnly, merchantOfKey, type Prefetch, type PrefetchReads } from "../platform/auth";
 import { now } from "../platform/clock";
 import { ApiError } from "../platform/errors";
 import { commitPlanned, idempotent, writeReply } from "../platform/idempotency";
@@ -35,6 +35,7 @@ import {
   expiringPoints,
   exportMember,
   listLedger,
+  MEMBER_READ,
   memberReadStatement,
   mintMemberToken,
   planAdjustment,
@@ -45,10 +46,11 @@ import {
 const tags = ["Members"];
 
 /** Prefetch for GET /v1/members/{memberId}: the whole read rides along with authentication. */
-const prefetchMember: Prefetch = (c) => {
+const prefetchMember: Prefetch = (c): PrefetchReads => {
   const hash = c.var.secretHash;
   const memberId = c.req.param("memberId");
-  return hash && memberId ? [memberReadStatement(c.var.db, merchantOfKey(hash), memberId, now())] : [];
+  if (!hash || !memberId) return {};
+  return { [MEMBER_READ]: memberReadStatement(c.var.db, merchantOfKey(hash), memberId, now()) };
 };
 
 export const membersRouter = createRouter()

@@ -68,10 +68,14 @@ interface MemberReadRow {
  * The member read that rode along with authentication (the route's prefetch is memberReadStatement alone):
  * undefined when nothing was prefetched (member tokens), null when the member does not exist.
  */
-function prefetchedMember(prefetched: D1Result[] | undefined): MemberReadRow | null | undefined {
-  if (prefetched?.length !== 1) return undefined;
-  return (prefetched[0]?.results[0] as MemberReadRow | undefined) ?? null;
+function prefetchedMember(prefetched: Readonly<Record<string, D1Result>> | undefined): MemberReadRow | null | undefined {
+  const read = prefetched?.[MEMBER_READ];
+  if (!read) return undefined;
+  return (read.results[0] as MemberReadRow | undefined) ?? null;
 }
+
+/** Name of the member read in a route's prefetch. */
+export const MEMBER_READ = "member.read";
 
 /** How often a read retries when a hold it releases was captured or cancelled at the same moment. */
 const READ_SETTLE_ATTEMPTS = 3;

@@ -47,7 +47,13 @@ function merchantOf(row: { merchant_id: string; merchant_name: string; currency:
  * when the key is unknown or revoked). Prefetched reads are advisory: a handler re-reads when they are
  * absent (member tokens, platform token).
  */
-export type Prefetch = (c: Context<AppEnv>) => Promise<D1PreparedStatement[]> | D1PreparedStatement[];
+export type Prefetch = (c: Context<AppEnv>) => Promise<PrefetchReads> | PrefetchReads;
+
+/** Named reads of a route's prefetch; their results reach the service under the same names. */
+export type PrefetchReads = Readonly<Record<string, D1PreparedStatement>>;
+
+/** Results of prefetched reads, by the names the prefetch gave them. */
+export type Prefetched = Readonly<Record<string, D1Result>>;
 
 /** The merchant of an active key, by the key's hash: scopes every prefetched read to the caller's merchant. */
 export const merchantOfKey = (hash: string): Sql =>
@@ -96,7 +102,9 @@ async function resolvePrincipal(c: Context<AppEnv>, secret: string, prefetch?: P
   );
   const withKey = isIdempotencyKey(idempotencyKey);
   if (withKey || prefetch) c.set("secretHash", hash);
-  const extra = prefetch ? await prefetch(c) : [];
+  const reads = prefetch ? await prefetch(c) : {};
+  const names = Object.keys(reads);
+  const extra = names.map((name) => reads[name]!);
   let row: KeyRow | undefined;
   if (withKey || extra.length > 0) {
     const statements = [keyQuery];
@@ -105,7 +113,7 @@ async function resolvePrincipal(c: Context<AppEnv>, secret: string, prefetch?: P
     const [keys, ...rest] = await db.batch<unknown>([...statements, ...extra]);
     row = keys?.results[0] as KeyRow | undefined;
     if (withKey) c.set("idempotencyRecord", (rest.shift()?.results[0] as IdempotencyRecord | undefined) ?? null);
-    if (extra.length > 0) c.set("prefetched", rest as D1Result[]);
+    if (extra.length > 0) c.set("prefetched", Object.fromEntries(names.map((name, i) => [name, rest[i] as D1Result])));
   } else {
     row = (await keyQuery.first<KeyRow>()) ?? undefined;
   }

@@ -43,8 +43,8 @@ export interface AppEnv {
     /** SHA-256 of the secret, set when prefetch statements were bound to it. */
     secretHash: string | undefined;
     principal: Principal;
-    /** Results of the route's prefetch statements, in order (see Prefetch in auth.ts). */
-    prefetched: D1Result[] | undefined;
+    /** Results of the route's prefetch reads, by name (see Prefetch in auth.ts). */
+    prefetched: Readonly<Record<string, D1Result>> | undefined;
     /** Idempotency row fetched with the auth lookup (undefined: not looked up; null: none). */
     idempotencyRecord: IdempotencyRecord | null | undefined;
     idempotency: IdempotencyContext | undefined;

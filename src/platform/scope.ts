@@ -17,7 +17,7 @@ export interface RequestScope {
   /** The request's checked Idempotency-Key, for writes that store their reply in their own batch. */
   idempotency?: IdempotencyContext;
   /** Reads that rode along with authentication (see Prefetch in auth.ts). */
-  prefetched?: D1Result[];
+  prefetched?: Readonly<Record<string, D1Result>>;
 }
 
 /** The scope of the current request; a new instant for each call (a retried attempt reads the clock again). */
