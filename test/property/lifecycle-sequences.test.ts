@@ -1,8 +1,9 @@
 /**
- * Property: with a moving clock, pending windows and expiry, random sequences of orders, redemptions,
- * partial refunds, adjustments, reads and job runs keep, after every step: spendable + pending equal to
- * the unexpired lots' remainders (net of debt), no lot below zero, and no lot expiring more than was
- * left unspent of it.
+ * Property: with a moving clock, pending windows and expiry, random sequences of orders, redemptions and
+ * holds, cancels, partial refunds, adjustments, reads and job runs keep, after every step: spendable +
+ * pending equal to the unexpired lots' remainders (net of debt), no lot below zero, no lot expiring more
+ * than was left unspent of it, debt never above what was spent, refund claims matched by debt and payers,
+ * and per order, taken + excused exactly the refunded share with nothing excused beyond what expired.
  */
 
 import { env } from "cloudflare:test";
@@ -11,12 +12,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { advanceClock, DAY_MS, resetClock } from "../../src/platform/clock";
 import { BASE_RULE, call, createMerchant, createRule, type TestMerchant, uid } from "../support/api";
-import { checkMemberInvariants } from "../support/invariants";
+import { checkMemberInvariants, checkOrderInvariants } from "../support/invariants";
 import { propertySeed } from "../support/seeds";
 
 type Step =
   | { kind: "order"; member: number; amount: number }
-  | { kind: "redeem"; member: number; points: number }
+  | { kind: "redeem"; member: number; points: number; hold: boolean }
+  | { kind: "cancel"; redemption: number }
   | { kind: "refund"; order: number; part: number }
   | { kind: "adjust"; member: number; points: number }
   | { kind: "advance"; hours: number }
@@ -34,8 +36,15 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
   {
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constant("redeem" as const), member: fc.nat(1), points: fc.integer({ min: 1, max: 300 }) }),
+    arbitrary: fc.record({
+      kind: fc.constant("redeem" as const),
+      member: fc.nat(1),
+      points: fc.integer({ min: 1, max: 300 }),
+      hold: fc.boolean(),
+    }),
   },
+  // Cancels return spent points to lots that may be past their date, or whose order a refund has taken back.
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("cancel" as const), redemption: fc.nat(30) }) },
   {
     weight: 2,
     arbitrary: fc.record({ kind: fc.constant("refund" as const), order: fc.nat(30), part: fc.integer({ min: 1, max: 100 }) }),
@@ -58,6 +67,7 @@ afterAll(() => resetClock());
 async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
   const members = [uid("la"), uid("lb")];
   const orders: { id: string; left: number }[] = [];
+  const redemptions: string[] = [];
   for (const step of steps) {
     let reply: { status: number; text: string } | undefined;
     switch (step.kind) {
@@ -76,10 +86,19 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
         reply = await call("POST", "/v1/redemptions", {
           token: m.checkout,
           idempotencyKey: uid("k"),
-          body: { memberId: members[step.member], points: step.points },
+          body: { memberId: members[step.member], points: step.points, hold: step.hold },
         });
         expect([201, 404, 409]).toContain(reply.status);
+        if (reply.status === 201) redemptions.push(JSON.parse(reply.text).id);
         break;
+      case "cancel": {
+        const id = redemptions[step.redemption % Math.max(1, redemptions.length)];
+        if (!id) break;
+        reply = await call("POST", `/v1/redemptions/${id}/cancel`, { token: m.checkout });
+        // 409 once it was cancelled, or released when its hold ran out.
+        expect([200, 409]).toContain(reply.status);
+        break;
+      }
       case "refund": {
         const order = orders[step.order % Math.max(1, orders.length)];
         if (!order || order.left <= 0) break;
@@ -118,6 +137,7 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
         break;
     }
     for (const member of members) await checkMemberInvariants(m.id, member);
+    await checkOrderInvariants(m.id);
   }
   // In the end, after every date has passed and the jobs ran, nothing is left but what cannot expire.
   advanceClock(40 * DAY_MS);
