@@ -1,7 +1,9 @@
 /** Everything an order needs to be evaluated, read in one D1 round trip. */
+
 import type { programs } from "../db/schema";
 import { merchantOfKey, type Prefetch } from "../platform/auth";
 import { MINUTE_MS } from "../platform/clock";
+import type { Prefetched } from "../platform/context";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { ApiError } from "../platform/errors";
 import type { RequestScope } from "../platform/scope";
@@ -61,13 +63,13 @@ export function checkoutReads(
 }
 
 /** Rows of each read, from results named as checkoutReads names them. */
-function byName(results: Readonly<Record<string, D1Result>>): Record<CheckoutRead, Record<string, unknown>[]> {
+function byName(results: Prefetched): Record<CheckoutRead, Record<string, unknown>[]> {
   const rows = (name: CheckoutRead) => (results[`checkout.${name}`]?.results ?? []) as Record<string, unknown>[];
   return { program: rows("program"), member: rows("member"), rules: rows("rules"), order: rows("order") };
 }
 
 /** The checkout's results when they all rode along with authentication. */
-function prefetchedCheckout(prefetched: Readonly<Record<string, D1Result>> | undefined) {
+function prefetchedCheckout(prefetched: Prefetched | undefined) {
   return prefetched && CHECKOUT_READS.every((name) => prefetched[`checkout.${name}`]) ? prefetched : undefined;
 }
 

@@ -1,10 +1,12 @@
 /** Member records, their ledger, adjustments, tokens, export and erasure. */
+
 import { and, asc, desc, sql as drizzleSql, eq, gt, lt, lte } from "drizzle-orm";
 import { ledgerEntries, members, orders, pointLots, programs, redemptions, refunds } from "../db/schema";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
 import { type DueHold, LedgerWriter } from "../ledger/statements";
 import { MEMBER_TOKEN_PREFIX } from "../platform/auth";
 import { DAY_MS, now, SECOND_MS, toIso } from "../platform/clock";
+import type { Prefetched } from "../platform/context";
 import { randomToken, sha256Hex } from "../platform/crypto";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { classifyBatchError } from "../platform/db";
@@ -68,7 +70,7 @@ interface MemberReadRow {
  * The member read that rode along with authentication (the route's prefetch is memberReadStatement alone):
  * undefined when nothing was prefetched (member tokens), null when the member does not exist.
  */
-function prefetchedMember(prefetched: Readonly<Record<string, D1Result>> | undefined): MemberReadRow | null | undefined {
+function prefetchedMember(prefetched: Prefetched | undefined): MemberReadRow | null | undefined {
   const read = prefetched?.[MEMBER_READ];
   if (!read) return undefined;
   return (read.results[0] as MemberReadRow | undefined) ?? null;

@@ -52,9 +52,6 @@ export type Prefetch = (c: Context<AppEnv>) => Promise<PrefetchReads> | Prefetch
 /** Named reads of a route's prefetch; their results reach the service under the same names. */
 export type PrefetchReads = Readonly<Record<string, D1PreparedStatement>>;
 
-/** Results of prefetched reads, by the names the prefetch gave them. */
-export type Prefetched = Readonly<Record<string, D1Result>>;
-
 /** The merchant of an active key, by the key's hash: scopes every prefetched read to the caller's merchant. */
 export const merchantOfKey = (hash: string): Sql =>
   sql`(SELECT merchant_id FROM api_keys WHERE secret_hash = ${hash} AND revoked_at IS NULL)`;

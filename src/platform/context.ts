@@ -32,6 +32,9 @@ export interface IdempotencyContext {
   stored: boolean;
 }
 
+/** Results of a route's prefetched reads, by the names its Prefetch gave them (see auth.ts). */
+export type Prefetched = Readonly<Record<string, D1Result>>;
+
 export interface AppEnv {
   Bindings: Env;
   Variables: {
@@ -44,7 +47,7 @@ export interface AppEnv {
     secretHash: string | undefined;
     principal: Principal;
     /** Results of the route's prefetch reads, by name (see Prefetch in auth.ts). */
-    prefetched: Readonly<Record<string, D1Result>> | undefined;
+    prefetched: Prefetched | undefined;
     /** Idempotency row fetched with the auth lookup (undefined: not looked up; null: none). */
     idempotencyRecord: IdempotencyRecord | null | undefined;
     idempotency: IdempotencyContext | undefined;

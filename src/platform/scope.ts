@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import { currentMerchant } from "./auth";
 import { now } from "./clock";
-import type { AppEnv, IdempotencyContext, MerchantRef } from "./context";
+import type { AppEnv, IdempotencyContext, MerchantRef, Prefetched } from "./context";
 import type { Orm } from "./db";
 
 export interface RequestScope {
@@ -17,7 +17,7 @@ export interface RequestScope {
   /** The request's checked Idempotency-Key, for writes that store their reply in their own batch. */
   idempotency?: IdempotencyContext;
   /** Reads that rode along with authentication (see Prefetch in auth.ts). */
-  prefetched?: Readonly<Record<string, D1Result>>;
+  prefetched?: Prefetched;
 }
 
 /** The scope of the current request; a new instant for each call (a retried attempt reads the clock again). */
