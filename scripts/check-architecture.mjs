@@ -5,6 +5,7 @@
  * - platform/ and db/ import no capability;
  * - ledger/ imports only ledger/, platform/ and db/;
  * - earning/ imports no capability's routes or service;
+ * - activity/ (member activity per period, shared by orders, refunds, tiers, rebates) imports only platform/ and db/;
  * - no capability imports another capability's routes.ts or service.ts (jobs/ may call services);
  * - routes.ts files are imported only by app.ts;
  * - no two capabilities import each other (shared logic belongs in a layer, e.g. earning/).
@@ -18,7 +19,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const src = join(root, "src");
 
 /** Folders that are not capabilities: shared layers with rules of their own. */
-const LAYERS = new Set(["platform", "db", "ledger", "earning"]);
+const LAYERS = new Set(["platform", "db", "ledger", "earning", "activity"]);
 
 /** @param {string} dir @returns {string[]} */
 function sourceFiles(dir) {
@@ -49,6 +50,7 @@ function violation(from, to) {
   if (baseOf(to) === "routes.ts" && from !== "app.ts") return "routes are mounted by app.ts only";
   if ((a === "platform" || a === "db") && b !== "" && !["platform", "db"].includes(b)) return `${a}/ imports no capability`;
   if (a === "ledger" && !["ledger", "platform", "db"].includes(b)) return "ledger/ imports only ledger/, platform/ and db/";
+  if (a === "activity" && !["activity", "platform", "db"].includes(b)) return "activity/ imports only platform/ and db/";
   if (a !== b && baseOf(to) === "service.ts" && a !== "jobs" && b !== "" && !LAYERS.has(b))
     return "a capability calls another capability's service only from jobs/";
   return null;

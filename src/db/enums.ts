@@ -26,3 +26,11 @@ export type RedemptionStatus = (typeof REDEMPTION_STATUSES)[number];
 
 export const JOB_TRIGGERS = ["cron", "manual"] as const;
 export const JOB_RUN_STATUSES = ["running", "succeeded", "failed"] as const;
+
+export const TIER_METRICS = ["spend", "points", "orders"] as const;
+export type TierMetric = (typeof TIER_METRICS)[number];
+
+export const TIER_WINDOWS = ["calendar_year", "rolling_days"] as const;
+
+export const TIER_CHANGE_REASONS = ["upgrade", "review", "manual", "ladder_change"] as const;
+export type TierChangeReason = (typeof TIER_CHANGE_REASONS)[number];

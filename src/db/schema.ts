@@ -8,7 +8,17 @@
 
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import { ENTRY_TYPES, EXPIRY_POLICIES, JOB_RUN_STATUSES, JOB_TRIGGERS, KEY_SCOPES, REDEMPTION_STATUSES } from "./enums";
+import {
+  ENTRY_TYPES,
+  EXPIRY_POLICIES,
+  JOB_RUN_STATUSES,
+  JOB_TRIGGERS,
+  KEY_SCOPES,
+  REDEMPTION_STATUSES,
+  TIER_CHANGE_REASONS,
+  TIER_METRICS,
+  TIER_WINDOWS,
+} from "./enums";
 
 export const merchants = sqliteTable("merchants", {
   id: text("id").primaryKey(),
@@ -82,9 +92,57 @@ export const members = sqliteTable(
     /** When the member's earliest pending lot becomes spendable (null: nothing pending). */
     nextReleaseAt: integer("next_release_at"),
     updatedAt: integer("updated_at").notNull(),
+    // Tier status (src/tiers). `tierId` above is the current tier; null means the ladder's lowest tier.
+    /** The status lapses at this instant (a local midnight); a review after it (plus grace) may move down. */
+    tierQualifiedUntil: integer("tier_qualified_until"),
+    /** 1 while a tier assigned by hand holds (until `tierManualUntil`, or until changed when null). */
+    tierManual: integer("tier_manual").notNull().default(0),
+    tierManualUntil: integer("tier_manual_until"),
+    /**
+     * The member's qualification metric over the tier window, kept as orders and refunds are posted:
+     * sums of member_periods day rows from `tierWindowStart` (a day key) on. Null: not computed yet.
+     */
+    tierWindowStart: text("tier_window_start"),
+    tierSpend: integer("tier_spend").notNull().default(0),
+    tierPoints: integer("tier_points").notNull().default(0),
+    tierOrders: integer("tier_orders").notNull().default(0),
+    /** The ladder version the member was last placed under (a ladder change re-places older ones). */
+    tierVersion: integer("tier_version").notNull().default(0),
   },
   // Expression index members_last_activity (inactivity expiry) is in migrations/0002_last_activity.sql.
-  (t) => [primaryKey({ columns: [t.merchantId, t.id] })],
+  (t) => [
+    primaryKey({ columns: [t.merchantId, t.id] }),
+    // Tier review: members whose status lapses, by date; manual assignments that end.
+    index("members_tier_lapse").on(t.merchantId, t.tierQualifiedUntil).where(sql`tier_qualified_until IS NOT NULL`),
+    index("members_tier_manual_end").on(t.merchantId, t.tierManualUntil).where(sql`tier_manual_until IS NOT NULL`),
+    // Ladder change: members not yet placed under the current ladder version.
+    index("members_tier_version").on(t.merchantId, t.tierVersion),
+  ],
+);
+
+/**
+ * A member's activity per local period of the merchant's timezone, kept as orders and refunds are posted
+ * (a refund counts in its order's period): `d2026-11-29` day rows and `m2026-11` month rows. Tiers,
+ * rebates and perks read a window or a period here in a bounded number of rows, never the order history.
+ */
+export const memberPeriods = sqliteTable(
+  "member_periods",
+  {
+    merchantId: text("merchant_id").notNull(),
+    memberId: text("member_id").notNull(),
+    period: text("period").notNull(),
+    /** Order amounts net of refunds, minor units. */
+    spend: integer("spend").notNull().default(0),
+    /** Points the orders earned, net of refund reversals. */
+    points: integer("points").notNull().default(0),
+    /** Orders, less those refunded in full. */
+    orders: integer("orders").notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.merchantId, t.memberId, t.period] }),
+    // Period closes (rebates) read every member of one period.
+    index("member_periods_by_period").on(t.merchantId, t.period, t.memberId),
+  ],
 );
 
 /** Append-only: rows are inserted, never updated or deleted. */
@@ -271,6 +329,21 @@ export const memberTokens = sqliteTable(
   (t) => [index("member_tokens_expiry").on(t.expiresAt)],
 );
 
+/** How a merchant's members qualify for tiers: one row per merchant with a ladder. */
+export const tierLadders = sqliteTable("tier_ladders", {
+  merchantId: text("merchant_id").primaryKey(),
+  metric: text("metric", { enum: TIER_METRICS }).notNull(),
+  windowKind: text("window_kind", { enum: TIER_WINDOWS }).notNull(),
+  /** Days of a rolling window (null for calendar years). */
+  windowDays: integer("window_days"),
+  graceDays: integer("grace_days").notNull(),
+  downgradeSteps: integer("downgrade_steps").notNull(),
+  upgradeAppliesToQualifyingOrder: integer("upgrade_applies", { mode: "boolean" }).notNull(),
+  /** Bumped by every change; members placed under an older version are re-placed in chunks. */
+  version: integer("version").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
 /** Tier ladder of a merchant (frequent-buyer tiers). Members point at a tier by `tier_id`. */
 export const tiers = sqliteTable(
   "tiers",
@@ -283,6 +356,22 @@ export const tiers = sqliteTable(
     position: integer("position").notNull(),
   },
   (t) => [primaryKey({ columns: [t.merchantId, t.id] })],
+);
+
+/** Every tier change of a member, with what caused it. Append-only. */
+export const tierHistory = sqliteTable(
+  "tier_history",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    memberId: text("member_id").notNull(),
+    fromTier: text("from_tier"),
+    toTier: text("to_tier").notNull(),
+    reason: text("reason", { enum: TIER_CHANGE_REASONS }).notNull(),
+    detail: text("detail").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("tier_history_member").on(t.merchantId, t.memberId, t.at)],
 );
 
 /** One run of a scheduled job (cron or on demand): what it did, for operations. */
@@ -298,6 +387,8 @@ export const jobRuns = sqliteTable(
     startedAt: integer("started_at").notNull(),
     finishedAt: integer("finished_at"),
     processed: integer("processed").notNull().default(0),
+    /** Items the run changed (a review that finds a member still qualified processes without changing). */
+    changed: integer("changed").notNull().default(0),
     chunks: integer("chunks").notNull().default(0),
     /** More due work was left for the next run (the run stopped at its chunk budget). */
     more: integer("more", { mode: "boolean" }).notNull().default(false),

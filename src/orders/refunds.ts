@@ -11,6 +11,7 @@
  * order cannot both reverse from the same starting point.
  */
 import { and, sql as drizzleSql, eq } from "drizzle-orm";
+import { activitySql } from "../activity/statements";
 import { orders, refunds } from "../db/schema";
 import type { OrderItem } from "../earning/types";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
@@ -71,7 +72,11 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
   if (!plan.ok) throw new ApiError(plan.code, plan.detail, plan.errors);
   const reversed = pointsToReverse(order.pointsEarned, order.amount, order.refundedAmount, plan.amount);
   const due = dueFor(member, program, merchant.timezone, at, true);
-  const statements = refundStatements(scope.db, write, { order, input, plan: { ...plan, reversed }, due, at });
+  // The refund counts in its order's period: net spend, net points, and the order itself once refunded in full.
+  const fully = order.refundedAmount + plan.amount === order.amount;
+  const activity = { spend: -plan.amount, points: -reversed, orders: fully ? -1 : 0 };
+  const periods = activitySql(order.merchantId, order.memberId, order.occurredAt, merchant.timezone, activity);
+  const statements = refundStatements(scope.db, write, { order, input, plan: { ...plan, reversed }, due, at, periods });
   return commitWrite(scope.db, write, statements, 201, (failure) => {
     if (failure.kind === "guard" && failure.reason === "conflict") throw new RaceError(RACE);
     if (failure.kind === "unique" && failure.table === "refunds")
@@ -111,7 +116,7 @@ async function readRefund(scope: RequestScope, orderId: string, refundId: string
 function refundStatements(
   db: D1Database,
   write: IdempotentWrite,
-  refund: { order: OrderRow; input: RefundInput; plan: PlannedRefund; due: SettleInput; at: number },
+  refund: { order: OrderRow; input: RefundInput; plan: PlannedRefund; due: SettleInput; at: number; periods: Sql[] },
 ): D1PreparedStatement[] {
   const { order, input, plan, at } = refund;
   const ledger = () => new LedgerWriter(db, order.merchantId, order.memberId, at);
@@ -147,6 +152,7 @@ function refundStatements(
            ${input.items ? JSON.stringify(input.items) : null}, ${taken}, ${at})`,
     ),
     ...reversal.statements,
+    ...refund.periods.map((upsert) => prepare(db, upsert)),
     write.finishSql(
       201,
       sql`SELECT json_object('refundId', ${input.refundId}, 'orderId', ${order.id}, 'amount', ${plan.amount},

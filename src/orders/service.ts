@@ -3,6 +3,7 @@
  * authentication when prefetched), a pure plan decides what the order earns (order-plan.ts), and one batch
  * writes the order, the member's lot, account and ledger entry, and the stored idempotent response.
  */
+import { activitySql } from "../activity/statements";
 import { checkOrder, loadCheckoutContext } from "../earning/checkout-context";
 import type { OrderInput } from "../earning/schemas";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
@@ -93,6 +94,9 @@ function orderStatements(
       ),
     );
   statements.push(...ledgerStatements(scope, input, occurredAt, plan, lotId));
+  const activity = { spend: input.amount, points: plan.pointsEarned, orders: 1 };
+  for (const upsert of activitySql(merchantId, input.memberId, occurredAt, scope.merchant.timezone, activity))
+    statements.push(prepare(db, upsert));
   statements.push(
     write.finishSql(
       201,
