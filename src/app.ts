@@ -19,6 +19,7 @@ import { validationHook } from "./platform/validation";
 import { programRouter } from "./program/routes";
 import { redemptionsRouter } from "./redemptions/routes";
 import { rulesRouter } from "./rules/routes";
+import { meTierRouter, tiersRouter } from "./tiers/routes";
 
 /** Largest request body accepted (a 500-item order is far below it). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -43,6 +44,8 @@ export function createApp() {
     ordersRouter,
     redemptionsRouter,
     rulesRouter,
+    tiersRouter,
+    meTierRouter,
     jobsRouter,
   ])
     app.route("/", router);

@@ -339,8 +339,12 @@ export const tierLadders = sqliteTable("tier_ladders", {
   graceDays: integer("grace_days").notNull(),
   downgradeSteps: integer("downgrade_steps").notNull(),
   upgradeAppliesToQualifyingOrder: integer("upgrade_applies", { mode: "boolean" }).notNull(),
-  /** Bumped by every change; members placed under an older version are re-placed in chunks. */
+  /**
+   * Bumped by every change of placement rules; members enrolled before `versionAt` and placed under an
+   * older version are re-placed in chunks (members enrolled since start in the lowest tier under it).
+   */
   version: integer("version").notNull(),
+  versionAt: integer("version_at").notNull().default(0),
   updatedAt: integer("updated_at").notNull(),
 });
 

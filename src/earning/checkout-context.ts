@@ -9,21 +9,35 @@ import { ApiError } from "../platform/errors";
 import type { RequestScope } from "../platform/scope";
 import { MAX_UNITS } from "../platform/validation";
 import { type MemberClock, type ProgramSettings, programFromRow } from "../program/settings";
+import type { Ladder } from "../tiers/ladder";
+import { type LadderRow, ladderFromRow, ladderQuery } from "../tiers/ladder-row";
 import { MAX_ACTIVE_RULES } from "./limits";
 import { type RuleRow, ruleFromRow } from "./rule-row";
 import type { OrderInput } from "./schemas";
 import type { MemberFacts, Rule } from "./types";
 
+/** The member's tier status as stored (see members.tier_* in db/schema.ts). */
+export interface MemberTierState {
+  /** Stored tier id (null: never placed, the lowest tier). */
+  storedTierId: string | null;
+  tierWindowStart: string | null;
+  tierSpend: number;
+  tierPoints: number;
+  tierOrders: number;
+}
+
 export interface CheckoutContext {
   program: ProgramSettings;
+  /** The tier ladder, null when the merchant has none. */
+  ladder: Ladder | null;
   /** null when the member is not enrolled yet. */
-  member: (MemberFacts & MemberClock) | null;
+  member: (MemberFacts & MemberClock & MemberTierState) | null;
   rules: Rule[];
   orderExists: boolean;
 }
 
 /** The checkout's reads by name, in the order they are batched (and their results come back). */
-const CHECKOUT_READS = ["program", "member", "rules", "order"] as const;
+const CHECKOUT_READS = ["program", "ladder", "member", "rules", "order"] as const;
 type CheckoutRead = (typeof CHECKOUT_READS)[number];
 
 /**
@@ -37,8 +51,10 @@ function checkoutQueries(merchant: Sql, memberId: string, orderId: string): Reco
         point_value_amount AS pointValueAmount, pending_days AS pendingDays, expiry_policy AS expiryPolicy,
         expiry_days AS expiryDays, auto_enroll AS autoEnroll, updated_at AS updatedAt
       FROM programs WHERE merchant_id = ${merchant}`,
-    member: sql`SELECT tier_id AS tierId, order_count AS orderCount, next_release_at AS nextReleaseAt,
-        last_activity_at AS lastActivityAt, enrolled_at AS enrolledAt
+    ladder: ladderQuery(merchant),
+    member: sql`SELECT tier_id AS storedTierId, order_count AS orderCount, next_release_at AS nextReleaseAt,
+        last_activity_at AS lastActivityAt, enrolled_at AS enrolledAt, tier_window_start AS tierWindowStart,
+        tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders
       FROM members WHERE merchant_id = ${merchant} AND id = ${memberId}`,
     // Bounded: rules beyond MAX_ACTIVE_RULES are refused when created or activated.
     rules: sql`SELECT merchant_id AS merchantId, id, name, active, priority, starts_at AS startsAt, ends_at AS endsAt,
@@ -65,7 +81,13 @@ export function checkoutReads(
 /** Rows of each read, from results named as checkoutReads names them. */
 function byName(results: Prefetched): Record<CheckoutRead, Record<string, unknown>[]> {
   const rows = (name: CheckoutRead) => (results[`checkout.${name}`]?.results ?? []) as Record<string, unknown>[];
-  return { program: rows("program"), member: rows("member"), rules: rows("rules"), order: rows("order") };
+  return {
+    program: rows("program"),
+    ladder: rows("ladder"),
+    member: rows("member"),
+    rules: rows("rules"),
+    order: rows("order"),
+  };
 }
 
 /** The checkout's results when they all rode along with authentication. */
@@ -75,10 +97,12 @@ function prefetchedCheckout(prefetched: Prefetched | undefined) {
 
 function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): CheckoutContext {
   const program = rows.program[0] as (typeof programs.$inferSelect & { autoEnroll: boolean | number }) | undefined;
-  const member = rows.member[0] as (MemberClock & { tierId: string | null; orderCount: number }) | undefined;
+  const member = rows.member[0] as (MemberClock & MemberTierState & { orderCount: number }) | undefined;
+  const ladder = ladderFromRow(rows.ladder[0] as LadderRow | undefined);
   return {
     program: programFromRow(program ? { ...program, autoEnroll: Boolean(program.autoEnroll) } : undefined),
-    member: member ? { ...member, previousOrders: member.orderCount } : null,
+    ladder,
+    member: member ? { ...member, ...tierFacts(ladder, member.storedTierId), previousOrders: member.orderCount } : null,
     rules: (rows.rules as RuleRow[]).map(ruleFromRow),
     orderExists: rows.order.length > 0,
   };
@@ -131,3 +155,10 @@ export function assertEarnable(points: number): void {
 }
 
 export const NEW_MEMBER: MemberFacts = { tierId: null, previousOrders: 0 };
+
+/** What rules see of a member's tier: the stored one, the lowest when never placed; none without a ladder. */
+export function tierFacts(ladder: Ladder | null, storedTierId: string | null): Pick<MemberFacts, "tierId" | "earnMultiplierBps"> {
+  if (!ladder) return { tierId: storedTierId };
+  const tier = ladder.tiers.find((t) => t.id === storedTierId) ?? ladder.tiers[0];
+  return { tierId: tier?.id ?? null, earnMultiplierBps: tier?.earnMultiplierBps ?? 10_000 };
+}

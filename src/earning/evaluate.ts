@@ -1,8 +1,8 @@
 /**
  * Earning-rule evaluation: a pure function of the rules, the order and the member.
  *
- * - per_amount: floor(base * points / per), where base is the order amount, or, when the rule names
- *   categories or skus, the value of the matching items only.
+ * - per_amount: floor(base * points * tierMultiplier / per), where base is the order amount, or, when the
+ *   rule names categories or skus, the value of the matching items only; the member's tier multiplies it.
  * - fixed: the points, once per matching order.
  * - multiplier: adds (factor - 1) x the points of every per_amount rule that matched; several
  *   multipliers add up (2x and 3x make 4x), so the total never depends on rule order.
@@ -74,6 +74,7 @@ export function evaluateRules(rules: readonly Rule[], order: OrderFacts, member:
   const outcomes: RuleOutcome[] = [];
   let perAmountTotal = 0;
   const multipliers: { outcome: RuleOutcome; bps: number }[] = [];
+  const tierBps = member.earnMultiplierBps ?? 10_000;
 
   let day: number | undefined;
   const weekday = () => (day ??= isoWeekday(order.occurredAt, timezone));
@@ -94,7 +95,7 @@ export function evaluateRules(rules: readonly Rule[], order: OrderFacts, member:
               order.amount,
               items.reduce((sum, i) => sum + itemValue(i), 0),
             );
-      outcome.points = mulDiv(base, effect.points, effect.per);
+      outcome.points = mulDiv(base, effect.points * tierBps, effect.per * 10_000);
       perAmountTotal += outcome.points;
     } else if (effect.kind === "fixed") {
       outcome.points = effect.points;

@@ -43,7 +43,10 @@ export interface OrderFacts {
 }
 
 export interface MemberFacts {
+  /** The member's current tier (the ladder's lowest when never placed), null without a ladder. */
   tierId: string | null;
+  /** The tier's earnMultiplier in basis points: scales per_amount points (10000 = 1x; absent = 1x). */
+  earnMultiplierBps?: number;
   /** Orders the member placed before this one. */
   previousOrders: number;
 }

@@ -1,14 +1,21 @@
 /**
- * Every scheduled job, in the order a cron run executes them. Tier review and perk lapse join this list
- * when those capabilities land.
+ * Every scheduled job, in the order a cron run executes them. Perk lapse joins this list when perks land.
  */
 import { expiryJob, inactivityExpiryJob } from "./expiry";
 import { holdReleaseJob } from "./hold-release";
 import { housekeepingJob } from "./housekeeping";
 import { pendingReleaseJob } from "./pending-release";
+import { tierReviewJob } from "./tier-review";
 import type { Job } from "./types";
 
-export const JOBS: readonly Job[] = [holdReleaseJob, pendingReleaseJob, expiryJob, inactivityExpiryJob, housekeepingJob];
+export const JOBS: readonly Job[] = [
+  holdReleaseJob,
+  pendingReleaseJob,
+  expiryJob,
+  inactivityExpiryJob,
+  tierReviewJob,
+  housekeepingJob,
+];
 
 export const JOB_NAMES = JOBS.map((j) => j.name) as [string, ...string[]];
 

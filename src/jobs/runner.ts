@@ -25,6 +25,7 @@ export interface JobRunRecord {
   startedAt: number;
   finishedAt: number;
   processed: number;
+  changed: number;
   chunks: number;
   more: boolean;
   errors: string[];
@@ -47,6 +48,7 @@ export async function runJob(db: D1Database, job: Job, options: RunOptions): Pro
       VALUES (${id}, ${job.name}, ${scope.merchantId ?? null}, ${options.trigger}, 'running', ${startedAt})`,
   ).run();
   let processed = 0;
+  let changed = 0;
   let chunks = 0;
   let more = false;
   const errors: string[] = [];
@@ -54,6 +56,7 @@ export async function runJob(db: D1Database, job: Job, options: RunOptions): Pro
     do {
       const chunk = await job.runChunk(db, now(), scope, chunkSize);
       processed += chunk.processed;
+      changed += chunk.changed ?? chunk.processed;
       chunks += 1;
       more = chunk.more;
     } while (more && chunks < maxChunks);
@@ -65,8 +68,9 @@ export async function runJob(db: D1Database, job: Job, options: RunOptions): Pro
   const errorsJson = errors.length ? JSON.stringify(errors) : null;
   await prepare(
     db,
-    sql`UPDATE job_runs SET status = ${status}, finished_at = ${finishedAt}, processed = ${processed}, chunks = ${chunks},
+    sql`UPDATE job_runs SET status = ${status}, finished_at = ${finishedAt}, processed = ${processed}, changed = ${changed},
+      chunks = ${chunks},
       more = ${more}, errors = ${errorsJson} WHERE id = ${id}`,
   ).run();
-  return { id, job: job.name, trigger: options.trigger, status, startedAt, finishedAt, processed, chunks, more, errors };
+  return { id, job: job.name, trigger: options.trigger, status, startedAt, finishedAt, processed, changed, chunks, more, errors };
 }

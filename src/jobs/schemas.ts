@@ -13,6 +13,7 @@ export const JobRunSchema = z
     startedAt: z.string(),
     finishedAt: z.string().nullable(),
     processed: z.number().int(),
+    changed: z.number().int().openapi({ description: "Items the run changed (a review also confirms members)." }),
     chunks: z.number().int(),
     more: z.boolean(),
     errors: z.array(z.string()),

@@ -35,6 +35,7 @@ export async function listRuns(scope: RequestScope, limit: number, cursor?: stri
       startedAt: toIso(r.startedAt),
       finishedAt: toIsoOrNull(r.finishedAt),
       processed: r.processed,
+      changed: r.changed,
       chunks: r.chunks,
       more: r.more,
       errors: r.errors ? (JSON.parse(r.errors) as string[]) : [],

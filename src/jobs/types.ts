@@ -1,6 +1,8 @@
 /** A scheduled job works in chunks: each chunk is bounded work that leaves the data consistent. */
 export interface ChunkResult {
   processed: number;
+  /** Items the chunk changed, when that differs from processed (a review confirms some members, moves others). */
+  changed?: number;
   /** More due work may remain. */
   more: boolean;
 }

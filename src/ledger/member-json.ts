@@ -13,6 +13,14 @@ export function isoOrNullSql(column: string): string {
   return `CASE WHEN ${column} IS NULL THEN NULL ELSE ${isoSql(column)} END`;
 }
 
+/**
+ * The member's current tier: the stored one, or the ladder's lowest (threshold 0) when never placed or
+ * when the stored tier left the ladder; null when the merchant has no ladder.
+ */
+const TIER_JSON_SQL = `(SELECT json_object('id', t.id, 'name', t.name) FROM tiers t
+    WHERE t.merchant_id = m.merchant_id AND (t.id = m.tier_id OR (t.threshold = 0 AND NOT EXISTS
+      (SELECT 1 FROM tiers s WHERE s.merchant_id = m.merchant_id AND s.id = m.tier_id))))`;
+
 /** json_object(...) of a member row aliased `m`. */
 export const MEMBER_JSON_SQL = `json_object(
   'id', m.id,
@@ -22,8 +30,7 @@ export const MEMBER_JSON_SQL = `json_object(
   'credit', m.credit,
   'lifetimeEarned', m.lifetime_earned,
   'lifetimeRedeemed', m.lifetime_redeemed,
-  'tier', json(CASE WHEN m.tier_id IS NULL THEN NULL ELSE json_object('id', m.tier_id, 'name',
-    COALESCE((SELECT t.name FROM tiers t WHERE t.merchant_id = m.merchant_id AND t.id = m.tier_id), m.tier_id)) END),
+  'tier', json(${TIER_JSON_SQL}),
   'enrolledAt', ${isoSql("m.enrolled_at")},
   'lastOrderAt', ${isoOrNullSql("m.last_order_at")},
   'email', m.email,

@@ -1,8 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { HOLD_TTL_TEXT } from "../ledger/holds";
-import { allow, allowWith, memberOnly, merchantOfKey, type Prefetch, type PrefetchReads } from "../platform/auth";
+import { allow, allowWith, memberOnly, merchantOfKey, type Prefetch, type PrefetchReads, tokenMemberId } from "../platform/auth";
 import { now } from "../platform/clock";
-import { ApiError } from "../platform/errors";
 import { commitPlanned, idempotent, writeReply } from "../platform/idempotency";
 import {
   bearer,
@@ -213,13 +212,6 @@ export const membersRouter = createRouter()
     },
   );
 
-/** The token's member: the /v1/me routes read and write nothing else. */
-function tokenMember(c: { var: { principal: { kind: string; memberId?: string } } }): string {
-  const p = c.var.principal;
-  if (p.kind !== "member" || p.memberId === undefined) throw new ApiError("forbidden", "This route needs a member token.");
-  return p.memberId;
-}
-
 /** The member API: the token's own member only. */
 export const meRouter = createRouter()
   .openapi(
@@ -232,7 +224,7 @@ export const meRouter = createRouter()
       middleware: [memberOnly()] as const,
       responses: { 200: jsonResponse(MemberSchema, "The member"), ...commonErrors },
     }),
-    async (c) => sqlReply<typeof MemberSchema, 200>(await readMemberJson(scopeOf(c), tokenMember(c)), 200),
+    async (c) => sqlReply<typeof MemberSchema, 200>(await readMemberJson(scopeOf(c), tokenMemberId(c)), 200),
   )
   .openapi(
     createRoute({
@@ -247,7 +239,7 @@ export const meRouter = createRouter()
     }),
     async (c) => {
       const { limit, cursor } = c.req.valid("query");
-      return c.json(await listLedger(scopeOf(c), tokenMember(c), limit, cursor), 200);
+      return c.json(await listLedger(scopeOf(c), tokenMemberId(c), limit, cursor), 200);
     },
   )
   .openapi(
@@ -261,5 +253,5 @@ export const meRouter = createRouter()
       request: { query: ExpiringQuery },
       responses: { 200: jsonResponse(ExpiringSchema, "Expiring points"), ...commonErrors },
     }),
-    async (c) => c.json(await expiringPoints(scopeOf(c), tokenMember(c), c.req.valid("query").withinDays), 200),
+    async (c) => c.json(await expiringPoints(scopeOf(c), tokenMemberId(c), c.req.valid("query").withinDays), 200),
   );

@@ -2,13 +2,23 @@
  * What posting an order writes, decided by a pure function of the order, the checkout context, the program
  * and the clock: the service reads the context before it and writes the plan in one batch after it.
  */
-import { assertEarnable, type CheckoutContext, NEW_MEMBER } from "../earning/checkout-context";
+import { activityKeys } from "../activity/periods";
+import { assertEarnable, type CheckoutContext, NEW_MEMBER, tierFacts } from "../earning/checkout-context";
 import { evaluateRules } from "../earning/evaluate";
 import type { OrderInput } from "../earning/schemas";
-import type { Award } from "../earning/types";
+import type { Award, Evaluation, MemberFacts } from "../earning/types";
 import type { SettleInput } from "../ledger/statements";
 import { notFound } from "../platform/errors";
 import { dueFor, lotAvailability, lotExpiry } from "../program/settings";
+import { rankOfTier, tierAt, windowStartKey } from "../tiers/ladder";
+import { earningRank } from "../tiers/qualifying";
+
+/** What the order writes for tiers (see tiers/order-statements.ts). */
+export interface OrderTierPlan {
+  startKey: string;
+  orderDay: string;
+  earningRank: number;
+}
 
 /** The lot an order's points go to. */
 export interface OrderLot {
@@ -34,15 +44,56 @@ export interface OrderPlan {
   due: SettleInput | null;
   /** null when the order earned nothing (it still counts as the member's activity). */
   lot: OrderLot | null;
+  /** null when the merchant has no tier ladder. */
+  tier: OrderTierPlan | null;
 }
 
-/** The points an order earns. Refuses an unknown member (without autoEnroll) and an unsafe total. */
-export function evaluateOrder(input: OrderInput, occurredAt: number, ctx: CheckoutContext, timezone: string) {
+/**
+ * The points an order earns, and the tier rank they were computed at. Refuses an unknown member (without
+ * autoEnroll) and an unsafe total.
+ */
+export function evaluateOrder(
+  input: OrderInput,
+  occurredAt: number,
+  ctx: CheckoutContext,
+  timezone: string,
+  at: number,
+): Evaluation & { tier: OrderTierPlan | null } {
   if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
-  const evaluation = evaluateRules(ctx.rules, { ...input, occurredAt }, ctx.member ?? NEW_MEMBER, timezone);
+  const facts: MemberFacts = ctx.member ?? { ...NEW_MEMBER, ...tierFacts(ctx.ladder, null) };
+  const order = { ...input, occurredAt };
+  const evaluateAt = (rank: number | null) => {
+    if (rank === null || !ctx.ladder) return evaluateRules(ctx.rules, order, facts, timezone);
+    return evaluateRules(ctx.rules, order, { ...facts, ...tierFacts(ctx.ladder, tierAt(ctx.ladder, rank).id) }, timezone);
+  };
+  const tier = ctx.ladder ? planTier(ctx, input, occurredAt, timezone, at, (rank) => evaluateAt(rank).pointsEarned) : null;
+  const evaluation = evaluateAt(tier?.earningRank ?? null);
   assertEarnable(evaluation.pointsEarned);
-  return evaluation;
+  return { ...evaluation, tier };
 }
+
+/** The window the order counts in, and the rank it earns at (tiers/qualifying.ts). */
+function planTier(
+  ctx: CheckoutContext,
+  input: OrderInput,
+  occurredAt: number,
+  timezone: string,
+  at: number,
+  pointsAt: (rank: number) => number,
+): OrderTierPlan {
+  const ladder = ctx.ladder!;
+  const startKey = windowStartKey(ladder, at, timezone);
+  const orderDay = activityKeys(occurredAt, timezone).day;
+  const current = rankOfTier(ladder, ctx.member?.storedTierId);
+  // The cache covers today's window once slid (the service slides a stale one first when it matters).
+  const cached = ctx.member ? Number(ctx.member[cacheKey[ladder.metric]]) : 0;
+  const counted = orderDay >= startKey;
+  const share = (rank: number) =>
+    !counted ? 0 : ladder.metric === "spend" ? input.amount : ladder.metric === "orders" ? 1 : pointsAt(rank);
+  return { startKey, orderDay, earningRank: earningRank(ladder, current, cached, share) };
+}
+
+const cacheKey = { spend: "tierSpend", points: "tierPoints", orders: "tierOrders" } as const;
 
 /**
  * @example
@@ -50,7 +101,7 @@ export function evaluateOrder(input: OrderInput, occurredAt: number, ctx: Checko
  * // { pointsEarned: 128, awards: [...], enrol: false, expectedOrderCount: null, due: {...}, lot: { points: 128, ... } }
  */
 export function planOrder(input: OrderInput, occurredAt: number, ctx: CheckoutContext, timezone: string, at: number): OrderPlan {
-  const { pointsEarned, awards } = evaluateOrder(input, occurredAt, ctx, timezone);
+  const { pointsEarned, awards, tier } = evaluateOrder(input, occurredAt, ctx, timezone, at);
   // Only a member with no order yet can be raced on a firstOrder condition (the count only grows).
   const previousOrders = ctx.member?.previousOrders ?? 0;
   const firstOrderMatters = ctx.rules.some((rule) => rule.conditions.firstOrder !== undefined);
@@ -70,5 +121,6 @@ export function planOrder(input: OrderInput, occurredAt: number, ctx: CheckoutCo
             ruleId: awards.length === 1 ? (awards[0]?.ruleId ?? null) : null,
           }
         : null,
+    tier,
   };
 }

@@ -11,6 +11,7 @@
  * order cannot both reverse from the same starting point.
  */
 import { and, sql as drizzleSql, eq } from "drizzle-orm";
+import { activityKeys } from "../activity/periods";
 import { activitySql } from "../activity/statements";
 import { orders, refunds } from "../db/schema";
 import type { OrderItem } from "../earning/types";
@@ -26,6 +27,7 @@ import { newId } from "../platform/ids";
 import type { RequestScope } from "../platform/scope";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, programFromRow } from "../program/settings";
+import { refundCacheSql } from "../tiers/order-statements";
 import { parseRefundedItems, planRefund, pointsToReverse, serializeRefundedItems } from "./refund-math";
 import type { RefundInput } from "./schemas";
 
@@ -75,7 +77,11 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
   // The refund counts in its order's period: net spend, net points, and the order itself once refunded in full.
   const fully = order.refundedAmount + plan.amount === order.amount;
   const activity = { spend: -plan.amount, points: -reversed, orders: fully ? -1 : 0 };
-  const periods = activitySql(order.merchantId, order.memberId, order.occurredAt, merchant.timezone, activity);
+  const periods = [
+    ...activitySql(order.merchantId, order.memberId, order.occurredAt, merchant.timezone, activity),
+    // Lowers the tier metric (never the tier: only a review moves a member down).
+    refundCacheSql({ ...order, orderDay: activityKeys(order.occurredAt, merchant.timezone).day, delta: activity }),
+  ];
   const statements = refundStatements(scope.db, write, { order, input, plan: { ...plan, reversed }, due, at, periods });
   return commitWrite(scope.db, write, statements, 201, (failure) => {
     if (failure.kind === "guard" && failure.reason === "conflict") throw new RaceError(RACE);

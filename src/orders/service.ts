@@ -4,7 +4,7 @@
  * writes the order, the member's lot, account and ledger entry, and the stored idempotent response.
  */
 import { activitySql } from "../activity/statements";
-import { checkOrder, loadCheckoutContext } from "../earning/checkout-context";
+import { type CheckoutContext, checkOrder, loadCheckoutContext } from "../earning/checkout-context";
 import type { OrderInput } from "../earning/schemas";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
@@ -16,6 +16,8 @@ import { IdempotentWrite } from "../platform/idempotency";
 import { newId } from "../platform/ids";
 import type { RequestScope } from "../platform/scope";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
+import { type Ladder, windowStartKey } from "../tiers/ladder";
+import { slideSql, upgradeSql } from "../tiers/order-statements";
 import { evaluateOrder, type OrderPlan, planOrder } from "./order-plan";
 
 const RACE = "Another order of this member was posted at the same moment; retry with the same Idempotency-Key.";
@@ -36,7 +38,7 @@ export function postOrder(scope: RequestScope, input: OrderInput): Promise<Respo
 async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Response> {
   const { merchant, at } = scope;
   const occurredAt = checkOrder(input, merchant.currency, at);
-  const ctx = await loadCheckoutContext(scope, input.memberId, input.orderId);
+  const ctx = await freshTierCache(scope, input, await loadCheckoutContext(scope, input.memberId, input.orderId));
   const write = new IdempotentWrite(scope.db, scope.idempotency, at);
   // Posted already: by a twin request with this very key (replay it), or under another key (409).
   if (ctx.orderExists) {
@@ -45,21 +47,37 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
     throw orderConflict(input.orderId);
   }
   const plan = planOrder(input, occurredAt, ctx, merchant.timezone, at);
-  const statements = orderStatements(scope, write, { input, occurredAt, plan });
+  const statements = orderStatements(scope, write, { input, occurredAt, plan, ladder: ctx.ladder });
   return commitWrite(scope.db, write, statements, 201, (failure) => {
     if (failure.kind === "unique" && failure.table === "orders") throw orderConflict(input.orderId);
     if (failure.kind === "guard" && failure.reason === GUARD.conflict) throw new RaceError(RACE);
   });
 }
 
+/**
+ * When the order may earn at the tier it reaches (upgradeAppliesToQualifyingOrder), the plan needs the
+ * member's metric over today's window. A cache last moved on an earlier day is slid first (a write that
+ * changes no balance and may run any time) and the context read again: one more round trip, only for
+ * such ladders and a member's first order of a new window day.
+ */
+async function freshTierCache(scope: RequestScope, input: OrderInput, ctx: CheckoutContext): Promise<CheckoutContext> {
+  const { ladder, member } = ctx;
+  if (!ladder?.upgradeAppliesToQualifyingOrder || !member || ctx.orderExists) return ctx;
+  const startKey = windowStartKey(ladder, scope.at, scope.merchant.timezone);
+  if (member.tierWindowStart === startKey) return ctx;
+  await prepare(scope.db, slideSql({ merchantId: scope.merchant.id, memberId: input.memberId, startKey })).run();
+  const { prefetched: _stale, ...fresh } = scope;
+  return loadCheckoutContext(fresh, input.memberId, input.orderId);
+}
+
 /** The write batch: enrol, record the order, re-check a raced first order, settle, credit, store the reply. */
 function orderStatements(
   scope: RequestScope,
   write: IdempotentWrite,
-  order: { input: OrderInput; occurredAt: number; plan: OrderPlan },
+  order: { input: OrderInput; occurredAt: number; plan: OrderPlan; ladder: Ladder | null },
 ): D1PreparedStatement[] {
   const { db, at } = scope;
-  const { input, occurredAt, plan } = order;
+  const { input, occurredAt, plan, ladder } = order;
   const merchantId = scope.merchant.id;
   const member = sql`merchant_id = ${merchantId} AND id = ${input.memberId}`;
   const lotId = plan.lot ? newId("le", at) : null;
@@ -95,8 +113,23 @@ function orderStatements(
     );
   statements.push(...ledgerStatements(scope, input, occurredAt, plan, lotId));
   const activity = { spend: input.amount, points: plan.pointsEarned, orders: 1 };
+  const tier =
+    plan.tier && ladder
+      ? {
+          ladder,
+          merchantId,
+          memberId: input.memberId,
+          orderId: input.orderId,
+          at,
+          timezone: scope.merchant.timezone,
+          delta: activity,
+          ...plan.tier,
+        }
+      : null;
+  if (tier) statements.push(prepare(db, slideSql(tier)));
   for (const upsert of activitySql(merchantId, input.memberId, occurredAt, scope.merchant.timezone, activity))
     statements.push(prepare(db, upsert));
+  if (tier) statements.push(...upgradeSql(tier).map((statement) => prepare(db, statement)));
   statements.push(
     write.finishSql(
       201,
@@ -144,6 +177,6 @@ function orderConflict(orderId: string): ApiError {
 export async function quoteOrder(scope: RequestScope, input: OrderInput) {
   const occurredAt = checkOrder(input, scope.merchant.currency, scope.at);
   const ctx = await loadCheckoutContext(scope, input.memberId, input.orderId);
-  const { pointsEarned, awards } = evaluateOrder(input, occurredAt, ctx, scope.merchant.timezone);
+  const { pointsEarned, awards } = evaluateOrder(input, occurredAt, ctx, scope.merchant.timezone, scope.at);
   return { pointsEarned, awards };
 }

@@ -151,6 +151,13 @@ export function memberOnly(): MiddlewareHandler<AppEnv> {
   };
 }
 
+/** The token's member: the /v1/me routes read and write nothing else. */
+export function tokenMemberId(c: { var: { principal: { kind: string; memberId?: string } } }): string {
+  const p = c.var.principal;
+  if (p.kind !== "member" || p.memberId === undefined) throw new ApiError("forbidden", "This route needs a member token.");
+  return p.memberId;
+}
+
 /** Route guard for creating merchants: only the platform token. */
 export function platformOnly(): MiddlewareHandler<AppEnv> {
   return async function platformOnly(c, next) {

@@ -5,6 +5,6 @@
  */
 export function mulDiv(a: number, b: number, c: number): number {
   const product = a * b;
-  if (Number.isSafeInteger(product)) return Math.floor(product / c);
+  if (Number.isSafeInteger(product) && Number.isSafeInteger(c)) return Math.floor(product / c);
   return Number((BigInt(a) * BigInt(b)) / BigInt(c));
 }

@@ -32,9 +32,15 @@ const member = {
   nextReleaseAt: null,
   lastActivityAt: at - DAY_MS,
   enrolledAt: at - 30 * DAY_MS,
+  storedTierId: null,
+  tierWindowStart: null,
+  tierSpend: 0,
+  tierPoints: 0,
+  tierOrders: 0,
 };
 const context = (over: Partial<CheckoutContext> = {}): CheckoutContext => ({
   program: DEFAULT_PROGRAM,
+  ladder: null,
   member,
   rules: [perYuan],
   orderExists: false,

@@ -1,0 +1,1 @@
+ALTER TABLE `tier_ladders` ADD `version_at` integer DEFAULT 0 NOT NULL;

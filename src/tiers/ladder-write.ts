@@ -1,0 +1,45 @@
+/** The ladder as stored: input to rows, rows to the reply, and whether a new ladder changes anything. */
+import { factorToBps } from "../earning/evaluate";
+import type { Ladder, TierDef } from "./ladder";
+import type { LadderInput } from "./schemas";
+
+/** The ladder an input describes, at a version made at `versionAt`. */
+export function ladderFromInput(input: LadderInput, version: number, versionAt: number): Ladder {
+  return {
+    metric: input.metric,
+    window: input.window,
+    tiers: input.tiers.map(
+      (t): TierDef => ({ id: t.id, name: t.name, threshold: t.threshold, earnMultiplierBps: factorToBps(t.earnMultiplier) }),
+    ),
+    graceDays: input.downgrade.graceDays,
+    downgradeSteps: input.downgrade.steps,
+    upgradeAppliesToQualifyingOrder: input.upgradeAppliesToQualifyingOrder,
+    version,
+    versionAt,
+  };
+}
+
+/** The reply body of a ladder. */
+export function ladderBody(ladder: Ladder) {
+  return {
+    metric: ladder.metric,
+    window: ladder.window,
+    tiers: ladder.tiers.map((t) => ({
+      id: t.id,
+      name: t.name,
+      threshold: t.threshold,
+      earnMultiplier: t.earnMultiplierBps / 10_000,
+    })),
+    downgrade: { graceDays: ladder.graceDays, steps: ladder.downgradeSteps },
+    upgradeAppliesToQualifyingOrder: ladder.upgradeAppliesToQualifyingOrder,
+    version: ladder.version,
+  };
+}
+
+/** Same rules of placement (names and multipliers aside): members need not be re-placed. */
+export function samePlacementRules(a: Ladder | null, b: Ladder): boolean {
+  if (!a) return false;
+  const shape = (l: Ladder) =>
+    JSON.stringify([l.metric, l.window, l.graceDays, l.downgradeSteps, l.tiers.map((t) => [t.id, t.threshold])]);
+  return shape(a) === shape(b);
+}
