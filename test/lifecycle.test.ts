@@ -223,7 +223,14 @@ describe("scheduled jobs", () => {
     expect((await call("POST", "/v1/jobs/expiry/runs", { token: m.checkout })).status).toBe(403);
 
     const cron = await runScheduledJobs(env);
-    expect(cron.map((r) => r.job)).toEqual(["hold-release", "pending-release", "expiry", "inactivity-expiry", "housekeeping"]);
+    expect(cron.map((r) => r.job)).toEqual([
+      "hold-release",
+      "pending-release",
+      "expiry",
+      "inactivity-expiry",
+      "tier-review",
+      "housekeeping",
+    ]);
     expect(cron.every((r) => r.status === "succeeded")).toBe(true);
     expect((await ledger(other, "job")).map((e) => e.type)).toEqual(["earn", "expire"]);
   });

@@ -103,9 +103,27 @@ async function sweep(): Promise<void> {
   ok(await call("GET", "/v1/members/sweep/ledger?limit=50", { token: m.read }), 200);
   ok(await call("GET", "/v1/members/sweep/expiring?withinDays=60", { token: m.read }), 200);
 
+  // Tiers: the ladder, a preview, a member's status, a manual tier, history.
+  const ladder = {
+    metric: "spend",
+    window: { kind: "rolling_days", days: 365 },
+    tiers: [
+      { id: "member", name: "Member", threshold: 0 },
+      { id: "gold", name: "Gold", threshold: 10_000, earnMultiplier: 1.5 },
+    ],
+  };
+  ok(await call("POST", "/v1/tiers/preview", { token: m.admin, body: ladder }), 200);
+  ok(await call("PUT", "/v1/tiers", { token: m.admin, body: ladder }), 200);
+  ok(await call("GET", "/v1/tiers", { token: m.read }), 200);
+  ok(await call("GET", "/v1/members/sweep/tier", { token: m.read }), 200);
+  ok(await call("PUT", "/v1/members/sweep/tier", { token: m.admin, body: { tierId: "gold", reason: "sweep" } }), 200);
+  ok(await call("GET", "/v1/members/sweep/tier/history", { token: m.read }), 200);
+  ok(await runFor(m, "tier-review"), 200);
+
   // The member API.
   const token = await call("POST", "/v1/members/sweep/tokens", { token: m.checkout, idempotencyKey: uid("k") });
   ok(token, 201);
+  ok(await call("GET", "/v1/me/tier", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me/ledger?limit=2", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me/expiring?withinDays=60", { token: token.body.token }), 200);

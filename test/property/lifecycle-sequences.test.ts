@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { advanceClock, DAY_MS, resetClock } from "../../src/platform/clock";
 import { BASE_RULE, call, createMerchant, createRule, type TestMerchant, uid } from "../support/api";
-import { checkMemberInvariants, checkOrderInvariants } from "../support/invariants";
+import { checkActivityInvariants, checkMemberInvariants, checkOrderInvariants } from "../support/invariants";
 import { propertySeed } from "../support/seeds";
 
 type Step =
@@ -138,6 +138,7 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
     }
     for (const member of members) await checkMemberInvariants(m.id, member);
     await checkOrderInvariants(m.id);
+    await checkActivityInvariants(m.id);
   }
   // In the end, after every date has passed and the jobs ran, nothing is left but what cannot expire.
   advanceClock(40 * DAY_MS);

@@ -17,7 +17,7 @@ import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { advanceClock, DAY_MS, MINUTE_MS, now, resetClock } from "../../src/platform/clock";
 
 import { BASE_RULE, call, createMerchant, createRule, type TestMerchant, uid } from "../support/api";
-import { checkMemberInvariants, checkOrderInvariants } from "../support/invariants";
+import { checkActivityInvariants, checkMemberInvariants, checkOrderInvariants } from "../support/invariants";
 import { rng } from "../support/random";
 import { seedsFor } from "../support/seeds";
 
@@ -167,6 +167,17 @@ describe("lifecycle races with a moving clock", () => {
         autoEnroll: true,
       };
       expect((await call("PUT", "/v1/program", { token: m.admin, body: program })).status).toBe(200);
+      // A short rolling ladder (multipliers 1x, so points stay the model's): the clock's jumps slide its window.
+      const ladder = {
+        metric: "spend",
+        window: { kind: "rolling_days", days: 3 },
+        tiers: [
+          { id: "base", name: "Base", threshold: 0 },
+          { id: "plus", name: "Plus", threshold: 20_000 },
+        ],
+        downgrade: { graceDays: 1, steps: 1 },
+      };
+      expect((await call("PUT", "/v1/tiers", { token: m.admin, body: ladder })).status).toBe(200);
       const w: World = {
         m,
         members: Array.from({ length: 2 }, (_, i) => `race-${seed}-${i}`),
@@ -181,6 +192,7 @@ describe("lifecycle races with a moving clock", () => {
           await step(w);
           for (const id of w.members) await checkMemberInvariants(m.id, id);
           await checkOrderInvariants(m.id);
+          await checkActivityInvariants(m.id);
         }
       } catch (error) {
         throw new Error(`lifecycle races failed; replay with RACES_SEED=${seed}\n${String(error)}`, { cause: error });

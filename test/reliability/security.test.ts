@@ -61,7 +61,7 @@ const isMemberRoute = (r: Route) => r.path === "/v1/me" || r.path.startsWith("/v
 const isMerchantRoute = (r: Route) => !isPlatformRoute(r) && !isMemberRoute(r);
 const hasParams = (r: Route) => r.path.includes("{");
 /** Create-or-replace routes: another merchant's PUT creates its own resource, it cannot be a 404. */
-const isUpsert = (r: Route) => r.method === "PUT" && hasParams(r);
+const isUpsert = (r: Route) => r.method === "PUT" && hasParams(r) && !r.path.endsWith("/tier");
 
 /** Every path parameter names one of A's fixtures (a member, order, rule, redemption or key of A). */
 function targetsA(r: Route): boolean {
@@ -131,6 +131,15 @@ function fill(r: Route, which: "a" | "absent" = "a"): string {
   });
 }
 
+const LADDER = {
+  metric: "spend",
+  window: { kind: "calendar_year" },
+  tiers: [
+    { id: "member", name: "Member", threshold: 0 },
+    { id: "gold", name: "Gold", threshold: 100_000 },
+  ],
+};
+
 /** A valid body for the route, with fresh ids, so a guard that fails open would really write. */
 function bodyFor(r: Route, memberId = MEMBER_A): unknown {
   const order = () => ({ orderId: uid("sec-order"), memberId, amount: 100_000, currency: "CNY" });
@@ -160,6 +169,11 @@ function bodyFor(r: Route, memberId = MEMBER_A): unknown {
       return { name: "Hijacked", effect: { kind: "fixed", points: 1_000_000 } };
     case "POST /v1/rules/simulate":
       return { order: order() };
+    case "PUT /v1/tiers":
+    case "POST /v1/tiers/preview":
+      return LADDER;
+    case "PUT /v1/members/{memberId}/tier":
+      return { tierId: "gold", reason: "intrusion" };
     default:
       return r.method === "POST" || r.method === "PUT" ? {} : undefined;
   }
@@ -206,6 +220,7 @@ beforeAll(async () => {
   B = await createMerchant({ name: "Merchant B" });
   await createRule(A, BASE_RULE);
   await createRule(A, { id: RULE_A, name: RULE_NAME_A, effect: { kind: "fixed", points: 7 } });
+  for (const m of [A, B]) expect((await call("PUT", "/v1/tiers", { token: m.admin, body: LADDER })).status).toBe(200);
   const put = await call("PUT", `/v1/members/${MEMBER_A}`, {
     token: A.admin,
     body: { email: EMAIL_A, name: NAME_A, birthday: "1990-05-17" },

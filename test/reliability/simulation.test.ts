@@ -13,8 +13,8 @@ import { afterAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { advanceClock, MINUTE_MS, resetClock } from "../../src/platform/clock";
-import { BASE_RULE, createMerchant, createRule, type TestMerchant } from "../support/api";
-import { checkMemberInvariants } from "../support/invariants";
+import { BASE_RULE, call, createMerchant, createRule, type TestMerchant } from "../support/api";
+import { checkActivityInvariants, checkMemberInvariants } from "../support/invariants";
 import { LedgerModel } from "../support/model";
 import { rng } from "../support/random";
 import { seedsFor } from "../support/seeds";
@@ -116,9 +116,14 @@ async function simulate(
     if (op < 0.3) {
       const amount = random.int(0, 40_000);
       const id = `so-${seed}-${step}`;
+      const before = await env.DB.prepare("SELECT tier_id AS tier FROM members WHERE merchant_id = ?1 AND id = ?2")
+        .bind(m.id, member)
+        .first<{ tier: string | null }>();
       const r = await write("POST", "/v1/orders", { orderId: id, memberId: member, amount, currency: "CNY" });
       expect(r.status, r.text).toBe(201);
-      model.order(id, member, amount, Math.floor(amount / 100));
+      // 1 point per 1.00 at the tier before the order, or at the tier it reached when the ladder says so.
+      const tier = upgradeApplies(seed) ? r.body.member.tier.id : (before?.tier ?? "base");
+      model.order(id, member, amount, Math.floor((amount * TIER_BPS[tier]!) / 1_000_000));
     } else if (op < 0.42) {
       const order = orders.length ? random.pick(orders) : undefined;
       if (!order) continue;
@@ -182,6 +187,7 @@ async function simulate(
         .first<{ balance: number }>();
       if (row) expect(row.balance, `model balance of ${id} after step ${step}`).toBe(model.balance(id));
     }
+    await checkActivityInvariants(m.id);
   }
 
   // Nothing credited twice: one earn entry per order, one reversal per refund.
@@ -195,12 +201,33 @@ async function simulate(
   return { injected: faulty.state.injected, lost, replays };
 }
 
+/** Odd seeds pay the qualifying order at the tier it reaches. */
+const upgradeApplies = (seed: number) => seed % 2 === 1;
+const TIER_BPS: Record<string, number> = { base: 10_000, plus: 15_000, top: 20_000 };
+
+/** Points over a short rolling window, so windows slide and tiers move as the clock does. */
+function simulationLadder(seed: number) {
+  return {
+    metric: "points",
+    window: { kind: "rolling_days", days: 2 },
+    tiers: [
+      { id: "base", name: "Base", threshold: 0 },
+      { id: "plus", name: "Plus", threshold: 300, earnMultiplier: 1.5 },
+      { id: "top", name: "Top", threshold: 2000, earnMultiplier: 2 },
+    ],
+    upgradeAppliesToQualifyingOrder: upgradeApplies(seed),
+  };
+}
+
 describe("reliability simulation with injected faults", () => {
   const seeds = seedsFor("RELIABILITY_SEED", [20261122, 7, 424242]);
   for (const seed of seeds) {
     it(`seed ${seed}: every invariant holds after every step`, async () => {
       const m = await createMerchant();
       await createRule(m, BASE_RULE);
+      // A ladder whose windows slide as the clock moves, so every order and refund also moves tiers.
+      const ladder = await call("PUT", "/v1/tiers", { token: m.admin, body: simulationLadder(seed) });
+      expect(ladder.status, ladder.text).toBe(200);
       // Injected faults are logged by the engine as unhandled errors; count them instead of printing them.
       const logged = vi.spyOn(console, "error").mockImplementation(() => {});
       try {

@@ -79,3 +79,44 @@ export async function checkOrderInvariants(merchantId: string): Promise<void> {
     );
   }
 }
+
+/**
+ * Member activity and the tier metric: per member, the day rows add up to the orders net of their refunds,
+ * the month rows to the day rows, and the tier cache to the day rows from its window start on.
+ */
+export async function checkActivityInvariants(merchantId: string): Promise<void> {
+  const { results } = await env.DB.prepare(
+    `SELECT m.id, m.tier_window_start AS ws, m.tier_spend AS cacheSpend, m.tier_points AS cachePoints, m.tier_orders AS cacheOrders,
+       (SELECT COALESCE(SUM(amount - refunded_amount), 0) FROM orders o WHERE o.merchant_id = m.merchant_id AND o.member_id = m.id) AS netSpend,
+       (SELECT COALESCE(SUM(points_earned - points_reversed - expired_excused), 0) FROM orders o
+         WHERE o.merchant_id = m.merchant_id AND o.member_id = m.id) AS netPoints,
+       (SELECT COUNT(*) FROM orders o WHERE o.merchant_id = m.merchant_id AND o.member_id = m.id
+         AND (o.refunded_amount < o.amount OR (o.amount = 0 AND o.refunded_items IS NULL))) AS liveOrders,
+       (SELECT json_object('spend', COALESCE(SUM(spend), 0), 'points', COALESCE(SUM(points), 0), 'orders', COALESCE(SUM(orders), 0))
+         FROM member_periods p WHERE p.merchant_id = m.merchant_id AND p.member_id = m.id AND p.period < 'd~') AS days,
+       (SELECT json_object('spend', COALESCE(SUM(spend), 0), 'points', COALESCE(SUM(points), 0), 'orders', COALESCE(SUM(orders), 0))
+         FROM member_periods p WHERE p.merchant_id = m.merchant_id AND p.member_id = m.id AND p.period > 'm') AS months,
+       (SELECT json_object('spend', COALESCE(SUM(spend), 0), 'points', COALESCE(SUM(points), 0), 'orders', COALESCE(SUM(orders), 0))
+         FROM member_periods p WHERE p.merchant_id = m.merchant_id AND p.member_id = m.id AND p.period >= m.tier_window_start
+           AND p.period < 'd~') AS windowed
+     FROM members m WHERE m.merchant_id = ?1`,
+  )
+    .bind(merchantId)
+    .all<any>();
+  for (const r of results) {
+    const context = `member ${r.id}: ${JSON.stringify(r)}`;
+    const days = JSON.parse(r.days);
+    expect(days, `day rows == orders net of refunds; ${context}`).toEqual({
+      spend: r.netSpend,
+      points: r.netPoints,
+      orders: r.liveOrders,
+    });
+    expect(JSON.parse(r.months), `month rows == day rows; ${context}`).toEqual(days);
+    if (r.ws !== null)
+      expect(JSON.parse(r.windowed), `tier cache == day rows from its window start; ${context}`).toEqual({
+        spend: r.cacheSpend,
+        points: r.cachePoints,
+        orders: r.cacheOrders,
+      });
+  }
+}
