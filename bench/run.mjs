@@ -11,7 +11,7 @@
 //   --no-write  print the report but leave bench/RESULTS.md alone
 //   --live    run the engine from the working tree instead of a snapshot of it (see bench/lib/engine.mjs)
 //   --ref <rev>  benchmark the engine as committed at a git revision (e.g. HEAD) instead of the working tree
-//   --skip-jobs  leave out the expiry-job benchmark (bench/sections/jobs.mjs), which otherwise runs after the rest
+//   --skip-jobs  leave out the expiry-job and tier benchmarks (bench/sections/jobs.mjs, tiers.mjs), which otherwise run after the rest
 // @ts-check
 import fs from "node:fs";
 import os from "node:os";
@@ -29,6 +29,7 @@ import { measureLoad } from "./sections/load.mjs";
 import { engineLogErrors } from "./sections/problems.mjs";
 import { measureBaselineCost, measureRows } from "./sections/rows.mjs";
 import { rulesSection } from "./sections/rules.mjs";
+import { tiersSection } from "./sections/tiers.mjs";
 
 const opts = parseOptions(process.argv.slice(2), fileURLToPath(import.meta.url));
 const run = createRun(configFor(opts.quick), opts);
@@ -69,12 +70,13 @@ async function main() {
 
   // Sections that start their own server, or none, once the servers above are gone.
   const jobs = await jobsSection(run);
+  const tiers = await tiersSection(run);
   const env = collectEnvironment(run, { started, loadAtStart, revision, servers });
   const rules = await rulesSection(run);
   const { cfg, problems, notes } = run;
   const report = renderReport({
     ...{ cfg, env, load, rows, baselineCost, contention, seed, baselineSeed, problems, notes, logErrors },
-    extraSections: [jobs, rules],
+    extraSections: [jobs, tiers, rules],
   });
   console.log(`\n${report}`);
   if (opts.write) {

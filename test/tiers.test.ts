@@ -339,8 +339,32 @@ describe("the ladder", () => {
   });
 });
 
+describe("concurrent orders", () => {
+  it("parallel orders that cross thresholds upgrade once each step, and each pays at the rank it saw", async () => {
+    const m = await withLadder({ upgradeAppliesToQualifyingOrder: true });
+    const replies = await Promise.all(Array.from({ length: 10 }, () => order(m, "rush", 60_000)));
+    expect(replies.every((r) => r.status === 201)).toBe(true);
+    // 600,000 in all: gold. Every upgrade is recorded once, in order, with no step skipped or repeated.
+    expect((await member(m, "rush")).tier.id).toBe("gold");
+    const history = (await historyOf(m, "rush")).reverse();
+    expect(history.map((h) => h.to)).toEqual(["silver", "gold"]);
+    expect(history.map((h) => h.from)).toEqual(["member", "silver"]);
+    // Each order earned at the rank it reached: below 100,000 1x, then 1.5x, and 2x from 500,000 on.
+    const earned = replies.map((r) => r.body.pointsEarned).sort((a, b) => a - b);
+    expect(earned).toEqual([600, 900, 900, 900, 900, 900, 900, 900, 1200, 1200].sort((a, b) => a - b));
+    const status = await tierOf(m, "rush");
+    expect(status.progress.value).toBe(600_000);
+  });
+});
+
 describe("timekeeping", () => {
-  it("DAY_MS is a day (sanity for the clock moves above)", () => {
+  it("a backdated order before the window counts in its own period, not in today's window", async () => {
+    setClock(Date.parse("2026-05-10T04:00:00.000Z"));
+    const m = await withLadder();
+    const r = await order(m, "old", 150_000, { occurredAt: "2025-12-30T04:00:00.000Z" });
+    expect(r.status, r.text).toBe(201);
+    expect(r.body.member.tier.id).toBe("member");
+    expect((await tierOf(m, "old")).progress.value).toBe(0);
     expect(DAY_MS).toBe(86_400_000);
   });
 });

@@ -10,10 +10,11 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { BENCH, ROOT } from "../lib/config.mjs";
+import { BENCH } from "../lib/config.mjs";
 import { firstLine } from "../lib/format.mjs";
 import { call, d1Stats } from "../lib/http.mjs";
-import { freePort, killAllNow, runWrangler, startDev, stopAll, tail, waitForHealth } from "../lib/proc.mjs";
+import { killAllNow, stopAll } from "../lib/proc.mjs";
+import { seededEngine } from "../lib/seeded-engine.mjs";
 
 /** @import { Run } from "../lib/types.js" */
 
@@ -67,48 +68,6 @@ INSERT INTO ledger_entries (id, merchant_id, member_id, seq, type, points, balan
 }
 
 /**
- * Fresh local D1 with the migrations and `entries` seeded entries, and the engine serving it.
- * @param {number} entries
- * @param {string} dir
- * @returns {Promise<string>} the engine's base URL
- */
-async function seededEngine(entries, dir) {
-  const log = path.join(dir, "wrangler.log");
-  const persist = path.join(dir, "state");
-  const migrate = await runWrangler(ROOT, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
-    logFile: log,
-  });
-  if (migrate.code !== 0) throw new Error(`migrations failed:\n${tail(log)}`);
-  const sqlFile = path.join(dir, "seed.sql");
-  fs.writeFileSync(sqlFile, seedSql(entries, Date.now()));
-  const seeded = await runWrangler(ROOT, ["d1", "execute", "DB", "--local", "--persist-to", persist, "--file", sqlFile], {
-    logFile: log,
-    timeoutMs: 600_000,
-  });
-  if (seeded.code !== 0) throw new Error(`seeding failed:\n${tail(log)}`);
-  const port = await freePort();
-  const server = startDev(
-    ROOT,
-    [
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--persist-to",
-      persist,
-      "--var",
-      "D1_STATS:on",
-      "--show-interactive-dev-session=false",
-    ],
-    { logFile: log },
-  );
-  const base = `http://127.0.0.1:${port}`;
-  const health = await waitForHealth(`${base}/health`, { server });
-  if (!health.ok) throw new Error(`engine did not start: ${health.reason}\n${tail(log)}`);
-  return base;
-}
-
-/**
  * One ledger size: a run of the expiry job, then a repeat run that must find nothing to do.
  * @param {number} entries
  * @returns {Promise<JobsRow>}
@@ -116,7 +75,7 @@ async function seededEngine(entries, dir) {
 async function measureOnce(entries) {
   const dir = path.join(TMP, `jobs-${entries}-${Date.now()}`);
   fs.mkdirSync(dir, { recursive: true });
-  const base = await seededEngine(entries, dir);
+  const base = await seededEngine(seedSql(entries, Date.now()), dir);
   // Warm the isolate so the timing is the job's, not the first request's.
   await call(base, "GET", "/v1/jobs/runs", { token: SECRET });
   const res = await call(base, "POST", "/v1/jobs/expiry/runs", { token: SECRET, timeoutMs: 120_000 });

@@ -340,11 +340,10 @@ export const tierLadders = sqliteTable("tier_ladders", {
   downgradeSteps: integer("downgrade_steps").notNull(),
   upgradeAppliesToQualifyingOrder: integer("upgrade_applies", { mode: "boolean" }).notNull(),
   /**
-   * Bumped by every change of placement rules; members enrolled before `versionAt` and placed under an
-   * older version are re-placed in chunks (members enrolled since start in the lowest tier under it).
+   * Bumped by every change of placement rules; members placed under an older version are re-placed in
+   * chunks. A new member starts placed under the current version (trigger members_tier_version_on_insert).
    */
   version: integer("version").notNull(),
-  versionAt: integer("version_at").notNull().default(0),
   updatedAt: integer("updated_at").notNull(),
 });
 

@@ -18,6 +18,8 @@ export interface OrderTierPlan {
   startKey: string;
   orderDay: string;
   earningRank: number;
+  /** The member's cached metric starts elsewhere than today's window (or is not kept yet): slide it first. */
+  slide: boolean;
 }
 
 /** The lot an order's points go to. */
@@ -90,7 +92,8 @@ function planTier(
   const counted = orderDay >= startKey;
   const share = (rank: number) =>
     !counted ? 0 : ladder.metric === "spend" ? input.amount : ladder.metric === "orders" ? 1 : pointsAt(rank);
-  return { startKey, orderDay, earningRank: earningRank(ladder, current, cached, share) };
+  const slide = ctx.member?.tierWindowStart !== startKey;
+  return { startKey, orderDay, earningRank: earningRank(ladder, current, cached, share), slide };
 }
 
 const cacheKey = { spend: "tierSpend", points: "tierPoints", orders: "tierOrders" } as const;

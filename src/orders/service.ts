@@ -126,7 +126,8 @@ function orderStatements(
           ...plan.tier,
         }
       : null;
-  if (tier) statements.push(prepare(db, slideSql(tier)));
+  // A slide is a no-op when the read saw the cache at today's window (it only ever moves to today's).
+  if (tier?.slide) statements.push(prepare(db, slideSql(tier)));
   for (const upsert of activitySql(merchantId, input.memberId, occurredAt, scope.merchant.timezone, activity))
     statements.push(prepare(db, upsert));
   if (tier) statements.push(...upgradeSql(tier).map((statement) => prepare(db, statement)));

@@ -83,7 +83,11 @@ function placementSql(chunk: TierChunk, row: DueRow, placement: Placement): { hi
 }
 
 /** Writes a chunk's placements in one batch; counts members written (processed) and moved (changed). */
-async function writePlacements(chunk: TierChunk, decided: { row: DueRow; placement: Placement }[]): Promise<ChunkOutcome> {
+async function writePlacements(
+  chunk: TierChunk,
+  decided: { row: DueRow; placement: Placement }[],
+  more = decided.length === chunk.limit,
+): Promise<ChunkOutcome> {
   if (decided.length === 0) return { processed: 0, changed: 0, more: false };
   const writes = decided.map(({ row, placement }) => placementSql(chunk, row, placement));
   const histories = writes.flatMap((w) => (w.history ? [w.history] : []));
@@ -93,16 +97,16 @@ async function writePlacements(chunk: TierChunk, decided: { row: DueRow; placeme
   return {
     changed: changes(0, histories.length),
     processed: changes(histories.length, results.length),
-    more: decided.length === chunk.limit,
+    more,
   };
 }
 
-/** Members (aliased `m`) to re-place under the ladder: enrolled before its version and placed under an older one. */
-export const unplaced = (ladder: Ladder): Sql => sql`m.tier_version < ${ladder.version} AND m.enrolled_at < ${ladder.versionAt}`;
+/** Members (aliased `m`) placed under an older version of the ladder (index members_tier_version). */
+export const unplaced = (ladder: Ladder): Sql => sql`m.tier_version < ${ladder.version}`;
 
 /** Re-places members not yet placed under the ladder's current version. */
 export async function placementChunk(chunk: TierChunk): Promise<ChunkOutcome> {
-  const rows = await readDue(chunk, unplaced(chunk.ladder), sql.raw("m.tier_version, m.id"));
+  const rows = await readDue(chunk, unplaced(chunk.ladder), sql.raw("m.tier_version"));
   const earlier = windowEndingAt(chunk.ladder, startOf(chunk), chunk.timezone);
   const values = await readEarlier(
     chunk,
@@ -118,9 +122,18 @@ export async function placementChunk(chunk: TierChunk): Promise<ChunkOutcome> {
 /** Reviews members whose status lapsed (plus grace) and members whose manual tier ended. */
 export async function reviewChunk(chunk: TierChunk): Promise<ChunkOutcome> {
   const cutoff = reviewCutoff(chunk.ladder, chunk.at, chunk.timezone);
-  const due = sql`((m.tier_manual = 0 AND m.tier_qualified_until IS NOT NULL AND m.tier_qualified_until <= ${cutoff})
-    OR (m.tier_manual = 1 AND m.tier_manual_until IS NOT NULL AND m.tier_manual_until <= ${chunk.at}))`;
-  const rows = await readDue(chunk, due, sql.raw("m.id"));
+  // Two reads, each along its own index in order, so a chunk reads the members it reviews and few others.
+  const lapsed = await readDue(
+    chunk,
+    sql`m.tier_qualified_until IS NOT NULL AND m.tier_qualified_until <= ${cutoff} AND m.tier_manual = 0`,
+    sql.raw("m.tier_qualified_until"),
+  );
+  const ended = await readDue(
+    chunk,
+    sql`m.tier_manual_until IS NOT NULL AND m.tier_manual_until <= ${chunk.at} AND m.tier_manual = 1`,
+    sql.raw("m.tier_manual_until"),
+  );
+  const rows = [...lapsed, ...ended];
   // A lapsed status is judged on the window that ended when it lapsed; an ended manual tier on the last one.
   const ranges = rows.map((r) => ({
     id: r.id,
@@ -131,7 +144,7 @@ export async function reviewChunk(chunk: TierChunk): Promise<ChunkOutcome> {
     row,
     placement: reviewPlacement(chunk.ladder, row, valuesOf(row, values), chunk.at, chunk.timezone),
   }));
-  return writePlacements(chunk, decided);
+  return writePlacements(chunk, decided, lapsed.length === chunk.limit || ended.length === chunk.limit);
 }
 
 /** The instant today's window starts (the previous window ends there). */

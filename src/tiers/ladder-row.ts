@@ -6,7 +6,7 @@ import type { Ladder } from "./ladder";
 /** The ladder of a merchant given as an SQL expression (an id, or the merchant of the calling key). */
 export function ladderQuery(merchant: Sql): Sql {
   return sql`SELECT l.metric, l.window_kind AS windowKind, l.window_days AS windowDays, l.grace_days AS graceDays,
-      l.downgrade_steps AS downgradeSteps, l.upgrade_applies AS upgradeApplies, l.version, l.version_at AS versionAt,
+      l.downgrade_steps AS downgradeSteps, l.upgrade_applies AS upgradeApplies, l.version,
       (SELECT json_group_array(json_object('id', t.id, 'name', t.name, 'threshold', t.threshold,
           'earnMultiplierBps', t.earn_multiplier_bps))
         FROM tiers t WHERE t.merchant_id = l.merchant_id) AS tiers
@@ -21,7 +21,6 @@ export interface LadderRow {
   downgradeSteps: number;
   upgradeApplies: number | boolean;
   version: number;
-  versionAt: number;
   tiers: string;
 }
 
@@ -37,6 +36,5 @@ export function ladderFromRow(row: LadderRow | undefined | null): Ladder | null 
     downgradeSteps: row.downgradeSteps,
     upgradeAppliesToQualifyingOrder: Boolean(row.upgradeApplies),
     version: row.version,
-    versionAt: row.versionAt,
   };
 }

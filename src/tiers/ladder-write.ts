@@ -3,8 +3,8 @@ import { factorToBps } from "../earning/evaluate";
 import type { Ladder, TierDef } from "./ladder";
 import type { LadderInput } from "./schemas";
 
-/** The ladder an input describes, at a version made at `versionAt`. */
-export function ladderFromInput(input: LadderInput, version: number, versionAt: number): Ladder {
+/** The ladder an input describes, at a version. */
+export function ladderFromInput(input: LadderInput, version: number): Ladder {
   return {
     metric: input.metric,
     window: input.window,
@@ -15,7 +15,6 @@ export function ladderFromInput(input: LadderInput, version: number, versionAt: 
     downgradeSteps: input.downgrade.steps,
     upgradeAppliesToQualifyingOrder: input.upgradeAppliesToQualifyingOrder,
     version,
-    versionAt,
   };
 }
 

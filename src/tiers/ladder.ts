@@ -35,8 +35,6 @@ export interface Ladder {
   downgradeSteps: number;
   upgradeAppliesToQualifyingOrder: boolean;
   version: number;
-  /** When the version was made: members enrolled before it and placed under an older one are re-placed. */
-  versionAt: number;
 }
 
 /** The rank of a stored tier id: unknown ids (removed tiers) and null (never placed) are the lowest tier. */

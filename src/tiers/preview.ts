@@ -14,7 +14,7 @@ const heldThreshold = (ladder: Ladder | null, tierId: string | null) =>
   ladder ? tierAt(ladder, rankOfTier(ladder, tierId)).threshold : 0;
 
 export async function previewLadder(scope: RequestScope, old: Ladder | null, input: LadderInput) {
-  const ladder = ladderFromInput(input, (old?.version ?? 0) + 1, scope.at);
+  const ladder = ladderFromInput(input, (old?.version ?? 0) + 1);
   const counts = new Map(ladder.tiers.map((t) => [t.id, 0]));
   const sample: { memberId: string; from: string; to: string }[] = [];
   let members = 0;

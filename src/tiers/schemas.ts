@@ -48,10 +48,17 @@ export const LadderInputSchema = z
     metric: z.enum(TIER_METRICS).openapi({
       description: "spend: order amounts net of refunds; points: points earned in the window (never the balance); orders.",
     }),
-    window: z.discriminatedUnion("kind", [
-      z.strictObject({ kind: z.literal("calendar_year") }),
-      z.strictObject({ kind: z.literal("rolling_days"), days: Days(MAX_WINDOW_DAYS).min(1, "must be at least 1 day") }),
-    ]),
+    window: z
+      .discriminatedUnion("kind", [
+        z.strictObject({ kind: z.literal("calendar_year") }),
+        z.strictObject({ kind: z.literal("rolling_days"), days: Days(MAX_WINDOW_DAYS).min(1, "must be at least 1 day") }),
+      ])
+      .openapi({
+        description:
+          "In the merchant's timezone. calendar_year: status reached in a year holds until the end of the next year. " +
+          "rolling_days N: the last N local days, today included; status reached on day D holds through day D+N. " +
+          "Reaching the threshold again extends it; a review after it lapses (plus graceDays) moves the member down.",
+      }),
     tiers: z.array(TierSchema).min(1).max(MAX_TIERS),
     downgrade: z
       .strictObject({

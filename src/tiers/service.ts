@@ -45,21 +45,21 @@ export async function replaceLadder(scope: RequestScope, input: LadderInput) {
   const { db, at } = scope;
   const merchantId = scope.merchant.id;
   const old = await loadLadder(scope);
-  const bump = !samePlacementRules(old, ladderFromInput(input, 0, 0));
+  const bump = !samePlacementRules(old, ladderFromInput(input, 0));
   const version = (old?.version ?? 0) + (bump ? 1 : 0);
-  const ladder = ladderFromInput(input, version, bump ? at : (old?.versionAt ?? at));
+  const ladder = ladderFromInput(input, version);
   const window = ladder.window.kind === "rolling_days" ? ladder.window.days : null;
   const tiers = JSON.stringify(ladder.tiers.map((t, i) => ({ ...t, position: i })));
   await db.batch([
     prepare(
       db,
       sql`INSERT INTO tier_ladders (merchant_id, metric, window_kind, window_days, grace_days, downgrade_steps,
-          upgrade_applies, version, version_at, updated_at)
+          upgrade_applies, version, updated_at)
         VALUES (${merchantId}, ${ladder.metric}, ${ladder.window.kind}, ${window}, ${ladder.graceDays}, ${ladder.downgradeSteps},
-          ${ladder.upgradeAppliesToQualifyingOrder}, ${version}, ${ladder.versionAt}, ${at})
+          ${ladder.upgradeAppliesToQualifyingOrder}, ${version}, ${at})
         ON CONFLICT (merchant_id) DO UPDATE SET metric = excluded.metric, window_kind = excluded.window_kind,
           window_days = excluded.window_days, grace_days = excluded.grace_days, downgrade_steps = excluded.downgrade_steps,
-          upgrade_applies = excluded.upgrade_applies, version = excluded.version, version_at = excluded.version_at,
+          upgrade_applies = excluded.upgrade_applies, version = excluded.version,
           updated_at = excluded.updated_at`,
     ),
     prepare(db, sql`DELETE FROM tiers WHERE merchant_id = ${merchantId}`),

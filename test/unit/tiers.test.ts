@@ -25,7 +25,6 @@ const LADDER: Ladder = {
   downgradeSteps: 1,
   upgradeAppliesToQualifyingOrder: false,
   version: 1,
-  versionAt: 0,
 };
 const SH = "Asia/Shanghai";
 const row = (over: Partial<MemberTierRow> = {}): MemberTierRow => ({

@@ -1,1 +1,0 @@
-ALTER TABLE `tier_ladders` ADD `version_at` integer DEFAULT 0 NOT NULL;
