@@ -10,6 +10,7 @@ import { jobsRouter } from "./jobs/routes";
 import { membersRouter, meRouter } from "./members/routes";
 import { merchantsRouter } from "./merchants/routes";
 import { ordersRouter } from "./orders/routes";
+import { mePerksRouter, perksRouter } from "./perks/routes";
 import { bearerSecret } from "./platform/auth";
 import { wellFormedBody } from "./platform/body";
 import type { AppEnv } from "./platform/context";
@@ -46,6 +47,8 @@ export function createApp() {
     rulesRouter,
     tiersRouter,
     meTierRouter,
+    perksRouter,
+    mePerksRouter,
     jobsRouter,
   ])
     app.route("/", router);

@@ -23,6 +23,7 @@ describe("member activity per period", () => {
     await postOrder(m, { orderId: "o-old", memberId: member, amount: 10000, occurredAt: "2025-12-31T15:59:00.000Z" });
     await postOrder(m, { orderId: "o-new", memberId: member, amount: 5000, occurredAt: "2025-12-31T16:01:00.000Z" });
     expect(await periodsOf(m.id, member)).toEqual([
+      { period: "all", spend: 15000, points: 150, orders: 2 },
       { period: "d2025-12-31", spend: 10000, points: 100, orders: 1 },
       { period: "d2026-01-01", spend: 5000, points: 50, orders: 1 },
       { period: "m2025-12", spend: 10000, points: 100, orders: 1 },
@@ -38,6 +39,7 @@ describe("member activity per period", () => {
       { period: "m2025-12", spend: 0, points: 0, orders: 0 },
     ]);
     expect(after.find((p) => p.period === "m2026-01")).toEqual({ period: "m2026-01", spend: 5000, points: 50, orders: 1 });
+    expect(after.find((p) => p.period === "all")).toEqual({ period: "all", spend: 5000, points: 50, orders: 1 });
   });
 
   it("a refused order writes no activity", async () => {

@@ -229,6 +229,7 @@ describe("scheduled jobs", () => {
       "expiry",
       "inactivity-expiry",
       "tier-review",
+      "perk-lapse",
       "housekeeping",
     ]);
     expect(cron.every((r) => r.status === "succeeded")).toBe(true);

@@ -120,10 +120,33 @@ async function sweep(): Promise<void> {
   ok(await call("GET", "/v1/members/sweep/tier/history", { token: m.read }), 200);
   ok(await runFor(m, "tier-review"), 200);
 
+  // Perks: define, list, the member's perks, a use and its reversal, the lapse job.
+  ok(
+    await call("PUT", "/v1/perks/delivery", {
+      token: m.admin,
+      body: { name: "Free delivery", value: 800, quota: { uses: 2, per: "month" } },
+    }),
+    201,
+  );
+  ok(await call("PUT", "/v1/perks/delivery", { token: m.admin, body: { name: "Free delivery", value: 900 } }), 200);
+  ok(await call("GET", "/v1/perks", { token: m.read }), 200);
+  ok(await call("GET", "/v1/members/sweep/perks", { token: m.read }), 200);
+  const used = await call("POST", "/v1/members/sweep/perks/delivery/uses", { token: m.checkout, idempotencyKey: uid("k") });
+  ok(used, 201);
+  ok(
+    await call("POST", `/v1/members/sweep/perks/delivery/uses/${used.body.id}/reverse`, {
+      token: m.admin,
+      body: { reason: "sweep" },
+    }),
+    200,
+  );
+  ok(await runFor(m, "perk-lapse"), 200);
+
   // The member API.
   const token = await call("POST", "/v1/members/sweep/tokens", { token: m.checkout, idempotencyKey: uid("k") });
   ok(token, 201);
   ok(await call("GET", "/v1/me/tier", { token: token.body.token }), 200);
+  ok(await call("GET", "/v1/me/perks", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me/ledger?limit=2", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me/expiring?withinDays=60", { token: token.body.token }), 200);

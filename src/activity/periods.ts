@@ -1,7 +1,7 @@
 /**
  * Period keys of member activity (member_periods.period), in the merchant's timezone. Day keys sort by
  * date and every day key sorts before every month key (`d` < `m`), so a range of day keys never picks up a
- * month row.
+ * month row; the lifetime row `all` sorts before both.
  *
  * @example
  * activityKeys(Date.parse("2026-12-31T16:30:00Z"), "Asia/Shanghai") // { day: "d2027-01-01", month: "m2027-01" }
@@ -20,6 +20,9 @@ export function monthKey(date: Pick<LocalDate, "year" | "month">): string {
 
 /** Sorts after every day key and before every month key: the open end of a day-key range. */
 export const DAY_KEYS_END = "d~";
+
+/** The member's whole history in one row (lifetime net spend), outside every day and month range. */
+export const LIFETIME_KEY = "all";
 
 export interface ActivityKeys {
   day: string;

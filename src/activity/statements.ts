@@ -3,10 +3,11 @@
  * causes them, so the sums move in the same transaction as the order itself.
  */
 import { type Sql, sql } from "../platform/d1/sql";
-import { type ActivityDelta, activityKeys } from "./periods";
+import { type ActivityDelta, activityKeys, LIFETIME_KEY } from "./periods";
 
 /**
- * Adds an order's (or a refund's, negated) activity to the day and month it occurred in.
+ * Adds an order's (or a refund's, negated) activity to the day and month it occurred in, and to the
+ * member's lifetime row.
  *
  * @example
  * activitySql(merchantId, "alice", Date.parse(order.occurredAt), "Asia/Shanghai", { spend: 12800, points: 128, orders: 1 })
@@ -19,7 +20,7 @@ export function activitySql(
   delta: ActivityDelta,
 ): Sql[] {
   const keys = activityKeys(occurredAt, timezone);
-  return [keys.day, keys.month].map(
+  return [keys.day, keys.month, LIFETIME_KEY].map(
     (period) => sql`INSERT INTO member_periods (merchant_id, member_id, period, spend, points, orders)
       VALUES (${merchantId}, ${memberId}, ${period}, ${delta.spend}, ${delta.points}, ${delta.orders})
       ON CONFLICT (merchant_id, member_id, period) DO UPDATE SET spend = spend + excluded.spend,

@@ -34,3 +34,6 @@ export const TIER_WINDOWS = ["calendar_year", "rolling_days"] as const;
 
 export const TIER_CHANGE_REASONS = ["upgrade", "review", "manual", "ladder_change"] as const;
 export type TierChangeReason = (typeof TIER_CHANGE_REASONS)[number];
+
+export const PERK_QUOTA_PERIODS = ["month", "year"] as const;
+export const PERK_EVENT_KINDS = ["unlocked", "lapsed", "locked"] as const;

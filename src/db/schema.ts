@@ -14,6 +14,8 @@ import {
   JOB_RUN_STATUSES,
   JOB_TRIGGERS,
   KEY_SCOPES,
+  PERK_EVENT_KINDS,
+  PERK_QUOTA_PERIODS,
   REDEMPTION_STATUSES,
   TIER_CHANGE_REASONS,
   TIER_METRICS,
@@ -122,7 +124,8 @@ export const members = sqliteTable(
 
 /**
  * A member's activity per local period of the merchant's timezone, kept as orders and refunds are posted
- * (a refund counts in its order's period): `d2026-11-29` day rows and `m2026-11` month rows. Tiers,
+ * (a refund counts in its order's period): `d2026-11-29` day rows, `m2026-11` month rows and one `all`
+ * lifetime row. Tiers,
  * rebates and perks read a window or a period here in a bounded number of rows, never the order history.
  */
 export const memberPeriods = sqliteTable(
@@ -375,6 +378,75 @@ export const tierHistory = sqliteTable(
     at: integer("at").notNull(),
   },
   (t) => [index("tier_history_member").on(t.merchantId, t.memberId, t.at)],
+);
+
+/** Perks a merchant grants: unlock conditions as JSON (perks/unlock.ts), an optional quota and lapse. */
+export const perks = sqliteTable(
+  "perks",
+  {
+    merchantId: text("merchant_id").notNull(),
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    /** What one use is worth to the member, minor units. */
+    value: integer("value").notNull(),
+    unlock: text("unlock").notNull(),
+    quotaUses: integer("quota_uses"),
+    quotaPer: text("quota_per", { enum: PERK_QUOTA_PERIODS }),
+    lapseAfterDays: integer("lapse_after_days"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.merchantId, t.id] })],
+);
+
+/** A perk's recorded state for a member: whether it was last seen unlocked, and its latest lapse. */
+export const memberPerks = sqliteTable(
+  "member_perks",
+  {
+    merchantId: text("merchant_id").notNull(),
+    memberId: text("member_id").notNull(),
+    perkId: text("perk_id").notNull(),
+    unlocked: integer("unlocked", { mode: "boolean" }).notNull(),
+    /** When the perk last lapsed for lack of orders: its streak counts only months after it. */
+    lapsedAt: integer("lapsed_at"),
+    changedAt: integer("changed_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.merchantId, t.memberId, t.perkId] }),
+    // perk-lapse: perks held unlocked.
+    index("member_perks_unlocked").on(t.merchantId, t.perkId).where(sql`unlocked = 1`),
+  ],
+);
+
+/** Unlocks, lapses and locks of a member's perks, with time and reason. Append-only. */
+export const perkEvents = sqliteTable(
+  "perk_events",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    memberId: text("member_id").notNull(),
+    perkId: text("perk_id").notNull(),
+    kind: text("kind", { enum: PERK_EVENT_KINDS }).notNull(),
+    reason: text("reason").notNull(),
+    at: integer("at").notNull(),
+  },
+  (t) => [index("perk_events_member").on(t.merchantId, t.memberId, t.at)],
+);
+
+/** Uses of a perk; `period` is the quota period (`m2026-11`, `y2026`), null without a quota. */
+export const perkUses = sqliteTable(
+  "perk_uses",
+  {
+    id: text("id").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    memberId: text("member_id").notNull(),
+    perkId: text("perk_id").notNull(),
+    period: text("period"),
+    createdAt: integer("created_at").notNull(),
+    reversedAt: integer("reversed_at"),
+    reverseReason: text("reverse_reason"),
+  },
+  (t) => [index("perk_uses_member").on(t.merchantId, t.memberId, t.perkId, t.period)],
 );
 
 /** One run of a scheduled job (cron or on demand): what it did, for operations. */

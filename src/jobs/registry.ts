@@ -1,10 +1,11 @@
 /**
- * Every scheduled job, in the order a cron run executes them. Perk lapse joins this list when perks land.
+ * Every scheduled job, in the order a cron run executes them.
  */
 import { expiryJob, inactivityExpiryJob } from "./expiry";
 import { holdReleaseJob } from "./hold-release";
 import { housekeepingJob } from "./housekeeping";
 import { pendingReleaseJob } from "./pending-release";
+import { perkLapseJob } from "./perk-lapse";
 import { tierReviewJob } from "./tier-review";
 import type { Job } from "./types";
 
@@ -14,6 +15,7 @@ export const JOBS: readonly Job[] = [
   expiryJob,
   inactivityExpiryJob,
   tierReviewJob,
+  perkLapseJob,
   housekeepingJob,
 ];
 

@@ -174,6 +174,10 @@ function bodyFor(r: Route, memberId = MEMBER_A): unknown {
       return LADDER;
     case "PUT /v1/members/{memberId}/tier":
       return { tierId: "gold", reason: "intrusion" };
+    case "PUT /v1/perks/{perkId}":
+      return { name: "Intruder perk", value: 1_000_000 };
+    case "POST /v1/members/{memberId}/perks/{perkId}/uses/{useId}/reverse":
+      return { reason: "intrusion" };
     default:
       return r.method === "POST" || r.method === "PUT" ? {} : undefined;
   }

@@ -82,7 +82,8 @@ export async function checkOrderInvariants(merchantId: string): Promise<void> {
 
 /**
  * Member activity and the tier metric: per member, the day rows add up to the orders net of their refunds,
- * the month rows to the day rows, and the tier cache to the day rows from its window start on.
+ * the month rows and the lifetime row to the day rows, and the tier cache to the day rows from its window
+ * start on.
  */
 export async function checkActivityInvariants(merchantId: string): Promise<void> {
   const { results } = await env.DB.prepare(
@@ -93,7 +94,9 @@ export async function checkActivityInvariants(merchantId: string): Promise<void>
        (SELECT COUNT(*) FROM orders o WHERE o.merchant_id = m.merchant_id AND o.member_id = m.id
          AND (o.refunded_amount < o.amount OR (o.amount = 0 AND o.refunded_items IS NULL))) AS liveOrders,
        (SELECT json_object('spend', COALESCE(SUM(spend), 0), 'points', COALESCE(SUM(points), 0), 'orders', COALESCE(SUM(orders), 0))
-         FROM member_periods p WHERE p.merchant_id = m.merchant_id AND p.member_id = m.id AND p.period < 'd~') AS days,
+         FROM member_periods p WHERE p.merchant_id = m.merchant_id AND p.member_id = m.id AND p.period >= 'd' AND p.period < 'd~') AS days,
+       (SELECT json_object('spend', COALESCE(SUM(spend), 0), 'points', COALESCE(SUM(points), 0), 'orders', COALESCE(SUM(orders), 0))
+         FROM member_periods p WHERE p.merchant_id = m.merchant_id AND p.member_id = m.id AND p.period = 'all') AS lifetime,
        (SELECT json_object('spend', COALESCE(SUM(spend), 0), 'points', COALESCE(SUM(points), 0), 'orders', COALESCE(SUM(orders), 0))
          FROM member_periods p WHERE p.merchant_id = m.merchant_id AND p.member_id = m.id AND p.period > 'm') AS months,
        (SELECT json_object('spend', COALESCE(SUM(spend), 0), 'points', COALESCE(SUM(points), 0), 'orders', COALESCE(SUM(orders), 0))
@@ -112,6 +115,7 @@ export async function checkActivityInvariants(merchantId: string): Promise<void>
       orders: r.liveOrders,
     });
     expect(JSON.parse(r.months), `month rows == day rows; ${context}`).toEqual(days);
+    expect(JSON.parse(r.lifetime), `lifetime row == day rows; ${context}`).toEqual(days);
     if (r.ws !== null)
       expect(JSON.parse(r.windowed), `tier cache == day rows from its window start; ${context}`).toEqual({
         spend: r.cacheSpend,

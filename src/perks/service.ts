@@ -1,0 +1,162 @@
+/**
+ * Perks: definitions, a member's perks with progress (recording unlocks and lapses as they are observed),
+ * uses with an atomic quota, and reversal of a use.
+ */
+import { isoSql } from "../ledger/member-json";
+import { toIso, toIsoOrNull } from "../platform/clock";
+import { GUARD, guardSql } from "../platform/d1/guard";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
+import { ApiError, notFound } from "../platform/errors";
+import { type PlannedWrite, scopedWrite } from "../platform/idempotency";
+import { newId } from "../platform/ids";
+import type { RequestScope } from "../platform/scope";
+import { MAX_PERKS } from "./limits";
+import { type PerkRow, perkBody, perkFromRow } from "./perk-row";
+import { type MemberPerkContext, perksQuery, readMemberPerks } from "./reads";
+import type { PerkInput } from "./schemas";
+import { transitionSql } from "./statements";
+import { perkTransition } from "./transitions";
+import { type PerkDef, perkStatus, quotaPeriod } from "./unlock";
+
+export async function listPerks(scope: RequestScope) {
+  const { results } = await prepare(scope.db, perksQuery(scope.merchant.id)).all<PerkRow>();
+  return { data: results.map((r) => perkBody(perkFromRow(r))) };
+}
+
+/** Creates or replaces a perk; 201 when created. At most MAX_PERKS per merchant. */
+export async function putPerk(scope: RequestScope, perkId: string, input: PerkInput) {
+  const { db, at } = scope;
+  const merchantId = scope.merchant.id;
+  const [existing, count] = await db.batch([
+    prepare(db, sql`SELECT 1 AS found FROM perks WHERE merchant_id = ${merchantId} AND id = ${perkId}`),
+    prepare(db, sql`SELECT COUNT(*) AS n FROM perks WHERE merchant_id = ${merchantId}`),
+  ]);
+  const created = !existing?.results.length;
+  if (created && ((count?.results[0] as { n: number } | undefined)?.n ?? 0) >= MAX_PERKS)
+    throw new ApiError("unprocessable", `A merchant has at most ${MAX_PERKS} perks.`, [
+      { path: "perkId", message: "too many perks" },
+    ]);
+  const quota = input.quota ?? null;
+  await prepare(
+    db,
+    sql`INSERT INTO perks (merchant_id, id, name, value, unlock, quota_uses, quota_per, lapse_after_days, created_at, updated_at)
+      VALUES (${merchantId}, ${perkId}, ${input.name}, ${input.value}, ${JSON.stringify(input.unlock)}, ${quota?.uses ?? null},
+        ${quota?.per ?? null}, ${input.lapseAfterInactiveDays ?? null}, ${at}, ${at})
+      ON CONFLICT (merchant_id, id) DO UPDATE SET name = excluded.name, value = excluded.value, unlock = excluded.unlock,
+        quota_uses = excluded.quota_uses, quota_per = excluded.quota_per, lapse_after_days = excluded.lapse_after_days,
+        updated_at = excluded.updated_at`,
+  ).run();
+  const perk: PerkDef = {
+    id: perkId,
+    name: input.name,
+    value: input.value,
+    unlock: input.unlock,
+    quota,
+    lapseAfterInactiveDays: input.lapseAfterInactiveDays ?? null,
+  };
+  return { created, body: perkBody(perk) };
+}
+
+/** Each perk's status for the member, and the transitions to record since the stored state. */
+function evaluate(scope: RequestScope, memberId: string, ctx: MemberPerkContext) {
+  const { at } = scope;
+  const tz = scope.merchant.timezone;
+  const writes: Sql[] = [];
+  const data = ctx.perks.map((perk) => {
+    const stored = ctx.states.get(perk.id);
+    const status = perkStatus(perk, { ...ctx.facts, lapsedAt: stored?.lapsedAt ?? null }, at, tz);
+    const transition = perkTransition(stored, status, perk.lapseAfterInactiveDays, at);
+    if (transition) writes.push(...transitionSql(scope.merchant.id, memberId, perk.id, stored, transition));
+    const usesLeft = perk.quota ? Math.max(0, perk.quota.uses - (ctx.used.get(perk.id) ?? 0)) : null;
+    return {
+      perk,
+      body: {
+        perkId: perk.id,
+        name: perk.name,
+        value: perk.value,
+        unlocked: status.unlocked,
+        lapsed: status.lapsed,
+        lapsesAt: status.lapsed ? null : toIsoOrNull(status.lapseAt),
+        progress: status.progress,
+        usesLeft,
+      },
+    };
+  });
+  return { data, writes };
+}
+
+/** Every perk, unlocked or not, with progress; unlocks and lapses observed now are recorded. */
+export async function memberPerks(scope: RequestScope, memberId: string) {
+  const { data, writes } = evaluate(scope, memberId, await readMemberPerks(scope, memberId));
+  if (writes.length) await scope.db.batch(writes.map((w) => prepare(scope.db, w)));
+  return { data: data.map((d) => d.body) };
+}
+
+const useJson = (merchantId: string, useId: string, usesLeft: Sql) =>
+  sql`SELECT json_object('id', u.id, 'perkId', u.perk_id, 'memberId', u.member_id, 'period', u.period,
+      'usesLeft', ${usesLeft}, 'createdAt', ${sql.raw(isoSql("u.created_at"))},
+      'reversedAt', NULL)
+    FROM perk_uses u WHERE u.merchant_id = ${merchantId} AND u.id = ${useId}`;
+
+/**
+ * One use of an unlocked perk. The quota is checked by the insert itself, inside the write transaction,
+ * so parallel uses never exceed it; a locked perk or one used up is 409 and writes nothing.
+ */
+export async function planPerkUse(scope: RequestScope, memberId: string, perkId: string): Promise<PlannedWrite> {
+  const { db, at } = scope;
+  const merchantId = scope.merchant.id;
+  const ctx = await readMemberPerks(scope, memberId);
+  const entry = evaluate(scope, memberId, ctx).data.find((d) => d.perk.id === perkId);
+  if (!entry) throw notFound(`Perk ${perkId}`);
+  if (!entry.body.unlocked) {
+    const why = entry.body.lapsed ? "it lapsed for lack of orders" : "its conditions are not met";
+    throw new ApiError("conflict", `Perk ${perkId} is locked for member ${memberId}: ${why}.`);
+  }
+  const period = quotaPeriod(entry.perk, at, scope.merchant.timezone);
+  const id = newId("pu", at);
+  const live = sql`SELECT COUNT(*) FROM perk_uses WHERE merchant_id = ${merchantId} AND member_id = ${memberId}
+    AND perk_id = ${perkId} AND period IS ${period} AND reversed_at IS NULL`;
+  const quota = entry.perk.quota?.uses ?? null;
+  const write = scopedWrite(scope);
+  const statements = [
+    prepare(
+      db,
+      sql`INSERT INTO perk_uses (id, merchant_id, member_id, perk_id, period, created_at)
+      SELECT ${id}, ${merchantId}, ${memberId}, ${perkId}, ${period}, ${at}
+      WHERE ${quota === null ? sql`1` : sql`(${live}) < ${quota}`}`,
+    ),
+    prepare(db, guardSql(GUARD.conflict, sql`changes() = 0`)),
+    write.finishSql(201, useJson(merchantId, id, quota === null ? sql`NULL` : sql`${quota} - (${live})`)),
+  ];
+  return {
+    write,
+    statements,
+    status: 201,
+    onFailure: (failure) => {
+      if (failure.kind === "guard" && failure.reason === GUARD.conflict)
+        throw new ApiError("conflict", `Perk ${perkId} has no use left this ${entry.perk.quota?.per ?? "period"}.`);
+    },
+  };
+}
+
+/** An admin reverses a use: it no longer counts against the quota. Reversing twice changes nothing. */
+export async function reversePerkUse(scope: RequestScope, memberId: string, perkId: string, useId: string, reason: string) {
+  const merchantId = scope.merchant.id;
+  const key = sql`merchant_id = ${merchantId} AND member_id = ${memberId} AND perk_id = ${perkId} AND id = ${useId}`;
+  const [, row] = await scope.db.batch([
+    prepare(
+      scope.db,
+      sql`UPDATE perk_uses SET reversed_at = ${scope.at}, reverse_reason = ${reason} WHERE ${key} AND reversed_at IS NULL`,
+    ),
+    prepare(
+      scope.db,
+      sql`SELECT id, perk_id AS perkId, member_id AS memberId, period, created_at AS createdAt,
+      reversed_at AS reversedAt FROM perk_uses WHERE ${key}`,
+    ),
+  ]);
+  const use = row?.results[0] as
+    | { id: string; perkId: string; memberId: string; period: string | null; createdAt: number; reversedAt: number }
+    | undefined;
+  if (!use) throw notFound(`Perk use ${useId}`);
+  return { ...use, usesLeft: null, createdAt: toIso(use.createdAt), reversedAt: toIso(use.reversedAt) };
+}

@@ -1,0 +1,121 @@
+/**
+ * Whether a perk is unlocked for a member, and how far each unmet condition is: pure, from the member's
+ * facts at one instant. Conditions (all must hold):
+ * - tenureDays: whole local days since enrolment (the day of enrolment is day 0);
+ * - tier: the member's tier is this one or higher in the ladder;
+ * - lifetimeSpend: order amounts net of refunds since enrolment, minor units;
+ * - streakMonths: consecutive calendar months (local) with at least one order, ending this month or last
+ *   month (the month in progress does not break a streak), counted only after the perk last lapsed.
+ * A perk with lapseAfterInactiveDays locks again once that many local days pass without an order.
+ */
+import { addDays, type LocalDate, localDate, startOfLocalDate } from "../platform/timezone";
+
+export interface PerkUnlock {
+  tenureDays?: number;
+  tier?: string;
+  lifetimeSpend?: number;
+  streakMonths?: number;
+}
+
+export interface PerkDef {
+  id: string;
+  name: string;
+  value: number;
+  unlock: PerkUnlock;
+  quota: { uses: number; per: "month" | "year" } | null;
+  lapseAfterInactiveDays: number | null;
+}
+
+export interface MemberPerkFacts {
+  enrolledAt: number;
+  /** Latest order date (null: no order yet). */
+  lastOrderAt: number | null;
+  /** Rank of the member's tier and the rank of each tier id, when the merchant has a ladder. */
+  tierRank: number | null;
+  tierRanks: ReadonlyMap<string, number>;
+  lifetimeSpend: number;
+  /** Month keys (YYYY-MM, local) with at least one order that still counts. */
+  orderMonths: ReadonlySet<string>;
+  /** When this perk last lapsed for the member (its streak counts only months after it). */
+  lapsedAt: number | null;
+}
+
+export interface ConditionProgress {
+  condition: "tenureDays" | "tier" | "lifetimeSpend" | "streakMonths";
+  required: number | string;
+  current: number | string | null;
+  met: boolean;
+}
+
+const monthOf = (d: Pick<LocalDate, "year" | "month">) => `${d.year}-${String(d.month).padStart(2, "0")}`;
+const previousMonth = (d: Pick<LocalDate, "year" | "month">) =>
+  d.month === 1 ? { year: d.year - 1, month: 12 } : { year: d.year, month: d.month - 1 };
+
+/** Whole local days from the day of `from` to the day of `at`. */
+export function localDaysBetween(from: number, at: number, timezone: string): number {
+  const a = localDate(from, timezone);
+  const b = localDate(at, timezone);
+  return Math.round((Date.UTC(b.year, b.month - 1, b.day) - Date.UTC(a.year, a.month - 1, a.day)) / 86_400_000);
+}
+
+/** Consecutive months with an order, ending this month or (if none yet this month) last month. */
+export function streakMonths(months: ReadonlySet<string>, at: number, timezone: string, after: number | null): number {
+  const floor = after === null ? null : monthOf(localDate(after, timezone));
+  let cursor: Pick<LocalDate, "year" | "month"> = localDate(at, timezone);
+  if (!months.has(monthOf(cursor))) cursor = previousMonth(cursor);
+  let streak = 0;
+  while (months.has(monthOf(cursor)) && (floor === null || monthOf(cursor) > floor)) {
+    streak += 1;
+    cursor = previousMonth(cursor);
+  }
+  return streak;
+}
+
+/**
+ * The instant the perk lapses for lack of orders: the end of the N-th local day after the last order (or
+ * enrolment, before any order). Null when the perk cannot lapse.
+ */
+export function lapsesAt(lapseDays: number | null, since: number, timezone: string): number | null {
+  if (lapseDays === null) return null;
+  return startOfLocalDate(addDays(localDate(since, timezone), lapseDays + 1), timezone);
+}
+
+/**
+ * @example perkStatus(perk, facts, at, "Asia/Shanghai")
+ * // { unlocked: false, lapsed: false, progress: [{ condition: "streakMonths", required: 3, current: 2, met: false }] }
+ */
+export function perkStatus(perk: PerkDef, facts: MemberPerkFacts, at: number, timezone: string) {
+  const u = perk.unlock;
+  const progress: ConditionProgress[] = [];
+  if (u.tenureDays !== undefined) {
+    const days = localDaysBetween(facts.enrolledAt, at, timezone);
+    progress.push({ condition: "tenureDays", required: u.tenureDays, current: days, met: days >= u.tenureDays });
+  }
+  if (u.tier !== undefined) {
+    const need = facts.tierRanks.get(u.tier);
+    const met = need !== undefined && facts.tierRank !== null && facts.tierRank >= need;
+    const current = [...facts.tierRanks].find(([, rank]) => rank === facts.tierRank)?.[0] ?? null;
+    progress.push({ condition: "tier", required: u.tier, current, met });
+  }
+  if (u.lifetimeSpend !== undefined)
+    progress.push({
+      condition: "lifetimeSpend",
+      required: u.lifetimeSpend,
+      current: facts.lifetimeSpend,
+      met: facts.lifetimeSpend >= u.lifetimeSpend,
+    });
+  if (u.streakMonths !== undefined) {
+    const streak = streakMonths(facts.orderMonths, at, timezone, facts.lapsedAt);
+    progress.push({ condition: "streakMonths", required: u.streakMonths, current: streak, met: streak >= u.streakMonths });
+  }
+  const lapseAt = lapsesAt(perk.lapseAfterInactiveDays, facts.lastOrderAt ?? facts.enrolledAt, timezone);
+  const lapsed = lapseAt !== null && lapseAt <= at;
+  return { unlocked: !lapsed && progress.every((p) => p.met), lapsed, lapseAt, progress };
+}
+
+/** The quota period an instant falls in, locally (null: no quota). */
+export function quotaPeriod(perk: PerkDef, at: number, timezone: string): string | null {
+  if (!perk.quota) return null;
+  const d = localDate(at, timezone);
+  return perk.quota.per === "month" ? `m${monthOf(d)}` : `y${d.year}`;
+}

@@ -1,0 +1,199 @@
+/**
+ * Perks through the Worker: unlock conditions at their edges in the merchant's timezone, progress, an
+ * atomic quota under parallel uses, reversal, lapses (recorded by the perk-lapse job) and streak resets.
+ */
+import { env } from "cloudflare:test";
+import { afterEach, describe, expect, it } from "vitest";
+import { resetClock, setClock } from "../src/platform/clock";
+import { call, postOrder, type TestMerchant, uid } from "./support/api";
+import { merchantWith, refund, runFor } from "./support/flows";
+
+afterEach(() => resetClock());
+
+const putPerk = async (m: TestMerchant, id: string, body: Record<string, unknown>) => {
+  const r = await call("PUT", `/v1/perks/${id}`, { token: m.admin, body: { name: id, value: 800, ...body } });
+  expect(r.status, r.text).toBeLessThan(300);
+  return r;
+};
+const perksOf = async (m: TestMerchant, memberId: string) => {
+  const r = await call("GET", `/v1/members/${memberId}/perks`, { token: m.admin });
+  expect(r.status, r.text).toBe(200);
+  return new Map<string, any>(r.body.data.map((p: { perkId: string }) => [p.perkId, p]));
+};
+const use = (m: TestMerchant, memberId: string, perkId: string) =>
+  call("POST", `/v1/members/${memberId}/perks/${perkId}/uses`, { token: m.checkout, idempotencyKey: uid("k") });
+const enrol = (m: TestMerchant, memberId: string) => call("PUT", `/v1/members/${memberId}`, { token: m.admin, body: {} });
+const order = (m: TestMerchant, memberId: string, amount: number, occurredAt?: string) =>
+  postOrder(m, { orderId: uid("o"), memberId, amount, ...(occurredAt ? { occurredAt } : {}) });
+
+describe("perk definitions", () => {
+  it("creates, replaces and lists perks, refusing a bad definition by field", async () => {
+    const m = await merchantWith({});
+    const created = await putPerk(m, "delivery", { unlock: { tenureDays: 30 }, quota: { uses: 2, per: "month" } });
+    expect(created.status).toBe(201);
+    expect((await putPerk(m, "delivery", { value: 900, unlock: {} })).status).toBe(200);
+    const list = await call("GET", "/v1/perks", { token: m.read });
+    expect(list.body.data).toEqual([
+      { id: "delivery", name: "delivery", value: 900, unlock: {}, quota: null, lapseAfterInactiveDays: null },
+    ]);
+    const bad = await call("PUT", "/v1/perks/x", {
+      token: m.admin,
+      body: { name: "x", value: -1, unlock: { streakMonths: 0 }, quota: { uses: 0, per: "week" } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(
+      expect.arrayContaining(["value", "unlock.streakMonths", "quota.uses", "quota.per"]),
+    );
+  });
+});
+
+describe("unlock conditions at their edges", () => {
+  it("tenure counts local days: enrolled at 23:59 in Shanghai, one day old at 00:00 the next local day", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "anniversary", { unlock: { tenureDays: 1 } });
+    setClock(Date.parse("2026-03-01T15:59:00.000Z")); // 23:59 on 1 March, local
+    await enrol(m, "newcomer");
+    setClock(Date.parse("2026-03-01T15:59:59.000Z"));
+    expect((await perksOf(m, "newcomer")).get("anniversary")).toMatchObject({
+      unlocked: false,
+      progress: [{ condition: "tenureDays", required: 1, current: 0, met: false }],
+    });
+    setClock(Date.parse("2026-03-01T16:00:00.000Z")); // 00:00 on 2 March, local (UTC still 1 March)
+    expect((await perksOf(m, "newcomer")).get("anniversary")).toMatchObject({ unlocked: true });
+  });
+
+  it("tier: the named tier or higher; lifetime spend is net of refunds", async () => {
+    const m = await merchantWith({});
+    await call("PUT", "/v1/tiers", {
+      token: m.admin,
+      body: {
+        metric: "spend",
+        window: { kind: "calendar_year" },
+        tiers: [
+          { id: "member", name: "Member", threshold: 0 },
+          { id: "gold", name: "Gold", threshold: 50_000 },
+          { id: "black", name: "Black", threshold: 90_000 },
+        ],
+      },
+    });
+    await putPerk(m, "lounge", { unlock: { tier: "gold" } });
+    await putPerk(m, "gift", { unlock: { lifetimeSpend: 80_000 } });
+    const big = await order(m, "buyer", 100_000);
+    let perks = await perksOf(m, "buyer");
+    expect(perks.get("lounge")).toMatchObject({
+      unlocked: true,
+      progress: [{ condition: "tier", required: "gold", current: "black" }],
+    });
+    expect(perks.get("gift")).toMatchObject({ unlocked: true });
+    expect((await refund(m, big.body.orderId, { amount: 30_000 })).status).toBe(201);
+    perks = await perksOf(m, "buyer");
+    expect(perks.get("gift")).toMatchObject({
+      unlocked: false,
+      progress: [{ condition: "lifetimeSpend", required: 80_000, current: 70_000, met: false }],
+    });
+    // Tiers move down only at review: the lounge stays.
+    expect(perks.get("lounge").unlocked).toBe(true);
+  });
+
+  it("a streak of months crosses the year end, in local months", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "loyal", { unlock: { streakMonths: 3 } });
+    setClock(Date.parse("2027-01-10T04:00:00.000Z"));
+    await order(m, "regular", 1000, "2026-11-15T04:00:00.000Z");
+    // 00:30 on 1 December local is still 30 November in UTC: it counts for December.
+    await order(m, "regular", 1000, "2026-11-30T16:30:00.000Z");
+    expect((await perksOf(m, "regular")).get("loyal").progress[0]).toMatchObject({ current: 2, met: false });
+    await order(m, "regular", 1000);
+    expect((await perksOf(m, "regular")).get("loyal")).toMatchObject({ unlocked: true, progress: [{ current: 3 }] });
+  });
+});
+
+describe("uses", () => {
+  it("20 parallel uses against a quota of 2: exactly 2 succeed, the rest are 409, nothing more is written", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "delivery", { quota: { uses: 2, per: "month" } });
+    await enrol(m, "busy");
+    const replies = await Promise.all(Array.from({ length: 20 }, () => use(m, "busy", "delivery")));
+    expect(replies.filter((r) => r.status === 201)).toHaveLength(2);
+    expect(replies.filter((r) => r.status === 409)).toHaveLength(18);
+    const { n } = (await env.DB.prepare("SELECT COUNT(*) AS n FROM perk_uses WHERE merchant_id = ?")
+      .bind(m.id)
+      .first<{ n: number }>())!;
+    expect(n).toBe(2);
+    expect((await perksOf(m, "busy")).get("delivery").usesLeft).toBe(0);
+  });
+
+  it("a locked perk is 409; an admin reverses a use and it counts no more; a retried use writes once", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "vip", { unlock: { lifetimeSpend: 10_000 }, quota: { uses: 1, per: "year" } });
+    await enrol(m, "u1");
+    const locked = await use(m, "u1", "vip");
+    expect(locked.status).toBe(409);
+    expect(locked.body.detail).toContain("locked");
+    await order(m, "u1", 10_000);
+    const key = uid("k");
+    const first = await call("POST", "/v1/members/u1/perks/vip/uses", { token: m.checkout, idempotencyKey: key });
+    expect(first.status, first.text).toBe(201);
+    expect(first.body.usesLeft).toBe(0);
+    const again = await call("POST", "/v1/members/u1/perks/vip/uses", { token: m.checkout, idempotencyKey: key });
+    expect(again.text).toBe(first.text);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect((await use(m, "u1", "vip")).status).toBe(409);
+    const reversed = await call("POST", `/v1/members/u1/perks/vip/uses/${first.body.id}/reverse`, {
+      token: m.admin,
+      body: { reason: "rang twice" },
+    });
+    expect(reversed.status, reversed.text).toBe(200);
+    expect(reversed.body.reversedAt).not.toBeNull();
+    expect((await perksOf(m, "u1")).get("vip").usesLeft).toBe(1);
+    expect((await use(m, "u1", "vip")).status).toBe(201);
+    const unknown = await call("POST", "/v1/members/u1/perks/vip/uses/pu_nope/reverse", {
+      token: m.admin,
+      body: { reason: "x" },
+    });
+    expect(unknown.status).toBe(404);
+  });
+});
+
+describe("lapses", () => {
+  it("locks after N days without an order, recorded by the job; the streak starts over after it", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "club", { unlock: { streakMonths: 1 }, lapseAfterInactiveDays: 10 });
+    setClock(Date.parse("2026-06-05T04:00:00.000Z"));
+    await order(m, "drifter", 1000);
+    expect((await perksOf(m, "drifter")).get("club")).toMatchObject({ unlocked: true, lapsesAt: "2026-06-15T16:00:00.000Z" });
+    // Day 10 after the order (local) still holds; the job finds nothing.
+    setClock(Date.parse("2026-06-15T15:59:00.000Z"));
+    expect((await runFor(m, "perk-lapse")).body.processed).toBe(0);
+    setClock(Date.parse("2026-06-15T16:00:00.000Z"));
+    const run = await runFor(m, "perk-lapse");
+    expect(run.body).toMatchObject({ status: "succeeded", processed: 1 });
+    expect((await runFor(m, "perk-lapse")).body.processed).toBe(0);
+    const events = await env.DB.prepare("SELECT kind, reason, at FROM perk_events WHERE merchant_id = ? ORDER BY at")
+      .bind(m.id)
+      .all();
+    expect(events.results.map((e) => e.kind)).toEqual(["unlocked", "lapsed"]);
+    expect(events.results[1]).toMatchObject({ reason: "no order for 10 days", at: Date.parse("2026-06-15T16:00:00.000Z") });
+    // An order in the same month: the streak counts only months after the lapse, so June no longer does.
+    setClock(Date.parse("2026-06-20T04:00:00.000Z"));
+    await order(m, "drifter", 1000);
+    expect((await perksOf(m, "drifter")).get("club")).toMatchObject({
+      unlocked: false,
+      lapsed: false,
+      progress: [{ current: 0 }],
+    });
+    setClock(Date.parse("2026-07-02T04:00:00.000Z"));
+    await order(m, "drifter", 1000);
+    expect((await perksOf(m, "drifter")).get("club")).toMatchObject({ unlocked: true });
+  });
+
+  it("the member API shows the token's perks", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "welcome", {});
+    await enrol(m, "me");
+    const token = await call("POST", "/v1/members/me/tokens", { token: m.admin, idempotencyKey: uid("k"), body: {} });
+    const mine = await call("GET", "/v1/me/perks", { token: token.body.token });
+    expect(mine.status, mine.text).toBe(200);
+    expect(mine.body.data).toEqual([expect.objectContaining({ perkId: "welcome", unlocked: true, usesLeft: null })]);
+  });
+});
