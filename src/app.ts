@@ -20,6 +20,7 @@ import { validationHook } from "./platform/validation";
 import { programRouter } from "./program/routes";
 import { redemptionsRouter } from "./redemptions/routes";
 import { rulesRouter } from "./rules/routes";
+import { meSwitchingCostRouter, switchingCostRouter } from "./switching-cost/routes";
 import { meTierRouter, tiersRouter } from "./tiers/routes";
 
 /** Largest request body accepted (a 500-item order is far below it). */
@@ -49,6 +50,8 @@ export function createApp() {
     meTierRouter,
     perksRouter,
     mePerksRouter,
+    switchingCostRouter,
+    meSwitchingCostRouter,
     jobsRouter,
   ])
     app.route("/", router);

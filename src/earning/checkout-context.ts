@@ -40,6 +40,27 @@ export interface CheckoutContext {
 const CHECKOUT_READS = ["program", "ladder", "member", "rules", "order"] as const;
 type CheckoutRead = (typeof CHECKOUT_READS)[number];
 
+/** Program settings as a programs row (programFromRow reads it; autoEnroll comes back as 0/1). */
+export function programRead(merchant: Sql): Sql {
+  return sql`SELECT merchant_id AS merchantId, point_value_points AS pointValuePoints,
+      point_value_amount AS pointValueAmount, pending_days AS pendingDays, expiry_policy AS expiryPolicy,
+      expiry_days AS expiryDays, auto_enroll AS autoEnroll, updated_at AS updatedAt
+    FROM programs WHERE merchant_id = ${merchant}`;
+}
+
+/** The active rules as RuleRow. Bounded: rules beyond MAX_ACTIVE_RULES are refused when created or activated. */
+export function activeRulesRead(merchant: Sql): Sql {
+  return sql`SELECT merchant_id AS merchantId, id, name, active, priority, starts_at AS startsAt, ends_at AS endsAt,
+      conditions, effect, created_at AS createdAt, updated_at AS updatedAt
+    FROM rules WHERE merchant_id = ${merchant} AND active = 1 LIMIT ${MAX_ACTIVE_RULES}`;
+}
+
+/** A programs row as read by programRead, as settings. */
+export function programFromRead(row: Record<string, unknown> | undefined): ProgramSettings {
+  const program = row as (typeof programs.$inferSelect & { autoEnroll: boolean | number }) | undefined;
+  return programFromRow(program ? { ...program, autoEnroll: Boolean(program.autoEnroll) } : undefined);
+}
+
 /**
  * The checkout's reads with the merchant given as an SQL expression: its id, or the merchant of the calling
  * key (merchantOfKey) when they ride along with authentication (see Prefetch). Raw SQL rather than drizzle:
@@ -47,19 +68,13 @@ type CheckoutRead = (typeof CHECKOUT_READS)[number];
  */
 function checkoutQueries(merchant: Sql, memberId: string, orderId: string): Record<CheckoutRead, Sql> {
   return {
-    program: sql`SELECT merchant_id AS merchantId, point_value_points AS pointValuePoints,
-        point_value_amount AS pointValueAmount, pending_days AS pendingDays, expiry_policy AS expiryPolicy,
-        expiry_days AS expiryDays, auto_enroll AS autoEnroll, updated_at AS updatedAt
-      FROM programs WHERE merchant_id = ${merchant}`,
+    program: programRead(merchant),
     ladder: ladderQuery(merchant),
     member: sql`SELECT tier_id AS storedTierId, order_count AS orderCount, next_release_at AS nextReleaseAt,
         last_activity_at AS lastActivityAt, enrolled_at AS enrolledAt, tier_window_start AS tierWindowStart,
         tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders
       FROM members WHERE merchant_id = ${merchant} AND id = ${memberId}`,
-    // Bounded: rules beyond MAX_ACTIVE_RULES are refused when created or activated.
-    rules: sql`SELECT merchant_id AS merchantId, id, name, active, priority, starts_at AS startsAt, ends_at AS endsAt,
-        conditions, effect, created_at AS createdAt, updated_at AS updatedAt
-      FROM rules WHERE merchant_id = ${merchant} AND active = 1 LIMIT ${MAX_ACTIVE_RULES}`,
+    rules: activeRulesRead(merchant),
     order: sql`SELECT 1 AS found FROM orders WHERE merchant_id = ${merchant} AND id = ${orderId}`,
   };
 }
@@ -96,11 +111,10 @@ function prefetchedCheckout(prefetched: Prefetched | undefined) {
 }
 
 function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): CheckoutContext {
-  const program = rows.program[0] as (typeof programs.$inferSelect & { autoEnroll: boolean | number }) | undefined;
   const member = rows.member[0] as (MemberClock & MemberTierState & { orderCount: number }) | undefined;
   const ladder = ladderFromRow(rows.ladder[0] as LadderRow | undefined);
   return {
-    program: programFromRow(program ? { ...program, autoEnroll: Boolean(program.autoEnroll) } : undefined),
+    program: programFromRead(rows.program[0]),
     ladder,
     member: member ? { ...member, ...tierFacts(ladder, member.storedTierId), previousOrders: member.orderCount } : null,
     rules: (rows.rules as RuleRow[]).map(ruleFromRow),

@@ -1,0 +1,42 @@
+import { createRoute } from "@hono/zod-openapi";
+import { MemberParams } from "../members/schemas";
+import { allow, memberOnly, tokenMemberId } from "../platform/auth";
+import { bearer, commonErrors, jsonResponse } from "../platform/openapi";
+import { createRouter } from "../platform/router";
+import { scopeOf } from "../platform/scope";
+import { SwitchingCostSchema } from "./schemas";
+import { memberSwitchingCost } from "./service";
+
+const description =
+  "What the member would give up by leaving today, in money: spendable and pending points at the program's pointValue, " +
+  "store credit, uses left of unlocked perks at their value, the tier's extra earning over the lowest tier on the last " +
+  "12 months' spend, the current streak and what it unlocks next, and the accrued share of an open rebate period.";
+
+export const switchingCostRouter = createRouter().openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/members/{memberId}/switching-cost",
+    tags: ["Perks"],
+    summary: "What a member would lose by leaving, by component",
+    description,
+    security: bearer,
+    middleware: [allow("admin", "checkout", "read")] as const,
+    request: { params: MemberParams },
+    responses: { 200: jsonResponse(SwitchingCostSchema, "Statement"), ...commonErrors },
+  }),
+  async (c) => c.json(await memberSwitchingCost(scopeOf(c), c.req.valid("param").memberId), 200),
+);
+
+export const meSwitchingCostRouter = createRouter().openapi(
+  createRoute({
+    method: "get",
+    path: "/v1/me/switching-cost",
+    tags: ["Member API"],
+    summary: "What the token's member would lose by leaving",
+    description,
+    security: bearer,
+    middleware: [memberOnly()] as const,
+    responses: { 200: jsonResponse(SwitchingCostSchema, "Statement"), ...commonErrors },
+  }),
+  async (c) => c.json(await memberSwitchingCost(scopeOf(c), tokenMemberId(c)), 200),
+);
