@@ -13,8 +13,6 @@ CREATE TABLE `rebate_allocations` (
 	PRIMARY KEY(`merchant_id`, `program_id`, `period_key`, `member_id`)
 );
 --> statement-breakpoint
-CREATE INDEX `rebate_allocations_rank` ON `rebate_allocations` (`merchant_id`,`program_id`,`period_key`,`remainder`,`member_id`);--> statement-breakpoint
-CREATE INDEX `rebate_allocations_unpaid` ON `rebate_allocations` (`merchant_id`,`program_id`,`period_key`,`member_id`) WHERE paid = 0;--> statement-breakpoint
 CREATE INDEX `rebate_allocations_member` ON `rebate_allocations` (`merchant_id`,`member_id`,`paid_at`) WHERE paid = 1 AND amount > 0;--> statement-breakpoint
 CREATE TABLE `rebate_closes` (
 	`merchant_id` text NOT NULL,
@@ -37,7 +35,7 @@ CREATE TABLE `rebate_closes` (
 	`processed` integer DEFAULT 0 NOT NULL,
 	`paid` integer DEFAULT 0 NOT NULL,
 	`points_paid` integer DEFAULT 0 NOT NULL,
-	`unconverted_parts` integer DEFAULT 0 NOT NULL,
+	`unconverted` integer DEFAULT 0 NOT NULL,
 	`note` text,
 	`created_at` integer NOT NULL,
 	`updated_at` integer NOT NULL,

@@ -17,6 +17,7 @@ import { createOrm, type D1Stats, meteredD1 } from "./platform/db";
 import { ApiError, problemResponse } from "./platform/errors";
 import { validationHook } from "./platform/validation";
 import { programRouter } from "./program/routes";
+import { rebatesRouter } from "./rebates/routes";
 import { redemptionsRouter } from "./redemptions/routes";
 import { rulesRouter } from "./rules/routes";
 
@@ -44,6 +45,7 @@ export function createApp() {
     redemptionsRouter,
     rulesRouter,
     jobsRouter,
+    rebatesRouter,
   ])
     app.route("/", router);
   documentation(app);

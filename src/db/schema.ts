@@ -460,9 +460,9 @@ export const rebateCloses = sqliteTable(
     /** Members paid so far, and the money they were allocated. */
     processed: integer("processed").notNull().default(0),
     paid: integer("paid").notNull().default(0),
-    /** Points payout: points credited, and the money not converted (in 1/pointValuePoints of a minor unit). */
+    /** Points payout: points credited, and the money those points do not cover (rounded down to whole points). */
     pointsPaid: integer("points_paid").notNull().default(0),
-    unconvertedParts: integer("unconverted_parts").notNull().default(0),
+    unconverted: integer("unconverted").notNull().default(0),
     note: text("note"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
@@ -498,11 +498,8 @@ export const rebateAllocations = sqliteTable(
     paidAt: integer("paid_at"),
   },
   (t) => [
+    // Chunks of a close walk this key by member id (a cursor), so no index on `paid` is needed.
     primaryKey({ columns: [t.merchantId, t.programId, t.periodKey, t.memberId] }),
-    // The largest remainders of a close, for the round-up threshold.
-    index("rebate_allocations_rank").on(t.merchantId, t.programId, t.periodKey, t.remainder, t.memberId),
-    // Unpaid members of a close, in chunks.
-    index("rebate_allocations_unpaid").on(t.merchantId, t.programId, t.periodKey, t.memberId).where(sql`paid = 0`),
     // A member's rebate statement, newest first.
     index("rebate_allocations_member").on(t.merchantId, t.memberId, t.paidAt).where(sql`paid = 1 AND amount > 0`),
   ],

@@ -125,7 +125,9 @@ export const LedgerEntrySchema = z
   .object({
     id: z.string(),
     type: z.enum(ENTRY_TYPES),
-    asset: z.enum(ASSETS).openapi({ description: "What `points` and `balanceAfter` count: points, or store credit in minor units." }),
+    asset: z
+      .enum(ASSETS)
+      .openapi({ description: "What `points` and `balanceAfter` count: points, or store credit in minor units." }),
     points: z.number().int(),
     balanceAfter: z.number().int(),
     createdAt: z.string(),

@@ -64,7 +64,9 @@ export async function planRedemption(scope: RequestScope, input: RedemptionInput
   const hold = input.hold === true;
   const id = newId("rd", at);
   const write = scopedWrite(scope);
-  const ledger = new LedgerWriter(db, merchant.id, input.memberId, at).settle(dueFor(member, program, merchant.timezone, at, true));
+  const ledger = new LedgerWriter(db, merchant.id, input.memberId, at).settle(
+    dueFor(member, program, merchant.timezone, at, true),
+  );
   const spend = { entryId: newId("le", at), type: hold ? ("hold" as const) : ("redeem" as const) };
   const refs = { redemptionId: id, orderId: input.orderId ?? null };
   if (asset === "credit") ledger.spendCredit({ ...spend, amount: quantity, refs });
