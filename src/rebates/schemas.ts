@@ -111,7 +111,10 @@ export const PeriodReportSchema = z
     unconverted: z
       .number()
       .int()
-      .openapi({ description: "Points payout: money the whole points do not cover (rounded down per member)." }),
+      .openapi({
+        description:
+          "Points payout: money allocated minus the worth of the points paid (each member's points valued at pointValue, rounded down).",
+      }),
     distribution: DistributionSchema,
     note: z.string().nullable(),
     startedAt: z.string(),
