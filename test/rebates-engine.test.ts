@@ -35,7 +35,10 @@ async function members(m: TestMerchant, count: number): Promise<Map<string, numb
 
 /** Every member paid exactly its largest-remainder share, once, and the shares add up to the pool. */
 async function expectPaidOnce(m: TestMerchant, spends: Map<string, number>, pool: number): Promise<void> {
-  const expected = allocate(pool, [...spends].map(([memberId, spend]) => ({ memberId, spend })));
+  const expected = allocate(
+    pool,
+    [...spends].map(([memberId, spend]) => ({ memberId, spend })),
+  );
   const entries = await rebateEntries(m.id);
   const byMember = new Map(entries.map((e) => [e.memberId, e.points]));
   expect(entries.length, "one rebate entry per member paid").toBe(byMember.size);
@@ -54,7 +57,11 @@ function failingD1(db: D1Database, failAt: number) {
           batches += 1;
           if (batches !== failAt) return target.batch(statements);
           const poisoned = [...statements];
-          poisoned.splice(Math.ceil(statements.length / 2), 0, target.prepare(`INSERT INTO batch_guards (reason) VALUES ('injected_fault')`));
+          poisoned.splice(
+            Math.ceil(statements.length / 2),
+            0,
+            target.prepare(`INSERT INTO batch_guards (reason) VALUES ('injected_fault')`),
+          );
           return target.batch(poisoned);
         };
       const value = Reflect.get(target, prop, target);
@@ -83,7 +90,10 @@ describe("rebate close engine", () => {
     const m = await merchantWith({});
     const spends = await members(m, 30);
     expect((await putProgram(m, "cut", { name: "cut", period: "month", shareBps: 1_000, payout: "points" })).status).toBe(201);
-    const merchant = await env.DB.prepare("SELECT id, name, currency, timezone FROM merchants WHERE id = ?").bind(m.id).first<never>();
+    const merchant = await env.DB.prepare("SELECT id, name, currency, timezone FROM merchants WHERE id = ?")
+      .bind(m.id)
+      .first<{ id: string; name: string; currency: string; timezone: string }>();
+    if (!merchant) throw new Error("no merchant");
     const scope = {
       db: env.DB,
       orm: createOrm(env.DB),

@@ -10,7 +10,7 @@ import { closeTuning } from "../src/rebates/engine";
 import { call, type TestMerchant, uid } from "./support/api";
 import { merchantWith } from "./support/flows";
 import { checkMemberInvariants } from "./support/invariants";
-import { close, orderAt, preview, putProgram, rebateEntries, report, waitClosed } from "./support/rebates";
+import { close, orderAt, preview, putProgram, rebateEntries, report } from "./support/rebates";
 
 const TUNING = { ...closeTuning };
 afterEach(() => {
@@ -36,7 +36,13 @@ describe("rebate closes", () => {
     // remainders it goes to the smallest memberId: alice.
     const seen = await preview(m, "share", "2026-07", 100_000_000);
     expect(seen.status, seen.text).toBe(200);
-    expect(seen.body).toMatchObject({ pool: 10_000_000, members: 3, totalNetSpend: 300, allocated: 10_000_000, periodEnded: true });
+    expect(seen.body).toMatchObject({
+      pool: 10_000_000,
+      members: 3,
+      totalNetSpend: 300,
+      allocated: 10_000_000,
+      periodEnded: true,
+    });
     expect(seen.body.top).toEqual([
       { memberId: "alice", netSpend: 100, amount: 3_333_334 },
       { memberId: "bob", netSpend: 100, amount: 3_333_333 },
@@ -47,7 +53,13 @@ describe("rebate closes", () => {
 
     const closed = await close(m, "share", "2026-07", 100_000_000);
     expect(closed.status, closed.text).toBe(200);
-    expect(closed.body).toMatchObject({ status: "closed", pool: 10_000_000, members: 3, allocated: 10_000_000, paid: 10_000_000 });
+    expect(closed.body).toMatchObject({
+      status: "closed",
+      pool: 10_000_000,
+      members: 3,
+      allocated: 10_000_000,
+      paid: 10_000_000,
+    });
     expect(closed.body.processed).toBe(3);
     const entries = await rebateEntries(m.id);
     expect(entries.map((e) => [e.memberId, e.asset, e.points])).toEqual([
@@ -62,13 +74,24 @@ describe("rebate closes", () => {
 
     const statement = await call("GET", "/v1/members/alice/rebates", { token: m.read });
     expect(statement.body.data).toEqual([
-      { programId: "share", periodKey: "2026-07", amount: 3_333_334, payout: "credit", units: 3_333_334, createdAt: expect.any(String) },
+      {
+        programId: "share",
+        periodKey: "2026-07",
+        amount: 3_333_334,
+        payout: "credit",
+        units: 3_333_334,
+        createdAt: expect.any(String),
+      },
     ]);
     const token = await call("POST", "/v1/members/alice/tokens", { token: m.checkout, idempotencyKey: uid("k") });
     const mine = await call("GET", "/v1/me/rebates", { token: token.body.token });
     expect(mine.body).toEqual(statement.body);
     const rep = await report(m, "share", "2026-07");
-    expect(rep.body).toMatchObject({ status: "closed", paid: 10_000_000, distribution: { min: 3_333_333, median: 3_333_333, max: 3_333_334 } });
+    expect(rep.body).toMatchObject({
+      status: "closed",
+      paid: 10_000_000,
+      distribution: { min: 3_333_333, median: 3_333_333, max: 3_333_334 },
+    });
   });
 
   it("a points payout converts at pointValue, rounding down, and reports the money left unconverted", async () => {
@@ -110,9 +133,29 @@ describe("rebate closes", () => {
     ] as const)
       expect((await orderAt(m, id, amount, JULY)).status).toBe(201);
     await env.DB.prepare("UPDATE members SET tier_id = 'gold' WHERE merchant_id = ? AND id = 'e-gold'").bind(m.id).run();
-    expect((await putProgram(m, "gold", { name: "Gold only", period: "month", shareBps: 100, payout: "credit", tiers: ["gold"] })).status).toBe(201);
-    expect((await putProgram(m, "base", { name: "Bronze", period: "month", shareBps: 100, payout: "credit", tiers: ["bronze"], minSpend: 10_000 })).status).toBe(201);
-    const unknown = await putProgram(m, "bad", { name: "x", period: "month", shareBps: 1, payout: "credit", tiers: ["platinum"] });
+    expect(
+      (await putProgram(m, "gold", { name: "Gold only", period: "month", shareBps: 100, payout: "credit", tiers: ["gold"] }))
+        .status,
+    ).toBe(201);
+    expect(
+      (
+        await putProgram(m, "base", {
+          name: "Bronze",
+          period: "month",
+          shareBps: 100,
+          payout: "credit",
+          tiers: ["bronze"],
+          minSpend: 10_000,
+        })
+      ).status,
+    ).toBe(201);
+    const unknown = await putProgram(m, "bad", {
+      name: "x",
+      period: "month",
+      shareBps: 1,
+      payout: "credit",
+      tiers: ["platinum"],
+    });
     expect(unknown.status).toBe(422);
     expect(unknown.body.errors[0].path).toBe("tiers.0");
 
@@ -128,7 +171,11 @@ describe("rebate closes", () => {
     const m = await merchantWith({});
     expect((await orderAt(m, "r-a", 30_000, JULY, "r-a-1")).status).toBe(201);
     expect((await orderAt(m, "r-b", 10_000, JULY, "r-b-1")).status).toBe(201);
-    const partial = await call("POST", "/v1/orders/r-a-1/refunds", { token: m.checkout, idempotencyKey: uid("k"), body: { refundId: "x1", amount: 20_000 } });
+    const partial = await call("POST", "/v1/orders/r-a-1/refunds", {
+      token: m.checkout,
+      idempotencyKey: uid("k"),
+      body: { refundId: "x1", amount: 20_000 },
+    });
     expect(partial.status, partial.text).toBe(201);
     expect((await putProgram(m, "p", { name: "p", period: "month", shareBps: 10_000, payout: "credit" })).status).toBe(201);
     // Net spend 10,000 each: the pool of 1,001 splits 501 / 500 (the tie goes to r-a).
@@ -137,7 +184,10 @@ describe("rebate closes", () => {
     expect((await rebateEntries(m.id)).map((e) => e.points)).toEqual([501, 500]);
     // Late activity for July: a new order and a refund of r-b's order. The close stays as it was.
     expect((await orderAt(m, "r-c", 99_000, JULY)).status).toBe(201);
-    expect((await call("POST", "/v1/orders/r-b-1/refunds", { token: m.checkout, idempotencyKey: uid("k"), body: { refundId: "x2" } })).status).toBe(201);
+    expect(
+      (await call("POST", "/v1/orders/r-b-1/refunds", { token: m.checkout, idempotencyKey: uid("k"), body: { refundId: "x2" } }))
+        .status,
+    ).toBe(201);
     const after = await report(m, "p", "2026-07");
     expect(after.body).toMatchObject({ totalNetSpend: 20_000, paid: 1_001, members: 2 });
     expect((await rebateEntries(m.id)).map((e) => e.points)).toEqual([501, 500]);
@@ -184,7 +234,9 @@ describe("rebate closes", () => {
   it("closes once: the same key replays, another key is 409, concurrent closes pay once", async () => {
     const m = await restaurant("credit");
     const key = uid("close");
-    const closes = await Promise.all(Array.from({ length: 8 }, (_, i) => close(m, "share", "2026-07", 100_000_000, i < 4 ? key : uid("other"))));
+    const closes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => close(m, "share", "2026-07", 100_000_000, i < 4 ? key : uid("other"))),
+    );
     const statuses = closes.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 200).length + statuses.filter((s) => s === 409).length).toBe(8);
     const winners = closes.filter((r) => r.status === 200);
@@ -223,7 +275,11 @@ describe("store credit", () => {
     return m;
   }
   const redeemCredit = (m: TestMerchant, credit: number, hold = false) =>
-    call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId: "cr", credit, ...(hold ? { hold } : {}) } });
+    call("POST", "/v1/redemptions", {
+      token: m.checkout,
+      idempotencyKey: uid("k"),
+      body: { memberId: "cr", credit, ...(hold ? { hold } : {}) },
+    });
 
   it("20 parallel credit redemptions against credit that covers 5: exactly 5 succeed, never overdrawn", async () => {
     const m = await creditOf(500);
@@ -248,10 +304,18 @@ describe("store credit", () => {
     const other = await redeemCredit(m, 200, true);
     expect((await call("POST", `/v1/redemptions/${other.body.id}/cancel`, { token: m.checkout })).body.member.credit).toBe(1_000);
     await checkMemberInvariants(m.id, "cr");
-    const both = await call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId: "cr", points: 1, credit: 1 } });
+    const both = await call("POST", "/v1/redemptions", {
+      token: m.checkout,
+      idempotencyKey: uid("k"),
+      body: { memberId: "cr", points: 1, credit: 1 },
+    });
     expect(both.status).toBe(400);
     expect(both.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(["credit", "points"]);
-    const neither = await call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId: "cr" } });
+    const neither = await call("POST", "/v1/redemptions", {
+      token: m.checkout,
+      idempotencyKey: uid("k"),
+      body: { memberId: "cr" },
+    });
     expect(neither.status).toBe(400);
     const types = (await call("GET", "/v1/members/cr/ledger", { token: m.admin })).body.data
       .filter((e: { asset: string }) => e.asset === "credit")

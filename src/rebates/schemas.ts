@@ -108,13 +108,10 @@ export const PeriodReportSchema = z
     total: z.number().int().openapi({ description: "Members to pay." }),
     paid: z.number().int().openapi({ description: "Money paid so far (minor units)." }),
     pointsPaid: z.number().int().openapi({ description: "Points credited (points payout)." }),
-    unconverted: z
-      .number()
-      .int()
-      .openapi({
-        description:
-          "Points payout: money allocated minus the worth of the points paid (each member's points valued at pointValue, rounded down).",
-      }),
+    unconverted: z.number().int().openapi({
+      description:
+        "Points payout: money allocated minus the worth of the points paid (each member's points valued at pointValue, rounded down).",
+    }),
     distribution: DistributionSchema,
     note: z.string().nullable(),
     startedAt: z.string(),

@@ -157,7 +157,13 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
         const member = members[step.member]!;
         const { key, occurredAt } = nextRebateMonth();
         const id = uid("o");
-        const order = await send("POST", "/v1/orders", { orderId: id, memberId: member, amount: 100, currency: "CNY", occurredAt });
+        const order = await send("POST", "/v1/orders", {
+          orderId: id,
+          memberId: member,
+          amount: 100,
+          currency: "CNY",
+          occurredAt,
+        });
         expect(order.status, order.text).toBe(201);
         model.order(id, member, 100, 1);
         const r = await send("POST", `/v1/rebate-programs/credit/periods/${key}/close`, { netProfit: step.credit });

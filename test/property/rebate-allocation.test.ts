@@ -40,7 +40,8 @@ describe("rebate allocation", () => {
           (up === 1n ? ups : downs).push({ id: a.memberId, r: remainder(pool, a.spend, total) });
         }
         // No member left at its floor beats one rounded up (larger remainder, or equal and a smaller id).
-        for (const u of ups) for (const d of downs) expect(d.r < u.r || (d.r === u.r && d.id > u.id), `${d.id} before ${u.id}`).toBe(true);
+        for (const u of ups)
+          for (const d of downs) expect(d.r < u.r || (d.r === u.r && d.id > u.id), `${d.id} before ${u.id}`).toBe(true);
       }),
       { numRuns: 400, seed: propertySeed(20261129) },
     );

@@ -160,6 +160,11 @@ function bodyFor(r: Route, memberId = MEMBER_A): unknown {
       return { name: "Hijacked", effect: { kind: "fixed", points: 1_000_000 } };
     case "POST /v1/rules/simulate":
       return { order: order() };
+    case "PUT /v1/rebate-programs/{programId}":
+      return { name: "Intruder share", period: "year", shareBps: 10_000, payout: "credit" };
+    case "POST /v1/rebate-programs/{programId}/periods/{periodKey}/preview":
+    case "POST /v1/rebate-programs/{programId}/periods/{periodKey}/close":
+      return { netProfit: 1_000_000 };
     default:
       return r.method === "POST" || r.method === "PUT" ? {} : undefined;
   }

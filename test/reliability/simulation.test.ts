@@ -160,7 +160,13 @@ async function simulate(
       const month = `${2001 + Math.floor(rebateMonth / 12)}-${String((rebateMonth % 12) + 1).padStart(2, "0")}`;
       rebateMonth += 1;
       const id = `sro-${seed}-${step}`;
-      const o = await write("POST", "/v1/orders", { orderId: id, memberId: member, amount: 100, currency: "CNY", occurredAt: `${month}-15T04:00:00.000Z` });
+      const o = await write("POST", "/v1/orders", {
+        orderId: id,
+        memberId: member,
+        amount: 100,
+        currency: "CNY",
+        occurredAt: `${month}-15T04:00:00.000Z`,
+      });
       expect(o.status, o.text).toBe(201);
       model.order(id, member, 100, 1);
       const credit = random.int(1, 400);

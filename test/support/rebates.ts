@@ -14,7 +14,11 @@ export const preview = (m: TestMerchant, program: string, period: string, netPro
   call("POST", `/v1/rebate-programs/${program}/periods/${period}/preview`, { token: m.admin, body: { netProfit } });
 
 export const close = (m: TestMerchant, program: string, period: string, netProfit: number, key = uid("close")) =>
-  call("POST", `/v1/rebate-programs/${program}/periods/${period}/close`, { token: m.admin, idempotencyKey: key, body: { netProfit } });
+  call("POST", `/v1/rebate-programs/${program}/periods/${period}/close`, {
+    token: m.admin,
+    idempotencyKey: key,
+    body: { netProfit },
+  });
 
 export const report = (m: TestMerchant, program: string, period: string) =>
   call("GET", `/v1/rebate-programs/${program}/periods/${period}`, { token: m.admin });
