@@ -6,6 +6,7 @@
  */
 import { now } from "../platform/clock";
 import { prepare, sql } from "../platform/d1/sql";
+import { type D1Stats, meteredD1 } from "../platform/db";
 import type { CloseRef } from "./close-state";
 import { advanceClose, closeTuning } from "./engine";
 
@@ -25,9 +26,12 @@ export async function consumeRebateCloses(batch: MessageBatch<unknown>, env: Env
       continue;
     }
     const ref = { merchantId: message.body.merchantId, programId: message.body.programId, periodKey: message.body.periodKey };
+    // With D1_STATS on (benchmarks) each message logs the D1 rows it read and wrote.
+    const stats: D1Stats | undefined = env.D1_STATS === "on" ? { rowsRead: 0, rowsWritten: 0, queries: 0 } : undefined;
     try {
-      const done = await advanceClose(env.DB, ref, closeTuning.queueChunks, now());
+      const done = await advanceClose(stats ? meteredD1(env.DB, stats) : env.DB, ref, closeTuning.queueChunks, now());
       if (!done) await env.REBATE_CLOSES.send(ref);
+      if (stats) console.log(`rebate-close-stats ${JSON.stringify(stats)}`);
       message.ack();
     } catch (error) {
       console.error("rebate close chunk failed; the queue will deliver it again", error);
