@@ -12,6 +12,7 @@
 //   --live    run the engine from the working tree instead of a snapshot of it (see bench/lib/engine.mjs)
 //   --ref <rev>  benchmark the engine as committed at a git revision (e.g. HEAD) instead of the working tree
 //   --skip-jobs  leave out the expiry-job benchmark (bench/sections/jobs.mjs), which otherwise runs after the rest
+//   --only <section>  run one self-contained section alone and print it (rebates, jobs); RESULTS.md is left alone
 // @ts-check
 import fs from "node:fs";
 import os from "node:os";
@@ -24,9 +25,10 @@ import { renderReport } from "./lib/report.mjs";
 import { seedAll } from "./lib/seed.mjs";
 import { measureContention } from "./sections/contention.mjs";
 import { collectEnvironment, noteMachineLoad } from "./sections/environment.mjs";
-import { jobsSection } from "./sections/jobs.mjs";
+import { jobsSection, renderJobsSection, runJobsBench } from "./sections/jobs.mjs";
 import { measureLoad } from "./sections/load.mjs";
 import { engineLogErrors } from "./sections/problems.mjs";
+import { renderRebatesSection, runRebatesBench } from "./sections/rebates.mjs";
 import { measureBaselineCost, measureRows } from "./sections/rows.mjs";
 import { rulesSection } from "./sections/rules.mjs";
 
@@ -47,7 +49,21 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   });
 }
 
+/**
+ * `--only <section>`: that section alone, printed; the full report is not rewritten.
+ * @param {string} section
+ */
+async function only(section) {
+  const quick = opts.quick ? " --quick" : "";
+  const command = `npm run bench -- --only ${section}${quick}`;
+  log(`only the ${section} section`);
+  if (section === "rebates") console.log(`\n${renderRebatesSection(await runRebatesBench({ quick: opts.quick }), command)}`);
+  else console.log(`\n${renderJobsSection(await runJobsBench({ quick: opts.quick }), command)}`);
+  await stopAll();
+}
+
 async function main() {
+  if (opts.only) return only(opts.only);
   const started = new Date();
   const loadAtStart = os.loadavg()[0] ?? 0;
   fs.mkdirSync(path.join(BENCH, ".tmp"), { recursive: true });

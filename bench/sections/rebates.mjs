@@ -67,7 +67,9 @@ ${ids} INSERT INTO member_periods (merchant_id, member_id, period, spend, points
 async function seededEngine(members, dir) {
   const log = path.join(dir, "wrangler.log");
   const persist = path.join(dir, "state");
-  const migrate = await runWrangler(ROOT, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], { logFile: log });
+  const migrate = await runWrangler(ROOT, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
+    logFile: log,
+  });
   if (migrate.code !== 0) throw new Error(`migrations failed:\n${tail(log)}`);
   const sqlFile = path.join(dir, "seed.sql");
   fs.writeFileSync(sqlFile, seedSql(members, Date.now()));
@@ -113,10 +115,19 @@ async function measureOnce(members) {
   const put = await call(base, "PUT", "/v1/rebate-programs/bench", { token: SECRET, body: program });
   if (put.status !== 201) throw new Error(`program: ${put.status} ${put.text}`);
   const periods = "/v1/rebate-programs/bench/periods/2026-07";
-  const preview = await call(base, "POST", `${periods}/preview`, { token: SECRET, body: { netProfit: NET_PROFIT }, timeoutMs: 300_000 });
+  const preview = await call(base, "POST", `${periods}/preview`, {
+    token: SECRET,
+    body: { netProfit: NET_PROFIT },
+    timeoutMs: 300_000,
+  });
   if (preview.status !== 200) throw new Error(`preview: ${preview.status} ${preview.text}`);
   const started = performance.now();
-  const close = await call(base, "POST", `${periods}/close`, { token: SECRET, key: "bench-close", body: { netProfit: NET_PROFIT }, timeoutMs: 300_000 });
+  const close = await call(base, "POST", `${periods}/close`, {
+    token: SECRET,
+    key: "bench-close",
+    body: { netProfit: NET_PROFIT },
+    timeoutMs: 300_000,
+  });
   if (close.status !== 200 && close.status !== 202) throw new Error(`close: ${close.status} ${close.text}`);
   let report = close;
   while (report.json?.status !== "closed") {

@@ -12,7 +12,7 @@ import { ApiError, notFound } from "../platform/errors";
 import { decodeCursor, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
 import { programFromRow } from "../program/settings";
-import { allocate, distribution, rebatePool } from "./allocation";
+import { allocate, distribution, rebatePool, toPoints } from "./allocation";
 import { type CloseRef, type CloseRow, closeKey, loadClose } from "./close-state";
 import { eligibleSpendSql } from "./eligibility";
 import { advanceClose, closeTuning } from "./engine";
@@ -115,6 +115,11 @@ export async function startClose(
   if (existing) return resumeOrRefuse(existing, key);
   const pointValue = programFromRow(programRows[0]).pointValue;
   const pool = rebatePool(netProfit, program.shareBps);
+  // The points a pool buys are a running total of the close: refuse before it could pass exact integers.
+  if (program.payout === "points" && toPoints(pool, pointValue).points > MAX_TOTAL)
+    throw new ApiError("unprocessable", `The pool would buy more than ${MAX_TOTAL} points at this program's pointValue.`, [
+      { path: "netProfit", message: `buys more than ${MAX_TOTAL} points` },
+    ]);
   try {
     await db.batch(startStatements(ref, program, range, { key, netProfit, pool, pointValue, at }).map((s) => prepare(db, s)));
   } catch (error) {
