@@ -70,16 +70,13 @@ async function nextMembers<T>(db: D1Database, close: CloseRow, columns: Sql): Pr
 async function rankChunk(db: D1Database, close: CloseRow, at: number): Promise<void> {
   const rows = await nextMembers<{ spend: number }>(db, close, sql`spend`);
   if (rows.length === 0) return finishRank(db, close, at);
-  const shares = rows.map((r) => {
+  const statements = [...claimChunk(close, sql`cursor = ${rows[rows.length - 1]?.memberId}`, at)];
+  // One keyed update per member: a join against the chunk's JSON would scan every row of the close.
+  for (const r of rows) {
     const { base, remainder } = shareOf(close.pool, r.spend, close.totalNetSpend);
-    return [r.memberId, base, remainder];
-  });
-  const statements = [
-    ...claimChunk(close, sql`cursor = ${rows[rows.length - 1]!.memberId}`, at),
-    // One statement per chunk: the shares travel as one JSON parameter (D1 binds at most 100 per statement).
-    sql`UPDATE rebate_allocations SET base = j.value ->> 1, remainder = j.value ->> 2 FROM json_each(${JSON.stringify(shares)}) AS j
-      WHERE ${closeKey(close, "rebate_allocations.")} AND rebate_allocations.member_id = j.value ->> 0`,
-  ];
+    statements.push(sql`UPDATE rebate_allocations SET base = ${base}, remainder = ${remainder}
+      WHERE ${closeKey(close)} AND member_id = ${r.memberId}`);
+  }
   await db.batch(statements.map((s) => prepare(db, s)));
 }
 
