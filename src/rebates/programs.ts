@@ -6,6 +6,7 @@ import type { Orm } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
 import { decodeCursor, isString, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
+import { PERIOD_KEY_EXAMPLE, type PeriodRange, parsePeriodKey } from "./periods";
 import type { RebateProgramInput } from "./schemas";
 
 export type ProgramRow = typeof rebatePrograms.$inferSelect;
@@ -80,4 +81,20 @@ export async function listPrograms(scope: RequestScope, limit: number, cursor?: 
     .limit(limit + 1);
   const result = page(rows, limit, (last) => last.id);
   return { data: result.data.map(programBody), nextCursor: result.nextCursor };
+}
+
+/** The period a key names, which must be of the program's kind (422 naming periodKey otherwise). */
+export function programPeriod(program: ProgramRow, periodKey: string): PeriodRange {
+  const range = parsePeriodKey(periodKey);
+  if (!range)
+    throw new ApiError("invalid_request", "The period key is malformed.", [
+      { path: "periodKey", message: "is not a period key" },
+    ]);
+  if (range.kind !== program.period)
+    throw new ApiError(
+      "unprocessable",
+      `Program ${program.id} shares by ${program.period}: use a key such as ${PERIOD_KEY_EXAMPLE[program.period]}.`,
+      [{ path: "periodKey", message: `must name a ${program.period} (e.g. ${PERIOD_KEY_EXAMPLE[program.period]})` }],
+    );
+  return range;
 }
