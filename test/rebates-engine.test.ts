@@ -5,10 +5,11 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { now } from "../src/platform/clock";
+import { advanceClock, now, resetClock } from "../src/platform/clock";
 import { createOrm } from "../src/platform/db";
 import { allocate } from "../src/rebates/allocation";
 import { advanceClose, closeTuning } from "../src/rebates/engine";
+import { resumeStalledCloses, STALLED_CLOSE_MS } from "../src/rebates/queue";
 import { closePeriod } from "../src/rebates/service";
 import { postOrder, type TestMerchant, uid } from "./support/api";
 import { merchantWith } from "./support/flows";
@@ -70,6 +71,16 @@ function failingD1(db: D1Database, failAt: number) {
   });
 }
 
+/** The request scope a close route would build, so a test can start a close without handing it to the queue. */
+async function scopeOf(m: TestMerchant, key: string) {
+  const merchant = await env.DB.prepare("SELECT id, name, currency, timezone FROM merchants WHERE id = ?")
+    .bind(m.id)
+    .first<{ id: string; name: string; currency: string; timezone: string }>();
+  if (!merchant) throw new Error("no merchant");
+  const idempotency = { merchantId: m.id, key, requestHash: "h", stored: false };
+  return { db: env.DB, orm: createOrm(env.DB), merchant, at: now(), idempotency };
+}
+
 describe("rebate close engine", () => {
   it("a close too large for its request answers 202 running; the queue consumer finishes it", async () => {
     Object.assign(closeTuning, { chunkMembers: 3, inlineChunks: 2, queueChunks: 4 });
@@ -90,19 +101,8 @@ describe("rebate close engine", () => {
     const m = await merchantWith({});
     const spends = await members(m, 30);
     expect((await putProgram(m, "cut", { name: "cut", period: "month", shareBps: 1_000, payout: "points" })).status).toBe(201);
-    const merchant = await env.DB.prepare("SELECT id, name, currency, timezone FROM merchants WHERE id = ?")
-      .bind(m.id)
-      .first<{ id: string; name: string; currency: string; timezone: string }>();
-    if (!merchant) throw new Error("no merchant");
-    const scope = {
-      db: env.DB,
-      orm: createOrm(env.DB),
-      merchant,
-      at: now(),
-      idempotency: { merchantId: m.id, key: "cut-key", requestHash: "h", stored: false },
-    };
     const enqueue = vi.fn(async () => {});
-    const started = await closePeriod(scope, "cut", "2026-07", 10_000_000, enqueue);
+    const started = await closePeriod(await scopeOf(m, "cut-key"), "cut", "2026-07", 10_000_000, enqueue);
     expect(started.done).toBe(false);
     expect(enqueue).toHaveBeenCalledOnce();
     const ref = { merchantId: m.id, programId: "cut", periodKey: "2026-07" };
@@ -116,5 +116,27 @@ describe("rebate close engine", () => {
     expect(results).toEqual([true, true, true]);
     // Points payout at 100 points per 1.00: one point per minor unit, so points == money.
     await expectPaidOnce(m, spends, 1_000_000);
+  }, 60_000);
+
+  it("the scheduled resume re-sends a close that stopped moving, and the queue consumer finishes it", async () => {
+    Object.assign(closeTuning, { chunkMembers: 5, inlineChunks: 0 });
+    const m = await merchantWith({});
+    const spends = await members(m, 12);
+    expect((await putProgram(m, "stall", { name: "stall", period: "month", shareBps: 5_000, payout: "credit" })).status).toBe(
+      201,
+    );
+    // Started, but its queue message was lost: nothing moves it.
+    const started = await closePeriod(await scopeOf(m, "stall-key"), "stall", "2026-07", 99_999, async () => {});
+    expect(started.report).toMatchObject({ status: "running", processed: 0 });
+    try {
+      expect(await resumeStalledCloses(env)).toBe(0); // not stalled yet
+      advanceClock(STALLED_CLOSE_MS + 1_000);
+      expect(await resumeStalledCloses(env)).toBe(1);
+      const done = await waitClosed(m, "stall", "2026-07");
+      expect(done.body).toMatchObject({ status: "closed", processed: 12, paid: 49_999 });
+    } finally {
+      resetClock();
+    }
+    await expectPaidOnce(m, spends, 49_999);
   }, 60_000);
 });
