@@ -12,6 +12,7 @@
 //   --live    run the engine from the working tree instead of a snapshot of it (see bench/lib/engine.mjs)
 //   --ref <rev>  benchmark the engine as committed at a git revision (e.g. HEAD) instead of the working tree
 //   --skip-jobs  leave out the expiry-job and tier benchmarks (bench/sections/jobs.mjs, tiers.mjs), which otherwise run after the rest
+//   --only <section>  run one self-contained section alone and print it (rebates, tiers, jobs); RESULTS.md is left alone
 // @ts-check
 import fs from "node:fs";
 import os from "node:os";
@@ -24,12 +25,13 @@ import { renderReport } from "./lib/report.mjs";
 import { seedAll } from "./lib/seed.mjs";
 import { measureContention } from "./sections/contention.mjs";
 import { collectEnvironment, noteMachineLoad } from "./sections/environment.mjs";
-import { jobsSection } from "./sections/jobs.mjs";
+import { jobsSection, renderJobsSection, runJobsBench } from "./sections/jobs.mjs";
 import { measureLoad } from "./sections/load.mjs";
 import { engineLogErrors } from "./sections/problems.mjs";
+import { rebatesSection, renderRebatesSection, runRebatesBench } from "./sections/rebates.mjs";
 import { measureBaselineCost, measureRows } from "./sections/rows.mjs";
 import { rulesSection } from "./sections/rules.mjs";
-import { tiersSection } from "./sections/tiers.mjs";
+import { renderTiersSection, runTiersBench, tiersSection } from "./sections/tiers.mjs";
 
 const opts = parseOptions(process.argv.slice(2), fileURLToPath(import.meta.url));
 const run = createRun(configFor(opts.quick), opts);
@@ -48,7 +50,22 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   });
 }
 
+/**
+ * `--only <section>`: that section alone, printed; the full report is not rewritten.
+ * @param {string} section
+ */
+async function only(section) {
+  const quick = opts.quick ? " --quick" : "";
+  const command = `npm run bench -- --only ${section}${quick}`;
+  log(`only the ${section} section`);
+  if (section === "rebates") console.log(`\n${renderRebatesSection(await runRebatesBench({ quick: opts.quick }), command)}`);
+  else if (section === "tiers") console.log(`\n${renderTiersSection(await runTiersBench({ quick: opts.quick }), command)}`);
+  else console.log(`\n${renderJobsSection(await runJobsBench({ quick: opts.quick }), command)}`);
+  await stopAll();
+}
+
 async function main() {
+  if (opts.only) return only(opts.only);
   const started = new Date();
   const loadAtStart = os.loadavg()[0] ?? 0;
   fs.mkdirSync(path.join(BENCH, ".tmp"), { recursive: true });
@@ -71,12 +88,13 @@ async function main() {
   // Sections that start their own server, or none, once the servers above are gone.
   const jobs = await jobsSection(run);
   const tiers = await tiersSection(run);
+  const rebates = await rebatesSection(run);
   const env = collectEnvironment(run, { started, loadAtStart, revision, servers });
   const rules = await rulesSection(run);
   const { cfg, problems, notes } = run;
   const report = renderReport({
     ...{ cfg, env, load, rows, baselineCost, contention, seed, baselineSeed, problems, notes, logErrors },
-    extraSections: [jobs, tiers, rules],
+    extraSections: [jobs, tiers, rebates, rules],
   });
   console.log(`\n${report}`);
   if (opts.write) {

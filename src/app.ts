@@ -18,6 +18,7 @@ import { createOrm, type D1Stats, meteredD1 } from "./platform/db";
 import { ApiError, problemResponse } from "./platform/errors";
 import { validationHook } from "./platform/validation";
 import { programRouter } from "./program/routes";
+import { rebatesRouter } from "./rebates/routes";
 import { redemptionsRouter } from "./redemptions/routes";
 import { rulesRouter } from "./rules/routes";
 import { meSwitchingCostRouter, switchingCostRouter } from "./switching-cost/routes";
@@ -53,6 +54,7 @@ export function createApp() {
     switchingCostRouter,
     meSwitchingCostRouter,
     jobsRouter,
+    rebatesRouter,
   ])
     app.route("/", router);
   documentation(app);

@@ -7,6 +7,7 @@
 import { z } from "@hono/zod-openapi";
 import { afterAll, describe, expect, it } from "vitest";
 import { advanceClock, DAY_MS, resetClock } from "../src/platform/clock";
+import { closeTuning } from "../src/rebates/engine";
 import { call, postOrder, uid } from "./support/api";
 import { adjust, cancel, capture, merchantWith, PROGRAM_DEFAULTS, redeem, refund, runFor } from "./support/flows";
 import {
@@ -141,15 +142,42 @@ async function sweep(): Promise<void> {
     200,
   );
   ok(await runFor(m, "perk-lapse"), 200);
+  ok(await call("GET", "/v1/members/sweep/switching-cost", { token: m.read }), 200);
 
   // The member API.
   const token = await call("POST", "/v1/members/sweep/tokens", { token: m.checkout, idempotencyKey: uid("k") });
   ok(token, 201);
   ok(await call("GET", "/v1/me/tier", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me/perks", { token: token.body.token }), 200);
+  ok(await call("GET", "/v1/me/switching-cost", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me/ledger?limit=2", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me/expiring?withinDays=60", { token: token.body.token }), 200);
+
+  // Rebates: programs, a preview, a close done in the request, one handed to the queue (202), statements.
+  const july = { amount: 5_000, currency: "CNY", occurredAt: "2026-07-10T02:00:00.000Z" };
+  ok(await postOrder(m, { orderId: "rb-1", memberId: "sweep", ...july }), 201);
+  ok(await postOrder(m, { orderId: "rb-2", memberId: "sweep-2", ...july }), 201);
+  const share = { name: "Share", period: "month", shareBps: 1000, payout: "points" };
+  ok(await call("PUT", "/v1/rebate-programs/share", { token: m.admin, body: share }), 201);
+  ok(await call("PUT", "/v1/rebate-programs/share", { token: m.admin, body: { ...share, minSpend: 100 } }), 200);
+  ok(await call("PUT", "/v1/rebate-programs/queued", { token: m.admin, body: { ...share, payout: "credit" } }), 201);
+  ok(await call("GET", "/v1/rebate-programs?limit=1", { token: m.admin }), 200);
+  ok(await call("GET", "/v1/rebate-programs/share", { token: m.admin }), 200);
+  const periods = "/v1/rebate-programs/share/periods/2026-07";
+  ok(await call("POST", `${periods}/preview`, { token: m.admin, body: { netProfit: 1_000_000 } }), 200);
+  ok(await call("POST", `${periods}/close`, { token: m.admin, idempotencyKey: uid("k"), body: { netProfit: 1_000_000 } }), 200);
+  ok(await call("GET", periods, { token: m.admin }), 200);
+  const tuning = { ...closeTuning };
+  Object.assign(closeTuning, { chunkMembers: 1, inlineChunks: 0 });
+  try {
+    const queued = "/v1/rebate-programs/queued/periods/2026-07/close";
+    ok(await call("POST", queued, { token: m.admin, idempotencyKey: uid("k"), body: { netProfit: 1_000_000 } }), 202);
+  } finally {
+    Object.assign(closeTuning, tuning);
+  }
+  ok(await call("GET", "/v1/members/sweep/rebates?limit=10", { token: m.read }), 200);
+  ok(await call("GET", "/v1/me/rebates", { token: token.body.token }), 200);
 
   // Export, then erasure; the erased member still reads and exports.
   ok(await call("GET", "/v1/members/sweep/export", { token: m.admin }), 200);

@@ -13,6 +13,9 @@ export const rel = (p) => path.relative(ROOT, p) || ".";
 
 export const PLATFORM_TOKEN = "bench-platform-token";
 
+/** Sections that `--only <name>` runs alone (each starts its own server). */
+export const ONLY_SECTIONS = ["rebates", "jobs"];
+
 /**
  * Reads the switches; prints the usage comment at the top of `usageFile` for --help.
  * @param {string[]} argv
@@ -35,6 +38,11 @@ export function parseOptions(argv, usageFile) {
     console.error("--ref needs a git revision, e.g. --ref HEAD");
     process.exit(2);
   }
+  const only = argv.includes("--only") ? (argv[argv.indexOf("--only") + 1] ?? null) : null;
+  if (argv.includes("--only") && (!only || !ONLY_SECTIONS.includes(only))) {
+    console.error(`--only needs a section: ${ONLY_SECTIONS.join(", ")}`);
+    process.exit(2);
+  }
   return {
     quick: argv.includes("--quick"),
     keep: argv.includes("--keep"),
@@ -42,6 +50,7 @@ export function parseOptions(argv, usageFile) {
     live: argv.includes("--live"),
     skipJobs: argv.includes("--skip-jobs"),
     ref: ref ?? null,
+    only,
     argv,
   };
 }

@@ -8,6 +8,8 @@ export interface Options {
   live: boolean;
   skipJobs: boolean;
   ref: string | null;
+  /** Run one section alone (`--only rebates`), print it, and leave bench/RESULTS.md alone. */
+  only: string | null;
   argv: string[];
 }
 

@@ -37,3 +37,20 @@ export type TierChangeReason = (typeof TIER_CHANGE_REASONS)[number];
 
 export const PERK_QUOTA_PERIODS = ["month", "year"] as const;
 export const PERK_EVENT_KINDS = ["unlocked", "lapsed", "locked"] as const;
+/** What a ledger entry moves: points, or store credit in minor units (from rebates paid as credit). */
+export const ASSETS = ["points", "credit"] as const;
+export type Asset = (typeof ASSETS)[number];
+
+export const REBATE_PERIODS = ["month", "quarter", "year"] as const;
+export type RebatePeriod = (typeof REBATE_PERIODS)[number];
+
+export const REBATE_PAYOUTS = ["points", "credit"] as const;
+export type RebatePayout = (typeof REBATE_PAYOUTS)[number];
+
+/** A close is `running` from its first write until every allocation is paid, then `closed`. */
+export const REBATE_CLOSE_STATUSES = ["running", "closed"] as const;
+export type RebateCloseStatus = (typeof REBATE_CLOSE_STATUSES)[number];
+
+/** Phases of a running close: `rank` computes each share and its remainder, `pay` credits them. */
+export const REBATE_CLOSE_PHASES = ["rank", "pay", "done"] as const;
+export type RebateClosePhase = (typeof REBATE_CLOSE_PHASES)[number];

@@ -9,6 +9,7 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import {
+  ASSETS,
   ENTRY_TYPES,
   EXPIRY_POLICIES,
   JOB_RUN_STATUSES,
@@ -16,6 +17,10 @@ import {
   KEY_SCOPES,
   PERK_EVENT_KINDS,
   PERK_QUOTA_PERIODS,
+  REBATE_CLOSE_PHASES,
+  REBATE_CLOSE_STATUSES,
+  REBATE_PAYOUTS,
+  REBATE_PERIODS,
   REDEMPTION_STATUSES,
   TIER_CHANGE_REASONS,
   TIER_METRICS,
@@ -84,8 +89,10 @@ export const members = sqliteTable(
     pending: integer("pending").notNull().default(0),
     /** Reserved by open holds. */
     held: integer("held").notNull().default(0),
-    /** Store credit in minor units. */
+    /** Store credit in minor units (spendable; never below zero). */
     credit: integer("credit").notNull().default(0),
+    /** Store credit reserved by open holds. */
+    creditHeld: integer("credit_held").notNull().default(0),
     lifetimeEarned: integer("lifetime_earned").notNull().default(0),
     lifetimeRedeemed: integer("lifetime_redeemed").notNull().default(0),
     orderCount: integer("order_count").notNull().default(0),
@@ -157,6 +164,8 @@ export const ledgerEntries = sqliteTable(
     memberId: text("member_id").notNull(),
     seq: integer("seq").notNull(),
     type: text("type", { enum: ENTRY_TYPES }).notNull(),
+    /** What `points` and `balanceAfter` count: points, or store credit in minor units. */
+    asset: text("asset", { enum: ASSETS }).notNull().default("points"),
     points: integer("points").notNull(),
     balanceAfter: integer("balance_after").notNull(),
     createdAt: integer("created_at").notNull(),
@@ -271,8 +280,10 @@ export const redemptions = sqliteTable(
     id: text("id").primaryKey(),
     merchantId: text("merchant_id").notNull(),
     memberId: text("member_id").notNull(),
+    /** Points, or credit in minor units when `asset` is credit. */
     points: integer("points").notNull(),
     value: integer("value").notNull(),
+    asset: text("asset", { enum: ASSETS }).notNull().default("points"),
     status: text("status", { enum: REDEMPTION_STATUSES }).notNull(),
     orderId: text("order_id"),
     holdExpiresAt: integer("hold_expires_at"),
@@ -470,4 +481,101 @@ export const jobRuns = sqliteTable(
     errors: text("errors"),
   },
   (t) => [index("job_runs_merchant").on(t.merchantId, t.startedAt), index("job_runs_started").on(t.startedAt)],
+);
+
+/** A profit-sharing rebate program: a share of the merchant's declared period profit, split by net spend. */
+export const rebatePrograms = sqliteTable(
+  "rebate_programs",
+  {
+    merchantId: text("merchant_id").notNull(),
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    period: text("period", { enum: REBATE_PERIODS }).notNull(),
+    shareBps: integer("share_bps").notNull(),
+    payout: text("payout", { enum: REBATE_PAYOUTS }).notNull(),
+    /** Least net spend in the period to share in it (minor units; 0: any positive spend). */
+    minSpend: integer("min_spend").notNull().default(0),
+    /** JSON array of tier ids a member must hold; null: every tier. */
+    tiers: text("tiers"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.merchantId, t.id] })],
+);
+
+/**
+ * One close of one period of a rebate program: written once, by the request that starts it (a second start
+ * fails on the primary key). Everything the payouts depend on is frozen here and in rebate_allocations.
+ */
+export const rebateCloses = sqliteTable(
+  "rebate_closes",
+  {
+    merchantId: text("merchant_id").notNull(),
+    programId: text("program_id").notNull(),
+    periodKey: text("period_key").notNull(),
+    /** The Idempotency-Key that started the close: a retry with it resumes, another key is 409. */
+    idempotencyKey: text("idempotency_key").notNull(),
+    status: text("status", { enum: REBATE_CLOSE_STATUSES }).notNull(),
+    phase: text("phase", { enum: REBATE_CLOSE_PHASES }).notNull(),
+    payout: text("payout", { enum: REBATE_PAYOUTS }).notNull(),
+    netProfit: integer("net_profit").notNull(),
+    shareBps: integer("share_bps").notNull(),
+    pool: integer("pool").notNull(),
+    totalNetSpend: integer("total_net_spend").notNull().default(0),
+    /** Eligible members (allocation rows). */
+    members: integer("members").notNull().default(0),
+    /** Point value frozen at the start (points payout). */
+    pointValuePoints: integer("point_value_points").notNull(),
+    pointValueAmount: integer("point_value_amount").notNull(),
+    /** Rank phase: the last member id ranked (chunks walk member ids in order). */
+    cursor: text("cursor"),
+    /** Pay phase: the (remainder, memberId) of the last member whose share is rounded up. */
+    thresholdRemainder: integer("threshold_remainder"),
+    thresholdMember: text("threshold_member"),
+    /** Members paid so far, and the money they were allocated. */
+    processed: integer("processed").notNull().default(0),
+    paid: integer("paid").notNull().default(0),
+    /** Points payout: points credited, and the money those points do not cover (rounded down to whole points). */
+    pointsPaid: integer("points_paid").notNull().default(0),
+    unconverted: integer("unconverted").notNull().default(0),
+    note: text("note"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.merchantId, t.programId, t.periodKey] }),
+    // Stalled closes, resumed by the scheduled run.
+    index("rebate_closes_running").on(t.status, t.updatedAt).where(sql`status = 'running'`),
+  ],
+);
+
+/**
+ * Each eligible member's share of one close, frozen when the close starts (net spend) and ranked once
+ * (base share and remainder); `paid` flips in the same transaction as the member's ledger credit.
+ */
+export const rebateAllocations = sqliteTable(
+  "rebate_allocations",
+  {
+    merchantId: text("merchant_id").notNull(),
+    programId: text("program_id").notNull(),
+    periodKey: text("period_key").notNull(),
+    memberId: text("member_id").notNull(),
+    spend: integer("spend").notNull(),
+    /** floor(pool * spend / totalNetSpend), and what that floor left over (< totalNetSpend). */
+    base: integer("base"),
+    remainder: integer("remainder"),
+    /** Money allocated (base, +1 for the largest remainders), set when paid. */
+    amount: integer("amount"),
+    /** Points or credit written to the ledger. */
+    units: integer("units"),
+    paid: integer("paid").notNull().default(0),
+    paidAt: integer("paid_at"),
+  },
+  (t) => [
+    // Chunks of a close walk this key by member id (a cursor), so no index on `paid` is needed.
+    primaryKey({ columns: [t.merchantId, t.programId, t.periodKey, t.memberId] }),
+    // A member's rebate statement, newest first.
+    index("rebate_allocations_member").on(t.merchantId, t.memberId, t.paidAt).where(sql`paid = 1 AND amount > 0`),
+  ],
 );

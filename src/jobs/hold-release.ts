@@ -15,6 +15,7 @@ interface DueHold {
   member_id: string;
   points: number;
   order_id: string | null;
+  asset: "points" | "credit";
 }
 
 export const holdReleaseJob: Job = {
@@ -24,7 +25,7 @@ export const holdReleaseJob: Job = {
     const merchantFilter = scope.merchantId ? sql`AND merchant_id = ${scope.merchantId}` : sql``;
     const { results } = await prepare(
       db,
-      sql`SELECT id, merchant_id, member_id, points, order_id FROM redemptions
+      sql`SELECT id, merchant_id, member_id, points, order_id, asset FROM redemptions
          WHERE status = 'held' AND hold_expires_at <= ${at} ${merchantFilter}
          ORDER BY hold_expires_at LIMIT ${limit}`,
     ).all<DueHold>();
@@ -36,6 +37,7 @@ export const holdReleaseJob: Job = {
         points: hold.points,
         status: "held" as const,
         orderId: hold.order_id,
+        asset: hold.asset,
       };
       try {
         await db.batch(returnStatements(db, hold.merchant_id, redemption, "released", at));

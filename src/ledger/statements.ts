@@ -12,21 +12,25 @@
  * - balance >= 0  =>  balance == sum(remaining of spendable lots); balance < 0 only after refund reversals,
  *   and then every spendable lot is empty;
  * - pending == sum(remaining of pending lots); held == points of open holds;
- * - balance + pending, lifetimeEarned and lifetimeRedeemed + held never exceed MAX_TOTAL.
+ * - balance + pending, lifetimeEarned and lifetimeRedeemed + held never exceed MAX_TOTAL;
+ * - store credit is a second asset with entries of its own (`asset` = credit): sum(credit entries) == credit,
+ *   credit >= 0 always (it is never overdrawn, not even by refunds), creditHeld == credit of open holds,
+ *   credit + creditHeld never exceeds MAX_TOTAL.
  */
 import { assert, assertQuantity, MAX_TOTAL } from "../platform/assert";
 import { GUARD, guardSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { newId } from "../platform/ids";
 import { payersTag, recordPayers, recordShortfall, settleClaims } from "./claims";
+import { type CreditMove, creditAccountSql, creditSpendSql } from "./credit";
 import { expireStatements, memberScopes, releaseStatements } from "./lifecycle";
 
 /** Far-future expire key for lots that never expire, so one index orders every lot. */
 export const NEVER_EXPIRES_KEY = 8_640_000_000_000_000;
 
-export { ENTRY_TYPES, type EntryType } from "../db/enums";
+export { ASSETS, type Asset, ENTRY_TYPES, type EntryType } from "../db/enums";
 
-import type { EntryType } from "../db/enums";
+import type { Asset, EntryType } from "../db/enums";
 
 export interface EntryRefs {
   orderId?: string | null;
@@ -89,8 +93,18 @@ export interface RestoreInput {
 /** A hold past its time, as read before the write. */
 export interface DueHold {
   id: string;
+  /** Points, or credit in minor units when `asset` is credit. */
   points: number;
   orderId: string | null;
+  /** Absent on points holds. */
+  asset?: Asset;
+}
+
+/** A change of store credit (minor units): a rebate, a hold, a capture, a cancel. See ledger/credit.ts. */
+export interface CreditAssetInput {
+  entryId: string;
+  amount: number;
+  refs?: EntryRefs;
 }
 
 /** What is due for the member before an operation, as known from the rows read beforehand. */
@@ -298,11 +312,51 @@ export class LedgerWriter {
     return this.entry(redeemEntryId, "redeem", -points, refs);
   }
 
+  /** Adds store credit (a rebate paid as credit, a goodwill credit). Never takes credit past MAX_TOTAL. */
+  addCredit(input: CreditAssetInput & { type: "rebate" | "adjust" }): this {
+    return this.moveCredit(input, "add", input.type);
+  }
+
+  /**
+   * Spends store credit, at once (`redeem`) or as a hold. Refused (insufficient credit, 409) rather than
+   * overdrawn: the conditional update and its guard run inside the batch.
+   */
+  spendCredit(input: CreditAssetInput & { type: "redeem" | "hold" }): this {
+    assertQuantity(input.amount, "spent credit");
+    assert(input.amount > 0, "a spend takes credit");
+    for (const statement of creditSpendSql(this.member, input.amount, input.type === "hold", this.at)) this.push(statement);
+    return this.entry(input.entryId, input.type, -input.amount, input.refs ?? {}, sql`1`, "credit");
+  }
+
+  /** Puts back credit of an earlier spend: a held one as `release`, a captured one as `redemption_return`. */
+  restoreCredit(input: CreditAssetInput & { type: "release" | "redemption_return" }): this {
+    return this.moveCredit(input, input.type === "release" ? "unhold" : "add", input.type);
+  }
+
+  /** Turns held credit into a redemption: a `release` and a `redeem` credit entry that net to zero. */
+  captureCredit(releaseEntryId: string, redeemEntryId: string, amount: number, refs: EntryRefs): this {
+    this.moveCredit({ entryId: releaseEntryId, amount, refs: { ...refs, reason: "hold captured" } }, "unhold", "release");
+    for (const statement of creditSpendSql(this.member, amount, false, this.at)) this.push(statement);
+    return this.entry(redeemEntryId, "redeem", -amount, refs, sql`1`, "credit");
+  }
+
+  private moveCredit(input: CreditAssetInput, move: CreditMove, type: EntryType): this {
+    assertQuantity(input.amount, "credit");
+    assert(input.amount > 0, "a credit move adds credit");
+    for (const statement of creditAccountSql(this.member, input.amount, move, this.at)) this.push(statement);
+    return this.entry(input.entryId, type, input.amount, input.refs ?? {}, sql`1`, "credit");
+  }
+
   /** Releases a hold past its time, exactly once: the status compare-and-set aborts the batch if it moved. */
   private releaseDueHold(hold: DueHold): void {
     this.push(sql`UPDATE redemptions SET status = 'released', updated_at = ${this.at}
        WHERE merchant_id = ${this.merchantId} AND id = ${hold.id} AND status = 'held' AND hold_expires_at <= ${this.at}`);
     this.push(guardSql(GUARD.conflict, sql`changes() = 0`));
+    const refs = { redemptionId: hold.id, orderId: hold.orderId, reason: "hold expired" };
+    if (hold.asset === "credit") {
+      this.restoreCredit({ entryId: newId("le", this.at), type: "release", amount: hold.points, refs });
+      return;
+    }
     this.restore({
       entryId: newId("le", this.at),
       type: "release",
@@ -341,13 +395,24 @@ export class LedgerWriter {
        WHERE id IN (SELECT lot_id FROM lot_moves WHERE move_id = ${moveId})`);
   }
 
-  /** Appends the immutable entry; seq and balanceAfter come from the account row just updated. */
-  private entry(entryId: string, type: EntryType, points: number | Sql, refs: EntryRefs, when: Sql = sql`1`): this {
+  /**
+   * Appends the immutable entry; seq and balanceAfter come from the account row just updated. Credit
+   * entries carry their asset and the credit after them; points entries keep the column default.
+   */
+  private entry(
+    entryId: string,
+    type: EntryType,
+    points: number | Sql,
+    refs: EntryRefs,
+    when: Sql = sql`1`,
+    asset: Asset = "points",
+  ): this {
+    const isCredit = asset === "credit";
     this.push(sql`INSERT INTO ledger_entries (id, merchant_id, member_id, seq, type, points, balance_after, created_at,
-         order_id, rule_id, redemption_id, refund_id, available_at, expires_at, reason, lot_id)
-       SELECT ${entryId}, m.merchant_id, m.id, m.entry_seq, ${type}, ${points}, m.balance, ${this.at},
+         order_id, rule_id, redemption_id, refund_id, available_at, expires_at, reason, lot_id${sql.raw(isCredit ? ", asset" : "")})
+       SELECT ${entryId}, m.merchant_id, m.id, m.entry_seq, ${type}, ${points}, ${sql.raw(isCredit ? "m.credit" : "m.balance")}, ${this.at},
          ${refs.orderId ?? null}, ${refs.ruleId ?? null}, ${refs.redemptionId ?? null}, ${refs.refundId ?? null},
-         ${refs.availableAt ?? null}, ${refs.expiresAt ?? null}, ${refs.reason ?? null}, ${refs.lotId ?? null}
+         ${refs.availableAt ?? null}, ${refs.expiresAt ?? null}, ${refs.reason ?? null}, ${refs.lotId ?? null}${isCredit ? sql`, 'credit'` : sql``}
        FROM members m WHERE ${this.memberRow} AND ${when}`);
     return this;
   }

@@ -8,7 +8,7 @@ import { type MemberClock, type ProgramSettings, programFromRow } from "../progr
 
 /** JSON array of the member's holds past their time at `at`, for inline release (correlated to `members`). */
 export function dueHoldsSql(at: number) {
-  return sql<string>`(SELECT json_group_array(json_object('id', r.id, 'points', r.points, 'orderId', r.order_id))
+  return sql<string>`(SELECT json_group_array(json_object('id', r.id, 'points', r.points, 'orderId', r.order_id, 'asset', r.asset))
     FROM redemptions r WHERE r.merchant_id = members.merchant_id AND r.member_id = members.id
       AND r.status = 'held' AND r.hold_expires_at <= ${at})`.mapWith((text: string) => JSON.parse(text) as DueHold[]);
 }

@@ -11,6 +11,7 @@ export function entryBody(row: LedgerRow) {
     id: row.id,
     // The writer only ever stores ENTRY_TYPES.
     type: row.type as EntryType,
+    asset: row.asset,
     points: row.points,
     balanceAfter: row.balanceAfter,
     createdAt: toIso(row.createdAt),

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { EXPIRY_POLICIES } from "../db/enums";
+import { ASSETS, EXPIRY_POLICIES } from "../db/enums";
 import { ENTRY_TYPES } from "../ledger/statements";
 import { DAY_MS, MINUTE_MS, now, SECOND_MS } from "../platform/clock";
 import { MerchantChosenId, queryInteger } from "../platform/validation";
@@ -125,6 +125,9 @@ export const LedgerEntrySchema = z
   .object({
     id: z.string(),
     type: z.enum(ENTRY_TYPES),
+    asset: z
+      .enum(ASSETS)
+      .openapi({ description: "What `points` and `balanceAfter` count: points, or store credit in minor units." }),
     points: z.number().int(),
     balanceAfter: z.number().int(),
     createdAt: z.string(),

@@ -41,7 +41,7 @@ export function memberReadStatement(db: D1Database, merchant: Sql, memberId: str
          m.enrolled_at AS enrolledAt, p.expiry_policy AS expiryPolicy, p.expiry_days AS expiryDays,
          EXISTS (SELECT 1 FROM point_lots WHERE merchant_id = m.merchant_id AND member_id = m.id AND remaining > 0
                  AND is_pending = 0 AND expire_key <= ${at}) AS expiryDue,
-         (SELECT json_group_array(json_object('id', r.id, 'points', r.points, 'orderId', r.order_id)) FROM redemptions r
+         (SELECT json_group_array(json_object('id', r.id, 'points', r.points, 'orderId', r.order_id, 'asset', r.asset)) FROM redemptions r
           WHERE r.merchant_id = m.merchant_id AND r.member_id = m.id AND r.status = 'held' AND r.hold_expires_at <= ${at}) AS dueHolds
        FROM members m LEFT JOIN programs p ON p.merchant_id = m.merchant_id
        WHERE ${memberRow(merchant, memberId)}`,

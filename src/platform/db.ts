@@ -33,6 +33,10 @@ export function rethrowGuard(failure: BatchFailure): never {
   if (failure.kind === "guard") {
     if (failure.reason === "insufficient_points")
       throw new ApiError("insufficient_points", "The member does not have enough spendable points.");
+    if (failure.reason === GUARD.insufficientCredit)
+      throw new ApiError("insufficient_points", "The member does not have enough store credit.", [
+        { path: "credit", message: "is more than the member's spendable store credit" },
+      ]);
     if (failure.reason === GUARD.totalLimit)
       throw new ApiError("unprocessable", `The member's totals would pass ${MAX_TOTAL}, the largest the engine keeps exactly.`, [
         { path: "points", message: `would take a running total past ${MAX_TOTAL}` },

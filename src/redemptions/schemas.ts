@@ -1,18 +1,26 @@
 import { z } from "@hono/zod-openapi";
-import { REDEMPTION_STATUSES } from "../db/enums";
+import { ASSETS, REDEMPTION_STATUSES } from "../db/enums";
 import { HOLD_TTL_TEXT } from "../ledger/holds";
 import { MemberSchema } from "../members/schemas";
-import { MerchantChosenId, Points } from "../platform/validation";
+import { MerchantChosenId, Points, PositiveMinorUnits } from "../platform/validation";
 
 export const RedemptionInputSchema = z
   .strictObject({
     memberId: MerchantChosenId,
-    points: Points,
+    points: Points.optional().openapi({ description: "Points to redeem. Exactly one of `points` and `credit`." }),
+    credit: PositiveMinorUnits.optional().openapi({
+      description: "Store credit to redeem, in minor units (its value is the amount). Exactly one of `points` and `credit`.",
+    }),
     orderId: MerchantChosenId.optional(),
     hold: z
       .boolean()
       .optional()
       .openapi({ description: `Reserve the points until captured or cancelled (released by itself after ${HOLD_TTL_TEXT}).` }),
+  })
+  .superRefine((input, ctx) => {
+    if ((input.points === undefined) === (input.credit === undefined))
+      for (const path of ["points", "credit"])
+        ctx.addIssue({ code: "custom", path: [path], message: "give exactly one of points and credit" });
   })
   .openapi("RedemptionInput");
 
@@ -21,7 +29,9 @@ export const RedemptionSchema = z
     id: z.string(),
     memberId: z.string(),
     status: z.enum(REDEMPTION_STATUSES),
-    points: z.number().int(),
+    asset: z.enum(ASSETS).openapi({ description: "What is redeemed: points, or store credit." }),
+    points: z.number().int().openapi({ description: "Points redeemed (0 for a credit redemption)." }),
+    credit: z.number().int().openapi({ description: "Store credit redeemed, minor units (0 for a points redemption)." }),
     value: z.number().int().openapi({ description: "Worth of the points in minor units, by the program's pointValue." }),
     orderId: z.string().nullable(),
     holdExpiresAt: z.string().nullable(),

@@ -24,8 +24,9 @@ import type { RedemptionInput } from "./schemas";
 
 /** Renders a redemption `r` with its member `m` as column `body`. */
 const redemptionJson = (merchantId: string, id: string): Sql =>
-  sql`SELECT json_object('id', r.id, 'memberId', r.member_id, 'status', r.status, 'points', r.points,
-    'value', r.value, 'orderId', r.order_id, 'holdExpiresAt', ${sql.raw(isoOrNullSql("r.hold_expires_at"))},
+  sql`SELECT json_object('id', r.id, 'memberId', r.member_id, 'status', r.status, 'asset', r.asset,
+    'points', CASE WHEN r.asset = 'points' THEN r.points ELSE 0 END,
+    'credit', CASE WHEN r.asset = 'credit' THEN r.points ELSE 0 END, 'value', r.value, 'orderId', r.order_id, 'holdExpiresAt', ${sql.raw(isoOrNullSql("r.hold_expires_at"))},
     'member', ${sql.raw(MEMBER_JSON_SQL)}) AS body
   FROM redemptions r JOIN members m ON m.merchant_id = r.merchant_id AND m.id = r.member_id
   WHERE r.merchant_id = ${merchantId} AND r.id = ${id}`;
@@ -56,22 +57,23 @@ function redemptionValue(program: ProgramSettings, points: number): number {
 export async function planRedemption(scope: RequestScope, input: RedemptionInput): Promise<PlannedWrite> {
   const { db, merchant, at } = scope;
   const { member, program } = await loadAccountContext(scope.orm, merchant.id, input.memberId, at);
-  const value = redemptionValue(program, input.points);
+  const asset = input.credit !== undefined ? "credit" : "points";
+  // The schema lets exactly one of the two through; credit is money already, worth its amount.
+  const quantity = input.credit ?? input.points ?? 0;
+  const value = asset === "credit" ? quantity : redemptionValue(program, quantity);
   const hold = input.hold === true;
   const id = newId("rd", at);
   const write = scopedWrite(scope);
-  const ledger = new LedgerWriter(db, merchant.id, input.memberId, at)
-    .settle(dueFor(member, program, merchant.timezone, at, true))
-    .spend({
-      entryId: newId("le", at),
-      type: hold ? "hold" : "redeem",
-      points: input.points,
-      moveId: id,
-      refs: { redemptionId: id, orderId: input.orderId ?? null },
-    });
-  const insert = sql`INSERT INTO redemptions (id, merchant_id, member_id, points, value, status, order_id, hold_expires_at,
+  const ledger = new LedgerWriter(db, merchant.id, input.memberId, at).settle(
+    dueFor(member, program, merchant.timezone, at, true),
+  );
+  const spend = { entryId: newId("le", at), type: hold ? ("hold" as const) : ("redeem" as const) };
+  const refs = { redemptionId: id, orderId: input.orderId ?? null };
+  if (asset === "credit") ledger.spendCredit({ ...spend, amount: quantity, refs });
+  else ledger.spend({ ...spend, points: quantity, moveId: id, refs });
+  const insert = sql`INSERT INTO redemptions (id, merchant_id, member_id, points, value, asset, status, order_id, hold_expires_at,
       created_at, updated_at)
-    VALUES (${id}, ${merchant.id}, ${input.memberId}, ${input.points}, ${value}, ${hold ? "held" : "captured"},
+    VALUES (${id}, ${merchant.id}, ${input.memberId}, ${quantity}, ${value}, ${asset}, ${hold ? "held" : "captured"},
       ${input.orderId ?? null}, ${hold ? at + HOLD_TTL_MS : null}, ${at}, ${at})`;
   const statements = [prepare(db, insert), ...ledger.statements, write.finishSql(201, redemptionJson(merchant.id, id))];
   return { write, statements, status: 201, onFailure: conflictIsRace };
@@ -80,15 +82,17 @@ export async function planRedemption(scope: RequestScope, input: RedemptionInput
 interface RedemptionRow {
   id: string;
   memberId: string;
+  /** Points, or credit in minor units when `asset` is credit. */
   points: number;
   status: "held" | "captured" | "cancelled" | "released";
   orderId: string | null;
   holdExpiresAt: number | null;
+  asset: "points" | "credit";
 }
 
 async function loadRedemption(scope: RequestScope, id: string): Promise<RedemptionRow> {
   const row = await scope.orm.query.redemptions.findFirst({
-    columns: { id: true, memberId: true, points: true, status: true, orderId: true, holdExpiresAt: true },
+    columns: { id: true, memberId: true, points: true, status: true, orderId: true, holdExpiresAt: true, asset: true },
     where: and(eq(redemptions.merchantId, scope.merchant.id), eq(redemptions.id, id)),
   });
   if (!row) throw notFound(`Redemption ${id}`);
@@ -119,10 +123,10 @@ export async function planCapture(scope: RequestScope, id: string): Promise<Plan
     throw new ApiError("conflict", `The hold of redemption ${id} expired; its points were released.`);
   }
   const write = scopedWrite(scope);
-  const ledger = new LedgerWriter(db, merchant.id, r.memberId, at).capture(newId("le", at), newId("le", at), r.points, {
-    redemptionId: id,
-    orderId: r.orderId,
-  });
+  const ledger = new LedgerWriter(db, merchant.id, r.memberId, at);
+  const refs = { redemptionId: id, orderId: r.orderId };
+  if (r.asset === "credit") ledger.captureCredit(newId("le", at), newId("le", at), r.points, refs);
+  else ledger.capture(newId("le", at), newId("le", at), r.points, refs);
   const statements = [
     ...transition(db, merchant.id, id, "held", "captured", at),
     prepare(db, sql`UPDATE redemptions SET hold_expires_at = NULL WHERE merchant_id = ${merchant.id} AND id = ${id}`),
@@ -152,11 +156,20 @@ export async function planCancel(scope: RequestScope, id: string): Promise<Plann
 export function returnStatements(
   db: D1Database,
   merchantId: string,
-  r: Pick<RedemptionRow, "id" | "memberId" | "points" | "status" | "orderId">,
+  r: Pick<RedemptionRow, "id" | "memberId" | "points" | "status" | "orderId" | "asset">,
   to: "cancelled" | "released",
   at: number,
 ): D1PreparedStatement[] {
   const fromHeld = r.status === "held";
+  if (r.asset === "credit") {
+    const ledger = new LedgerWriter(db, merchantId, r.memberId, at).restoreCredit({
+      entryId: newId("le", at),
+      type: fromHeld ? "release" : "redemption_return",
+      amount: r.points,
+      refs: { redemptionId: r.id, orderId: r.orderId, reason: to === "released" ? "hold expired" : "cancelled" },
+    });
+    return [...transition(db, merchantId, r.id, r.status, to, at), ...ledger.statements];
+  }
   const ledger = new LedgerWriter(db, merchantId, r.memberId, at)
     .restore({
       entryId: newId("le", at),
@@ -176,7 +189,7 @@ async function releaseExpiredHold(db: D1Database, merchantId: string, r: Redempt
   const ledger = new LedgerWriter(db, merchantId, r.memberId, at).settle({
     releaseDue: false,
     expireDue: false,
-    dueHolds: [{ id: r.id, points: r.points, orderId: r.orderId }],
+    dueHolds: [{ id: r.id, points: r.points, orderId: r.orderId, asset: r.asset }],
   });
   try {
     await db.batch(ledger.statements);

@@ -1,7 +1,8 @@
 /**
  * Property: random sequences of orders, partial refunds, redemptions, holds, captures, cancels,
- * adjustments and retried requests keep every invariant of the ledger after every step, and the engine
- * accepts a spend exactly when a simple model says the member can pay.
+ * adjustments, rebates paid as store credit, credit redemptions and retried requests keep every invariant
+ * of the ledger (both assets) after every step, and the engine accepts a spend exactly when a simple model
+ * says the member can pay.
  */
 
 import fc from "fast-check";
@@ -18,6 +19,8 @@ type Step =
   | { kind: "capture"; redemption: number }
   | { kind: "cancel"; redemption: number }
   | { kind: "adjust"; member: number; points: number }
+  | { kind: "rebate"; member: number; credit: number }
+  | { kind: "redeemCredit"; member: number; credit: number; hold: boolean }
   | { kind: "retry" };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -48,8 +51,30 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       points: fc.integer({ min: -200, max: 200 }).filter((p) => p !== 0),
     }),
   },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("rebate" as const), member: fc.nat(1), credit: fc.integer({ min: 1, max: 500 }) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("redeemCredit" as const),
+      member: fc.nat(1),
+      credit: fc.integer({ min: 1, max: 300 }),
+      hold: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: "retry" as const }) },
 );
+
+/** Each rebate step closes a month of its own (one close per period), oldest first. */
+let rebateMonth = 0;
+function nextRebateMonth(): { key: string; occurredAt: string } {
+  const year = 2001 + Math.floor(rebateMonth / 12);
+  const month = String((rebateMonth % 12) + 1).padStart(2, "0");
+  rebateMonth += 1;
+  return { key: `${year}-${month}`, occurredAt: `${year}-${month}-15T04:00:00.000Z` };
+}
 
 async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
   const members = [uid("pa"), uid("pb")];
@@ -127,6 +152,39 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
         }
         break;
       }
+      case "rebate": {
+        // The member alone spends in a month of its own; closing it with a 100% share pays it all as credit.
+        const member = members[step.member]!;
+        const { key, occurredAt } = nextRebateMonth();
+        const id = uid("o");
+        const order = await send("POST", "/v1/orders", {
+          orderId: id,
+          memberId: member,
+          amount: 100,
+          currency: "CNY",
+          occurredAt,
+        });
+        expect(order.status, order.text).toBe(201);
+        model.order(id, member, 100, 1);
+        const r = await send("POST", `/v1/rebate-programs/credit/periods/${key}/close`, { netProfit: step.credit });
+        expect(r.status, r.text).toBe(200);
+        expect(r.body.paid).toBe(step.credit);
+        model.addCredit(member, step.credit);
+        break;
+      }
+      case "redeemCredit": {
+        const member = members[step.member]!;
+        const r = await send("POST", "/v1/redemptions", { memberId: member, credit: step.credit, hold: step.hold });
+        if (!model.isEnrolled(member)) expect(r.status).toBe(404);
+        else if (model.canSpendCredit(member, step.credit)) {
+          expect(r.status, r.text).toBe(201);
+          model.redeem(r.body.id, member, step.credit, step.hold, "credit");
+        } else {
+          expect(r.status, r.text).toBe(409);
+          expect(r.body.code).toBe("insufficient_points");
+        }
+        break;
+      }
       case "retry": {
         if (!last || last.reply.status >= 300) break;
         const again = await call(last.method, last.path, { token: m.admin, idempotencyKey: last.key, body: last.body });
@@ -138,7 +196,10 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
     for (const member of members) {
       await checkMemberInvariants(m.id, member);
       const r = await call("GET", `/v1/members/${member}`, { token: m.admin });
-      if (r.status === 200) expect(r.body.balance, `model balance of ${member}`).toBe(model.balance(member));
+      if (r.status === 200) {
+        expect(r.body.balance, `model balance of ${member}`).toBe(model.balance(member));
+        expect(r.body.credit, `model credit of ${member}`).toBe(model.credit(member));
+      }
     }
   }
 }
@@ -147,6 +208,8 @@ describe("ledger under random sequences", () => {
   it("keeps balance == sum of entries, lots consistent and never overdraws", async () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);
+    const program = { name: "All profit as credit", period: "month", shareBps: 10_000, payout: "credit" };
+    expect((await call("PUT", "/v1/rebate-programs/credit", { token: m.admin, body: program })).status).toBe(201);
     await fc.assert(
       fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 30 }), (steps) => runSequence(m, steps)),
       { numRuns: 25, seed: propertySeed(20261122), verbose: 1 },

@@ -9,6 +9,7 @@
  * written: the member's balance and ledger, the rules, keys, program and redemptions read the same after the
  * abuse as before it. Random values come from fast-check with a fixed seed, so runs are reproducible.
  */
+import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BASE_RULE, call, createMerchant, createRule, ledger, PLATFORM_TOKEN, type TestMerchant, uid } from "../support/api";
@@ -332,6 +333,45 @@ const ROUTES: BodyRoute[] = [
     fields: { memberId: ID, orderId: ID, points: { invalid: [0, 1_000_000_000_001] } },
   },
   {
+    name: "PUT /v1/rebate-programs/{id}",
+    method: "PUT",
+    path: "/v1/rebate-programs/abuse-share",
+    token: () => A.admin,
+    valid: { name: "Share", period: "month", shareBps: 1000, payout: "credit", minSpend: 0, tiers: ["gold"] },
+    required: ["name", "period", "shareBps", "payout"],
+    idempotency: "none",
+    idField: "name",
+    fields: {
+      name: { invalid: ["", "x".repeat(201)] },
+      period: { invalid: ["week", "Month", "2026"] },
+      shareBps: { invalid: [0, 10_001, -1] },
+      payout: { invalid: ["cash", "POINTS"] },
+      minSpend: { invalid: [1_000_000_000_001] },
+      tiers: { invalid: [[], Array.from({ length: 51 }, (_, i) => `t${i}`)] },
+      "tiers.0": ID,
+    },
+  },
+  {
+    name: "POST /v1/rebate-programs/{id}/periods/{key}/preview",
+    method: "POST",
+    path: "/v1/rebate-programs/abuse-share/periods/2026-07/preview",
+    token: () => A.admin,
+    valid: { netProfit: 100_000 },
+    required: ["netProfit"],
+    idempotency: "none",
+    fields: { netProfit: { negativeOk: true, invalid: [2 ** 53, -(2 ** 53), raw("1e400"), "100"] } },
+  },
+  {
+    name: "POST /v1/rebate-programs/{id}/periods/{key}/close",
+    method: "POST",
+    path: "/v1/rebate-programs/abuse-share/periods/2026-07/close",
+    token: () => A.admin,
+    valid: { netProfit: 100_000 },
+    required: ["netProfit"],
+    idempotency: "required",
+    fields: { netProfit: { negativeOk: true, invalid: [2 ** 53, -(2 ** 53), raw("1e400"), "100"] } },
+  },
+  {
     name: "POST /v1/rules",
     method: "POST",
     path: "/v1/rules",
@@ -625,6 +665,10 @@ beforeAll(async () => {
   A = await createMerchant({ name: "Abuse target" });
   await createRule(A, BASE_RULE);
   await createRule(A, { id: "second", name: "Bonus", effect: { kind: "fixed", points: 5 } });
+  // A tier the rebate program of the control body names (the ladder's API is another capability's).
+  await env.DB.prepare("INSERT INTO tiers (merchant_id, id, name, threshold, position) VALUES (?, 'gold', 'Gold', 0, 0)")
+    .bind(A.id)
+    .run();
   const put = await call("PUT", `/v1/members/${MEMBER}`, {
     token: A.admin,
     body: { email: "victim@example.com", name: "Victim" },
@@ -959,6 +1003,29 @@ describe("path ids", () => {
     { method: "POST", template: "/v1/redemptions/{}/capture", param: "id" },
     { method: "POST", template: "/v1/redemptions/{}/cancel", param: "id" },
     { method: "DELETE", template: "/v1/api-keys/{}", param: "id" },
+    { method: "GET", template: "/v1/members/{}/rebates", param: "memberId" },
+    { method: "GET", template: "/v1/rebate-programs/{}", param: "programId" },
+    {
+      method: "PUT",
+      template: "/v1/rebate-programs/{}",
+      param: "programId",
+      body: () => ({ name: "x", period: "year", shareBps: 1, payout: "credit" }),
+    },
+    {
+      method: "POST",
+      template: "/v1/rebate-programs/{}/periods/2026/preview",
+      param: "programId",
+      body: () => ({ netProfit: 1 }),
+    },
+    { method: "GET", template: "/v1/rebate-programs/p/periods/{}", param: "periodKey" },
+    { method: "POST", template: "/v1/rebate-programs/p/periods/{}/preview", param: "periodKey", body: () => ({ netProfit: 1 }) },
+    {
+      method: "POST",
+      template: "/v1/rebate-programs/p/periods/{}/close",
+      param: "periodKey",
+      body: () => ({ netProfit: 1 }),
+      idempotency: true,
+    },
   ];
 
   it("refuses unicode, oversized, encoded and traversal ids with a 400 (or a 404) problem", async () => {
@@ -1041,6 +1108,13 @@ describe("list parameters", () => {
       badCursors: [b64('"abc"'), b64("1.5"), b64("9007199254740993"), b64("1e400")],
     },
     { path: "/v1/me/ledger", token: () => memberToken, badCursors: [b64('"abc"'), b64("1.5"), b64("9007199254740993")] },
+    { path: "/v1/rebate-programs", token: () => A.admin, badCursors: [b64("123"), b64("true")] },
+    {
+      path: `/v1/members/${MEMBER}/rebates`,
+      token: () => A.admin,
+      badCursors: [b64('"abc"'), b64('[1.5,"p","2026"]'), b64('[1,"p"]')],
+    },
+    { path: "/v1/me/rebates", token: () => memberToken, badCursors: [b64('"abc"'), b64("[1,2,3]")] },
   ];
 
   it("refuses bad ?limit and ?cursor with a 400 naming the parameter", async () => {

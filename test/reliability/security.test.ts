@@ -178,6 +178,11 @@ function bodyFor(r: Route, memberId = MEMBER_A): unknown {
       return { name: "Intruder perk", value: 1_000_000 };
     case "POST /v1/members/{memberId}/perks/{perkId}/uses/{useId}/reverse":
       return { reason: "intrusion" };
+    case "PUT /v1/rebate-programs/{programId}":
+      return { name: "Intruder share", period: "year", shareBps: 10_000, payout: "credit" };
+    case "POST /v1/rebate-programs/{programId}/periods/{periodKey}/preview":
+    case "POST /v1/rebate-programs/{programId}/periods/{periodKey}/close":
+      return { netProfit: 1_000_000 };
     default:
       return r.method === "POST" || r.method === "PUT" ? {} : undefined;
   }

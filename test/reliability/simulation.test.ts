@@ -1,11 +1,12 @@
 /**
  * Reliability simulation: a seeded random run of many members doing orders, refunds, redemptions, holds,
- * captures, cancels and adjustments, with retries of the same Idempotency-Key, responses lost after commit,
+ * captures, cancels, adjustments, rebate closes paid as store credit and credit redemptions, with retries of the same Idempotency-Key, responses lost after commit,
  * D1 batches that fail midway (a failing statement injected at a random position of a real batch, so real
  * D1 rolls the transaction back), and scheduled jobs that crash and are re-run.
  *
- * After every step, for every member: balance == sum of entries (with pending), lots consistent, nothing
- * credited twice, nothing overdrawn, and the balance equals an independent model.
+ * After every step, for every member: balance == sum of entries (with pending), credit == sum of credit
+ * entries, lots consistent, nothing credited twice, nothing overdrawn, and balance and credit equal an
+ * independent model. A rebate close hit by a failing batch is retried with its key and resumes.
  * Replay a failing run with RELIABILITY_SEED=<seed printed in the failure>.
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
@@ -56,6 +57,7 @@ async function simulate(
   const model = new LedgerModel(members);
   const { orders, redemptions } = model;
   let serial = 0;
+  let rebateMonth = 0;
   let lost = 0;
   let replays = 0;
 
@@ -139,11 +141,12 @@ async function simulate(
     } else if (op < 0.62) {
       const points = random.int(1, 300);
       const hold = random.next() < 0.4;
-      const r = await write("POST", "/v1/redemptions", { memberId: member, points, hold });
+      const asset = random.next() < 0.3 ? "credit" : "points";
+      const r = await write("POST", "/v1/redemptions", { memberId: member, [asset]: points, hold });
       if (!model.isEnrolled(member)) expect(r.status).toBe(404);
-      else if (model.canSpend(member, points)) {
+      else if (asset === "credit" ? model.canSpendCredit(member, points) : model.canSpend(member, points)) {
         expect(r.status, r.text).toBe(201);
-        model.redeem(r.body.id, member, points, hold);
+        model.redeem(r.body.id, member, points, hold, asset);
       } else {
         expect(r.status, r.text).toBe(409);
         expect(r.body.code).toBe("insufficient_points");
@@ -157,6 +160,25 @@ async function simulate(
       // A capture that finds the hold past its time releases it there and then.
       const allowed = action === "capture" ? model.capture(red) : model.cancel(red);
       expect(r.status, `${action} of ${before}: ${r.text}`).toBe(allowed ? 200 : 409);
+    } else if (op < 0.79) {
+      // A rebate: the member alone orders in a month of its own, whose close pays the profit as credit.
+      const month = `${2001 + Math.floor(rebateMonth / 12)}-${String((rebateMonth % 12) + 1).padStart(2, "0")}`;
+      rebateMonth += 1;
+      const id = `sro-${seed}-${step}`;
+      const o = await write("POST", "/v1/orders", {
+        orderId: id,
+        memberId: member,
+        amount: 100,
+        currency: "CNY",
+        occurredAt: `${month}-15T04:00:00.000Z`,
+      });
+      expect(o.status, o.text).toBe(201);
+      model.order(id, member, 100, 1);
+      const credit = random.int(1, 400);
+      const r = await write("POST", `/v1/rebate-programs/credit/periods/${month}/close`, { netProfit: credit });
+      expect(r.status, r.text).toBe(200);
+      expect(r.body).toMatchObject({ status: "closed", paid: credit });
+      model.addCredit(member, credit);
     } else if (op < 0.84) {
       const points = random.int(-150, 150) || 1;
       const r = await write("POST", `/v1/members/${member}/adjustments`, { points, reason: "simulation" });
@@ -182,10 +204,11 @@ async function simulate(
 
     for (const id of members) {
       await checkMemberInvariants(m.id, id);
-      const row = await env.DB.prepare(`SELECT balance FROM members WHERE merchant_id = ?1 AND id = ?2`)
+      const row = await env.DB.prepare(`SELECT balance, credit FROM members WHERE merchant_id = ?1 AND id = ?2`)
         .bind(m.id, id)
-        .first<{ balance: number }>();
+        .first<{ balance: number; credit: number }>();
       if (row) expect(row.balance, `model balance of ${id} after step ${step}`).toBe(model.balance(id));
+      if (row) expect(row.credit, `model credit of ${id} after step ${step}`).toBe(model.credit(id));
     }
     await checkActivityInvariants(m.id);
   }
@@ -193,7 +216,9 @@ async function simulate(
   // Nothing credited twice: one earn entry per order, one reversal per refund.
   const dup = await env.DB.prepare(
     `SELECT type, COALESCE(refund_id, order_id, redemption_id) AS ref, COUNT(*) AS n FROM ledger_entries
-     WHERE merchant_id = ?1 AND type IN ('earn', 'refund_reversal') GROUP BY type, ref HAVING n > 1`,
+     WHERE merchant_id = ?1 AND type IN ('earn', 'refund_reversal') GROUP BY type, ref HAVING n > 1
+     UNION ALL SELECT type, reason, COUNT(*) AS n FROM ledger_entries
+     WHERE merchant_id = ?1 AND type = 'rebate' GROUP BY reason HAVING n > 1`,
   )
     .bind(m.id)
     .all();
@@ -228,6 +253,8 @@ describe("reliability simulation with injected faults", () => {
       // A ladder whose windows slide as the clock moves, so every order and refund also moves tiers.
       const ladder = await call("PUT", "/v1/tiers", { token: m.admin, body: simulationLadder(seed) });
       expect(ladder.status, ladder.text).toBe(200);
+      const program = { name: "All profit as credit", period: "month", shareBps: 10_000, payout: "credit" };
+      expect((await call("PUT", "/v1/rebate-programs/credit", { token: m.admin, body: program })).status).toBe(201);
       // Injected faults are logged by the engine as unhandled errors; count them instead of printing them.
       const logged = vi.spyOn(console, "error").mockImplementation(() => {});
       try {

@@ -7,9 +7,9 @@ export async function checkMemberInvariants(merchantId: string, memberId: string
   const [acct, entries, lots, holds] = await db.batch<any>([
     db
       .prepare(
-        `SELECT balance, pending, held, lifetime_redeemed AS redeemed,
+        `SELECT balance, pending, held, credit, credit_held AS creditHeld, lifetime_redeemed AS redeemed,
            (SELECT COALESCE(-SUM(points), 0) FROM ledger_entries
-            WHERE merchant_id = ?1 AND member_id = ?2 AND type = 'adjust' AND points < 0) AS adjustedDown,
+            WHERE merchant_id = ?1 AND member_id = ?2 AND type = 'adjust' AND points < 0 AND asset = 'points') AS adjustedDown,
            (SELECT COALESCE(SUM(owed), 0) FROM point_lots WHERE merchant_id = ?1 AND member_id = ?2) AS owed,
            (SELECT COALESCE(SUM(points - undone), 0) FROM lot_moves WHERE move_id = 'paid:' || ?1 || ':' || ?2) AS paid
          FROM members WHERE merchant_id = ?1 AND id = ?2`,
@@ -17,7 +17,10 @@ export async function checkMemberInvariants(merchantId: string, memberId: string
       .bind(merchantId, memberId),
     db
       .prepare(
-        `SELECT COALESCE(SUM(points), 0) AS total, COUNT(*) AS n, MIN(balance_after) AS lowest FROM ledger_entries WHERE merchant_id = ?1 AND member_id = ?2`,
+        `SELECT COALESCE(SUM(CASE WHEN asset = 'points' THEN points END), 0) AS total, COUNT(*) AS n,
+           COALESCE(SUM(CASE WHEN asset = 'credit' THEN points END), 0) AS credit,
+           MIN(CASE WHEN asset = 'credit' THEN balance_after END) AS lowestCredit
+         FROM ledger_entries WHERE merchant_id = ?1 AND member_id = ?2`,
       )
       .bind(merchantId, memberId),
     db
@@ -30,7 +33,9 @@ export async function checkMemberInvariants(merchantId: string, memberId: string
       .bind(merchantId, memberId),
     db
       .prepare(
-        `SELECT COALESCE(SUM(points), 0) AS held FROM redemptions WHERE merchant_id = ?1 AND member_id = ?2 AND status = 'held'`,
+        `SELECT COALESCE(SUM(CASE WHEN asset = 'points' THEN points END), 0) AS held,
+           COALESCE(SUM(CASE WHEN asset = 'credit' THEN points END), 0) AS creditHeld
+         FROM redemptions WHERE merchant_id = ?1 AND member_id = ?2 AND status = 'held'`,
       )
       .bind(merchantId, memberId),
   ]);
@@ -45,6 +50,11 @@ export async function checkMemberInvariants(merchantId: string, memberId: string
   if (a.balance >= 0) expect(l.spendable, `balance == spendable lots; ${context}`).toBe(a.balance);
   else expect(l.spendable, `in debt, no spendable lot is left; ${context}`).toBe(0);
   expect(holds!.results[0].held, `held == open holds; ${context}`).toBe(a.held);
+  // Store credit, the second asset: its own entries add up to it, it is never overdrawn, holds match.
+  expect(e.credit, `sum(credit entries) == credit; ${context}`).toBe(a.credit);
+  expect(a.credit, `credit never below zero; ${context}`).toBeGreaterThanOrEqual(0);
+  expect(e.lowestCredit ?? 0, `no credit entry left credit below zero; ${context}`).toBeGreaterThanOrEqual(0);
+  expect(holds!.results[0].creditHeld, `creditHeld == open credit holds; ${context}`).toBe(a.creditHeld);
   expect(a.held).toBeGreaterThanOrEqual(0);
   // Refund shortfalls still owed by lots are exactly the debt plus what payer lots gave and did not get back.
   expect(a.owed, `owed == debt + unreturned payments; ${context}`).toBe(Math.max(0, -a.balance) + a.paid);

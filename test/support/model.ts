@@ -24,7 +24,9 @@ export type RedemptionStatus = "held" | "captured" | "cancelled" | "released";
 export interface ModelRedemption {
   id: string;
   member: string;
+  /** Points, or credit in minor units when `asset` is credit. */
   points: number;
+  asset: "points" | "credit";
   status: RedemptionStatus;
   /** Model clock when the hold (or capture) was made. */
   heldAt: number;
@@ -47,6 +49,8 @@ export class LedgerModel {
   readonly orders: ModelOrder[] = [];
   readonly redemptions: ModelRedemption[] = [];
   private readonly balances = new Map<string, number>();
+  /** Store credit per member (minor units): the ledger's second asset. */
+  private readonly credits = new Map<string, number>();
   private readonly enrolled = new Set<string>();
   /** Milliseconds the engine's clock was moved since the run started. */
   clock = 0;
@@ -57,6 +61,21 @@ export class LedgerModel {
 
   balance(member: string): number {
     return this.balances.get(member) ?? 0;
+  }
+
+  credit(member: string): number {
+    return this.credits.get(member) ?? 0;
+  }
+
+  /** Credit a rebate paid (the member's whole period pool, when it alone shared). */
+  addCredit(member: string, amount: number): void {
+    this.credits.set(member, this.credit(member) + amount);
+  }
+
+  /** What a credit spend can use: the credit plus credit holds it will release first. */
+  canSpendCredit(member: string, amount: number): boolean {
+    const due = this.dueHolds(member).filter((r) => r.asset === "credit");
+    return this.credit(member) + due.reduce((sum, r) => sum + r.points, 0) >= amount;
   }
 
   isEnrolled(member: string): boolean {
@@ -104,9 +123,10 @@ export class LedgerModel {
     for (const red of this.dueHolds(member)) this.release(red);
   }
 
-  /** What a spend can use: the balance plus holds it will release first. */
+  /** What a spend can use: the balance plus points holds it will release first. */
   spendable(member: string): number {
-    return this.balance(member) + this.dueHolds(member).reduce((sum, r) => sum + r.points, 0);
+    const due = this.dueHolds(member).filter((r) => r.asset === "points");
+    return this.balance(member) + due.reduce((sum, r) => sum + r.points, 0);
   }
 
   canSpend(member: string, points: number): boolean {
@@ -114,12 +134,13 @@ export class LedgerModel {
   }
 
   /** A redemption the engine accepted (captured at once, or held). */
-  redeem(id: string, member: string, points: number, hold: boolean): ModelRedemption {
-    if (!this.canSpend(member, points)) throw new Error(`model: ${member} cannot spend ${points}`);
+  redeem(id: string, member: string, points: number, hold: boolean, asset: "points" | "credit" = "points"): ModelRedemption {
+    const can = asset === "credit" ? this.canSpendCredit(member, points) : this.canSpend(member, points);
+    if (!can) throw new Error(`model: ${member} cannot spend ${points} ${asset}`);
     this.releaseDue(member);
-    const red: ModelRedemption = { id, member, points, status: hold ? "held" : "captured", heldAt: this.clock };
+    const red: ModelRedemption = { id, member, points, asset, status: hold ? "held" : "captured", heldAt: this.clock };
     this.redemptions.push(red);
-    this.add(member, -points);
+    this.move(red, -points);
     return red;
   }
 
@@ -154,13 +175,19 @@ export class LedgerModel {
   cancel(red: ModelRedemption): boolean {
     if (!this.canCancel(red)) return false;
     red.status = "cancelled";
-    this.add(red.member, red.points);
+    this.move(red, red.points);
     return true;
   }
 
   private release(red: ModelRedemption): void {
     red.status = "released";
-    this.add(red.member, red.points);
+    this.move(red, red.points);
+  }
+
+  /** Moves a redemption's own asset. */
+  private move(red: ModelRedemption, amount: number): void {
+    if (red.asset === "credit") this.addCredit(red.member, amount);
+    else this.add(red.member, amount);
   }
 
   private add(member: string, points: number): void {

@@ -8,6 +8,8 @@ import { type Sql, sql } from "./sql";
 /** Why a guard aborted a batch; classifyBatchError reads these back from the error message. */
 export const GUARD = {
   insufficientPoints: "insufficient_points",
+  /** Store credit does not cover a spend (answered as insufficient_points, the API's one code for it). */
+  insufficientCredit: "insufficient_credit",
   conflict: "conflict",
   /** A running total would pass MAX_TOTAL. */
   totalLimit: "total_limit",
