@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { JOB_RUN_STATUSES, JOB_TRIGGERS } from "../db/enums";
+import { Timestamp } from "../platform/validation";
 
 /** Longer than any job name, short enough to refuse junk before the lookup. */
 const MAX_JOB_NAME_LENGTH = 64;
@@ -10,8 +11,8 @@ export const JobRunSchema = z
     job: z.string(),
     trigger: z.enum(JOB_TRIGGERS),
     status: z.enum(JOB_RUN_STATUSES),
-    startedAt: z.string(),
-    finishedAt: z.string().nullable(),
+    startedAt: Timestamp,
+    finishedAt: Timestamp.nullable(),
     processed: z.number().int(),
     chunks: z.number().int(),
     more: z.boolean(),

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { EXPIRY_POLICIES } from "../db/enums";
 import { ENTRY_TYPES } from "../ledger/statements";
 import { DAY_MS, MINUTE_MS, now, SECOND_MS } from "../platform/clock";
-import { MerchantChosenId, queryInteger } from "../platform/validation";
+import { MerchantChosenId, queryInteger, Timestamp } from "../platform/validation";
 
 export const MemberSchema = z
   .object({
@@ -14,8 +14,8 @@ export const MemberSchema = z
     lifetimeEarned: z.number().int(),
     lifetimeRedeemed: z.number().int(),
     tier: z.object({ id: z.string(), name: z.string() }).nullable(),
-    enrolledAt: z.string(),
-    lastOrderAt: z.string().nullable(),
+    enrolledAt: Timestamp,
+    lastOrderAt: Timestamp.nullable(),
     email: z.string().nullable(),
     name: z.string().nullable(),
     birthday: z.string().nullable(),
@@ -127,13 +127,13 @@ export const LedgerEntrySchema = z
     type: z.enum(ENTRY_TYPES),
     points: z.number().int(),
     balanceAfter: z.number().int(),
-    createdAt: z.string(),
+    createdAt: Timestamp,
     orderId: z.string().optional(),
     ruleId: z.string().optional(),
     redemptionId: z.string().optional(),
     refundId: z.string().optional(),
-    availableAt: z.string().optional(),
-    expiresAt: z.string().optional(),
+    availableAt: Timestamp.optional(),
+    expiresAt: Timestamp.optional(),
     reason: z.string().optional(),
   })
   .openapi("LedgerEntry");
@@ -179,7 +179,7 @@ export const TokenInputSchema = z
 export const MemberTokenSchema = z
   .object({
     token: z.string().nullable().openapi({ description: "Shown once; null when the response is an idempotent replay." }),
-    expiresAt: z.string(),
+    expiresAt: Timestamp,
   })
   .openapi("MemberToken");
 
@@ -204,7 +204,7 @@ export const ExpiringSchema = z
     withinDays: z.number().int(),
     policy: z.enum(EXPIRY_POLICIES),
     total: z.number().int(),
-    expiring: z.array(z.object({ points: z.number().int(), expiresAt: z.string() })),
+    expiring: z.array(z.object({ points: z.number().int(), expiresAt: Timestamp })),
   })
   .openapi("ExpiringPoints");
 
@@ -215,7 +215,7 @@ const ExportOrderSchema = z.object({
   orderId: z.string(),
   amount: z.number().int(),
   currency: z.string(),
-  occurredAt: z.string(),
+  occurredAt: Timestamp,
   channel: z.string().nullable(),
   items: z.unknown(),
   pointsEarned: z.number().int(),
@@ -228,7 +228,7 @@ const ExportRefundSchema = z.object({
   orderId: z.string(),
   amount: z.number().int(),
   pointsReversed: z.number().int(),
-  createdAt: z.string(),
+  createdAt: Timestamp,
 });
 
 const ExportRedemptionSchema = z.object({
@@ -237,7 +237,7 @@ const ExportRedemptionSchema = z.object({
   points: z.number().int(),
   value: z.number().int(),
   orderId: z.string().nullable(),
-  createdAt: z.string(),
+  createdAt: Timestamp,
 });
 
 const truncatedFlag = z.boolean().openapi({
@@ -246,7 +246,7 @@ const truncatedFlag = z.boolean().openapi({
 
 export const MemberExportSchema = z
   .object({
-    exportedAt: z.string(),
+    exportedAt: Timestamp,
     member: MemberSchema,
     ledger: z.array(LedgerEntrySchema).openapi({ description: "Newest first." }),
     orders: z.array(ExportOrderSchema),

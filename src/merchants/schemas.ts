@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { KEY_SCOPES } from "../db/enums";
-import { Currency, Timezone } from "../platform/validation";
+import { Currency, Timestamp, Timezone } from "../platform/validation";
 
 const MAX_NAME_LENGTH = 200;
 /** Longer than any key id the engine issues (key_ + a 26-character id), short enough to refuse junk. */
@@ -22,7 +22,7 @@ export const NewKeySchema = z
     scope: Scope,
     name: z.string(),
     secret: z.string().nullable().openapi({ description: "Shown once; null when the response is an idempotent replay." }),
-    createdAt: z.string(),
+    createdAt: Timestamp,
   })
   .openapi("NewApiKey");
 
@@ -34,8 +34,8 @@ export const KeySchema = z
     scope: Scope,
     name: z.string(),
     hint: z.string(),
-    createdAt: z.string(),
-    revokedAt: z.string().nullable(),
+    createdAt: Timestamp,
+    revokedAt: Timestamp.nullable(),
   })
   .openapi("ApiKey");
 

@@ -34,6 +34,7 @@ export const ordersRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/orders",
+      operationId: "postOrder",
       tags,
       summary: "Post an order and earn points",
       description:
@@ -55,8 +56,11 @@ export const ordersRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/orders/quote",
+      operationId: "quoteOrder",
       tags,
       summary: "Quote the points an order would earn (writes nothing)",
+      description:
+        "Evaluates the active earning rules on the order as POST /v1/orders would, without writing anything or enrolling the member.",
       security: bearer,
       middleware: [allowWith(prefetchCheckout, "admin", "checkout")] as const,
       request: { body: jsonBody(OrderInputSchema) },
@@ -68,6 +72,7 @@ export const ordersRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/orders/{orderId}/refunds",
+      operationId: "refundOrder",
       tags,
       summary: "Refund an order (by amount or items) and reverse its points",
       description:
@@ -78,7 +83,7 @@ export const ordersRouter = createRouter()
       security: bearer,
       middleware: [allow("admin", "checkout"), idempotent(true, { storedInBatch: true })] as const,
       request: {
-        params: z.object({ orderId: MerchantChosenId.openapi({ param: { name: "orderId", in: "path" } }) }),
+        params: z.object({ orderId: MerchantChosenId.openapi({ param: { name: "orderId", in: "path" }, example: "order-1001" }) }),
         headers: RequiredIdempotencyHeader,
         body: jsonBody(RefundInputSchema),
       },

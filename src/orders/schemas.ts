@@ -17,7 +17,7 @@ export const QuoteSchema = z.object({ pointsEarned: z.number().int(), awards: z.
 
 export const RefundInputSchema = z
   .strictObject({
-    refundId: MerchantChosenId,
+    refundId: MerchantChosenId.openapi({ example: "refund-1001-a" }),
     amount: MinorUnits.optional().openapi({
       description:
         "Refund by amount, at least 1; 0 only for an order of amount 0. Omit both amount and items to refund everything left. " +

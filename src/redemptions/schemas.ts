@@ -2,13 +2,13 @@ import { z } from "@hono/zod-openapi";
 import { REDEMPTION_STATUSES } from "../db/enums";
 import { HOLD_TTL_TEXT } from "../ledger/holds";
 import { MemberSchema } from "../members/schemas";
-import { MerchantChosenId, Points } from "../platform/validation";
+import { MerchantChosenId, Points, Timestamp } from "../platform/validation";
 
 export const RedemptionInputSchema = z
   .strictObject({
     memberId: MerchantChosenId,
     points: Points,
-    orderId: MerchantChosenId.optional(),
+    orderId: MerchantChosenId.optional().openapi({ example: "order-1001" }),
     hold: z
       .boolean()
       .optional()
@@ -24,7 +24,7 @@ export const RedemptionSchema = z
     points: z.number().int(),
     value: z.number().int().openapi({ description: "Worth of the points in minor units, by the program's pointValue." }),
     orderId: z.string().nullable(),
-    holdExpiresAt: z.string().nullable(),
+    holdExpiresAt: Timestamp.nullable(),
     member: MemberSchema,
   })
   .openapi("Redemption");

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { AwardSchema, OrderInputSchema } from "../earning/schemas";
-import { IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits } from "../platform/validation";
+import { IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits, Timestamp } from "../platform/validation";
 
 const Label = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
 
@@ -58,12 +58,12 @@ function endsAfterStart(rule: { startsAt?: string | null; endsAt?: string | null
 const endsAfterStartIssue = { message: "must be after startsAt", path: ["endsAt"] };
 
 export const RuleCreateSchema = z
-  .strictObject({ id: MerchantChosenId, ...RuleFields })
+  .strictObject({ id: MerchantChosenId.openapi({ example: "double-tea" }), ...RuleFields })
   .refine(endsAfterStart, endsAfterStartIssue)
   .openapi("RuleCreate");
 
 export const RuleReplaceSchema = z
-  .strictObject({ id: MerchantChosenId.optional(), ...RuleFields })
+  .strictObject({ id: MerchantChosenId.optional().openapi({ example: "double-tea" }), ...RuleFields })
   .refine(endsAfterStart, endsAfterStartIssue)
   .openapi("RuleReplace");
 
@@ -73,12 +73,12 @@ export const RuleSchema = z
     name: z.string(),
     active: z.boolean(),
     priority: z.number().int(),
-    startsAt: z.string().nullable(),
-    endsAt: z.string().nullable(),
+    startsAt: Timestamp.nullable(),
+    endsAt: Timestamp.nullable(),
     conditions: RuleConditionsSchema,
     effect: RuleEffectSchema,
-    createdAt: z.string(),
-    updatedAt: z.string(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
   })
   .openapi("Rule");
 
