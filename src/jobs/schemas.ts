@@ -10,6 +10,10 @@ export const JobRunSchema = z
     id: z.string(),
     job: z.string(),
     trigger: z.enum(JOB_TRIGGERS),
+    scope: z.enum(["merchant", "all_merchants"]).openapi({
+      description:
+        "`merchant`: a run for this merchant (POST /v1/jobs/{job}/runs). `all_merchants`: a cron run over every merchant; its counts and errors are not shown.",
+    }),
     status: z.enum(JOB_RUN_STATUSES),
     startedAt: Timestamp,
     finishedAt: Timestamp.nullable(),

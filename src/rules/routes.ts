@@ -18,7 +18,9 @@ import { MerchantChosenId } from "../platform/validation";
 import { RuleCreateSchema, RuleReplaceSchema, RuleSchema, SimulateInputSchema, SimulateResultSchema } from "./schemas";
 import { createRule, deleteRule, getRule, listRules, replaceRule, simulateOrder } from "./service";
 
-const RuleParams = z.object({ ruleId: MerchantChosenId.openapi({ param: { name: "ruleId", in: "path" }, example: "double-tea" }) });
+const RuleParams = z.object({
+  ruleId: MerchantChosenId.openapi({ param: { name: "ruleId", in: "path" }, example: "double-tea" }),
+});
 const tags = ["Earning rules"];
 const ACTIVE_LIMIT =
   `Every checkout evaluates all active rules, so at most ${MAX_ACTIVE_RULES} may be active at once: ` +
