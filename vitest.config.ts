@@ -9,6 +9,8 @@ export default defineConfig({
       miniflare: {
         bindings: {
           PLATFORM_TOKEN: "test-platform-token",
+          // The suites send thousands of requests with one key; test/rate-limits.test.ts turns the limits on.
+          RATE_LIMITS: "off",
           TEST_MIGRATIONS: await readD1Migrations(fileURLToPath(new URL("./migrations", import.meta.url))),
           // Tests run inside workerd, which does not see the shell's environment: seeds to replay (and how
           // many more seeds CI runs) reach the randomized suites as a binding (test/support/seeds.ts).

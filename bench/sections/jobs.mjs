@@ -98,6 +98,8 @@ async function seededEngine(entries, dir) {
       persist,
       "--var",
       "D1_STATS:on",
+      "--var",
+      "RATE_LIMITS:off",
       "--show-interactive-dev-session=false",
     ],
     { logFile: log },
