@@ -19,6 +19,7 @@ import { createOrm, type D1Stats, meteredD1 } from "./platform/db";
 import { ApiError, problemResponse } from "./platform/errors";
 import { rateLimit } from "./platform/rate-limit";
 import { validationHook } from "./platform/validation";
+import { memberCors } from "./program/cors";
 import { programRouter } from "./program/routes";
 import { redemptionsRouter } from "./redemptions/routes";
 import { rulesRouter } from "./rules/routes";
@@ -34,6 +35,9 @@ export function createApp() {
   // The docs page sets its own Content-Security-Policy; the API answers JSON only.
   app.use("*", secureHeaders({ crossOriginResourcePolicy: false }));
   app.use("*", database);
+  // Before authentication: CORS preflights carry no credentials.
+  app.use("/v1/me", memberCors());
+  app.use("/v1/me/*", memberCors());
   app.use("/v1/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: tooLarge }));
   app.use("/v1/*", wellFormedBody());
   app.use("/v1/*", bearerSecret(), rateLimit());
