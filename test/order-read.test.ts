@@ -23,7 +23,10 @@ describe("GET /v1/orders/{orderId}", () => {
     const held = await pay("order-1001", 20, true);
     await pay("order-1002", 10);
     expect([captured.status, held.status]).toEqual([201, 201]);
-    const firstRefund = await refund(m, "order-1001", { refundId: "refund-1001-a", items: [{ sku: "longjing-50g", quantity: 1 }] });
+    const firstRefund = await refund(m, "order-1001", {
+      refundId: "refund-1001-a",
+      items: [{ sku: "longjing-50g", quantity: 1 }],
+    });
     expect(firstRefund.status, firstRefund.text).toBe(201);
     const secondRefund = await refund(m, "order-1001", { refundId: "refund-1001-b", amount: 1000 });
     expect(secondRefund.status, secondRefund.text).toBe(201);

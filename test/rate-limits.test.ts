@@ -12,7 +12,12 @@ import { call, createMerchant, member, uid } from "./support/api";
 const app = createApp();
 
 /** A request through the app with the rate limits on (and optionally another API key limiter). */
-async function limited(method: string, path: string, token: string, options: { body?: unknown; key?: string; limiter?: RateLimit } = {}) {
+async function limited(
+  method: string,
+  path: string,
+  token: string,
+  options: { body?: unknown; key?: string; limiter?: RateLimit } = {},
+) {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
   if (options.body !== undefined) headers["content-type"] = "application/json";
   if (options.key) headers["idempotency-key"] = options.key;
