@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningEngine, startEngine } from "./engine";
+import { type RunningEngine, startEngine } from "./engine.ts";
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"];
 const executablePath = CANDIDATES.find((path): path is string => Boolean(path && existsSync(path)));
@@ -32,7 +32,9 @@ describe.skipIf(!executablePath)("docs page in headless Chromium", () => {
   });
 
   it("lists every operation, with no console error and no request to another origin", async () => {
-    const document = await (await fetch(`${engine.base}/openapi.json`)).json();
+    const document = (await (await fetch(`${engine.base}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { operationId: string }>>;
+    };
     const operationIds: string[] = Object.values<Record<string, { operationId: string }>>(document.paths).flatMap((item) =>
       Object.values(item).map((op) => op.operationId),
     );
