@@ -33,7 +33,8 @@ type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 async function snapshot() {
   const get = async (path: string, token = A.admin) => {
     const r = await call("GET", path, { token });
-    return `${r.status} ${r.text}`;
+    // Every reply has its own requestId; the rest must not change.
+    return `${r.status} ${r.text.replace(/"requestId":"[^"]*"/, '"requestId":"{rid}"')}`;
   };
   return {
     member: await get(`/v1/members/${MEMBER}`),
