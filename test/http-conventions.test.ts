@@ -47,6 +47,13 @@ describe("HTTP conventions", () => {
       expect(r.headers.get("content-type")).toContain("application/problem+json");
     }
     expect((await call("GET", "/v1/members/form-member", { token: m.admin })).status).toBe(404);
+    // Also on a route that takes no body: whatever is sent must be JSON.
+    const jobRun = await call("POST", "/v1/jobs/expiry/runs", {
+      token: m.admin,
+      rawBody: "now",
+      headers: { "content-type": "text/plain" },
+    });
+    expect(jobRun.status).toBe(415);
     // A JSON media type with parameters, or a +json type, is JSON.
     const ok = await call("PUT", "/v1/members/form-member", {
       token: m.admin,

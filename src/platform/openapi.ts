@@ -90,20 +90,22 @@ type ResponseEntry = Responses[string] & { headers?: Record<string, unknown> };
 
 /**
  * The route with the error responses its middleware can answer (401/403 and 429 on authenticated routes,
- * 400 when it validates input, 404 on paths with ids, 413/415 when it takes a body, 500 everywhere) and the
+ * 400 when it validates input, 404 on paths with ids, 413/415 on every /v1 route but GETs, 500 everywhere) and the
  * headers every response carries (Request-Id; Idempotent-Replayed on the 2xx of routes taking an
  * Idempotency-Key; Retry-After on 429; WWW-Authenticate on 401). Responses the route lists stay as written.
  */
 export function withStandardResponses<R extends RouteConfig>(route: R): R {
   const secured = (route.security ?? []).length > 0;
   const takesBody = route.request?.body !== undefined;
+  // Any body sent to a /v1 route other than a GET is checked for size and media type, declared or not.
+  const checksBody = takesBody || (route.method !== "get" && route.path.startsWith("/v1/"));
   const validates = takesBody || ["query", "params", "headers"].some((k) => k in (route.request ?? {}));
   const idempotent = hasIdempotencyHeader(route);
   const statuses = [
     ...(validates ? [400] : []),
     ...(secured ? [401, 403, 429] : []),
     ...(route.path.includes("{") ? [404] : []),
-    ...(takesBody ? [413, 415] : []),
+    ...(checksBody ? [413, 415] : []),
     500,
   ];
   const responses: Record<string, ResponseEntry> = { ...(route.responses as Record<string, ResponseEntry>) };
