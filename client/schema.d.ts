@@ -628,15 +628,23 @@ export interface components {
             createdAt: string;
         };
         MerchantInput: {
+            /** @example Demo Tea House */
             name: string;
             /** @example CNY */
             currency: string;
-            /** @description An IANA time zone name such as Asia/Shanghai, stored in its canonical form (utc is stored as UTC). UTC offsets are refused. */
+            /**
+             * @description An IANA time zone name such as Asia/Shanghai, stored in its canonical form (utc is stored as UTC). UTC offsets are refused.
+             * @example Asia/Shanghai
+             */
             timezone: string;
         };
         ApiKeyInput: {
-            /** @enum {string} */
+            /**
+             * @example checkout
+             * @enum {string}
+             */
             scope: "admin" | "checkout" | "read";
+            /** @example till 1 */
             name: string;
         };
         ApiKey: {
@@ -719,12 +727,25 @@ export interface components {
         };
         /** @description Omitted fields keep their value; null clears a field. An erased member takes no personal data: any non-null field is 409 conflict. */
         MemberInput: {
-            /** Format: email */
+            /**
+             * Format: email
+             * @example lin.mei@example.com
+             */
             email?: string | null;
+            /** @example Lin Mei */
             name?: string | null;
-            /** @description YYYY-MM-DD (from 1900, not in the future) or MM-DD. */
+            /**
+             * @description YYYY-MM-DD (from 1900, not in the future) or MM-DD.
+             * @example 1990-05-01
+             */
             birthday?: string | null;
-            /** @description Up to 50 keys of 1-64 characters, stored exactly as sent (any key, `__proto__` included). Values: strings up to 1000 characters, numbers within ±(2^53-1), booleans or null. */
+            /**
+             * @description Up to 50 keys of 1-64 characters, stored exactly as sent (any key, `__proto__` included). Values: strings up to 1000 characters, numbers within ±(2^53-1), booleans or null.
+             * @example {
+             *       "vip": true,
+             *       "store": "shanghai-01"
+             *     }
+             */
             attributes?: {
                 [key: string]: string | number | boolean | null;
             };
@@ -779,6 +800,7 @@ export interface components {
         };
         AdjustmentInput: {
             points: number;
+            /** @example goodwill */
             reason: string;
         };
         MemberToken: {
@@ -1004,6 +1026,7 @@ export interface components {
         RedemptionInput: {
             /** @example member-42 */
             memberId: string;
+            /** @example 100 */
             points: number;
             /** @example order-1001 */
             orderId?: string;
@@ -1066,14 +1089,24 @@ export interface components {
         RuleCreate: {
             /** @example double-tea */
             id: string;
+            /** @example Double points on tea */
             name: string;
             /** @default true */
             active?: boolean;
-            /** @default 0 */
+            /**
+             * @default 0
+             * @example 10
+             */
             priority?: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-12-01T00:00:00.000Z
+             */
             startsAt?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2027-01-01T00:00:00.000Z
+             */
             endsAt?: string | null;
             conditions?: components["schemas"]["RuleConditions"];
             effect: components["schemas"]["RuleEffect"];
@@ -1081,14 +1114,24 @@ export interface components {
         RuleReplace: {
             /** @example double-tea */
             id?: string;
+            /** @example Double points on tea */
             name: string;
             /** @default true */
             active?: boolean;
-            /** @default 0 */
+            /**
+             * @default 0
+             * @example 10
+             */
             priority?: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-12-01T00:00:00.000Z
+             */
             startsAt?: string | null;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2027-01-01T00:00:00.000Z
+             */
             endsAt?: string | null;
             conditions?: components["schemas"]["RuleConditions"];
             effect: components["schemas"]["RuleEffect"];

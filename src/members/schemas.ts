@@ -102,15 +102,15 @@ const Attributes = z
 
 export const MemberInputSchema = z
   .strictObject({
-    email: z.email("must be an email address").max(MAX_EMAIL_LENGTH).nullish(),
-    name: z.string().min(1).max(MAX_NAME_LENGTH).nullish(),
+    email: z.email("must be an email address").max(MAX_EMAIL_LENGTH).nullish().openapi({ example: "lin.mei@example.com" }),
+    name: z.string().min(1).max(MAX_NAME_LENGTH).nullish().openapi({ example: "Lin Mei" }),
     birthday: z
       .string()
       .refine(isCalendarDate, "must be a real date as YYYY-MM-DD or MM-DD")
       .refine(isNotFutureDate, "must not be in the future")
       .nullish()
-      .openapi({ description: "YYYY-MM-DD (from 1900, not in the future) or MM-DD." }),
-    attributes: Attributes.nullish(),
+      .openapi({ description: "YYYY-MM-DD (from 1900, not in the future) or MM-DD.", example: "1990-05-01" }),
+    attributes: Attributes.nullish().openapi({ example: { vip: true, store: "shanghai-01" } }),
   })
   .openapi("MemberInput", {
     description:
@@ -150,7 +150,7 @@ export const AdjustmentInputSchema = z
       .min(-MAX_ADJUSTMENT_POINTS)
       .max(MAX_ADJUSTMENT_POINTS)
       .refine((p) => p !== 0, "must not be zero"),
-    reason: z.string().min(1, "is required").max(MAX_REASON_LENGTH),
+    reason: z.string().min(1, "is required").max(MAX_REASON_LENGTH).openapi({ example: "goodwill" }),
   })
   .openapi("AdjustmentInput");
 

@@ -13,7 +13,11 @@ export const MerchantSchema = z
   .openapi("Merchant");
 
 export const MerchantInputSchema = z
-  .strictObject({ name: z.string().min(1).max(MAX_NAME_LENGTH), currency: Currency, timezone: Timezone })
+  .strictObject({
+    name: z.string().min(1).max(MAX_NAME_LENGTH).openapi({ example: "Demo Tea House" }),
+    currency: Currency,
+    timezone: Timezone.openapi({ example: "Asia/Shanghai" }),
+  })
   .openapi("MerchantInput");
 
 export const NewKeySchema = z
@@ -40,7 +44,10 @@ export const KeySchema = z
   .openapi("ApiKey");
 
 export const ApiKeyInputSchema = z
-  .strictObject({ scope: Scope, name: z.string().min(1).max(MAX_NAME_LENGTH) })
+  .strictObject({
+    scope: Scope.openapi({ example: "checkout" }),
+    name: z.string().min(1).max(MAX_NAME_LENGTH).openapi({ example: "till 1" }),
+  })
   .openapi("ApiKeyInput");
 
 export const KeyParams = z.object({

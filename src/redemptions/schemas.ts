@@ -6,8 +6,8 @@ import { MerchantChosenId, Points, Timestamp } from "../platform/validation";
 
 export const RedemptionInputSchema = z
   .strictObject({
-    memberId: MerchantChosenId,
-    points: Points,
+    memberId: MerchantChosenId.openapi({ example: "member-42" }),
+    points: Points.openapi({ example: 100 }),
     orderId: MerchantChosenId.optional().openapi({ example: "order-1001" }),
     hold: z
       .boolean()

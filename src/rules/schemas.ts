@@ -40,11 +40,11 @@ export const RuleEffectSchema = z
   .openapi("RuleEffect");
 
 const RuleFields = {
-  name: z.string().min(1).max(200),
+  name: z.string().min(1).max(200).openapi({ example: "Double points on tea" }),
   active: z.boolean().default(true),
-  priority: z.number().int().min(-1_000_000).max(1_000_000).default(0),
-  startsAt: IsoTimestamp.nullish(),
-  endsAt: IsoTimestamp.nullish(),
+  priority: z.number().int().min(-1_000_000).max(1_000_000).default(0).openapi({ example: 10 }),
+  startsAt: IsoTimestamp.nullish().openapi({ example: "2026-12-01T00:00:00.000Z" }),
+  endsAt: IsoTimestamp.nullish().openapi({ example: "2027-01-01T00:00:00.000Z" }),
   conditions: RuleConditionsSchema.default({}),
   effect: RuleEffectSchema,
 };
