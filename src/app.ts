@@ -32,8 +32,8 @@ import { rulesRouter } from "./rules/routes";
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.use("*", requestId({ headerName: REQUEST_ID_HEADER }), requestIdOnEveryResponse);
-  // The docs page sets its own Content-Security-Policy; the API answers JSON only.
-  app.use("*", secureHeaders({ crossOriginResourcePolicy: false }));
+  // Security headers on every response; the docs page adds its own Content-Security-Policy (docs/routes.ts).
+  app.use("*", secureHeaders());
   app.use("*", database);
   // Before authentication: CORS preflights carry no credentials.
   app.use("/v1/me", memberCors());
