@@ -4,15 +4,17 @@
  * `npm start`: local engine on the embedded D1.
  * 1. creates .dev.vars from .dev.vars.example when missing (PLATFORM_TOKEN for local use);
  * 2. applies the migrations to the local D1 (.wrangler/state);
- * 3. starts `wrangler dev` on 127.0.0.1:8787;
+ * 3. copies the docs UI's files into dist/assets and starts `wrangler dev` on 127.0.0.1:8787, with
+ *    --test-scheduled so the cron jobs can be triggered by hand (curl .../__scheduled);
  * 4. seeds a demo merchant once (keys kept in .wrangler/demo-merchant.json; a later start reuses them)
- *    and prints its keys, the base URL and the docs URL.
+ *    and prints its keys as `export NAME=value` lines to paste into a shell, the base URL and the docs URL.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { seedDemo } from "./demo-seed.mjs";
+import { copyDocsAssets } from "./docs-assets.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const host = "127.0.0.1";
@@ -76,7 +78,9 @@ const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local
 });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const dev = spawn(wrangler, ["dev", "--ip", host, "--port", String(port), "--show-interactive-dev-session=false"], {
+copyDocsAssets();
+const devArgs = ["dev", "--ip", host, "--port", String(port), "--test-scheduled", "--show-interactive-dev-session=false"];
+const dev = spawn(wrangler, devArgs, {
   cwd: root,
   stdio: ["ignore", "inherit", "inherit"],
   env: process.env,
@@ -89,16 +93,20 @@ try {
   const { demo, reused } = await loadOrSeedDemo(vars.PLATFORM_TOKEN);
   console.log(`
 Loyalty engine running (${reused ? "demo merchant reused" : "demo merchant seeded"}).
-  Base URL:      ${baseUrl}
   Docs:          ${baseUrl}/docs   (OpenAPI: ${baseUrl}/openapi.json)
   Merchant:      ${demo.merchantId} (${demo.currency}, ${demo.timezone})
-  Admin key:     ${demo.adminKey}
-  Checkout key:  ${demo.checkoutKey}
-  Read key:      ${demo.readKey}
   Demo members:  ${demo.members.join(", ")}
 
-Try:
-  curl -s ${baseUrl}/v1/members/${demo.members[0]} -H "Authorization: Bearer ${demo.checkoutKey}"
+Paste into another shell (KEY is the checkout key, the one a till uses):
+
+export BASE=${baseUrl}
+export KEY=${demo.checkoutKey}
+export ADMIN_KEY=${demo.adminKey}
+export READ_KEY=${demo.readKey}
+export PLATFORM_TOKEN=${vars.PLATFORM_TOKEN ?? ""}
+
+Then try:  curl -s $BASE/v1/members/${demo.members[0]} -H "Authorization: Bearer $KEY"
+Run the scheduled jobs now:  curl -s "$BASE/__scheduled?cron=*+*+*+*+*"
 `);
 } catch (error) {
   console.error(String(error));

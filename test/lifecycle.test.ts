@@ -218,7 +218,8 @@ describe("scheduled jobs", () => {
     // The other merchant's lot was not touched by this merchant's run.
     expect((await ledger(other, "job")).map((e) => e.type)).toEqual(["earn"]);
     const list = await call("GET", "/v1/jobs/runs", { token: m.read });
-    expect(list.body.data.map((r: any) => r.id)).toEqual([run.body.id]);
+    const own = list.body.data.filter((r: any) => r.scope === "merchant");
+    expect(own.map((r: any) => r.id)).toEqual([run.body.id]);
     expect((await runFor(m, "nope")).status).toBe(404);
     expect((await call("POST", "/v1/jobs/expiry/runs", { token: m.checkout })).status).toBe(403);
 
@@ -234,6 +235,12 @@ describe("scheduled jobs", () => {
     ]);
     expect(cron.every((r) => r.status === "succeeded")).toBe(true);
     expect((await ledger(other, "job")).map((e) => e.type)).toEqual(["earn", "expire"]);
+    // Cron runs are listed for every merchant, without counts or errors that cover other merchants.
+    const after = await call("GET", "/v1/jobs/runs?limit=200", { token: m.read });
+    const cronRuns = after.body.data.filter((r: any) => cron.some((c) => c.id === r.id));
+    expect(cronRuns.length).toBe(cron.length);
+    for (const r of cronRuns) expect(r).toMatchObject({ trigger: "cron", scope: "all_merchants", processed: 0, errors: [] });
+    expect(cron.some((r) => r.processed > 0)).toBe(true);
   });
 
   it("keeps idempotency keys at least 24 hours, drops them after 7 days", async () => {

@@ -29,6 +29,7 @@ function ok(reply: { status: number; text: string }, status: number): void {
 }
 
 async function sweep(): Promise<void> {
+  ok(await call("GET", "/health"), 200);
   // Merchant, keys, program.
   const m = await merchantWith({ pendingDays: 2, expiry: { policy: "after_earn", days: 30 } });
   const key = await call("POST", "/v1/api-keys", { token: m.admin, body: { scope: "read", name: "spare" } });
@@ -95,6 +96,7 @@ async function sweep(): Promise<void> {
   ok(await adjust(m, "sweep", 25), 201);
   ok(await adjust(m, "sweep", -5), 201);
   ok(await refund(m, "o-2", { amount: 5000 }), 201);
+  ok(await call("GET", "/v1/orders/o-1", { token: m.read }), 200);
 
   // Expiry: one lot past its date, so the ledger holds an `expire` entry, and the jobs.
   advanceClock(29 * DAY_MS);

@@ -40,10 +40,19 @@ describe("OpenAPI document and docs", () => {
     );
   });
 
-  it("serves the docs UI", async () => {
+  it("serves the docs UI from this origin only", async () => {
     const r = await call("GET", "/docs");
     expect(r.status).toBe(200);
-    expect(r.text).toContain("/openapi.json");
+    expect(r.headers.get("content-security-policy")).toContain("default-src 'self'");
+    // Every script, stylesheet and icon is a same-origin path.
+    const sources = [...r.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    expect(sources.length).toBeGreaterThan(2);
+    for (const source of sources) expect(source).toMatch(/^\/docs\//);
+    const init = await call("GET", "/docs/init.js");
+    expect(init.status).toBe(200);
+    expect(init.headers.get("content-type")).toContain("javascript");
+    expect(init.text).toContain('"/openapi.json"');
+    expect(init.text).toContain("validatorUrl: null");
   });
 
   it("answers health without auth", async () => {

@@ -37,6 +37,7 @@ function snapshotEngine(configFile, dest) {
   for (const entry of [...ENGINE_FILES.slice(1), ".dev.vars"]) {
     if (fs.existsSync(path.join(from, entry))) fs.cpSync(path.join(from, entry), path.join(dest, entry), { recursive: true });
   }
+  withAssetsDir(dest);
   return path.join(dest, "wrangler.toml");
 }
 
@@ -53,7 +54,16 @@ function checkoutEngine(ref, dest) {
   const archive = execFileSync("git", ["archive", "--format=tar", ref, ...tracked], { cwd: ROOT, maxBuffer: 256 * 2 ** 20 });
   execFileSync("tar", ["-x", "-C", dest], { input: archive });
   if (fs.existsSync(path.join(ROOT, ".dev.vars"))) fs.copyFileSync(path.join(ROOT, ".dev.vars"), path.join(dest, ".dev.vars"));
+  withAssetsDir(dest);
   return path.join(dest, "wrangler.toml");
+}
+
+/**
+ * wrangler dev refuses a configured `[assets]` directory that does not exist; the benchmark needs no docs
+ * UI, so an empty one will do. @param {string} dest
+ */
+function withAssetsDir(dest) {
+  fs.mkdirSync(path.join(dest, "dist", "assets"), { recursive: true });
 }
 
 /**
@@ -166,7 +176,8 @@ export async function startServers(run, tmp) {
           name: "engine",
           config: engineConfig,
           persist: path.join(tmp, "engine-state"),
-          vars: [`PLATFORM_TOKEN:${PLATFORM_TOKEN}`, "D1_STATS:on"],
+          // One key far past the per-key rate limit: the limits would measure themselves.
+          vars: [`PLATFORM_TOKEN:${PLATFORM_TOKEN}`, "D1_STATS:on", "RATE_LIMITS:off"],
           logFile: logs.engine,
           healthPath: "/health",
         }),

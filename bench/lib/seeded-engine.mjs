@@ -38,6 +38,8 @@ export async function seededEngine(sqlText, dir) {
       persist,
       "--var",
       "D1_STATS:on",
+      "--var",
+      "RATE_LIMITS:off",
       "--show-interactive-dev-session=false",
     ],
     { logFile: log },

@@ -79,7 +79,18 @@ async function seededEngine(members, dir) {
   });
   if (seeded.code !== 0) throw new Error(`seeding failed:\n${tail(log)}`);
   const port = await freePort();
-  const args = ["--ip", "127.0.0.1", "--port", String(port), "--persist-to", persist, "--var", "D1_STATS:on"];
+  const args = [
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--persist-to",
+    persist,
+    "--var",
+    "D1_STATS:on",
+    "--var",
+    "RATE_LIMITS:off",
+  ];
   const server = startDev(ROOT, [...args, "--show-interactive-dev-session=false"], { logFile: log });
   const base = `http://127.0.0.1:${port}`;
   const health = await waitForHealth(`${base}/health`, { server });

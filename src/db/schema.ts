@@ -60,6 +60,8 @@ export const programs = sqliteTable("programs", {
   expiryPolicy: text("expiry_policy", { enum: EXPIRY_POLICIES }).notNull(),
   expiryDays: integer("expiry_days"),
   autoEnroll: integer("auto_enroll", { mode: "boolean" }).notNull(),
+  /** Browser origins allowed on /v1/me (CORS), a JSON array of strings; null when none. */
+  allowedOrigins: text("allowed_origins"),
   updatedAt: integer("updated_at").notNull(),
 });
 

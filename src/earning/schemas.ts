@@ -19,10 +19,10 @@ const OccurredAt = IsoTimestamp.refine(
 
 export const OrderItemSchema = z
   .strictObject({
-    sku: Label,
-    category: Label.optional(),
-    quantity: z.number().int("must be an integer").min(1, "must be at least 1").max(1_000_000),
-    unitPrice: MinorUnits,
+    sku: Label.openapi({ example: "longjing-50g" }),
+    category: Label.optional().openapi({ example: "tea" }),
+    quantity: z.number().int("must be an integer").min(1, "must be at least 1").max(1_000_000).openapi({ example: 1 }),
+    unitPrice: MinorUnits.openapi({ example: 12800 }),
   })
   .refine(
     // Checked only when both parts are valid: a broken quantity is reported on quantity alone.
@@ -35,14 +35,15 @@ export const OrderItemSchema = z
 
 export const OrderInputSchema = z
   .strictObject({
-    orderId: MerchantChosenId,
-    memberId: MerchantChosenId,
+    orderId: MerchantChosenId.openapi({ example: "order-1001" }),
+    memberId: MerchantChosenId.openapi({ example: "member-42" }),
     amount: MinorUnits.openapi({ description: "Order total in minor units (cents, fen).", example: 12800 }),
     currency: Currency,
     occurredAt: OccurredAt.optional().openapi({
+      example: "2026-11-22T10:00:00.000Z",
       description: `When the order happened; defaults to now. Rules and periods use it. From ${EARLIEST_OCCURRED_AT} to now (a few minutes of clock skew are tolerated).`,
     }),
-    channel: Label.optional(),
+    channel: Label.optional().openapi({ example: "web" }),
     items: z.array(OrderItemSchema).max(500, "at most 500 items").optional(),
   })
   .openapi("OrderInput");

@@ -16,6 +16,7 @@ export const jobsRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/jobs/{job}/runs",
+      operationId: "runJob",
       tags,
       summary: "Run a scheduled job now, for this merchant only",
       description: `Jobs: ${JOB_NAMES.join(", ")}. The same work the cron does every minute; safe to repeat.`,
@@ -30,8 +31,11 @@ export const jobsRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/jobs/runs",
+      operationId: "listJobRuns",
       tags,
       summary: "Runs of jobs triggered for this merchant, newest first",
+      description:
+        "Runs of scheduled jobs for this merchant, newest first: the ones run through POST /v1/jobs/{job}/runs and the cron's runs.",
       security: bearer,
       middleware: [allow("admin", "read")] as const,
       request: { query: PageQuery },

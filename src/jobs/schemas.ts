@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { JOB_RUN_STATUSES, JOB_TRIGGERS } from "../db/enums";
+import { Timestamp } from "../platform/validation";
 
 /** Longer than any job name, short enough to refuse junk before the lookup. */
 const MAX_JOB_NAME_LENGTH = 64;
@@ -9,9 +10,13 @@ export const JobRunSchema = z
     id: z.string(),
     job: z.string(),
     trigger: z.enum(JOB_TRIGGERS),
+    scope: z.enum(["merchant", "all_merchants"]).openapi({
+      description:
+        "`merchant`: a run for this merchant (POST /v1/jobs/{job}/runs). `all_merchants`: a cron run over every merchant; its counts and errors are not shown.",
+    }),
     status: z.enum(JOB_RUN_STATUSES),
-    startedAt: z.string(),
-    finishedAt: z.string().nullable(),
+    startedAt: Timestamp,
+    finishedAt: Timestamp.nullable(),
     processed: z.number().int(),
     changed: z.number().int().openapi({ description: "Items the run changed (a review also confirms members)." }),
     chunks: z.number().int(),

@@ -57,6 +57,7 @@ export const membersRouter = createRouter()
     createRoute({
       method: "put",
       path: "/v1/members/{memberId}",
+      operationId: "upsertMember",
       tags,
       summary: "Create or update a member",
       description:
@@ -81,6 +82,7 @@ export const membersRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/members/{memberId}",
+      operationId: "getMember",
       tags,
       summary: "Read a member: balance, pending, credit, lifetime totals, tier",
       description:
@@ -97,8 +99,11 @@ export const membersRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/members/{memberId}/ledger",
+      operationId: "listMemberLedger",
       tags,
       summary: "A member's ledger, newest first",
+      description:
+        "Every change to the member's points, newest first: earn, redeem, refund_reversal, redemption_return, expire, adjust, hold, release. Entries are never changed or deleted.",
       security: bearer,
       middleware: [allow("admin", "checkout", "read")] as const,
       request: { params: MemberParams, query: PageQuery },
@@ -113,8 +118,11 @@ export const membersRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/members/{memberId}/expiring",
+      operationId: "listMemberExpiring",
       tags,
       summary: "Points expiring soon, by date",
+      description:
+        "Spendable points that expire within `withinDays` days, summed by expiry date. Points already expired are never listed.",
       security: bearer,
       middleware: [allow("admin", "checkout", "read")] as const,
       request: { params: MemberParams, query: ExpiringQuery },
@@ -129,6 +137,7 @@ export const membersRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/members/{memberId}/adjustments",
+      operationId: "adjustMemberPoints",
       tags,
       summary: "Adjust a member's points with a reason (goodwill, corrections)",
       description:
@@ -157,6 +166,7 @@ export const membersRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/members/{memberId}/tokens",
+      operationId: "createMemberToken",
       tags,
       summary: "Mint a short-lived member token for the /v1/me routes",
       description: "An erased member gets no new tokens: 409 conflict.",
@@ -182,8 +192,10 @@ export const membersRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/members/{memberId}/export",
+      operationId: "exportMember",
       tags,
       summary: "Export everything held about a member",
+      description: "Everything held about the member (personal data, account, ledger, orders, redemptions), for access requests.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { params: MemberParams },
@@ -195,6 +207,7 @@ export const membersRouter = createRouter()
     createRoute({
       method: "delete",
       path: "/v1/members/{memberId}",
+      operationId: "eraseMember",
       tags,
       summary: "Erase a member's personal data",
       description:
@@ -218,8 +231,10 @@ export const meRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/me",
+      operationId: "getMe",
       tags: ["Member API"],
       summary: "The token's member",
+      description: "The member of the token, as GET /v1/members/{memberId} answers it.",
       security: bearer,
       middleware: [memberOnly()] as const,
       responses: { 200: jsonResponse(MemberSchema, "The member"), ...commonErrors },
@@ -230,8 +245,10 @@ export const meRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/me/ledger",
+      operationId: "listMyLedger",
       tags: ["Member API"],
       summary: "The token's member's ledger, newest first",
+      description: "The ledger of the token's member, newest first, as GET /v1/members/{memberId}/ledger answers it.",
       security: bearer,
       middleware: [memberOnly()] as const,
       request: { query: PageQuery },
@@ -246,8 +263,10 @@ export const meRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/me/expiring",
+      operationId: "listMyExpiring",
       tags: ["Member API"],
       summary: "The token's member's points expiring soon",
+      description: "Points of the token's member expiring soon, as GET /v1/members/{memberId}/expiring answers it.",
       security: bearer,
       middleware: [memberOnly()] as const,
       request: { query: ExpiringQuery },

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { ASSETS, EXPIRY_POLICIES } from "../db/enums";
 import { ENTRY_TYPES } from "../ledger/statements";
 import { DAY_MS, MINUTE_MS, now, SECOND_MS } from "../platform/clock";
-import { MerchantChosenId, queryInteger } from "../platform/validation";
+import { MerchantChosenId, queryInteger, Timestamp } from "../platform/validation";
 
 export const MemberSchema = z
   .object({
@@ -14,8 +14,8 @@ export const MemberSchema = z
     lifetimeEarned: z.number().int(),
     lifetimeRedeemed: z.number().int(),
     tier: z.object({ id: z.string(), name: z.string() }).nullable(),
-    enrolledAt: z.string(),
-    lastOrderAt: z.string().nullable(),
+    enrolledAt: Timestamp,
+    lastOrderAt: Timestamp.nullable(),
     email: z.string().nullable(),
     name: z.string().nullable(),
     birthday: z.string().nullable(),
@@ -102,15 +102,15 @@ const Attributes = z
 
 export const MemberInputSchema = z
   .strictObject({
-    email: z.email("must be an email address").max(MAX_EMAIL_LENGTH).nullish(),
-    name: z.string().min(1).max(MAX_NAME_LENGTH).nullish(),
+    email: z.email("must be an email address").max(MAX_EMAIL_LENGTH).nullish().openapi({ example: "lin.mei@example.com" }),
+    name: z.string().min(1).max(MAX_NAME_LENGTH).nullish().openapi({ example: "Lin Mei" }),
     birthday: z
       .string()
       .refine(isCalendarDate, "must be a real date as YYYY-MM-DD or MM-DD")
       .refine(isNotFutureDate, "must not be in the future")
       .nullish()
-      .openapi({ description: "YYYY-MM-DD (from 1900, not in the future) or MM-DD." }),
-    attributes: Attributes.nullish(),
+      .openapi({ description: "YYYY-MM-DD (from 1900, not in the future) or MM-DD.", example: "1990-05-01" }),
+    attributes: Attributes.nullish().openapi({ example: { vip: true, store: "shanghai-01" } }),
   })
   .openapi("MemberInput", {
     description:
@@ -130,13 +130,13 @@ export const LedgerEntrySchema = z
       .openapi({ description: "What `points` and `balanceAfter` count: points, or store credit in minor units." }),
     points: z.number().int(),
     balanceAfter: z.number().int(),
-    createdAt: z.string(),
+    createdAt: Timestamp,
     orderId: z.string().optional(),
     ruleId: z.string().optional(),
     redemptionId: z.string().optional(),
     refundId: z.string().optional(),
-    availableAt: z.string().optional(),
-    expiresAt: z.string().optional(),
+    availableAt: Timestamp.optional(),
+    expiresAt: Timestamp.optional(),
     reason: z.string().optional(),
   })
   .openapi("LedgerEntry");
@@ -153,7 +153,7 @@ export const AdjustmentInputSchema = z
       .min(-MAX_ADJUSTMENT_POINTS)
       .max(MAX_ADJUSTMENT_POINTS)
       .refine((p) => p !== 0, "must not be zero"),
-    reason: z.string().min(1, "is required").max(MAX_REASON_LENGTH),
+    reason: z.string().min(1, "is required").max(MAX_REASON_LENGTH).openapi({ example: "goodwill" }),
   })
   .openapi("AdjustmentInput");
 
@@ -182,7 +182,7 @@ export const TokenInputSchema = z
 export const MemberTokenSchema = z
   .object({
     token: z.string().nullable().openapi({ description: "Shown once; null when the response is an idempotent replay." }),
-    expiresAt: z.string(),
+    expiresAt: Timestamp,
   })
   .openapi("MemberToken");
 
@@ -207,7 +207,7 @@ export const ExpiringSchema = z
     withinDays: z.number().int(),
     policy: z.enum(EXPIRY_POLICIES),
     total: z.number().int(),
-    expiring: z.array(z.object({ points: z.number().int(), expiresAt: z.string() })),
+    expiring: z.array(z.object({ points: z.number().int(), expiresAt: Timestamp })),
   })
   .openapi("ExpiringPoints");
 
@@ -218,7 +218,7 @@ const ExportOrderSchema = z.object({
   orderId: z.string(),
   amount: z.number().int(),
   currency: z.string(),
-  occurredAt: z.string(),
+  occurredAt: Timestamp,
   channel: z.string().nullable(),
   items: z.unknown(),
   pointsEarned: z.number().int(),
@@ -231,7 +231,7 @@ const ExportRefundSchema = z.object({
   orderId: z.string(),
   amount: z.number().int(),
   pointsReversed: z.number().int(),
-  createdAt: z.string(),
+  createdAt: Timestamp,
 });
 
 const ExportRedemptionSchema = z.object({
@@ -240,7 +240,7 @@ const ExportRedemptionSchema = z.object({
   points: z.number().int(),
   value: z.number().int(),
   orderId: z.string().nullable(),
-  createdAt: z.string(),
+  createdAt: Timestamp,
 });
 
 const truncatedFlag = z.boolean().openapi({
@@ -249,7 +249,7 @@ const truncatedFlag = z.boolean().openapi({
 
 export const MemberExportSchema = z
   .object({
-    exportedAt: z.string(),
+    exportedAt: Timestamp,
     member: MemberSchema,
     ledger: z.array(LedgerEntrySchema).openapi({ description: "Newest first." }),
     orders: z.array(ExportOrderSchema),

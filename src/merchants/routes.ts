@@ -16,6 +16,7 @@ export const merchantsRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/merchants",
+      operationId: "createMerchant",
       tags,
       summary: "Create a merchant (platform token)",
       description: "Returns the merchant and its first admin key. The secret is shown once and stored only as a hash.",
@@ -34,6 +35,7 @@ export const merchantsRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/api-keys",
+      operationId: "createApiKey",
       tags,
       summary: "Create an API key",
       description:
@@ -49,8 +51,11 @@ export const merchantsRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/api-keys",
+      operationId: "listApiKeys",
       tags,
       summary: "List API keys (never their secrets)",
+      description:
+        "The merchant's keys, newest first, with their scope, name and the last characters of the secret. Secrets are never shown again.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { query: PageQuery },
@@ -65,6 +70,7 @@ export const merchantsRouter = createRouter()
     createRoute({
       method: "delete",
       path: "/v1/api-keys/{id}",
+      operationId: "revokeApiKey",
       tags,
       summary: "Revoke an API key (effective immediately)",
       description:

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { KEY_SCOPES } from "../db/enums";
-import { Currency, Timezone } from "../platform/validation";
+import { Currency, Timestamp, Timezone } from "../platform/validation";
 
 const MAX_NAME_LENGTH = 200;
 /** Longer than any key id the engine issues (key_ + a 26-character id), short enough to refuse junk. */
@@ -13,7 +13,11 @@ export const MerchantSchema = z
   .openapi("Merchant");
 
 export const MerchantInputSchema = z
-  .strictObject({ name: z.string().min(1).max(MAX_NAME_LENGTH), currency: Currency, timezone: Timezone })
+  .strictObject({
+    name: z.string().min(1).max(MAX_NAME_LENGTH).openapi({ example: "Demo Tea House" }),
+    currency: Currency,
+    timezone: Timezone.openapi({ example: "Asia/Shanghai" }),
+  })
   .openapi("MerchantInput");
 
 export const NewKeySchema = z
@@ -22,7 +26,7 @@ export const NewKeySchema = z
     scope: Scope,
     name: z.string(),
     secret: z.string().nullable().openapi({ description: "Shown once; null when the response is an idempotent replay." }),
-    createdAt: z.string(),
+    createdAt: Timestamp,
   })
   .openapi("NewApiKey");
 
@@ -34,13 +38,16 @@ export const KeySchema = z
     scope: Scope,
     name: z.string(),
     hint: z.string(),
-    createdAt: z.string(),
-    revokedAt: z.string().nullable(),
+    createdAt: Timestamp,
+    revokedAt: Timestamp.nullable(),
   })
   .openapi("ApiKey");
 
 export const ApiKeyInputSchema = z
-  .strictObject({ scope: Scope, name: z.string().min(1).max(MAX_NAME_LENGTH) })
+  .strictObject({
+    scope: Scope.openapi({ example: "checkout" }),
+    name: z.string().min(1).max(MAX_NAME_LENGTH).openapi({ example: "till 1" }),
+  })
   .openapi("ApiKeyInput");
 
 export const KeyParams = z.object({

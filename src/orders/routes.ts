@@ -15,11 +15,16 @@ import {
 import { createRouter, sqlReply } from "../platform/router";
 import { scopeOf } from "../platform/scope";
 import { MerchantChosenId } from "../platform/validation";
+import { readOrder } from "./read";
 import { postRefund } from "./refunds";
-import { OrderResultSchema, QuoteSchema, RefundInputSchema, RefundResultSchema } from "./schemas";
+import { OrderDetailSchema, OrderResultSchema, QuoteSchema, RefundInputSchema, RefundResultSchema } from "./schemas";
 import { postOrder, quoteOrder } from "./service";
 
 const tags = ["Checkout"];
+
+const OrderParams = z.object({
+  orderId: MerchantChosenId.openapi({ param: { name: "orderId", in: "path" }, example: "order-1001" }),
+});
 
 /**
  * The reply of a points-moving write: its body rendered by SQL in the batch (or a twin's stored reply,
@@ -34,6 +39,7 @@ export const ordersRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/orders",
+      operationId: "postOrder",
       tags,
       summary: "Post an order and earn points",
       description:
@@ -55,8 +61,11 @@ export const ordersRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/orders/quote",
+      operationId: "quoteOrder",
       tags,
       summary: "Quote the points an order would earn (writes nothing)",
+      description:
+        "Evaluates the active earning rules on the order as POST /v1/orders would, without writing anything or enrolling the member.",
       security: bearer,
       middleware: [allowWith(prefetchCheckout, "admin", "checkout")] as const,
       request: { body: jsonBody(OrderInputSchema) },
@@ -68,6 +77,7 @@ export const ordersRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/orders/{orderId}/refunds",
+      operationId: "refundOrder",
       tags,
       summary: "Refund an order (by amount or items) and reverse its points",
       description:
@@ -78,7 +88,7 @@ export const ordersRouter = createRouter()
       security: bearer,
       middleware: [allow("admin", "checkout"), idempotent(true, { storedInBatch: true })] as const,
       request: {
-        params: z.object({ orderId: MerchantChosenId.openapi({ param: { name: "orderId", in: "path" } }) }),
+        params: OrderParams,
         headers: RequiredIdempotencyHeader,
         body: jsonBody(RefundInputSchema),
       },
@@ -91,4 +101,21 @@ export const ordersRouter = createRouter()
     }),
     async (c) =>
       written<typeof RefundResultSchema>(await postRefund(scopeOf(c), c.req.valid("param").orderId, c.req.valid("json"))),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/orders/{orderId}",
+      operationId: "getOrder",
+      tags,
+      summary: "Read an order with its points, refunds and redemptions",
+      description:
+        "For reconciliation: the order as posted, the points it earned (per rule) and its refunds reversed, every refund, " +
+        "and the redemptions posted with this orderId.",
+      security: bearer,
+      middleware: [allow("admin", "checkout", "read")] as const,
+      request: { params: OrderParams },
+      responses: { 200: jsonResponse(OrderDetailSchema, "The order"), ...commonErrors },
+    }),
+    async (c) => c.json(await readOrder(scopeOf(c), c.req.valid("param").orderId), 200),
   );

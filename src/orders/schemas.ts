@@ -1,7 +1,8 @@
 import { z } from "@hono/zod-openapi";
-import { AwardSchema, Label } from "../earning/schemas";
+import { REDEMPTION_STATUSES } from "../db/enums";
+import { AwardSchema, Label, OrderItemSchema } from "../earning/schemas";
 import { MemberSchema } from "../members/schemas";
-import { MerchantChosenId, MinorUnits } from "../platform/validation";
+import { MerchantChosenId, MinorUnits, Timestamp } from "../platform/validation";
 
 export const OrderResultSchema = z
   .object({
@@ -17,7 +18,7 @@ export const QuoteSchema = z.object({ pointsEarned: z.number().int(), awards: z.
 
 export const RefundInputSchema = z
   .strictObject({
-    refundId: MerchantChosenId,
+    refundId: MerchantChosenId.openapi({ example: "refund-1001-a" }),
     amount: MinorUnits.optional().openapi({
       description:
         "Refund by amount, at least 1; 0 only for an order of amount 0. Omit both amount and items to refund everything left. " +
@@ -54,3 +55,48 @@ export const RefundResultSchema = z
   .openapi("RefundResult");
 
 export type RefundInput = z.infer<typeof RefundInputSchema>;
+
+export const OrderDetailSchema = z
+  .object({
+    orderId: z.string().openapi({ example: "order-1001" }),
+    memberId: z.string().openapi({ example: "member-42" }),
+    amount: z.number().int().openapi({ example: 12800 }),
+    currency: z.string().openapi({ example: "CNY" }),
+    occurredAt: Timestamp,
+    channel: z.string().nullable(),
+    items: z.array(OrderItemSchema).nullable(),
+    createdAt: Timestamp,
+    refundedAmount: z.number().int().openapi({ description: "Sum of the order's refunds, in minor units." }),
+    points: z.object({
+      earned: z.number().int().openapi({ description: "Points the order earned.", example: 128 }),
+      awards: z.array(AwardSchema),
+      reversed: z.number().int().openapi({ description: "Points its refunds took back." }),
+      alreadyExpired: z
+        .number()
+        .int()
+        .openapi({ description: "Points of refunded parts not taken back because they had already expired." }),
+    }),
+    refunds: z.array(
+      z.object({
+        refundId: z.string().openapi({ example: "refund-1001-a" }),
+        amount: z.number().int(),
+        items: z.array(z.object({ sku: z.string(), quantity: z.number().int() })).nullable(),
+        pointsReversed: z.number().int(),
+        createdAt: Timestamp,
+      }),
+    ),
+    redemptions: z
+      .array(
+        z.object({
+          id: z.string(),
+          status: z.enum(REDEMPTION_STATUSES),
+          points: z.number().int(),
+          value: z.number().int(),
+          createdAt: Timestamp,
+        }),
+      )
+      .openapi({ description: "Redemptions posted with this orderId, oldest first." }),
+  })
+  .openapi("OrderDetail");
+
+export type OrderDetail = z.infer<typeof OrderDetailSchema>;

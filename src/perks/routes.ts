@@ -34,6 +34,7 @@ export const perksRouter = createRouter()
     createRoute({
       method: "put",
       path: "/v1/perks/{perkId}",
+      operationId: "putPerk",
       tags,
       summary: "Create or replace a perk",
       description:
@@ -58,8 +59,10 @@ export const perksRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/perks",
+      operationId: "listPerks",
       tags,
       summary: "The merchant's perks",
+      description: "Every perk of the merchant with its unlock conditions, quota and lapse.",
       security: bearer,
       middleware: [allow("admin", "read")] as const,
       responses: { 200: jsonResponse(z.object({ data: z.array(PerkSchema) }), "Perks"), ...commonErrors },
@@ -70,6 +73,7 @@ export const perksRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/members/{memberId}/perks",
+      operationId: "listMemberPerks",
       tags,
       summary: "Every perk for a member, unlocked or not, with progress and uses left",
       description: "Unlocks and lapses observed by this read are recorded with their time and reason.",
@@ -84,6 +88,7 @@ export const perksRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/members/{memberId}/perks/{perkId}/uses",
+      operationId: "usePerk",
       tags,
       summary: "Use a perk once",
       description: "409 when the perk is locked or no use is left this period; parallel uses never exceed the quota.",
@@ -102,8 +107,10 @@ export const perksRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/members/{memberId}/perks/{perkId}/uses/{useId}/reverse",
+      operationId: "reversePerkUse",
       tags,
       summary: "Reverse a perk use (it no longer counts against the quota)",
+      description: "The use stops counting against the quota; reversing it again changes nothing.",
       security: bearer,
       middleware: [allow("admin"), idempotent(false)] as const,
       request: { params: MemberParams.merge(PerkUseParams), headers: IdempotencyHeader, body: jsonBody(PerkUseReverseSchema) },
@@ -119,8 +126,10 @@ export const mePerksRouter = createRouter().openapi(
   createRoute({
     method: "get",
     path: "/v1/me/perks",
+    operationId: "listMyPerks",
     tags: ["Member API"],
     summary: "The token's member's perks",
+    description: "The body of GET /v1/members/{memberId}/perks for the token's member.",
     security: bearer,
     middleware: [memberOnly()] as const,
     responses: { 200: jsonResponse(MemberPerksSchema, "Perks"), ...commonErrors },

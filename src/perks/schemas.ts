@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { MAX_UNITS, MerchantChosenId, MinorUnits } from "../platform/validation";
+import { MAX_UNITS, MerchantChosenId, MinorUnits, Timestamp } from "../platform/validation";
 import { MAX_LAPSE_DAYS, MAX_QUOTA_USES, MAX_STREAK_MONTHS, MAX_TENURE_DAYS } from "./limits";
 
 export const PerkParams = z.object({
@@ -59,7 +59,7 @@ export const MemberPerkSchema = z
     value: z.number().int(),
     unlocked: z.boolean(),
     lapsed: z.boolean().openapi({ description: "Locked again for lack of orders (lapseAfterInactiveDays)." }),
-    lapsesAt: z.string().nullable().openapi({ description: "When the perk lapses unless the member orders before." }),
+    lapsesAt: Timestamp.nullable().openapi({ description: "When the perk lapses unless the member orders before." }),
     progress: z.array(
       z.object({
         condition: z.enum(["tenureDays", "tier", "lifetimeSpend", "streakMonths"]),
@@ -79,8 +79,8 @@ export const PerkUseSchema = z
     memberId: z.string(),
     period: z.string().nullable(),
     usesLeft: z.number().int().nullable(),
-    createdAt: z.string(),
-    reversedAt: z.string().nullable(),
+    createdAt: Timestamp,
+    reversedAt: Timestamp.nullable(),
   })
   .openapi("PerkUse");
 

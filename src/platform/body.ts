@@ -10,6 +10,12 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./context";
 import { ApiError } from "./errors";
 
+/** Largest request body accepted (a 500-item order is far below it). */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/** JSON or a `+json` type (application/merge-patch+json, ...), with or without parameters. */
+export const JSON_CONTENT_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
+
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
 
@@ -133,6 +139,10 @@ export function wellFormedBody(): MiddlewareHandler<AppEnv> {
   return async function wellFormedBody(c, next) {
     if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.raw.body === null) return next();
     const bytes = await c.req.arrayBuffer();
+    if (bytes.byteLength === 0) return next();
+    // A form or text body would otherwise fail as "invalid JSON" or be ignored: name the real problem.
+    if (!JSON_CONTENT_TYPE.test(c.req.header("content-type") ?? ""))
+      throw new ApiError("unsupported_media_type", "The body must be JSON: send `Content-Type: application/json`.");
     let text: string;
     try {
       text = decoder.decode(bytes);

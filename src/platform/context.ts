@@ -38,6 +38,8 @@ export type Prefetched = Readonly<Record<string, D1Result>>;
 export interface AppEnv {
   Bindings: Env;
   Variables: {
+    /** Set by hono/request-id; sent as the Request-Id header and in problem bodies. */
+    requestId: string;
     db: D1Database;
     orm: Orm;
     stats: D1Stats | undefined;

@@ -2,20 +2,24 @@
  * Typed domain errors. Services throw them; the one `onError` in app.ts turns them into
  * application/problem+json (RFC 9457) with a stable `code`.
  */
-export type ErrorCode =
-  | "invalid_request"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "idempotency_key_reused"
-  | "insufficient_points"
-  | "unprocessable"
-  | "payload_too_large"
-  | "unsupported_media_type"
-  | "method_not_allowed"
-  | "rate_limited"
-  | "internal_error";
+/** Every `code` a problem body can carry: the one list the OpenAPI enum and the typed client are built from. */
+export const ERROR_CODES = [
+  "invalid_request",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "method_not_allowed",
+  "conflict",
+  "idempotency_key_reused",
+  "insufficient_points",
+  "payload_too_large",
+  "unsupported_media_type",
+  "unprocessable",
+  "rate_limited",
+  "internal_error",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface FieldError {
   path: string;
@@ -38,7 +42,7 @@ const TITLES: Record<ErrorCode, string> = {
   internal_error: "Internal error",
 };
 
-const STATUS: Record<ErrorCode, number> = {
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_request: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -56,13 +60,15 @@ const STATUS: Record<ErrorCode, number> = {
 
 export class ApiError extends Error {
   readonly status: number;
+  /** Sent as Retry-After (429). */
+  retryAfterSeconds?: number;
   constructor(
     readonly code: ErrorCode,
     readonly detail: string,
     readonly errors?: FieldError[],
   ) {
     super(detail);
-    this.status = STATUS[code];
+    this.status = ERROR_STATUS[code];
   }
 }
 
@@ -75,9 +81,11 @@ export interface Problem {
   code: ErrorCode;
   detail: string;
   errors?: FieldError[];
+  /** The response's Request-Id, so a report of the problem can be matched to the server's logs. */
+  requestId?: string;
 }
 
-export function toProblem(error: ApiError): Problem {
+export function toProblem(error: ApiError, requestId?: string): Problem {
   return {
     type: `https://loyalty-engine.dev/problems/${error.code.replaceAll("_", "-")}`,
     title: TITLES[error.code],
@@ -85,12 +93,13 @@ export function toProblem(error: ApiError): Problem {
     code: error.code,
     detail: error.detail,
     ...(error.errors ? { errors: error.errors } : {}),
+    ...(requestId ? { requestId } : {}),
   };
 }
 
-export function problemResponse(error: ApiError): Response {
-  return new Response(JSON.stringify(toProblem(error)), {
-    status: error.status,
-    headers: { "content-type": "application/problem+json" },
-  });
+export function problemResponse(error: ApiError, requestId?: string): Response {
+  const headers: Record<string, string> = { "content-type": "application/problem+json" };
+  if (error.status === 401) headers["www-authenticate"] = 'Bearer realm="loyalty"';
+  if (error.retryAfterSeconds !== undefined) headers["retry-after"] = String(error.retryAfterSeconds);
+  return new Response(JSON.stringify(toProblem(error, requestId)), { status: error.status, headers });
 }

@@ -3,6 +3,7 @@ import type { TypedResponse } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JSONParsed } from "hono/utils/types";
 import type { AppEnv } from "./context";
+import { withStandardResponses } from "./openapi";
 import { routeValidationHook, validationHook } from "./validation";
 
 /** Set on the idempotent() middleware: whether the route requires the Idempotency-Key header. */
@@ -36,7 +37,11 @@ export function createRouter(): OpenAPIHono<AppEnv> {
   const register = router.openapi;
   router.openapi = ((route: RouteConfig, handler: never, hook?: never) => {
     checkIdempotencyHeader(route);
-    return register(route as never, handler, hook ?? (routeValidationHook(route.request as never) as never));
+    return register(
+      withStandardResponses(route) as never,
+      handler,
+      hook ?? (routeValidationHook(route.request as never) as never),
+    );
   }) as unknown as typeof router.openapi;
   return router;
 }

@@ -5,6 +5,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ZodError, ZodType } from "zod";
+import { JSON_CONTENT_TYPE } from "./body";
 import { ApiError, type FieldError } from "./errors";
 
 /** Ids chosen by the merchant: 1-128 of [A-Za-z0-9._:-]. */
@@ -48,7 +49,10 @@ export function queryInteger(min: number, max: number, fallback: number) {
 
 export const IsoTimestamp = z.iso.datetime({ offset: true, error: "must be an ISO 8601 timestamp" });
 
-export const Currency = z.string().regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as CNY");
+export const Currency = z
+  .string()
+  .regex(/^[A-Z]{3}$/, "must be an ISO 4217 code such as CNY")
+  .openapi({ example: "CNY" });
 
 /**
  * The shape of an IANA zone name: `/`-separated parts, the first starting with a letter (Etc/GMT+8 fits;
@@ -126,8 +130,6 @@ export interface RouteRequest {
   body?: { content?: Record<string, { schema?: unknown }> };
 }
 
-const JSON_CONTENT_TYPE = /^application\/(?:[\w.-]+\+)?json\s*(?:;|$)/i;
-
 /** The errors of one validation target of the request (none when the route does not validate it). */
 async function targetErrors(c: Context, request: RouteRequest, target: Target): Promise<FieldError[]> {
   let schema: unknown;
@@ -165,3 +167,6 @@ export function routeValidationHook(request: RouteRequest | undefined) {
     throw invalidRequest(errors);
   };
 }
+
+/** A timestamp in a reply: ISO 8601 in UTC with milliseconds, as the engine writes them. */
+export const Timestamp = z.string().openapi({ format: "date-time", example: "2026-11-22T10:00:00.000Z" });

@@ -13,8 +13,11 @@ export const programRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/program",
+      operationId: "getProgram",
       tags,
       summary: "Read program settings",
+      description:
+        "Point value, return window (pendingDays), expiry policy, auto-enrolment and the browser origins allowed on /v1/me. Defaults apply until the first PUT.",
       security: bearer,
       middleware: [allow("admin", "read")] as const,
       responses: { 200: jsonResponse(ProgramSchema, "Settings"), ...commonErrors },
@@ -25,6 +28,7 @@ export const programRouter = createRouter()
     createRoute({
       method: "put",
       path: "/v1/program",
+      operationId: "replaceProgram",
       tags,
       summary: "Replace program settings",
       description:

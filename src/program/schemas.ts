@@ -7,6 +7,33 @@ export const MAX_PENDING_DAYS = 365;
 /** Bound on either side of the point value ratio, so points x amount stays far inside exact integers. */
 export const MAX_POINT_VALUE_TERM = 1_000_000;
 
+/** Most browser origins one program may list: enough for a shop, an app and their staging sites. */
+export const MAX_ALLOWED_ORIGINS = 20;
+
+/** https origins, and plain http for localhost (development). */
+const LOCAL_HTTP = /^http:\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/;
+
+/** Whether `value` is exactly an origin (scheme, host, optional port; no path, no trailing slash). */
+export function isAllowedOrigin(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.origin !== value) return false;
+  return url.protocol === "https:" || LOCAL_HTTP.test(value);
+}
+
+const Origin = z
+  .string()
+  .max(255)
+  .refine(
+    isAllowedOrigin,
+    "must be an origin such as https://shop.example (https, or http://localhost for development), without a path",
+  )
+  .openapi({ example: "https://shop.example" });
+
 const Days = z.number().int().min(1, "must be at least 1 day").max(MAX_EXPIRY_DAYS, `must be at most ${MAX_EXPIRY_DAYS} days`);
 
 const PointValueTerm = z.number().int().min(1).max(MAX_POINT_VALUE_TERM);
@@ -28,7 +55,17 @@ export const ProgramSchema = z
       z.strictObject({ policy: z.literal("inactivity"), days: Days }),
     ]),
     autoEnroll: z.boolean(),
+    allowedOrigins: z
+      .array(Origin)
+      .max(MAX_ALLOWED_ORIGINS, `at most ${MAX_ALLOWED_ORIGINS} origins`)
+      .default([])
+      .openapi({
+        description:
+          "Browser origins allowed to call /v1/me* with a member token (CORS). https origins, or http://localhost for development. " +
+          "Omitted: none.",
+      }),
   })
   .openapi("Program");
 
 export type ProgramInput = z.infer<typeof ProgramSchema>;
+export type ProgramReply = z.output<typeof ProgramSchema>;

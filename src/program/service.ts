@@ -1,16 +1,47 @@
 /** Program settings: one row per merchant, the defaults when none was stored. */
 import { eq } from "drizzle-orm";
 import { programs } from "../db/schema";
+import { prepare, sql } from "../platform/d1/sql";
 import type { RequestScope } from "../platform/scope";
-import { type ProgramSettings, programFromRow, programToRow } from "./settings";
+import type { ProgramReply } from "./schemas";
+import { originsFromColumn, programFromRow, programToRow } from "./settings";
 
-export async function readProgram(scope: RequestScope): Promise<ProgramSettings> {
+export async function readProgram(scope: RequestScope): Promise<ProgramReply> {
   const row = await scope.orm.query.programs.findFirst({ where: eq(programs.merchantId, scope.merchant.id) });
-  return programFromRow(row);
+  return { ...programFromRow(row), allowedOrigins: originsFromColumn(row?.allowedOrigins) };
 }
 
-export async function replaceProgram(scope: RequestScope, settings: ProgramSettings): Promise<ProgramSettings> {
-  const row = programToRow(scope.merchant.id, settings, scope.at);
+export async function replaceProgram(scope: RequestScope, input: ProgramReply): Promise<ProgramReply> {
+  const { allowedOrigins, ...settings } = input;
+  const origins = [...new Set(allowedOrigins)];
+  const row = { ...programToRow(scope.merchant.id, settings, scope.at), allowedOrigins: originsToColumn(origins) };
   await scope.orm.insert(programs).values(row).onConflictDoUpdate({ target: programs.merchantId, set: row });
-  return settings;
+  return { ...settings, allowedOrigins: origins };
+}
+
+/** The browser origins the merchant allows on /v1/me (CORS). */
+export async function allowedOriginsOf(orm: RequestScope["orm"], merchantId: string): Promise<string[]> {
+  const row = await orm
+    .select({ allowedOrigins: programs.allowedOrigins })
+    .from(programs)
+    .where(eq(programs.merchantId, merchantId))
+    .get();
+  return originsFromColumn(row?.allowedOrigins);
+}
+
+function originsToColumn(origins: string[]): string | null {
+  return origins.length > 0 ? JSON.stringify(origins) : null;
+}
+
+/**
+ * Whether any merchant lists `origin`. A preflight carries no credentials, so its merchant is unknown; this
+ * is what a preflight can be decided on. It scans the programs listing origins (one row per merchant).
+ */
+export async function isOriginListed(db: D1Database, origin: string): Promise<boolean> {
+  const row = await prepare(
+    db,
+    sql`SELECT 1 AS listed FROM programs, json_each(programs.allowed_origins)
+        WHERE programs.allowed_origins IS NOT NULL AND json_each.value = ${origin} LIMIT 1`,
+  ).first<{ listed: number }>();
+  return row !== null;
 }

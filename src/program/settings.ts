@@ -49,6 +49,13 @@ export function programToRow(merchantId: string, settings: ProgramSettings, at: 
   };
 }
 
+/** The allowed browser origins stored as a JSON array (null: none). */
+export function originsFromColumn(value: string | null | undefined): string[] {
+  if (!value) return [];
+  const parsed: unknown = JSON.parse(value);
+  return Array.isArray(parsed) ? parsed.filter((o): o is string => typeof o === "string") : [];
+}
+
 /** Worth of points in minor units, rounded down (the merchant never gives more than the stated rate). */
 export function pointsValue(settings: ProgramSettings, points: number): number {
   return mulDiv(points, settings.pointValue.amount, settings.pointValue.points);

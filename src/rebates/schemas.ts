@@ -2,7 +2,7 @@
 import { z } from "@hono/zod-openapi";
 import { REBATE_CLOSE_STATUSES, REBATE_PAYOUTS, REBATE_PERIODS } from "../db/enums";
 import { MAX_TOTAL } from "../platform/assert";
-import { MerchantChosenId, MinorUnits } from "../platform/validation";
+import { MerchantChosenId, MinorUnits, Timestamp } from "../platform/validation";
 import { BPS_DENOMINATOR } from "./allocation";
 import { PERIOD_KEY_PATTERN } from "./periods";
 
@@ -54,8 +54,8 @@ export const RebateProgramSchema = z
     payout: z.enum(REBATE_PAYOUTS),
     minSpend: z.number().int(),
     tiers: z.array(z.string()).nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
   })
   .openapi("RebateProgram");
 
@@ -114,8 +114,8 @@ export const PeriodReportSchema = z
     }),
     distribution: DistributionSchema,
     note: z.string().nullable(),
-    startedAt: z.string(),
-    finishedAt: z.string().nullable(),
+    startedAt: Timestamp,
+    finishedAt: Timestamp.nullable(),
   })
   .openapi("RebatePeriodReport");
 
@@ -126,7 +126,7 @@ export const MemberRebateSchema = z
     amount: z.number().int().openapi({ description: "Money allocated (minor units)." }),
     payout: z.enum(REBATE_PAYOUTS),
     units: z.number().int().openapi({ description: "Points or credit written to the ledger." }),
-    createdAt: z.string(),
+    createdAt: Timestamp,
   })
   .openapi("MemberRebate");
 

@@ -25,6 +25,7 @@ export const redemptionsRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/redemptions",
+      operationId: "createRedemption",
       tags,
       summary: "Redeem points as payment, or hold them",
       description:
@@ -54,8 +55,10 @@ export const redemptionsRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/redemptions/{id}",
+      operationId: "getRedemption",
       tags,
       summary: "Read a redemption",
+      description: "The redemption with its status (captured, held, cancelled, released), points and value.",
       security: bearer,
       middleware: [allow("admin", "checkout", "read")] as const,
       request: { params: RedemptionParams },
@@ -67,6 +70,7 @@ export const redemptionsRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/redemptions/{id}/capture",
+      operationId: "captureRedemption",
       tags,
       summary: "Capture a held redemption",
       description: `A hold past its ${HOLD_TTL_TEXT} cannot be captured: it is released there and then (as \`release\`) and the answer is 409.`,
@@ -84,6 +88,7 @@ export const redemptionsRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/redemptions/{id}/cancel",
+      operationId: "cancelRedemption",
       tags,
       summary: "Cancel a redemption and return its points",
       description: "A held redemption's points come back as `release`; a captured one's as `redemption_return`.",

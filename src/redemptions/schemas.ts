@@ -2,16 +2,17 @@ import { z } from "@hono/zod-openapi";
 import { ASSETS, REDEMPTION_STATUSES } from "../db/enums";
 import { HOLD_TTL_TEXT } from "../ledger/holds";
 import { MemberSchema } from "../members/schemas";
-import { MerchantChosenId, Points, PositiveMinorUnits } from "../platform/validation";
+import { MerchantChosenId, Points, PositiveMinorUnits, Timestamp } from "../platform/validation";
 
 export const RedemptionInputSchema = z
   .strictObject({
-    memberId: MerchantChosenId,
-    points: Points.optional().openapi({ description: "Points to redeem. Exactly one of `points` and `credit`." }),
+    memberId: MerchantChosenId.openapi({ example: "member-42" }),
+    points: Points.optional().openapi({ description: "Points to redeem. Exactly one of `points` and `credit`.", example: 100 }),
     credit: PositiveMinorUnits.optional().openapi({
       description: "Store credit to redeem, in minor units (its value is the amount). Exactly one of `points` and `credit`.",
+      example: 500,
     }),
-    orderId: MerchantChosenId.optional(),
+    orderId: MerchantChosenId.optional().openapi({ example: "order-1001" }),
     hold: z
       .boolean()
       .optional()
@@ -34,7 +35,7 @@ export const RedemptionSchema = z
     credit: z.number().int().openapi({ description: "Store credit redeemed, minor units (0 for a points redemption)." }),
     value: z.number().int().openapi({ description: "Worth of the points in minor units, by the program's pointValue." }),
     orderId: z.string().nullable(),
-    holdExpiresAt: z.string().nullable(),
+    holdExpiresAt: Timestamp.nullable(),
     member: MemberSchema,
   })
   .openapi("Redemption");

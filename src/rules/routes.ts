@@ -18,7 +18,9 @@ import { MerchantChosenId } from "../platform/validation";
 import { RuleCreateSchema, RuleReplaceSchema, RuleSchema, SimulateInputSchema, SimulateResultSchema } from "./schemas";
 import { createRule, deleteRule, getRule, listRules, replaceRule, simulateOrder } from "./service";
 
-const RuleParams = z.object({ ruleId: MerchantChosenId.openapi({ param: { name: "ruleId", in: "path" } }) });
+const RuleParams = z.object({
+  ruleId: MerchantChosenId.openapi({ param: { name: "ruleId", in: "path" }, example: "double-tea" }),
+});
 const tags = ["Earning rules"];
 const ACTIVE_LIMIT =
   `Every checkout evaluates all active rules, so at most ${MAX_ACTIVE_RULES} may be active at once: ` +
@@ -29,6 +31,7 @@ export const rulesRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/rules",
+      operationId: "createRule",
       tags,
       summary: "Create an earning rule",
       description: ACTIVE_LIMIT,
@@ -43,8 +46,10 @@ export const rulesRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/rules",
+      operationId: "listRules",
       tags,
       summary: "List earning rules",
+      description: "The merchant's earning rules, active or not.",
       security: bearer,
       middleware: [allow("admin", "read")] as const,
       request: { query: PageQuery },
@@ -56,8 +61,10 @@ export const rulesRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/rules/{ruleId}",
+      operationId: "getRule",
       tags,
       summary: "Read an earning rule",
+      description: "The current version of the rule.",
       security: bearer,
       middleware: [allow("admin", "read")] as const,
       request: { params: RuleParams },
@@ -69,6 +76,7 @@ export const rulesRouter = createRouter()
     createRoute({
       method: "put",
       path: "/v1/rules/{ruleId}",
+      operationId: "replaceRule",
       tags,
       summary: "Create or replace an earning rule",
       description: ACTIVE_LIMIT,
@@ -91,6 +99,7 @@ export const rulesRouter = createRouter()
     createRoute({
       method: "delete",
       path: "/v1/rules/{ruleId}",
+      operationId: "deleteRule",
       tags,
       summary: "Delete an earning rule",
       description: "Past orders keep the awards they earned; the rule stops applying at once.",
@@ -108,8 +117,10 @@ export const rulesRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/rules/simulate",
+      operationId: "simulateRules",
       tags,
       summary: "Simulate an order against live and draft rules",
+      description: "What each live rule, and each draft rule sent with the request, would award the order. Writes nothing.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { body: jsonBody(SimulateInputSchema) },

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { AwardSchema, OrderInputSchema } from "../earning/schemas";
-import { IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits } from "../platform/validation";
+import { IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits, Timestamp } from "../platform/validation";
 
 const Label = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
 
@@ -40,11 +40,11 @@ export const RuleEffectSchema = z
   .openapi("RuleEffect");
 
 const RuleFields = {
-  name: z.string().min(1).max(200),
+  name: z.string().min(1).max(200).openapi({ example: "Double points on tea" }),
   active: z.boolean().default(true),
-  priority: z.number().int().min(-1_000_000).max(1_000_000).default(0),
-  startsAt: IsoTimestamp.nullish(),
-  endsAt: IsoTimestamp.nullish(),
+  priority: z.number().int().min(-1_000_000).max(1_000_000).default(0).openapi({ example: 10 }),
+  startsAt: IsoTimestamp.nullish().openapi({ example: "2026-12-01T00:00:00.000Z" }),
+  endsAt: IsoTimestamp.nullish().openapi({ example: "2027-01-01T00:00:00.000Z" }),
   conditions: RuleConditionsSchema.default({}),
   effect: RuleEffectSchema,
 };
@@ -58,12 +58,12 @@ function endsAfterStart(rule: { startsAt?: string | null; endsAt?: string | null
 const endsAfterStartIssue = { message: "must be after startsAt", path: ["endsAt"] };
 
 export const RuleCreateSchema = z
-  .strictObject({ id: MerchantChosenId, ...RuleFields })
+  .strictObject({ id: MerchantChosenId.openapi({ example: "double-tea" }), ...RuleFields })
   .refine(endsAfterStart, endsAfterStartIssue)
   .openapi("RuleCreate");
 
 export const RuleReplaceSchema = z
-  .strictObject({ id: MerchantChosenId.optional(), ...RuleFields })
+  .strictObject({ id: MerchantChosenId.optional().openapi({ example: "double-tea" }), ...RuleFields })
   .refine(endsAfterStart, endsAfterStartIssue)
   .openapi("RuleReplace");
 
@@ -73,12 +73,12 @@ export const RuleSchema = z
     name: z.string(),
     active: z.boolean(),
     priority: z.number().int(),
-    startsAt: z.string().nullable(),
-    endsAt: z.string().nullable(),
+    startsAt: Timestamp.nullable(),
+    endsAt: Timestamp.nullable(),
     conditions: RuleConditionsSchema,
     effect: RuleEffectSchema,
-    createdAt: z.string(),
-    updatedAt: z.string(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
   })
   .openapi("Rule");
 

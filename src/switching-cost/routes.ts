@@ -16,6 +16,7 @@ export const switchingCostRouter = createRouter().openapi(
   createRoute({
     method: "get",
     path: "/v1/members/{memberId}/switching-cost",
+    operationId: "getMemberSwitchingCost",
     tags: ["Perks"],
     summary: "What a member would lose by leaving, by component",
     description,
@@ -31,6 +32,7 @@ export const meSwitchingCostRouter = createRouter().openapi(
   createRoute({
     method: "get",
     path: "/v1/me/switching-cost",
+    operationId: "getMySwitchingCost",
     tags: ["Member API"],
     summary: "What the token's member would lose by leaving",
     description,

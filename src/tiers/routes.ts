@@ -24,8 +24,11 @@ export const tiersRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/tiers",
+      operationId: "getTierLadder",
       tags,
       summary: "Read the tier ladder",
+      description:
+        "The ladder with its version: metric, window, tiers lowest first, downgrade rules. 404 until PUT /v1/tiers defines one.",
       security: bearer,
       middleware: [allow("admin", "read")] as const,
       responses: { 200: jsonResponse(LadderSchema, "The ladder"), ...commonErrors },
@@ -36,6 +39,7 @@ export const tiersRouter = createRouter()
     createRoute({
       method: "put",
       path: "/v1/tiers",
+      operationId: "replaceTierLadder",
       tags,
       summary: "Replace the tier ladder",
       description:
@@ -54,6 +58,7 @@ export const tiersRouter = createRouter()
     createRoute({
       method: "post",
       path: "/v1/tiers/preview",
+      operationId: "previewTierLadder",
       tags,
       summary: "Preview a ladder: how many members each tier would hold, who moves",
       description: "Places every member by the draft ladder as PUT /v1/tiers would, and writes nothing.",
@@ -71,8 +76,11 @@ export const tiersRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/members/{memberId}/tier",
+      operationId: "getMemberTier",
       tags,
       summary: "A member's tier, progress to the next, and what keeps the current one",
+      description:
+        "Current and next tier, progress of the metric over the current window, when the status lapses (qualifiedUntil) and what keeps it (retain). 404 when the merchant has no ladder.",
       security: bearer,
       middleware: [allow("admin", "checkout", "read")] as const,
       request: { params: MemberParams },
@@ -84,6 +92,7 @@ export const tiersRouter = createRouter()
     createRoute({
       method: "put",
       path: "/v1/members/{memberId}/tier",
+      operationId: "assignMemberTier",
       tags,
       summary: "Assign a tier by hand",
       description:
@@ -100,8 +109,11 @@ export const tiersRouter = createRouter()
     createRoute({
       method: "get",
       path: "/v1/members/{memberId}/tier/history",
+      operationId: "listMemberTierHistory",
       tags,
       summary: "A member's tier changes with their reasons, newest first",
+      description:
+        "Every tier change with its reason (upgrade, review, manual, ladder_change), time and a detail naming the cause.",
       security: bearer,
       middleware: [allow("admin", "checkout", "read")] as const,
       request: { params: MemberParams, query: PageQuery },
@@ -118,8 +130,10 @@ export const meTierRouter = createRouter().openapi(
   createRoute({
     method: "get",
     path: "/v1/me/tier",
+    operationId: "getMyTier",
     tags: ["Member API"],
     summary: "The token's member's tier status",
+    description: "The body of GET /v1/members/{memberId}/tier for the token's member.",
     security: bearer,
     middleware: [memberOnly()] as const,
     responses: { 200: jsonResponse(MemberTierSchema, "Tier status"), ...commonErrors },

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { TIER_CHANGE_REASONS, TIER_METRICS } from "../db/enums";
-import { IsoTimestamp, MAX_UNITS, MerchantChosenId } from "../platform/validation";
+import { IsoTimestamp, MAX_UNITS, MerchantChosenId, Timestamp } from "../platform/validation";
 import { MAX_TIERS, MAX_WINDOW_DAYS } from "./limits";
 
 const Days = (max: number) => z.number().int().min(0).max(max, `must be at most ${max} days`);
@@ -108,17 +108,17 @@ export const MemberTierSchema = z
       remaining: z.number().int().openapi({ description: "What is still needed to reach the next tier; 0 at the top." }),
     }),
     window: z.object({ from: z.string().openapi({ description: "First local day of the window (YYYY-MM-DD)." }) }),
-    qualifiedUntil: z.string().nullable().openapi({ description: "When the current status lapses (null: lowest tier)." }),
+    qualifiedUntil: Timestamp.nullable().openapi({ description: "When the current status lapses (null: lowest tier)." }),
     retain: z
       .object({
         threshold: z.number().int(),
         remaining: z.number().int(),
-        by: z.string().openapi({ description: "The metric must reach the threshold before this instant." }),
+        by: Timestamp.openapi({ description: "The metric must reach the threshold before this instant." }),
       })
       .nullable()
       .openapi({ description: "What keeps the current tier; null for the lowest tier and open-ended manual ones." }),
     manual: z
-      .object({ until: z.string().nullable() })
+      .object({ until: Timestamp.nullable() })
       .nullable()
       .openapi({ description: "Set while the tier was assigned by hand." }),
   })
@@ -129,7 +129,7 @@ export const TierChangeSchema = z
     from: z.string().nullable(),
     to: z.string(),
     reason: z.enum(TIER_CHANGE_REASONS),
-    at: z.string(),
+    at: Timestamp,
     detail: z.string(),
   })
   .openapi("TierChange");

@@ -34,7 +34,8 @@ type Snapshot = Awaited<ReturnType<typeof snapshot>>;
 async function snapshot() {
   const get = async (path: string, token = A.admin) => {
     const r = await call("GET", path, { token });
-    return `${r.status} ${r.text}`;
+    // Every reply has its own requestId; the rest must not change.
+    return `${r.status} ${r.text.replace(/"requestId":"[^"]*"/, '"requestId":"{rid}"')}`;
   };
   return {
     member: await get(`/v1/members/${MEMBER}`),
@@ -627,7 +628,7 @@ function wholeBodyCases(
       label: `content-type ${contentType} with a valid body`,
       body: valid,
       headers: { "content-type": contentType },
-      status: [400, 415],
+      status: [415],
     });
   // Invalid UTF-8: bytes that are not UTF-8 at all, overlong "/", an encoded surrogate, a truncated sequence.
   const enc = new TextEncoder();

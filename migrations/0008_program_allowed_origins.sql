@@ -1,0 +1,1 @@
+ALTER TABLE `programs` ADD `allowed_origins` text;
