@@ -1,6 +1,7 @@
 /**
  * A member's switching-cost statement: two round trips of bounded reads (the perks context, then the
- * account, program, ladder, the last 12 month rows and the active rules), valued by components.ts.
+ * account, program, ladder, the last 12 month rows, the active rules and the rebate programs with their
+ * last close), valued by components.ts.
  */
 import { monthKey } from "../activity/periods";
 import { activeRulesRead, programFromRead, programRead, tierFacts } from "../earning/checkout-context";
@@ -14,6 +15,7 @@ import { localDate } from "../platform/timezone";
 import { type Ladder, rankOfTier, tierAt } from "../tiers/ladder";
 import { type LadderRow, ladderFromRow, ladderQuery } from "../tiers/ladder-row";
 import { type SwitchingFacts, switchingCost } from "./components";
+import { type ProgramClose, programsWithLastClose, rebateAccrued } from "./rebate-accrued";
 
 /** Extra points the member's tier earned over the lowest tier on `spend`, by the active rules. */
 function tierExtra(ladder: Ladder, tierId: string | null, rules: RuleRow[], spend: number, at: number, timezone: string) {
@@ -33,7 +35,7 @@ export async function memberSwitchingCost(scope: RequestScope, memberId: string)
   const perks = await readMemberPerks(scope, memberId);
   const today = localDate(at, merchant.timezone);
   const yearAgo = new Date(Date.UTC(today.year, today.month - 12, 1));
-  const [account, program, ladderRow, spend, rules] = await db.batch([
+  const [account, program, ladderRow, months, rules, rebates] = await db.batch([
     prepare(
       db,
       sql`SELECT balance, pending, credit, tier_id AS tierId FROM members WHERE merchant_id = ${merchant.id} AND id = ${memberId}`,
@@ -42,16 +44,18 @@ export async function memberSwitchingCost(scope: RequestScope, memberId: string)
     prepare(db, ladderQuery(sql`${merchant.id}`)),
     prepare(
       db,
-      sql`SELECT COALESCE(SUM(spend), 0) AS spend FROM member_periods WHERE merchant_id = ${merchant.id}
+      sql`SELECT period, spend FROM member_periods WHERE merchant_id = ${merchant.id}
       AND member_id = ${memberId} AND period >= ${monthKey({ year: yearAgo.getUTCFullYear(), month: yearAgo.getUTCMonth() + 1 })}
       AND period <= ${monthKey(today)}`,
     ),
     prepare(db, activeRulesRead(sql`${merchant.id}`)),
+    prepare(db, programsWithLastClose(merchant.id)),
   ]);
   const a = account?.results[0] as { balance: number; pending: number; credit: number; tierId: string | null };
   const settings = programFromRead(program?.results[0] as Record<string, unknown> | undefined);
   const ladder = ladderFromRow(ladderRow?.results[0] as LadderRow | undefined);
-  const spent = (spend?.results[0] as { spend: number } | undefined)?.spend ?? 0;
+  const monthSpend = new Map(((months?.results ?? []) as { period: string; spend: number }[]).map((r) => [r.period, r.spend]));
+  const spent = [...monthSpend.values()].reduce((sum, x) => sum + x, 0);
   const statuses = perks.perks.map((perk) => {
     const status = perkStatus(
       perk,
@@ -86,7 +90,7 @@ export async function memberSwitchingCost(scope: RequestScope, memberId: string)
         ? { perk: next.perk.name, value: next.perk.value, monthsToGo: (next.perk.unlock.streakMonths ?? 0) - streak }
         : null,
     },
-    rebate: null,
+    rebate: rebateAccrued((rebates?.results ?? []) as ProgramClose[], monthSpend, at, merchant.timezone, merchant.currency),
   };
   return switchingCost(facts);
 }

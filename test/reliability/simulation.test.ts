@@ -61,6 +61,19 @@ async function simulate(
   let lost = 0;
   let replays = 0;
 
+  /** The member's stored tier before an order (null: never placed, the lowest). */
+  const tierOf = async (member: string) =>
+    (
+      await env.DB.prepare("SELECT tier_id AS tier FROM members WHERE merchant_id = ?1 AND id = ?2")
+        .bind(m.id, member)
+        .first<{ tier: string | null }>()
+    )?.tier ?? null;
+  /** 1 point per 1.00 at the tier before the order, or at the tier it reached when the ladder says so. */
+  const pointsAtTier = (amount: number, before: string | null, reply: { member: { tier: { id: string } } }) => {
+    const tier = upgradeApplies(seed) ? reply.member.tier.id : (before ?? "base");
+    return Math.floor((amount * TIER_BPS[tier]!) / 1_000_000);
+  };
+
   const send = async (method: string, path: string, body: unknown, key: string, token = m.admin) => {
     const ctx = createExecutionContext();
     const response = await app.fetch(
@@ -118,14 +131,10 @@ async function simulate(
     if (op < 0.3) {
       const amount = random.int(0, 40_000);
       const id = `so-${seed}-${step}`;
-      const before = await env.DB.prepare("SELECT tier_id AS tier FROM members WHERE merchant_id = ?1 AND id = ?2")
-        .bind(m.id, member)
-        .first<{ tier: string | null }>();
+      const before = await tierOf(member);
       const r = await write("POST", "/v1/orders", { orderId: id, memberId: member, amount, currency: "CNY" });
       expect(r.status, r.text).toBe(201);
-      // 1 point per 1.00 at the tier before the order, or at the tier it reached when the ladder says so.
-      const tier = upgradeApplies(seed) ? r.body.member.tier.id : (before?.tier ?? "base");
-      model.order(id, member, amount, Math.floor((amount * TIER_BPS[tier]!) / 1_000_000));
+      model.order(id, member, amount, pointsAtTier(amount, before, r.body));
     } else if (op < 0.42) {
       const order = orders.length ? random.pick(orders) : undefined;
       if (!order) continue;
@@ -165,6 +174,7 @@ async function simulate(
       const month = `${2001 + Math.floor(rebateMonth / 12)}-${String((rebateMonth % 12) + 1).padStart(2, "0")}`;
       rebateMonth += 1;
       const id = `sro-${seed}-${step}`;
+      const beforeRebateOrder = await tierOf(member);
       const o = await write("POST", "/v1/orders", {
         orderId: id,
         memberId: member,
@@ -173,7 +183,7 @@ async function simulate(
         occurredAt: `${month}-15T04:00:00.000Z`,
       });
       expect(o.status, o.text).toBe(201);
-      model.order(id, member, 100, 1);
+      model.order(id, member, 100, pointsAtTier(100, beforeRebateOrder, o.body));
       const credit = random.int(1, 400);
       const r = await write("POST", `/v1/rebate-programs/credit/periods/${month}/close`, { netProfit: credit });
       expect(r.status, r.text).toBe(200);

@@ -1,0 +1,83 @@
+/**
+ * The switching-cost statement with every component computed by hand: points and pending points at the
+ * program's pointValue, store credit, perks, the tier's extra earning, the streak, and the accrued rebate.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { resetClock, setClock } from "../src/platform/clock";
+import { call, postOrder, uid } from "./support/api";
+import { merchantWith } from "./support/flows";
+
+afterEach(() => resetClock());
+
+describe("switching cost", () => {
+  it("values each component as computed by hand, and the total is their sum", async () => {
+    // 100 points are worth 0.50: one point is half a fen, rounded down.
+    const m = await merchantWith({ pointValue: { points: 100, amount: 50 }, pendingDays: 7 });
+    const ladder = {
+      metric: "spend",
+      window: { kind: "calendar_year" },
+      tiers: [
+        { id: "member", name: "Member", threshold: 0 },
+        { id: "gold", name: "Gold", threshold: 50_000, earnMultiplier: 2 },
+      ],
+    };
+    expect((await call("PUT", "/v1/tiers", { token: m.admin, body: ladder })).status).toBe(200);
+    await call("PUT", "/v1/perks/delivery", {
+      token: m.admin,
+      body: { name: "Free delivery", value: 800, quota: { uses: 2, per: "month" } },
+    });
+    await call("PUT", "/v1/perks/lounge", { token: m.admin, body: { name: "Lounge", value: 5000, unlock: { tier: "gold" } } });
+    await call("PUT", "/v1/perks/loyal", {
+      token: m.admin,
+      body: { name: "Loyal gift", value: 3000, unlock: { streakMonths: 4 } },
+    });
+    const program = { name: "Credit back", period: "month", shareBps: 1000, payout: "credit" };
+    expect((await call("PUT", "/v1/rebate-programs/back", { token: m.admin, body: program })).status).toBe(201);
+
+    // April: 600.00 at the member tier's 1x = 600 points, and the order reaches gold.
+    setClock(Date.parse("2026-04-20T04:00:00.000Z"));
+    expect((await postOrder(m, { orderId: "april", memberId: "ann", amount: 60_000 })).body.pointsEarned).toBe(600);
+    // May: 200.00 at gold's 2x = 400 points, still pending; April's 600 are spendable by now.
+    setClock(Date.parse("2026-05-10T04:00:00.000Z"));
+    expect((await postOrder(m, { orderId: "may", memberId: "ann", amount: 20_000 })).body.pointsEarned).toBe(400);
+    // April's close: 10% of 1,000.00 = 100.00, all of it to ann as credit.
+    const close = await call("POST", "/v1/rebate-programs/back/periods/2026-04/close", {
+      token: m.admin,
+      idempotencyKey: uid("k"),
+      body: { netProfit: 100_000 },
+    });
+    expect(close.status, close.text).toBe(200);
+
+    const r = await call("GET", "/v1/members/ann/switching-cost", { token: m.read });
+    expect(r.status, r.text).toBe(200);
+    const value = Object.fromEntries(r.body.components.map((c: { kind: string; value: number }) => [c.kind, c.value]));
+    expect(value).toEqual({
+      points: 300, // 600 points x 0.50 / 100
+      pending_points: 200, // 400 points x 0.50 / 100
+      credit: 10_000, // the April rebate
+      perks: 6600, // 2 deliveries left this month x 8.00 + the lounge once (no quota) x 50.00
+      tier: 400, // 800.00 spent in 12 months: 1,600 points at gold, 800 at the lowest tier; 800 x 0.50 / 100
+      streak: 0, // April and May: 2 months, 2 more unlock the gift
+      rebate_accrued: 3333, // April's pool 100.00 x May's 200.00 so far / April's 600.00
+    });
+    expect(r.body.total).toBe(300 + 200 + 10_000 + 6600 + 400 + 0 + 3333);
+    expect(r.body.currency).toBe("CNY");
+    const streak = r.body.components.find((c: { kind: string }) => c.kind === "streak");
+    expect(streak.detail).toContain("2 consecutive months");
+    expect(streak.detail).toContain("2 more unlock Loyal gift");
+
+    // The member API answers the same statement for the token's member only.
+    const token = await call("POST", "/v1/members/ann/tokens", { token: m.admin, idempotencyKey: uid("k"), body: {} });
+    const mine = await call("GET", "/v1/me/switching-cost", { token: token.body.token });
+    expect(mine.body).toEqual(r.body);
+  });
+
+  it("an unknown member is 404, and a member with nothing has a zero statement", async () => {
+    const m = await merchantWith({});
+    expect((await call("GET", "/v1/members/nobody/switching-cost", { token: m.read })).status).toBe(404);
+    await call("PUT", "/v1/members/fresh", { token: m.admin, body: {} });
+    const r = await call("GET", "/v1/members/fresh/switching-cost", { token: m.read });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.total).toBe(0);
+  });
+});
