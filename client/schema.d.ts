@@ -760,6 +760,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/switching-cost": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How sticky the program is: the distribution of members' switching costs
+         * @description Min, median, p90 and max of the members' switching-cost totals in minor units, as the switching-cost job last valued them (every member at most once a day, in chunks); `valued` says how many members are included.
+         */
+        get: operations["getSwitchingCostDistribution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/members/{memberId}/switching-cost": {
         parameters: {
             query?: never;
@@ -811,7 +831,7 @@ export interface paths {
         put?: never;
         /**
          * Run a scheduled job now, for this merchant only
-         * @description Jobs: hold-release, pending-release, expiry, inactivity-expiry, tier-review, perk-lapse, housekeeping. The same work the cron does every minute; safe to repeat.
+         * @description Jobs: hold-release, pending-release, expiry, inactivity-expiry, tier-review, perk-lapse, switching-cost, housekeeping. The same work the cron does every minute; safe to repeat.
          */
         post: operations["runJob"];
         delete?: never;
@@ -1851,6 +1871,31 @@ export interface components {
         };
         PerkUseReverse: {
             reason: string;
+        };
+        SwitchingCostDistribution: {
+            /** @example CNY */
+            currency: string;
+            /** @description Members of the merchant. */
+            members: number;
+            /** @description Members the switching-cost job has valued (the rest are not yet). */
+            valued: number;
+            min: number;
+            median: number;
+            /** @description 90% of valued members would give up at most this much (nearest rank). */
+            p90: number;
+            max: number;
+            /**
+             * Format: date-time
+             * @description The oldest valuation included.
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            valuedFrom: string | null;
+            /**
+             * Format: date-time
+             * @description The newest valuation included.
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            valuedTo: string | null;
         };
         SwitchingCost: {
             /** @example CNY */
@@ -6580,6 +6625,89 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MemberPerks"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: missing, unknown, expired or revoked secret */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the credential's scope does not allow this route */
+            403: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
+            404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests for this API key or member token; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: unexpected failure; nothing was written twice, retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSwitchingCostDistribution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Distribution */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SwitchingCostDistribution"];
                 };
             };
             /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */

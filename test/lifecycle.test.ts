@@ -231,6 +231,7 @@ describe("scheduled jobs", () => {
       "inactivity-expiry",
       "tier-review",
       "perk-lapse",
+      "switching-cost",
       "housekeeping",
     ]);
     expect(cron.every((r) => r.status === "succeeded")).toBe(true);

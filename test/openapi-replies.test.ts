@@ -145,6 +145,8 @@ async function sweep(): Promise<void> {
   );
   ok(await runFor(m, "perk-lapse"), 200);
   ok(await call("GET", "/v1/members/sweep/switching-cost", { token: m.read }), 200);
+  ok(await runFor(m, "switching-cost"), 200);
+  ok(await call("GET", "/v1/switching-cost", { token: m.read }), 200);
 
   // The member API.
   const token = await call("POST", "/v1/members/sweep/tokens", { token: m.checkout, idempotencyKey: uid("k") });

@@ -81,3 +81,33 @@ describe("switching cost", () => {
     expect(r.body.total).toBe(0);
   });
 });
+
+describe("the merchant's distribution", () => {
+  it("the job values every member once a day, in chunks, and the distribution reads its values", async () => {
+    setClock(Date.parse("2026-06-01T04:00:00.000Z"));
+    const m = await merchantWith({});
+    // Balances of 100, 200, ..., 1000 points: worth 1.00 ... 10.00 (100 points = 1.00).
+    for (let i = 1; i <= 10; i++) await postOrder(m, { orderId: `d-${i}`, memberId: `d-${i}`, amount: i * 10_000 });
+    const before = await call("GET", "/v1/switching-cost", { token: m.read });
+    expect(before.body).toMatchObject({ members: 10, valued: 0, min: 0, max: 0, valuedFrom: null });
+    const run = await call("POST", "/v1/jobs/switching-cost/runs", { token: m.admin });
+    expect(run.body).toMatchObject({ status: "succeeded", processed: 10 });
+    // Nothing is due again until a day has passed.
+    expect((await call("POST", "/v1/jobs/switching-cost/runs", { token: m.admin })).body.processed).toBe(0);
+    const after = await call("GET", "/v1/switching-cost", { token: m.read });
+    expect(after.status, after.text).toBe(200);
+    expect(after.body).toMatchObject({
+      currency: "CNY",
+      members: 10,
+      valued: 10,
+      min: 100,
+      median: 500, // nearest rank: the 5th of 10
+      p90: 900,
+      max: 1000,
+    });
+    expect(after.body.valuedTo.slice(0, 16)).toBe("2026-06-01T04:00");
+    // The job's value of a member is the member's own statement.
+    const one = await call("GET", "/v1/members/d-7/switching-cost", { token: m.read });
+    expect(one.body.total).toBe(700);
+  });
+});

@@ -119,6 +119,9 @@ export const members = sqliteTable(
     tierOrders: integer("tier_orders").notNull().default(0),
     /** The ladder version the member was last placed under (a ladder change re-places older ones). */
     tierVersion: integer("tier_version").notNull().default(0),
+    /** The member's switching-cost total (minor units) as the switching-cost job last valued it, and when. */
+    switchingCost: integer("switching_cost"),
+    switchingCostAt: integer("switching_cost_at"),
   },
   // Expression index members_last_activity (inactivity expiry) is in migrations/0002_last_activity.sql.
   (t) => [
@@ -128,6 +131,9 @@ export const members = sqliteTable(
     index("members_tier_manual_end").on(t.merchantId, t.tierManualUntil).where(sql`tier_manual_until IS NOT NULL`),
     // Ladder change: members not yet placed under the current ladder version.
     index("members_tier_version").on(t.merchantId, t.tierVersion),
+    // The distribution of switching costs by value. The switching-cost job's expression index
+    // members_switching_cost_due (never valued first, then the oldest) is in migrations/0009_switching_cost.sql.
+    index("members_switching_cost").on(t.merchantId, t.switchingCost).where(sql`switching_cost IS NOT NULL`),
   ],
 );
 

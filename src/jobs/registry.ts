@@ -6,6 +6,7 @@ import { holdReleaseJob } from "./hold-release";
 import { housekeepingJob } from "./housekeeping";
 import { pendingReleaseJob } from "./pending-release";
 import { perkLapseJob } from "./perk-lapse";
+import { switchingCostJob } from "./switching-cost";
 import { tierReviewJob } from "./tier-review";
 import type { Job } from "./types";
 
@@ -16,6 +17,7 @@ export const JOBS: readonly Job[] = [
   inactivityExpiryJob,
   tierReviewJob,
   perkLapseJob,
+  switchingCostJob,
   housekeepingJob,
 ];
 

@@ -1,10 +1,11 @@
 /**
- * Everything a member's perks depend on, in one round trip of bounded reads: the member row, the ladder's
- * tiers, the perk definitions, the lifetime activity row, the month rows a streak can span, the recorded
- * perk states, and this period's uses. None of it grows with the member's history.
+ * What perks (and the switching-cost statement) depend on, for one member or a chunk of members, in bounded
+ * reads batched into one round trip: the ladder's tiers and the perk definitions (per merchant); per
+ * member the account row, the lifetime activity row, the month rows a streak can span, the recorded perk
+ * states and this period's uses. None of it grows with a member's history.
  */
 import { LIFETIME_KEY, monthKey } from "../activity/periods";
-import { prepare, sql } from "../platform/d1/sql";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { notFound } from "../platform/errors";
 import type { RequestScope } from "../platform/scope";
 import { localDate } from "../platform/timezone";
@@ -13,9 +14,23 @@ import { type PerkRow, perkFromRow } from "./perk-row";
 import type { StoredPerkState } from "./transitions";
 import { type MemberPerkFacts, type PerkDef, quotaPeriod } from "./unlock";
 
-export interface MemberPerkContext {
+export interface MerchantPerks {
   perks: PerkDef[];
-  facts: Omit<MemberPerkFacts, "lapsedAt">;
+  /** Rank of each tier id, lowest 0; empty without a ladder. */
+  tierRanks: Map<string, number>;
+}
+
+/** One member's records: the account, activity by month (`YYYY-MM`), perk states and uses this period. */
+export interface MemberRecord {
+  id: string;
+  balance: number;
+  pending: number;
+  credit: number;
+  tierId: string | null;
+  enrolledAt: number;
+  lastOrderAt: number | null;
+  lifetimeSpend: number;
+  months: Map<string, { spend: number; orders: number }>;
   states: Map<string, StoredPerkState>;
   /** Uses counted this quota period, by perk. */
   used: Map<string, number>;
@@ -24,61 +39,131 @@ export interface MemberPerkContext {
 const PERK_COLUMNS = sql`id, name, value, unlock, quota_uses AS quotaUses, quota_per AS quotaPer, lapse_after_days AS lapseAfterDays`;
 
 /** The perk definitions of the merchant, by id. */
-export function perksQuery(merchantId: string) {
+export function perksQuery(merchantId: string): Sql {
   return sql`SELECT ${PERK_COLUMNS} FROM perks WHERE merchant_id = ${merchantId} ORDER BY id LIMIT ${MAX_PERKS}`;
 }
 
-export async function readMemberPerks(scope: RequestScope, memberId: string): Promise<MemberPerkContext> {
-  const { db, at } = scope;
-  const merchantId = scope.merchant.id;
-  const member = sql`merchant_id = ${merchantId} AND member_id = ${memberId}`;
-  const today = localDate(at, scope.merchant.timezone);
-  const first = new Date(Date.UTC(today.year, today.month - 1 - MAX_STREAK_MONTHS, 1));
-  const [memberRows, tierRows, perkRows, lifetime, months, states, uses] = await db.batch([
-    prepare(
-      db,
-      sql`SELECT enrolled_at AS enrolledAt, last_order_at AS lastOrderAt, tier_id AS tierId
-      FROM members WHERE merchant_id = ${merchantId} AND id = ${memberId}`,
-    ),
+export function merchantPerkReads(db: D1Database, merchantId: string): D1PreparedStatement[] {
+  return [
     prepare(db, sql`SELECT id FROM tiers WHERE merchant_id = ${merchantId} ORDER BY threshold`),
     prepare(db, perksQuery(merchantId)),
-    prepare(db, sql`SELECT spend FROM member_periods WHERE ${member} AND period = ${LIFETIME_KEY}`),
-    prepare(
-      db,
-      sql`SELECT period FROM member_periods WHERE ${member} AND orders > 0
-      AND period >= ${monthKey({ year: first.getUTCFullYear(), month: first.getUTCMonth() + 1 })} AND period <= ${monthKey(today)}`,
-    ),
-    prepare(db, sql`SELECT perk_id AS perkId, unlocked, lapsed_at AS lapsedAt FROM member_perks WHERE ${member}`),
-    prepare(
-      db,
-      sql`SELECT perk_id AS perkId, period, COUNT(*) AS n FROM perk_uses WHERE ${member} AND reversed_at IS NULL
-      AND period IN (${monthKey(today)}, ${`y${today.year}`}) GROUP BY perk_id, period`,
-    ),
-  ]);
-  const row = memberRows?.results[0] as { enrolledAt: number; lastOrderAt: number | null; tierId: string | null } | undefined;
-  if (!row) throw notFound(`Member ${memberId}`);
-  const tiers = (tierRows?.results ?? []) as { id: string }[];
-  const tierRanks = new Map(tiers.map((t, i) => [t.id, i]));
-  const perks = ((perkRows?.results ?? []) as PerkRow[]).map(perkFromRow);
-  const counts = new Map(
-    ((uses?.results ?? []) as { perkId: string; period: string; n: number }[]).map((u) => [`${u.perkId} ${u.period}`, u.n]),
-  );
+  ];
+}
+
+export function merchantPerksFrom([tiers, perks]: D1Result[]): MerchantPerks {
+  const ids = ((tiers?.results ?? []) as { id: string }[]).map((t) => t.id);
   return {
-    perks,
-    facts: {
-      enrolledAt: row.enrolledAt,
-      lastOrderAt: row.lastOrderAt,
-      tierRank: tiers.length ? (tierRanks.get(row.tierId ?? "") ?? 0) : null,
-      tierRanks,
-      lifetimeSpend: (lifetime?.results[0] as { spend: number } | undefined)?.spend ?? 0,
-      orderMonths: new Set(((months?.results ?? []) as { period: string }[]).map((m) => m.period.slice(1))),
-    },
-    states: new Map(
-      ((states?.results ?? []) as { perkId: string; unlocked: number; lapsedAt: number | null }[]).map((s) => [
-        s.perkId,
-        { unlocked: Boolean(s.unlocked), lapsedAt: s.lapsedAt },
-      ]),
-    ),
-    used: new Map(perks.map((p) => [p.id, counts.get(`${p.id} ${quotaPeriod(p, at, scope.merchant.timezone)}`) ?? 0])),
+    perks: ((perks?.results ?? []) as PerkRow[]).map(perkFromRow),
+    tierRanks: new Map(ids.map((id, i) => [id, i])),
   };
+}
+
+/** Per-member reads for `ids` (a JSON list bound once per statement). */
+export function memberRecordReads(db: D1Database, merchantId: string, ids: readonly string[], at: number, timezone: string) {
+  const today = localDate(at, timezone);
+  const first = new Date(Date.UTC(today.year, today.month - 1 - MAX_STREAK_MONTHS, 1));
+  const list = sql`(SELECT value FROM json_each(${JSON.stringify(ids)}))`;
+  const mine = sql`merchant_id = ${merchantId} AND member_id IN ${list}`;
+  return [
+    prepare(
+      db,
+      sql`SELECT id, balance, pending, credit, tier_id AS tierId, enrolled_at AS enrolledAt, last_order_at AS lastOrderAt
+      FROM members WHERE merchant_id = ${merchantId} AND id IN ${list}`,
+    ),
+    prepare(
+      db,
+      sql`SELECT member_id AS memberId, period, spend, orders FROM member_periods WHERE ${mine}
+      AND (period = ${LIFETIME_KEY} OR (period >= ${monthKey({ year: first.getUTCFullYear(), month: first.getUTCMonth() + 1 })}
+        AND period <= ${monthKey(today)}))`,
+    ),
+    prepare(
+      db,
+      sql`SELECT member_id AS memberId, perk_id AS perkId, unlocked, lapsed_at AS lapsedAt FROM member_perks WHERE ${mine}`,
+    ),
+    prepare(
+      db,
+      sql`SELECT member_id AS memberId, perk_id AS perkId, period, COUNT(*) AS n FROM perk_uses WHERE ${mine}
+      AND reversed_at IS NULL AND period IN (${monthKey(today)}, ${`y${today.year}`}) GROUP BY member_id, perk_id, period`,
+    ),
+  ];
+}
+
+type Row = Record<string, unknown>;
+
+/** The records read by memberRecordReads, by member id (members not found are absent). */
+export function memberRecordsFrom(
+  results: D1Result[],
+  perks: readonly PerkDef[],
+  at: number,
+  timezone: string,
+): Map<string, MemberRecord> {
+  const [accounts, periods, states, uses] = results.map((r) => (r?.results ?? []) as Row[]);
+  const records = new Map<string, MemberRecord>();
+  for (const a of accounts ?? [])
+    records.set(String(a.id), {
+      ...(a as unknown as Omit<MemberRecord, "lifetimeSpend" | "months" | "states" | "used">),
+      lifetimeSpend: 0,
+      months: new Map(),
+      states: new Map(),
+      used: new Map(),
+    });
+  for (const p of periods ?? []) {
+    const record = records.get(String(p.memberId));
+    if (!record) continue;
+    if (p.period === LIFETIME_KEY) record.lifetimeSpend = Number(p.spend);
+    else record.months.set(String(p.period).slice(1), { spend: Number(p.spend), orders: Number(p.orders) });
+  }
+  for (const s of states ?? [])
+    records
+      .get(String(s.memberId))
+      ?.states.set(String(s.perkId), { unlocked: Boolean(s.unlocked), lapsedAt: s.lapsedAt as number | null });
+  const counts = new Map((uses ?? []).map((u) => [`${u.memberId} ${u.perkId} ${u.period}`, Number(u.n)]));
+  for (const record of records.values())
+    for (const perk of perks)
+      record.used.set(perk.id, counts.get(`${record.id} ${perk.id} ${quotaPeriod(perk, at, timezone)}`) ?? 0);
+  return records;
+}
+
+/** The facts perks unlock on, from a member's records. */
+export function perkFacts(merchant: MerchantPerks, record: MemberRecord): Omit<MemberPerkFacts, "lapsedAt"> {
+  return {
+    enrolledAt: record.enrolledAt,
+    lastOrderAt: record.lastOrderAt,
+    tierRank: merchant.tierRanks.size ? (merchant.tierRanks.get(record.tierId ?? "") ?? 0) : null,
+    tierRanks: merchant.tierRanks,
+    lifetimeSpend: record.lifetimeSpend,
+    orderMonths: new Set([...record.months].filter(([, m]) => m.orders > 0).map(([month]) => month)),
+  };
+}
+
+export interface MemberPerkContext {
+  merchant: MerchantPerks;
+  perks: PerkDef[];
+  record: MemberRecord;
+  facts: Omit<MemberPerkFacts, "lapsedAt">;
+  states: Map<string, StoredPerkState>;
+  used: Map<string, number>;
+}
+
+/** One member's perk context in one round trip; 404 for an unknown member. */
+export async function readMemberPerks(scope: RequestScope, memberId: string, extra: D1PreparedStatement[] = []) {
+  const { db, at } = scope;
+  const { id: merchantId, timezone } = scope.merchant;
+  const results = await db.batch([
+    ...merchantPerkReads(db, merchantId),
+    ...memberRecordReads(db, merchantId, [memberId], at, timezone),
+    ...extra,
+  ]);
+  const merchant = merchantPerksFrom(results.slice(0, 2));
+  const record = memberRecordsFrom(results.slice(2, 6), merchant.perks, at, timezone).get(memberId);
+  if (!record) throw notFound(`Member ${memberId}`);
+  const context: MemberPerkContext = {
+    merchant,
+    perks: merchant.perks,
+    record,
+    facts: perkFacts(merchant, record),
+    states: record.states,
+    used: record.used,
+  };
+  return { context, extra: results.slice(6) };
 }

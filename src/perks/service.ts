@@ -87,7 +87,7 @@ function evaluate(scope: RequestScope, memberId: string, ctx: MemberPerkContext)
 
 /** Every perk, unlocked or not, with progress; unlocks and lapses observed now are recorded. */
 export async function memberPerks(scope: RequestScope, memberId: string) {
-  const { data, writes } = evaluate(scope, memberId, await readMemberPerks(scope, memberId));
+  const { data, writes } = evaluate(scope, memberId, (await readMemberPerks(scope, memberId)).context);
   if (writes.length) await scope.db.batch(writes.map((w) => prepare(scope.db, w)));
   return { data: data.map((d) => d.body) };
 }
@@ -105,7 +105,7 @@ const useJson = (merchantId: string, useId: string, usesLeft: Sql) =>
 export async function planPerkUse(scope: RequestScope, memberId: string, perkId: string): Promise<PlannedWrite> {
   const { db, at } = scope;
   const merchantId = scope.merchant.id;
-  const ctx = await readMemberPerks(scope, memberId);
+  const { context: ctx } = await readMemberPerks(scope, memberId);
   const entry = evaluate(scope, memberId, ctx).data.find((d) => d.perk.id === perkId);
   if (!entry) throw notFound(`Perk ${perkId}`);
   if (!entry.body.unlocked) {

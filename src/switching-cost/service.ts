@@ -1,96 +1,124 @@
 /**
- * A member's switching-cost statement: two round trips of bounded reads (the perks context, then the
- * account, program, ladder, the last 12 month rows, the active rules and the rebate programs with their
- * last close), valued by components.ts.
+ * The switching-cost statement of a member (one round trip of bounded reads, valued by statement.ts), and
+ * the distribution of statements over the merchant's members, kept by the switching-cost job.
  */
-import { monthKey } from "../activity/periods";
-import { activeRulesRead, programFromRead, programRead, tierFacts } from "../earning/checkout-context";
-import { evaluateRules } from "../earning/evaluate";
+import { activeRulesRead, programFromRead, programRead } from "../earning/checkout-context";
 import { type RuleRow, ruleFromRow } from "../earning/rule-row";
-import { readMemberPerks } from "../perks/reads";
-import { perkStatus, streakMonths } from "../perks/unlock";
+import { memberRecordReads, memberRecordsFrom, merchantPerkReads, merchantPerksFrom } from "../perks/reads";
+import { toIsoOrNull } from "../platform/clock";
 import { prepare, sql } from "../platform/d1/sql";
+import { notFound } from "../platform/errors";
 import type { RequestScope } from "../platform/scope";
-import { localDate } from "../platform/timezone";
-import { type Ladder, rankOfTier, tierAt } from "../tiers/ladder";
 import { type LadderRow, ladderFromRow, ladderQuery } from "../tiers/ladder-row";
-import { type SwitchingFacts, switchingCost } from "./components";
-import { type ProgramClose, programsWithLastClose, rebateAccrued } from "./rebate-accrued";
+import { type ProgramClose, programsWithLastClose } from "./rebate-accrued";
+import { type MerchantCost, statementFor } from "./statement";
 
-/** Extra points the member's tier earned over the lowest tier on `spend`, by the active rules. */
-function tierExtra(ladder: Ladder, tierId: string | null, rules: RuleRow[], spend: number, at: number, timezone: string) {
-  const rank = rankOfTier(ladder, tierId);
-  if (rank === 0) return null;
-  const active = rules.map(ruleFromRow);
-  const order = { amount: spend, occurredAt: at };
-  const at_ = (id: string) =>
-    evaluateRules(active, order, { previousOrders: 1, ...tierFacts(ladder, id) }, timezone).pointsEarned;
-  const tier = tierAt(ladder, rank);
-  return { name: tier.name, spend, extraPoints: Math.max(0, at_(tier.id) - at_(tierAt(ladder, 0).id)) };
+/** The merchant-wide reads of a statement: perks and tiers, program, ladder, active rules, rebate programs. */
+export function merchantCostReads(db: D1Database, merchantId: string): D1PreparedStatement[] {
+  const merchant = sql`${merchantId}`;
+  return [
+    ...merchantPerkReads(db, merchantId),
+    prepare(db, programRead(merchant)),
+    prepare(db, ladderQuery(merchant)),
+    prepare(db, activeRulesRead(merchant)),
+    prepare(db, programsWithLastClose(merchantId)),
+  ];
+}
+
+/** Number of statements merchantCostReads batches. */
+export const MERCHANT_COST_READS = 6;
+
+export function merchantCostFrom(results: D1Result[], merchant: { currency: string; timezone: string }): MerchantCost {
+  const [program, ladder, rules, rebates] = results.slice(2).map((r) => r?.results ?? []);
+  return {
+    currency: merchant.currency,
+    timezone: merchant.timezone,
+    perks: merchantPerksFrom(results.slice(0, 2)),
+    program: programFromRead(program?.[0] as Record<string, unknown> | undefined),
+    ladder: ladderFromRow(ladder?.[0] as LadderRow | undefined),
+    rules: ((rules ?? []) as RuleRow[]).map(ruleFromRow),
+    rebates: (rebates ?? []) as ProgramClose[],
+  };
 }
 
 export async function memberSwitchingCost(scope: RequestScope, memberId: string) {
-  const { db, at } = scope;
-  const { merchant } = scope;
-  const perks = await readMemberPerks(scope, memberId);
-  const today = localDate(at, merchant.timezone);
-  const yearAgo = new Date(Date.UTC(today.year, today.month - 12, 1));
-  const [account, program, ladderRow, months, rules, rebates] = await db.batch([
-    prepare(
-      db,
-      sql`SELECT balance, pending, credit, tier_id AS tierId FROM members WHERE merchant_id = ${merchant.id} AND id = ${memberId}`,
-    ),
-    prepare(db, programRead(sql`${merchant.id}`)),
-    prepare(db, ladderQuery(sql`${merchant.id}`)),
-    prepare(
-      db,
-      sql`SELECT period, spend FROM member_periods WHERE merchant_id = ${merchant.id}
-      AND member_id = ${memberId} AND period >= ${monthKey({ year: yearAgo.getUTCFullYear(), month: yearAgo.getUTCMonth() + 1 })}
-      AND period <= ${monthKey(today)}`,
-    ),
-    prepare(db, activeRulesRead(sql`${merchant.id}`)),
-    prepare(db, programsWithLastClose(merchant.id)),
+  const { db, at, merchant } = scope;
+  const results = await db.batch([
+    ...merchantCostReads(db, merchant.id),
+    ...memberRecordReads(db, merchant.id, [memberId], at, merchant.timezone),
   ]);
-  const a = account?.results[0] as { balance: number; pending: number; credit: number; tierId: string | null };
-  const settings = programFromRead(program?.results[0] as Record<string, unknown> | undefined);
-  const ladder = ladderFromRow(ladderRow?.results[0] as LadderRow | undefined);
-  const monthSpend = new Map(((months?.results ?? []) as { period: string; spend: number }[]).map((r) => [r.period, r.spend]));
-  const spent = [...monthSpend.values()].reduce((sum, x) => sum + x, 0);
-  const statuses = perks.perks.map((perk) => {
-    const status = perkStatus(
-      perk,
-      { ...perks.facts, lapsedAt: perks.states.get(perk.id)?.lapsedAt ?? null },
-      at,
-      merchant.timezone,
-    );
-    const usesLeft = perk.quota ? Math.max(0, perk.quota.uses - (perks.used.get(perk.id) ?? 0)) : null;
-    return { perk, unlocked: status.unlocked, usesLeft };
-  });
-  const streak = streakMonths(perks.facts.orderMonths, at, merchant.timezone, null);
-  const next = statuses
-    .filter((s) => !s.unlocked && (s.perk.unlock.streakMonths ?? 0) > streak)
-    .sort((x, y) => (x.perk.unlock.streakMonths ?? 0) - (y.perk.unlock.streakMonths ?? 0))[0];
-  const facts: SwitchingFacts = {
+  const ctx = merchantCostFrom(results.slice(0, MERCHANT_COST_READS), merchant);
+  const record = memberRecordsFrom(results.slice(MERCHANT_COST_READS), ctx.perks.perks, at, merchant.timezone).get(memberId);
+  if (!record) throw notFound(`Member ${memberId}`);
+  return statementFor(ctx, record, at);
+}
+
+/** How long a member's valued switching cost stands before the job values it again. */
+export const SWITCHING_COST_REFRESH_MS = 86_400_000;
+
+/**
+ * Values a chunk of one merchant's members due (never valued, or valued over a day ago): the same statement
+ * as the member route, set-based reads for the whole chunk, one UPDATE for all of it.
+ */
+export async function valueSwitchingCosts(
+  db: D1Database,
+  merchant: { id: string; currency: string; timezone: string },
+  at: number,
+  limit: number,
+): Promise<{ processed: number; more: boolean }> {
+  const { results: due } = await prepare(
+    db,
+    sql`SELECT id FROM members WHERE merchant_id = ${merchant.id} AND COALESCE(switching_cost_at, 0) <= ${at - SWITCHING_COST_REFRESH_MS}
+      ORDER BY COALESCE(switching_cost_at, 0) LIMIT ${limit}`,
+  ).all<{ id: string }>();
+  if (due.length === 0) return { processed: 0, more: false };
+  const ids = due.map((d) => d.id);
+  const results = await db.batch([
+    ...merchantCostReads(db, merchant.id),
+    ...memberRecordReads(db, merchant.id, ids, at, merchant.timezone),
+  ]);
+  const ctx = merchantCostFrom(results.slice(0, MERCHANT_COST_READS), merchant);
+  const records = memberRecordsFrom(results.slice(MERCHANT_COST_READS), ctx.perks.perks, at, merchant.timezone);
+  const totals = [...records.values()].map((record) => ({ id: record.id, total: statementFor(ctx, record, at).total }));
+  const written = await prepare(
+    db,
+    sql`UPDATE members SET switching_cost = CAST(json_extract(j.value, '$.total') AS INTEGER), switching_cost_at = ${at}
+      FROM json_each(${JSON.stringify(totals)}) j
+      WHERE members.merchant_id = ${merchant.id} AND members.id = json_extract(j.value, '$.id')`,
+  ).run();
+  return { processed: written.meta.changes, more: due.length === limit };
+}
+
+/** The distribution of valued switching costs over the merchant's members (nearest-rank percentiles). */
+export async function switchingCostDistribution(scope: RequestScope) {
+  const { db, merchant } = scope;
+  const valued = sql`merchant_id = ${merchant.id} AND switching_cost IS NOT NULL`;
+  const [counts] = await db.batch([
+    prepare(
+      db,
+      sql`SELECT COUNT(*) AS n, MIN(switching_cost_at) AS oldest, MAX(switching_cost_at) AS newest,
+      (SELECT COUNT(*) FROM members WHERE merchant_id = ${merchant.id}) AS members FROM members WHERE ${valued}`,
+    ),
+  ]);
+  const c = counts?.results[0] as { n: number; oldest: number | null; newest: number | null; members: number };
+  const rank = (p: number) => Math.max(0, Math.ceil(p * c.n) - 1);
+  const at = async (k: number) =>
+    (
+      await prepare(
+        db,
+        sql`SELECT switching_cost AS v FROM members WHERE ${valued} ORDER BY switching_cost LIMIT 1 OFFSET ${k}`,
+      ).first<{ v: number }>()
+    )?.v ?? 0;
+  const [min = 0, median = 0, p90 = 0, max = 0] = c.n ? await Promise.all([0, rank(0.5), rank(0.9), c.n - 1].map(at)) : [];
+  return {
     currency: merchant.currency,
-    pointValue: settings.pointValue,
-    balance: a.balance,
-    pending: a.pending,
-    credit: a.credit,
-    perks: statuses.map((s) => ({
-      name: s.perk.name,
-      value: s.perk.value,
-      unlocked: s.unlocked,
-      usesLeft: s.usesLeft,
-      per: s.perk.quota?.per ?? null,
-    })),
-    tier: ladder ? tierExtra(ladder, a.tierId, (rules?.results ?? []) as RuleRow[], spent, at, merchant.timezone) : null,
-    streak: {
-      months: streak,
-      next: next
-        ? { perk: next.perk.name, value: next.perk.value, monthsToGo: (next.perk.unlock.streakMonths ?? 0) - streak }
-        : null,
-    },
-    rebate: rebateAccrued((rebates?.results ?? []) as ProgramClose[], monthSpend, at, merchant.timezone, merchant.currency),
+    members: c.members,
+    valued: c.n,
+    min,
+    median,
+    p90,
+    max,
+    valuedFrom: toIsoOrNull(c.oldest),
+    valuedTo: toIsoOrNull(c.newest),
   };
-  return switchingCost(facts);
 }
