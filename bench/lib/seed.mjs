@@ -93,6 +93,12 @@ async function seedProgram(run, base, seed) {
   }
 }
 
+/** @type {[string, Record<string, unknown>][]} */
+const PERKS = [
+  ["free-delivery", { name: "Free delivery", value: 800, quota: { uses: 2, per: "month" } }],
+  ["lounge", { name: "Lounge", value: 5000, unlock: { tier: "gold", streakMonths: 2 }, lapseAfterInactiveDays: 90 }],
+];
+
 /**
  * The tier ladder (without multipliers when the engine refuses fractional ones).
  * @param {Run} run
@@ -108,6 +114,11 @@ async function seedTiers(run, base, seed) {
       run.notes.push("PUT /v1/tiers refused fractional earnMultiplier values (400); the ladder was set without multipliers.");
       tiers = retry;
     }
+  }
+  // Two perks, so member reads and the switching-cost statement evaluate real unlock conditions.
+  for (const [id, body] of PERKS) {
+    const perk = await seedCall(base, "PUT", `/v1/perks/${id}`, { token: admin, body });
+    if (!is2xx(perk) && perk.status !== 404) run.problems.push({ where: `seed: perk ${id}`, detail: describe(perk) });
   }
   if (is2xx(tiers)) seed.tiers = "4-tier ladder set";
   else if (tiers.status === 404) seed.tiers = "n/a (PUT /v1/tiers answers 404)";

@@ -86,6 +86,13 @@ function loadOps(cfg, seed) {
       vs: "select",
       make: (n) => ({ method: "GET", path: `/v1/members/${members[n % members.length]}` }),
     },
+    {
+      id: "switching",
+      label: "GET /v1/members/{id}/switching-cost",
+      target: "engine",
+      vs: "select",
+      make: (n) => ({ method: "GET", path: `/v1/members/${members[n % members.length]}/switching-cost` }),
+    },
   ]);
 }
 

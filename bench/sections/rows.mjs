@@ -67,6 +67,16 @@ function costOps(member, orderIds, tag) {
       label: "tier status (GET /v1/members/{id}/tier), extra",
       req: () => ({ method: "GET", path: `/v1/members/${member}/tier` }),
     },
+    {
+      id: "perks",
+      label: "perks with progress (GET /v1/members/{id}/perks), extra",
+      req: () => ({ method: "GET", path: `/v1/members/${member}/perks` }),
+    },
+    {
+      id: "switching",
+      label: "switching-cost statement (GET /v1/members/{id}/switching-cost), extra",
+      req: () => ({ method: "GET", path: `/v1/members/${member}/switching-cost` }),
+    },
   ];
 }
 
