@@ -11,9 +11,10 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { BENCH, ROOT } from "../lib/config.mjs";
+import { BENCH } from "../lib/config.mjs";
 import { call, d1Stats, sleep } from "../lib/http.mjs";
-import { freePort, killAllNow, runWrangler, startDev, stopAll, tail, waitForHealth } from "../lib/proc.mjs";
+import { killAllNow, stopAll } from "../lib/proc.mjs";
+import { seededEngine } from "../lib/seeded-engine.mjs";
 
 /**
  * @typedef {object} RebateRow one program size
@@ -60,42 +61,14 @@ ${ids} INSERT INTO member_periods (merchant_id, member_id, period, spend, points
 }
 
 /**
- * Fresh local D1 with the migrations and the seed, and the engine (with its queue consumer) serving it.
+ * Fresh local D1 with the migrations and the seed, and the engine (with its queue consumer) serving it;
+ * the server log is where the consumer reports its D1 rows.
  * @param {number} members
  * @param {string} dir
  */
-async function seededEngine(members, dir) {
-  const log = path.join(dir, "wrangler.log");
-  const persist = path.join(dir, "state");
-  const migrate = await runWrangler(ROOT, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist], {
-    logFile: log,
-  });
-  if (migrate.code !== 0) throw new Error(`migrations failed:\n${tail(log)}`);
-  const sqlFile = path.join(dir, "seed.sql");
-  fs.writeFileSync(sqlFile, seedSql(members, Date.now()));
-  const seeded = await runWrangler(ROOT, ["d1", "execute", "DB", "--local", "--persist-to", persist, "--file", sqlFile], {
-    logFile: log,
-    timeoutMs: 600_000,
-  });
-  if (seeded.code !== 0) throw new Error(`seeding failed:\n${tail(log)}`);
-  const port = await freePort();
-  const args = [
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--persist-to",
-    persist,
-    "--var",
-    "D1_STATS:on",
-    "--var",
-    "RATE_LIMITS:off",
-  ];
-  const server = startDev(ROOT, [...args, "--show-interactive-dev-session=false"], { logFile: log });
-  const base = `http://127.0.0.1:${port}`;
-  const health = await waitForHealth(`${base}/health`, { server });
-  if (!health.ok) throw new Error(`engine did not start: ${health.reason}\n${tail(log)}`);
-  return { base, log };
+async function engineFor(members, dir) {
+  const base = await seededEngine(seedSql(members, Date.now()), dir);
+  return { base, log: path.join(dir, "wrangler.log") };
 }
 
 /**
@@ -121,7 +94,7 @@ function consumerStats(logFile) {
 async function measureOnce(members) {
   const dir = path.join(TMP, `rebates-${members}-${Date.now()}`);
   fs.mkdirSync(dir, { recursive: true });
-  const { base, log } = await seededEngine(members, dir);
+  const { base, log } = await engineFor(members, dir);
   const program = { name: "Bench share", period: "month", shareBps: 1000, payout: "points" };
   const put = await call(base, "PUT", "/v1/rebate-programs/bench", { token: SECRET, body: program });
   if (put.status !== 201) throw new Error(`program: ${put.status} ${put.text}`);

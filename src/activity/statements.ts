@@ -20,10 +20,13 @@ export function activitySql(
   delta: ActivityDelta,
 ): Sql[] {
   const keys = activityKeys(occurredAt, timezone);
-  return [keys.day, keys.month, LIFETIME_KEY].map(
-    (period) => sql`INSERT INTO member_periods (merchant_id, member_id, period, spend, points, orders)
-      VALUES (${merchantId}, ${memberId}, ${period}, ${delta.spend}, ${delta.points}, ${delta.orders})
+  const rows = [keys.day, keys.month, LIFETIME_KEY].map(
+    (period) => sql`(${merchantId}, ${memberId}, ${period}, ${delta.spend}, ${delta.points}, ${delta.orders})`,
+  );
+  // One statement for the three rows: a query fewer per order than three upserts.
+  return [
+    sql`INSERT INTO member_periods (merchant_id, member_id, period, spend, points, orders) VALUES ${sql.join(rows, sql`, `)}
       ON CONFLICT (merchant_id, member_id, period) DO UPDATE SET spend = spend + excluded.spend,
         points = points + excluded.points, orders = orders + excluded.orders`,
-  );
+  ];
 }

@@ -17,9 +17,9 @@ export function isoOrNullSql(column: string): string {
  * The member's current tier: the stored one, or the ladder's lowest (threshold 0) when never placed or
  * when the stored tier left the ladder; null when the merchant has no ladder.
  */
-const TIER_JSON_SQL = `(SELECT json_object('id', t.id, 'name', t.name) FROM tiers t
-    WHERE t.merchant_id = m.merchant_id AND (t.id = m.tier_id OR (t.threshold = 0 AND NOT EXISTS
-      (SELECT 1 FROM tiers s WHERE s.merchant_id = m.merchant_id AND s.id = m.tier_id))))`;
+const TIER_JSON_SQL = `COALESCE(
+    (SELECT json_object('id', t.id, 'name', t.name) FROM tiers t WHERE t.merchant_id = m.merchant_id AND t.id = m.tier_id),
+    (SELECT json_object('id', t.id, 'name', t.name) FROM tiers t WHERE t.merchant_id = m.merchant_id AND t.threshold = 0))`;
 
 /** json_object(...) of a member row aliased `m`. */
 export const MEMBER_JSON_SQL = `json_object(
