@@ -56,6 +56,7 @@ async function sweep(): Promise<void> {
   ok(await call("PUT", "/v1/rules/gone", { token: m.admin, body: { name: "Gone", effect: { kind: "fixed", points: 1 } } }), 201);
   ok(await call("GET", "/v1/rules/tea", { token: m.read }), 200);
   ok(await call("GET", "/v1/rules?limit=1", { token: m.read }), 200);
+  ok(await call("GET", "/v1/rules/tea/versions", { token: m.read }), 200);
   ok(await call("DELETE", "/v1/rules/gone", { token: m.admin }), 204);
   const order = { memberId: "sweep", amount: 20_000, currency: "CNY" };
   const items = [{ sku: "longjing", category: "tea", quantity: 2, unitPrice: 10_000 }];

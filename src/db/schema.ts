@@ -26,6 +26,11 @@ export const merchants = sqliteTable("merchants", {
   currency: text("currency").notNull(),
   timezone: text("timezone").notNull(),
   createdAt: integer("created_at").notNull(),
+  /**
+   * Bumped in the same batch as every change of the merchant's earning configuration (rules, program
+   * settings, tier ladder): isolates cache that configuration and re-read it only when this changes.
+   */
+  configVersion: integer("config_version").notNull().default(0),
 });
 
 export const apiKeys = sqliteTable(
@@ -159,6 +164,8 @@ export const ledgerEntries = sqliteTable(
     createdAt: integer("created_at").notNull(),
     orderId: text("order_id"),
     ruleId: text("rule_id"),
+    /** The version of `ruleId` that awarded the points. */
+    ruleVersion: integer("rule_version"),
     redemptionId: text("redemption_id"),
     refundId: text("refund_id"),
     /** The lot an `expire` entry expired (and, for credits, the lot they created). */
@@ -235,6 +242,11 @@ export const orders = sqliteTable(
     items: text("items"),
     pointsEarned: integer("points_earned").notNull(),
     awards: text("awards").notNull(),
+    /**
+     * What the order consumed of rule limits, JSON [{ ruleId, points, period }] (period null: the budget
+     * only), so a refund gives back its share. Null when no award was limited.
+     */
+    ruleUsage: text("rule_usage"),
     lotId: text("lot_id"),
     refundedAmount: integer("refunded_amount").notNull().default(0),
     pointsReversed: integer("points_reversed").notNull().default(0),
@@ -296,10 +308,50 @@ export const rules = sqliteTable(
     endsAt: integer("ends_at"),
     conditions: text("conditions").notNull(),
     effect: text("effect").notNull(),
+    /** 1: a matching rule stops the rules of lower priority. */
+    exclusive: integer("exclusive", { mode: "boolean" }).notNull().default(false),
+    /** JSON { perOrder?, perMember?, budget? }, null without limits. */
+    limits: text("limits"),
+    /** Bumped by every create or replace; each version is kept in rule_versions. */
+    version: integer("version").notNull().default(1),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.merchantId, t.id] })],
+);
+
+/** Every version of every rule as the API showed it (JSON body), kept after the rule is deleted. */
+export const ruleVersions = sqliteTable(
+  "rule_versions",
+  {
+    merchantId: text("merchant_id").notNull(),
+    ruleId: text("rule_id").notNull(),
+    version: integer("version").notNull(),
+    body: text("body").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.merchantId, t.ruleId, t.version] })],
+);
+
+/**
+ * Points a rule has awarded against its limits: the budget (member_id and period empty) and, per member,
+ * per local period (`d2026-11-29`, `m2026-11`, `y2026`). Raised by orders with a conditional update inside
+ * their batch, lowered by refunds.
+ */
+export const ruleUsage = sqliteTable(
+  "rule_usage",
+  {
+    merchantId: text("merchant_id").notNull(),
+    ruleId: text("rule_id").notNull(),
+    memberId: text("member_id").notNull(),
+    period: text("period").notNull(),
+    points: integer("points").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.merchantId, t.ruleId, t.memberId, t.period] }),
+    // The checkout reads the budgets and one member's current periods.
+    index("rule_usage_member").on(t.merchantId, t.memberId, t.period),
+  ],
 );
 
 /** Stored responses of state-changing POSTs, so a retry returns the first answer and writes nothing. */

@@ -2,7 +2,7 @@
 
 import type { programs } from "../db/schema";
 import { merchantOfKey, type Prefetch } from "../platform/auth";
-import { MINUTE_MS } from "../platform/clock";
+import { MINUTE_MS, now } from "../platform/clock";
 import type { Prefetched } from "../platform/context";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { ApiError } from "../platform/errors";
@@ -12,9 +12,10 @@ import { type MemberClock, type ProgramSettings, programFromRow } from "../progr
 import type { Ladder } from "../tiers/ladder";
 import { type LadderRow, ladderFromRow, ladderQuery } from "../tiers/ladder-row";
 import { MAX_ACTIVE_RULES } from "./limits";
+import { candidatePeriodKeys } from "./rule-limits";
 import { type RuleRow, ruleFromRow } from "./rule-row";
 import type { OrderInput } from "./schemas";
-import type { MemberFacts, Rule } from "./types";
+import type { LimitUsage, MemberFacts, Rule } from "./types";
 
 /** The member's tier status as stored (see members.tier_* in db/schema.ts). */
 export interface MemberTierState {
@@ -33,11 +34,13 @@ export interface CheckoutContext {
   /** null when the member is not enrolled yet. */
   member: (MemberFacts & MemberClock & MemberTierState) | null;
   rules: Rule[];
+  /** What the active rules have awarded against their budgets, and this member against per-member limits. */
+  usage: LimitUsage;
   orderExists: boolean;
 }
 
 /** The checkout's reads by name, in the order they are batched (and their results come back). */
-const CHECKOUT_READS = ["program", "ladder", "member", "rules", "order"] as const;
+const CHECKOUT_READS = ["program", "ladder", "member", "rules", "usage", "order"] as const;
 type CheckoutRead = (typeof CHECKOUT_READS)[number];
 
 /**
@@ -45,7 +48,11 @@ type CheckoutRead = (typeof CHECKOUT_READS)[number];
  * key (merchantOfKey) when they ride along with authentication (see Prefetch). Raw SQL rather than drizzle:
  * it is the hottest read path and must be batchable with the key lookup.
  */
-function checkoutQueries(merchant: Sql, memberId: string, orderId: string): Record<CheckoutRead, Sql> {
+function checkoutQueries(merchant: Sql, memberId: string, orderId: string, occurredAt: number): Record<CheckoutRead, Sql> {
+  const periods = sql.join(
+    candidatePeriodKeys(occurredAt).map((key) => sql`${key}`),
+    sql`, `,
+  );
   return {
     program: sql`SELECT merchant_id AS merchantId, point_value_points AS pointValuePoints,
         point_value_amount AS pointValueAmount, pending_days AS pendingDays, expiry_policy AS expiryPolicy,
@@ -58,8 +65,12 @@ function checkoutQueries(merchant: Sql, memberId: string, orderId: string): Reco
       FROM members WHERE merchant_id = ${merchant} AND id = ${memberId}`,
     // Bounded: rules beyond MAX_ACTIVE_RULES are refused when created or activated.
     rules: sql`SELECT merchant_id AS merchantId, id, name, active, priority, starts_at AS startsAt, ends_at AS endsAt,
-        conditions, effect, created_at AS createdAt, updated_at AS updatedAt
+        conditions, effect, exclusive, limits, version, created_at AS createdAt, updated_at AS updatedAt
       FROM rules WHERE merchant_id = ${merchant} AND active = 1 LIMIT ${MAX_ACTIVE_RULES}`,
+    // Budgets (member and period empty) and this member's periods around the order time: both along the
+    // rule_usage_member index; only rows of rules with limits exist.
+    usage: sql`SELECT rule_id AS ruleId, member_id AS memberId, period, points FROM rule_usage
+      WHERE merchant_id = ${merchant} AND ((member_id = '' AND period = '') OR (member_id = ${memberId} AND period IN (${periods})))`,
     order: sql`SELECT 1 AS found FROM orders WHERE merchant_id = ${merchant} AND id = ${orderId}`,
   };
 }
@@ -70,8 +81,9 @@ export function checkoutReads(
   merchant: Sql,
   memberId: string,
   orderId: string,
+  occurredAt: number,
 ): Record<`checkout.${CheckoutRead}`, D1PreparedStatement> {
-  const queries = checkoutQueries(merchant, memberId, orderId);
+  const queries = checkoutQueries(merchant, memberId, orderId, occurredAt);
   return Object.fromEntries(CHECKOUT_READS.map((name) => [`checkout.${name}`, prepare(db, queries[name])])) as Record<
     `checkout.${CheckoutRead}`,
     D1PreparedStatement
@@ -86,6 +98,7 @@ function byName(results: Prefetched): Record<CheckoutRead, Record<string, unknow
     ladder: rows("ladder"),
     member: rows("member"),
     rules: rows("rules"),
+    usage: rows("usage"),
     order: rows("order"),
   };
 }
@@ -104,15 +117,44 @@ function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): Che
     ladder,
     member: member ? { ...member, ...tierFacts(ladder, member.storedTierId), previousOrders: member.orderCount } : null,
     rules: (rows.rules as RuleRow[]).map(ruleFromRow),
+    usage: usageFromRows(rows.usage as unknown as UsageRow[]),
     orderExists: rows.order.length > 0,
   };
 }
 
+interface UsageRow {
+  ruleId: string;
+  memberId: string;
+  period: string;
+  points: number;
+}
+
+function usageFromRows(rows: readonly UsageRow[]): LimitUsage {
+  const budget = new Map<string, number>();
+  const member = new Map<string, Map<string, number>>();
+  for (const row of rows) {
+    if (row.memberId === "") budget.set(row.ruleId, row.points);
+    else member.set(row.ruleId, (member.get(row.ruleId) ?? new Map()).set(row.period, row.points));
+  }
+  return { budget, member };
+}
+
+/** The order time a request names (now when absent or unreadable: validation refuses the latter). */
+export function orderTimeOf(occurredAt: unknown, at: number): number {
+  const parsed = typeof occurredAt === "string" ? Date.parse(occurredAt) : Number.NaN;
+  return Number.isNaN(parsed) ? at : parsed;
+}
+
 /** The checkout context: from the reads prefetched with authentication when present, else read now. */
-export async function loadCheckoutContext(scope: RequestScope, memberId: string, orderId: string): Promise<CheckoutContext> {
+export async function loadCheckoutContext(
+  scope: RequestScope,
+  input: Pick<OrderInput, "memberId" | "orderId" | "occurredAt">,
+): Promise<CheckoutContext> {
+  const { memberId, orderId } = input;
   const prefetched = prefetchedCheckout(scope.prefetched);
   if (prefetched) return contextFrom(byName(prefetched));
-  const reads = checkoutReads(scope.db, sql`${scope.merchant.id}`, memberId, orderId);
+  const occurredAt = orderTimeOf(input.occurredAt, scope.at);
+  const reads = checkoutReads(scope.db, sql`${scope.merchant.id}`, memberId, orderId, occurredAt);
   const names = Object.keys(reads) as (keyof typeof reads)[];
   const results = await scope.db.batch(names.map((name) => reads[name]));
   return contextFrom(byName(Object.fromEntries(names.map((name, i) => [name, results[i]!]))));
@@ -120,10 +162,10 @@ export async function loadCheckoutContext(scope: RequestScope, memberId: string,
 
 /** Prefetch for routes whose JSON body names the member and order (POST /v1/orders, quote). */
 export const prefetchCheckout: Prefetch = async (c) => {
-  const body = (await c.req.json().catch(() => null)) as { memberId?: unknown; orderId?: unknown } | null;
+  const body = (await c.req.json().catch(() => null)) as { memberId?: unknown; orderId?: unknown; occurredAt?: unknown } | null;
   const hash = c.var.secretHash;
   if (!hash || typeof body?.memberId !== "string" || typeof body.orderId !== "string") return {};
-  return checkoutReads(c.var.db, merchantOfKey(hash), body.memberId, body.orderId);
+  return checkoutReads(c.var.db, merchantOfKey(hash), body.memberId, body.orderId, orderTimeOf(body.occurredAt, now()));
 };
 
 /** How far into the future an order time may be: client clocks run a little ahead. */

@@ -12,6 +12,23 @@ export interface RuleConditions {
   firstOrder?: boolean;
 }
 
+/** Local period a per-member limit counts in (merchant timezone). */
+export const LIMIT_PERIODS = ["day", "month", "year"] as const;
+export type LimitPeriod = (typeof LIMIT_PERIODS)[number];
+
+export interface RuleLimits {
+  /** Most points the rule gives one order. */
+  perOrder?: number;
+  /** Most points the rule gives one member per local day, month or year. */
+  perMember?: { points: number; per: LimitPeriod };
+  /** Most points the rule may ever award, all members together (refunds give back). */
+  budget?: number;
+}
+
+/** Why a rule that matched gave nothing, or less than its effect. */
+export const SKIP_REASONS = ["exclusive", "per_order_limit", "per_member_limit", "budget_spent"] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
 export type RuleEffect =
   | { kind: "per_amount"; points: number; per: number }
   | { kind: "fixed"; points: number }
@@ -26,6 +43,34 @@ export interface Rule {
   endsAt: number | null;
   conditions: RuleConditions;
   effect: RuleEffect;
+  /** A matching exclusive rule (with room left in its limits) stops the rules of lower priority. */
+  exclusive: boolean;
+  limits: RuleLimits | null;
+  /** Stored version; absent for drafts. */
+  version?: number;
+}
+
+/**
+ * What rules have awarded so far against their limits, read in the checkout round trip. Maps: rule ids are
+ * client strings and never become object keys.
+ */
+export interface LimitUsage {
+  /** Points awarded of each rule's budget. */
+  budget: ReadonlyMap<string, number>;
+  /** Points each rule awarded this member, by rule id, then period key (`d2026-11-29`, `m2026-11`, `y2026`). */
+  member: ReadonlyMap<string, ReadonlyMap<string, number>>;
+}
+
+/** What one award consumed of its rule's limits: the order batch adds it, refunds give back their share. */
+export interface LimitUse {
+  ruleId: string;
+  points: number;
+  /** The per-member period key, null without a per-member limit. */
+  period: string | null;
+  /** The budget's limit, null without a budget. */
+  budget: number | null;
+  /** The per-member limit, null without one. */
+  perMember: number | null;
 }
 
 export interface OrderItem {
@@ -54,6 +99,13 @@ export interface MemberFacts {
 export interface Award {
   ruleId: string;
   points: number;
+  /** The rule version that awarded (absent for drafts). */
+  ruleVersion?: number;
+}
+
+export interface Skipped {
+  ruleId: string;
+  reason: SkipReason;
 }
 
 export interface RuleOutcome {
@@ -63,10 +115,15 @@ export interface RuleOutcome {
   points: number;
   /** Why a rule did not match, for marketers trying drafts. */
   reason?: string;
+  /** Why a rule that matched gave nothing or less. */
+  skipped?: SkipReason;
 }
 
 export interface Evaluation {
   pointsEarned: number;
   awards: Award[];
+  skipped: Skipped[];
   outcomes: RuleOutcome[];
+  /** What the awards consume of rule limits (only awards of rules with a budget or per-member limit). */
+  limitUses: LimitUse[];
 }

@@ -31,6 +31,7 @@ import type { EntryType } from "../db/enums";
 export interface EntryRefs {
   orderId?: string | null;
   ruleId?: string | null;
+  ruleVersion?: number | null;
   redemptionId?: string | null;
   refundId?: string | null;
   availableAt?: number | null;
@@ -344,9 +345,9 @@ export class LedgerWriter {
   /** Appends the immutable entry; seq and balanceAfter come from the account row just updated. */
   private entry(entryId: string, type: EntryType, points: number | Sql, refs: EntryRefs, when: Sql = sql`1`): this {
     this.push(sql`INSERT INTO ledger_entries (id, merchant_id, member_id, seq, type, points, balance_after, created_at,
-         order_id, rule_id, redemption_id, refund_id, available_at, expires_at, reason, lot_id)
+         order_id, rule_id, rule_version, redemption_id, refund_id, available_at, expires_at, reason, lot_id)
        SELECT ${entryId}, m.merchant_id, m.id, m.entry_seq, ${type}, ${points}, m.balance, ${this.at},
-         ${refs.orderId ?? null}, ${refs.ruleId ?? null}, ${refs.redemptionId ?? null}, ${refs.refundId ?? null},
+         ${refs.orderId ?? null}, ${refs.ruleId ?? null}, ${refs.ruleVersion ?? null}, ${refs.redemptionId ?? null}, ${refs.refundId ?? null},
          ${refs.availableAt ?? null}, ${refs.expiresAt ?? null}, ${refs.reason ?? null}, ${refs.lotId ?? null}
        FROM members m WHERE ${this.memberRow} AND ${when}`);
     return this;

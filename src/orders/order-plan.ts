@@ -6,7 +6,7 @@ import { activityKeys } from "../activity/periods";
 import { assertEarnable, type CheckoutContext, NEW_MEMBER, tierFacts } from "../earning/checkout-context";
 import { evaluateRules } from "../earning/evaluate";
 import type { OrderInput } from "../earning/schemas";
-import type { Award, Evaluation, MemberFacts } from "../earning/types";
+import type { Award, Evaluation, LimitUse, MemberFacts, Skipped } from "../earning/types";
 import type { SettleInput } from "../ledger/statements";
 import { notFound } from "../platform/errors";
 import { dueFor, lotAvailability, lotExpiry } from "../program/settings";
@@ -28,13 +28,17 @@ export interface OrderLot {
   pending: boolean;
   availableAt: number;
   expiresAt: number | null;
-  /** The rule that earned the points, when exactly one did. */
+  /** The rule that earned the points, when exactly one did (order awards list every rule and version). */
   ruleId: string | null;
+  ruleVersion: number | null;
 }
 
 export interface OrderPlan {
   pointsEarned: number;
   awards: Award[];
+  skipped: Skipped[];
+  /** What the awards consume of rule limits: re-checked in the batch (limit-statements.ts). */
+  limitUses: LimitUse[];
   /** The member is not enrolled yet: the order enrols them. */
   enrol: boolean;
   /**
@@ -65,8 +69,9 @@ export function evaluateOrder(
   const facts: MemberFacts = ctx.member ?? { ...NEW_MEMBER, ...tierFacts(ctx.ladder, null) };
   const order = { ...input, occurredAt };
   const evaluateAt = (rank: number | null) => {
-    if (rank === null || !ctx.ladder) return evaluateRules(ctx.rules, order, facts, timezone);
-    return evaluateRules(ctx.rules, order, { ...facts, ...tierFacts(ctx.ladder, tierAt(ctx.ladder, rank).id) }, timezone);
+    if (rank === null || !ctx.ladder) return evaluateRules(ctx.rules, order, facts, timezone, ctx.usage);
+    const atRank = { ...facts, ...tierFacts(ctx.ladder, tierAt(ctx.ladder, rank).id) };
+    return evaluateRules(ctx.rules, order, atRank, timezone, ctx.usage);
   };
   const tier = ctx.ladder ? planTier(ctx, input, occurredAt, timezone, at, (rank) => evaluateAt(rank).pointsEarned) : null;
   const evaluation = evaluateAt(tier?.earningRank ?? null);
@@ -104,13 +109,15 @@ const cacheKey = { spend: "tierSpend", points: "tierPoints", orders: "tierOrders
  * // { pointsEarned: 128, awards: [...], enrol: false, expectedOrderCount: null, due: {...}, lot: { points: 128, ... } }
  */
 export function planOrder(input: OrderInput, occurredAt: number, ctx: CheckoutContext, timezone: string, at: number): OrderPlan {
-  const { pointsEarned, awards, tier } = evaluateOrder(input, occurredAt, ctx, timezone, at);
+  const { pointsEarned, awards, skipped, limitUses, tier } = evaluateOrder(input, occurredAt, ctx, timezone, at);
   // Only a member with no order yet can be raced on a firstOrder condition (the count only grows).
   const previousOrders = ctx.member?.previousOrders ?? 0;
   const firstOrderMatters = ctx.rules.some((rule) => rule.conditions.firstOrder !== undefined);
   return {
     pointsEarned,
     awards,
+    skipped,
+    limitUses,
     enrol: !ctx.member,
     expectedOrderCount: previousOrders === 0 && firstOrderMatters ? previousOrders : null,
     // An order after the inactivity deadline first lets the old points expire, then resets the clock.
@@ -122,6 +129,7 @@ export function planOrder(input: OrderInput, occurredAt: number, ctx: CheckoutCo
             ...lotAvailability(ctx.program, occurredAt, at),
             expiresAt: lotExpiry(ctx.program, at, timezone),
             ruleId: awards.length === 1 ? (awards[0]?.ruleId ?? null) : null,
+            ruleVersion: awards.length === 1 ? (awards[0]?.ruleVersion ?? null) : null,
           }
         : null,
     tier,

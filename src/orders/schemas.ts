@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { AwardSchema, Label } from "../earning/schemas";
+import { AwardSchema, Label, SkippedSchema } from "../earning/schemas";
 import { MemberSchema } from "../members/schemas";
 import { MerchantChosenId, MinorUnits } from "../platform/validation";
 
@@ -9,11 +9,14 @@ export const OrderResultSchema = z
     memberId: z.string(),
     pointsEarned: z.number().int(),
     awards: z.array(AwardSchema),
+    skipped: z.array(SkippedSchema),
     member: MemberSchema,
   })
   .openapi("OrderResult");
 
-export const QuoteSchema = z.object({ pointsEarned: z.number().int(), awards: z.array(AwardSchema) }).openapi("Quote");
+export const QuoteSchema = z
+  .object({ pointsEarned: z.number().int(), awards: z.array(AwardSchema), skipped: z.array(SkippedSchema) })
+  .openapi("Quote");
 
 export const RefundInputSchema = z
   .strictObject({

@@ -15,8 +15,15 @@ import { listSchema, PageQuery } from "../platform/pagination";
 import { createRouter } from "../platform/router";
 import { scopeOf } from "../platform/scope";
 import { MerchantChosenId } from "../platform/validation";
-import { RuleCreateSchema, RuleReplaceSchema, RuleSchema, SimulateInputSchema, SimulateResultSchema } from "./schemas";
-import { createRule, deleteRule, getRule, listRules, replaceRule, simulateOrder } from "./service";
+import {
+  RuleCreateSchema,
+  RuleReplaceSchema,
+  RuleSchema,
+  RuleVersionSchema,
+  SimulateInputSchema,
+  SimulateResultSchema,
+} from "./schemas";
+import { createRule, deleteRule, getRule, listRules, listVersions, replaceRule, simulateOrder } from "./service";
 
 const RuleParams = z.object({ ruleId: MerchantChosenId.openapi({ param: { name: "ruleId", in: "path" } }) });
 const tags = ["Earning rules"];
@@ -86,6 +93,22 @@ export const rulesRouter = createRouter()
       const { body, created } = await replaceRule(scopeOf(c), c.req.valid("param").ruleId, c.req.valid("json"));
       return created ? c.json(body, 201) : c.json(body, 200);
     },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/rules/{ruleId}/versions",
+      tags,
+      summary: "List a rule's versions",
+      description:
+        "Every create or replace makes a new version; ledger entries and order awards name the version that awarded. " +
+        "Newest first; versions stay listed after the rule is deleted.",
+      security: bearer,
+      middleware: [allow("admin", "read")] as const,
+      request: { params: RuleParams, query: PageQuery },
+      responses: { 200: jsonResponse(listSchema(RuleVersionSchema), "Versions, newest first"), ...commonErrors },
+    }),
+    async (c) => c.json(await listVersions(scopeOf(c), c.req.valid("param").ruleId, c.req.valid("query")), 200),
   )
   .openapi(
     createRoute({

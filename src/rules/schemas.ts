@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { AwardSchema, OrderInputSchema } from "../earning/schemas";
+import { AwardSchema, OrderInputSchema, SkippedSchema } from "../earning/schemas";
+import { LIMIT_PERIODS, SKIP_REASONS } from "../earning/types";
 import { IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits } from "../platform/validation";
 
 const Label = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
@@ -39,6 +40,29 @@ export const RuleEffectSchema = z
   ])
   .openapi("RuleEffect");
 
+const LimitPoints = z.number().int("must be an integer").min(1, "must be at least 1").max(MAX_UNITS);
+
+export const RuleLimitsSchema = z
+  .strictObject({
+    perOrder: LimitPoints.optional().openapi({ description: "Most points the rule gives one order.", example: 500 }),
+    perMember: z
+      .strictObject({
+        points: LimitPoints.openapi({ description: "Most points per member per period.", example: 1000 }),
+        per: z
+          .enum(LIMIT_PERIODS)
+          .openapi({ description: "Local day, month or year of the merchant's timezone.", example: "month" }),
+      })
+      .optional()
+      .openapi({ description: "Most points the rule gives one member per local period (by the order's occurredAt)." }),
+    budget: LimitPoints.optional().openapi({
+      description:
+        "Total points the rule may ever award, all members together. Never exceeded, even under concurrent orders; " +
+        "refunds give back what they reverse. A spent budget stops the rule (skipped `budget_spent`).",
+      example: 100000,
+    }),
+  })
+  .openapi("RuleLimits");
+
 const RuleFields = {
   name: z.string().min(1).max(200),
   active: z.boolean().default(true),
@@ -47,6 +71,11 @@ const RuleFields = {
   endsAt: IsoTimestamp.nullish(),
   conditions: RuleConditionsSchema.default({}),
   effect: RuleEffectSchema,
+  exclusive: z.boolean().default(false).openapi({
+    description: "A matching exclusive rule stops the rules of lower priority (reported as skipped `exclusive`).",
+    example: false,
+  }),
+  limits: RuleLimitsSchema.nullish(),
 };
 
 function endsAfterStart(rule: { startsAt?: string | null; endsAt?: string | null }): boolean {
@@ -77,10 +106,21 @@ export const RuleSchema = z
     endsAt: z.string().nullable(),
     conditions: RuleConditionsSchema,
     effect: RuleEffectSchema,
+    exclusive: z.boolean(),
+    limits: RuleLimitsSchema.nullable(),
+    version: z.number().int().openapi({ description: "Bumped by every create or replace.", example: 1 }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
   .openapi("Rule");
+
+export const RuleVersionSchema = z
+  .object({
+    version: z.number().int().openapi({ description: "1 for the first; every create or replace adds one.", example: 2 }),
+    rule: RuleSchema,
+    createdAt: z.string().openapi({ description: "When this version was made.", example: "2026-11-22T10:00:00.000Z" }),
+  })
+  .openapi("RuleVersion");
 
 export const SimulateInputSchema = z
   .strictObject({
@@ -96,6 +136,7 @@ export const SimulateResultSchema = z
   .object({
     pointsEarned: z.number().int(),
     awards: z.array(AwardSchema),
+    skipped: z.array(SkippedSchema),
     rules: z.array(
       z.object({
         ruleId: z.string(),
@@ -103,6 +144,7 @@ export const SimulateResultSchema = z
         matched: z.boolean(),
         points: z.number().int(),
         reason: z.string().optional(),
+        skipped: z.enum(SKIP_REASONS).optional(),
         draft: z.boolean(),
       }),
     ),
@@ -112,3 +154,4 @@ export const SimulateResultSchema = z
 export type RuleCreate = z.infer<typeof RuleCreateSchema>;
 export type RuleReplace = z.infer<typeof RuleReplaceSchema>;
 export type SimulateInput = z.infer<typeof SimulateInputSchema>;
+export type RuleBody = z.infer<typeof RuleSchema>;

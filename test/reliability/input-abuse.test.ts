@@ -137,6 +137,8 @@ const ruleFields = () => ({
     tiers: ["gold"],
     firstOrder: false,
   },
+  exclusive: false,
+  limits: { perOrder: 500, perMember: { points: 1000, per: "month" }, budget: 100_000 },
   effect: { kind: "per_amount", points: 1, per: 100 },
 });
 const RULE_REQUIRED = ["name", "effect", "effect.kind", "effect.points", "effect.per"];
@@ -154,6 +156,11 @@ const RULE_FIELDS: Record<string, FieldSpec> = {
   "effect.kind": { invalid: ["bogus", "PER_AMOUNT", "fixed_amount"] },
   "effect.points": { invalid: [0, 1_000_001] },
   "effect.per": { invalid: [0, 1_000_000_000_001] },
+  limits: { nullable: true },
+  "limits.perOrder": { invalid: [0, 1_000_000_000_001] },
+  "limits.perMember.points": { invalid: [0, 1_000_000_000_001] },
+  "limits.perMember.per": { invalid: ["week", "DAY"] },
+  "limits.budget": { invalid: [0, 1_000_000_000_001] },
 };
 
 const ROUTES: BodyRoute[] = [

@@ -1,0 +1,176 @@
+/** Rule limits, stacking and versions through HTTP: budgets stay exact under concurrent orders. */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { call, createMerchant, createRule, ledger, postOrder, uid } from "./support/api";
+
+const at = "2026-11-18T04:00:00Z";
+
+describe("rule limits", () => {
+  it("50 parallel orders against a budget that covers 10 awards: exactly 10 awarded, nothing overdrawn", async () => {
+    const m = await createMerchant();
+    await createRule(m, { id: "promo", name: "promo", effect: { kind: "fixed", points: 100 }, limits: { budget: 1000 } });
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => postOrder(m, { orderId: `p${i}`, memberId: `mem${i % 7}`, amount: 500 })),
+    );
+    expect(replies.map((r) => r.status)).toEqual(Array(50).fill(201));
+    const paid = replies.filter((r) => r.body.pointsEarned === 100);
+    expect(paid).toHaveLength(10);
+    const spent = replies.filter((r) => r.body.pointsEarned === 0);
+    expect(spent).toHaveLength(40);
+    for (const r of spent) expect(r.body.skipped).toEqual([{ ruleId: "promo", reason: "budget_spent" }]);
+    const usage = await env.DB.prepare(
+      "SELECT points FROM rule_usage WHERE merchant_id = ? AND rule_id = 'promo' AND member_id = ''",
+    )
+      .bind(m.id)
+      .first<{ points: number }>();
+    expect(usage?.points).toBe(1000);
+    // A full refund of one paid order gives its 100 back: the next order earns again, once.
+    const refunded = paid[0]!.body.orderId as string;
+    const refund = await call("POST", `/v1/orders/${refunded}/refunds`, {
+      token: m.checkout,
+      idempotencyKey: uid("r"),
+      body: { refundId: "r1" },
+    });
+    expect(refund.status, refund.text).toBe(201);
+    const again = await postOrder(m, { orderId: "after-refund", memberId: "x", amount: 500 });
+    expect(again.body.pointsEarned).toBe(100);
+    const none = await postOrder(m, { orderId: "after-that", memberId: "x", amount: 500 });
+    expect(none.body).toMatchObject({ pointsEarned: 0, skipped: [{ ruleId: "promo", reason: "budget_spent" }] });
+  });
+
+  it("clips the last award to what the budget has left, and gives back partial refunds exactly", async () => {
+    const m = await createMerchant();
+    await createRule(m, {
+      id: "spend",
+      name: "spend",
+      effect: { kind: "per_amount", points: 1, per: 100 },
+      limits: { budget: 150 },
+    });
+    const first = await postOrder(m, { orderId: "a", memberId: "u", amount: 10_000 });
+    expect(first.body).toMatchObject({ pointsEarned: 100, skipped: [] });
+    const second = await postOrder(m, { orderId: "b", memberId: "u", amount: 10_000 });
+    expect(second.body).toMatchObject({ pointsEarned: 50, skipped: [{ ruleId: "spend", reason: "budget_spent" }] });
+    // Refund order a in three parts: 100 of budget come back in all, as one full refund would give.
+    for (const [i, amount] of [3333, 3333, 3334].entries()) {
+      const r = await call("POST", "/v1/orders/a/refunds", {
+        token: m.checkout,
+        idempotencyKey: uid("r"),
+        body: { refundId: `a${i}`, amount },
+      });
+      expect(r.status, r.text).toBe(201);
+    }
+    const third = await postOrder(m, { orderId: "c", memberId: "u", amount: 20_000 });
+    expect(third.body).toMatchObject({ pointsEarned: 100, skipped: [{ ruleId: "spend", reason: "budget_spent" }] });
+  });
+
+  it("caps per order and per member per local period (merchant timezone)", async () => {
+    const m = await createMerchant();
+    await createRule(m, {
+      id: "capped",
+      name: "capped",
+      effect: { kind: "per_amount", points: 1, per: 100 },
+      limits: { perOrder: 80, perMember: { points: 100, per: "day" } },
+    });
+    // 23:30 and 23:50 on 18 November in Shanghai are one local day; 00:10 on the 19th is the next.
+    const o1 = await postOrder(m, { orderId: "d1", memberId: "v", amount: 10_000, occurredAt: "2026-11-18T15:30:00Z" });
+    expect(o1.body).toMatchObject({ pointsEarned: 80, skipped: [{ ruleId: "capped", reason: "per_order_limit" }] });
+    const o2 = await postOrder(m, { orderId: "d2", memberId: "v", amount: 5_000, occurredAt: "2026-11-18T15:50:00Z" });
+    expect(o2.body).toMatchObject({ pointsEarned: 20, skipped: [{ ruleId: "capped", reason: "per_member_limit" }] });
+    const o3 = await postOrder(m, { orderId: "d3", memberId: "v", amount: 5_000, occurredAt: "2026-11-18T16:10:00Z" });
+    expect(o3.body).toMatchObject({ pointsEarned: 50, skipped: [] });
+    // Another member has a day of their own.
+    const other = await postOrder(m, { orderId: "d4", memberId: "w", amount: 5_000, occurredAt: "2026-11-18T15:55:00Z" });
+    expect(other.body.pointsEarned).toBe(50);
+    // Refunding d1 gives back its 80 to that day: a late order of that day earns again.
+    await call("POST", "/v1/orders/d1/refunds", { token: m.checkout, idempotencyKey: uid("r"), body: { refundId: "x" } });
+    const o5 = await postOrder(m, { orderId: "d5", memberId: "v", amount: 10_000, occurredAt: "2026-11-18T15:59:00Z" });
+    expect(o5.body.pointsEarned).toBe(80);
+  });
+
+  it("validates limits, naming the field", async () => {
+    const m = await createMerchant();
+    const bad = await call("POST", "/v1/rules", {
+      token: m.admin,
+      body: {
+        id: "bad",
+        name: "bad",
+        effect: { kind: "fixed", points: 1 },
+        limits: { perOrder: 0, perMember: { points: 1.5, per: "week" }, budget: -1 },
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: any) => e.path)).toEqual(
+      expect.arrayContaining(["limits.perOrder", "limits.perMember.points", "limits.perMember.per", "limits.budget"]),
+    );
+  });
+});
+
+describe("stacking", () => {
+  it("applies rules by priority; a matching exclusive rule stops the rules below it", async () => {
+    const m = await createMerchant();
+    await createRule(m, { id: "base", name: "base", priority: 0, effect: { kind: "per_amount", points: 1, per: 100 } });
+    await createRule(m, { id: "double", name: "double", priority: 1, effect: { kind: "multiplier", factor: 2 } });
+    await createRule(m, {
+      id: "vip-day",
+      name: "vip day",
+      priority: 10,
+      exclusive: true,
+      conditions: { channels: ["vip"] },
+      effect: { kind: "fixed", points: 500 },
+    });
+    const normal = await postOrder(m, { orderId: "n", memberId: "s", amount: 1000 });
+    expect(normal.body).toMatchObject({ pointsEarned: 20, skipped: [] });
+    const vip = await postOrder(m, { orderId: "v", memberId: "s", amount: 1000, channel: "vip" });
+    expect(vip.body.pointsEarned).toBe(500);
+    expect(vip.body.skipped).toEqual([
+      { ruleId: "double", reason: "exclusive" },
+      { ruleId: "base", reason: "exclusive" },
+    ]);
+    // A spent exclusive rule gives nothing, so it stops nothing.
+    await call("PUT", "/v1/rules/vip-day", {
+      token: m.admin,
+      body: {
+        name: "vip day",
+        priority: 10,
+        exclusive: true,
+        conditions: { channels: ["vip"] },
+        effect: { kind: "fixed", points: 500 },
+        limits: { budget: 500 },
+      },
+    });
+    const spent = await postOrder(m, { orderId: "v2", memberId: "s", amount: 1000, channel: "vip" });
+    expect(spent.body.pointsEarned).toBe(500);
+    const after = await postOrder(m, { orderId: "v3", memberId: "s", amount: 1000, channel: "vip" });
+    expect(after.body).toMatchObject({ pointsEarned: 20, skipped: [{ ruleId: "vip-day", reason: "budget_spent" }] });
+  });
+});
+
+describe("rule versions", () => {
+  it("every create and replace makes a version; awards and ledger entries name it", async () => {
+    const m = await createMerchant();
+    const v1 = await createRule(m, { id: "base", name: "v1", effect: { kind: "per_amount", points: 1, per: 100 } });
+    expect(v1.version).toBe(1);
+    const v2 = await call("PUT", "/v1/rules/base", {
+      token: m.admin,
+      body: { name: "v2", effect: { kind: "per_amount", points: 2, per: 100 } },
+    });
+    expect(v2.body.version).toBe(2);
+    const order = await postOrder(m, { orderId: "o", memberId: "ver", amount: 1000, occurredAt: at });
+    expect(order.body.awards).toEqual([{ ruleId: "base", points: 20, ruleVersion: 2 }]);
+    const entries = await ledger(m, "ver");
+    expect(entries[0]).toMatchObject({ type: "earn", ruleId: "base", ruleVersion: 2 });
+    const list = await call("GET", "/v1/rules/base/versions?limit=1", { token: m.read });
+    expect(list.status, list.text).toBe(200);
+    expect(list.body.data[0]).toMatchObject({ version: 2, rule: { name: "v2", version: 2, createdAt: v1.createdAt } });
+    const older = await call("GET", `/v1/rules/base/versions?cursor=${list.body.nextCursor}`, { token: m.read });
+    expect(older.body.data.map((v: any) => v.rule.name)).toEqual(["v1"]);
+    expect(older.body.nextCursor).toBeNull();
+    // Deleted and created again: the history continues.
+    await call("DELETE", "/v1/rules/base", { token: m.admin });
+    const v3 = await createRule(m, { id: "base", name: "v3", effect: { kind: "fixed", points: 1 } });
+    expect(v3.version).toBe(3);
+    expect((await call("GET", "/v1/rules/nothing/versions", { token: m.admin })).status).toBe(404);
+    const other = await createMerchant();
+    expect((await call("GET", "/v1/rules/base/versions", { token: other.admin })).status).toBe(404);
+  });
+});
