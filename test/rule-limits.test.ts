@@ -174,3 +174,59 @@ describe("rule versions", () => {
     expect((await call("GET", "/v1/rules/base/versions", { token: other.admin })).status).toBe(404);
   });
 });
+
+describe("expressions", () => {
+  it("earns when the CEL expression holds, over order and member", async () => {
+    const m = await createMerchant();
+    await call("PUT", "/v1/members/cel", { token: m.admin, body: { attributes: { vip: true, visits: 3 } } });
+    await createRule(m, {
+      id: "tea-vip",
+      name: "tea for VIPs",
+      conditions: {
+        expression:
+          'order.items.exists(i, i.category == "tea" && i.quantity >= 2) && member.attributes.vip == true && member.attributes.visits > 2',
+      },
+      effect: { kind: "fixed", points: 40 },
+    });
+    const items = [{ sku: "lj", category: "tea", quantity: 2, unitPrice: 500 }];
+    const hit = await postOrder(m, { orderId: "c1", memberId: "cel", amount: 1000, items });
+    expect(hit.body.pointsEarned).toBe(40);
+    const fewer = await postOrder(m, { orderId: "c2", memberId: "cel", amount: 500, items: [{ ...items[0], quantity: 1 }] });
+    expect(fewer.body.pointsEarned).toBe(0);
+    // A member without the attribute: the expression is false, never an error.
+    const plain = await postOrder(m, { orderId: "c3", memberId: "plain", amount: 1000, items });
+    expect(plain.status).toBe(201);
+    expect(plain.body.pointsEarned).toBe(0);
+  });
+
+  it("refuses invalid, non-boolean and unbounded expressions naming conditions.expression with the position", async () => {
+    const m = await createMerchant();
+    const refuse = async (expression: string, fragment: string) => {
+      const r = await call("POST", "/v1/rules", {
+        token: m.admin,
+        body: { id: "x", name: "x", conditions: { expression }, effect: { kind: "fixed", points: 1 } },
+      });
+      expect(r.status, expression).toBe(400);
+      expect(r.body.code).toBe("invalid_request");
+      expect(r.body.errors[0].path).toBe("conditions.expression");
+      expect(r.body.errors[0].message).toContain(fragment);
+      expect(r.body.errors[0].message).toMatch(/position \d+/);
+    };
+    await refuse("order.amount >", "position 14");
+    await refuse("order.amount + 1", "must be boolean");
+    await refuse("order.amont > 1", "amont");
+    await refuse("order.items.all(a, order.items.exists(b, a.sku == b.sku))", "nested");
+    await refuse('order.channel.matches("a+")', "matches");
+    const long = await call("POST", "/v1/rules", {
+      token: m.admin,
+      body: {
+        id: "x",
+        name: "x",
+        conditions: { expression: `${"true && ".repeat(200)}true` },
+        effect: { kind: "fixed", points: 1 },
+      },
+    });
+    expect(long.status).toBe(400);
+    expect((await call("GET", "/v1/rules", { token: m.admin })).body.data).toEqual([]);
+  });
+});

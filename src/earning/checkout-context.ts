@@ -61,7 +61,7 @@ function checkoutQueries(merchant: Sql, memberId: string, orderId: string, occur
     ladder: ladderQuery(merchant),
     member: sql`SELECT tier_id AS storedTierId, order_count AS orderCount, next_release_at AS nextReleaseAt,
         last_activity_at AS lastActivityAt, enrolled_at AS enrolledAt, tier_window_start AS tierWindowStart,
-        tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders
+        tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders, attributes
       FROM members WHERE merchant_id = ${merchant} AND id = ${memberId}`,
     // Bounded: rules beyond MAX_ACTIVE_RULES are refused when created or activated.
     rules: sql`SELECT merchant_id AS merchantId, id, name, active, priority, starts_at AS startsAt, ends_at AS endsAt,
@@ -110,12 +110,21 @@ function prefetchedCheckout(prefetched: Prefetched | undefined) {
 
 function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): CheckoutContext {
   const program = rows.program[0] as (typeof programs.$inferSelect & { autoEnroll: boolean | number }) | undefined;
-  const member = rows.member[0] as (MemberClock & MemberTierState & { orderCount: number }) | undefined;
+  const member = rows.member[0] as
+    | (MemberClock & MemberTierState & { orderCount: number; attributes: string | null })
+    | undefined;
   const ladder = ladderFromRow(rows.ladder[0] as LadderRow | undefined);
   return {
     program: programFromRow(program ? { ...program, autoEnroll: Boolean(program.autoEnroll) } : undefined),
     ladder,
-    member: member ? { ...member, ...tierFacts(ladder, member.storedTierId), previousOrders: member.orderCount } : null,
+    member: member
+      ? {
+          ...member,
+          ...tierFacts(ladder, member.storedTierId),
+          previousOrders: member.orderCount,
+          attributes: member.attributes ? (JSON.parse(member.attributes) as Record<string, unknown>) : {},
+        }
+      : null,
     rules: (rows.rules as RuleRow[]).map(ruleFromRow),
     usage: usageFromRows(rows.usage as unknown as UsageRow[]),
     orderExists: rows.order.length > 0,

@@ -11,6 +11,7 @@
  * multiplier counts the per_amount points after their own limits. Integer arithmetic only.
  */
 import { mulDiv } from "../platform/math";
+import { type ExpressionContext, expressionContext, expressionHolds } from "./expression";
 import { clipToLimits, type LimitRoom, limitRoom, NO_USAGE } from "./rule-limits";
 import type { Award, Evaluation, LimitUsage, LimitUse, MemberFacts, OrderFacts, OrderItem, Rule, RuleOutcome } from "./types";
 
@@ -46,20 +47,28 @@ function matchingItems(rule: Rule, order: OrderFacts): OrderItem[] | null {
   );
 }
 
-/** Why the rule does not apply, or null when it does. `weekday` is computed once per order. */
-function mismatch(rule: Rule, order: OrderFacts, member: MemberFacts, weekday: () => number): string | null {
+/** Facts computed at most once per order, and only when a rule needs them. */
+interface Lazy {
+  weekday: () => number;
+  expressionContext: () => ExpressionContext;
+}
+
+/** Why the rule does not apply, or null when it does. */
+function mismatch(rule: Rule, order: OrderFacts, member: MemberFacts, lazy: Lazy): string | null {
   const c = rule.conditions;
   if (!rule.active) return "inactive";
   if (rule.startsAt !== null && order.occurredAt < rule.startsAt) return "not started";
   if (rule.endsAt !== null && order.occurredAt >= rule.endsAt) return "ended";
   if (c.minAmount !== undefined && order.amount < c.minAmount) return "below minAmount";
   if (c.channels?.length && (order.channel === undefined || !c.channels.includes(order.channel))) return "channel";
-  if (c.daysOfWeek?.length && !c.daysOfWeek.includes(weekday())) return "day of week";
+  if (c.daysOfWeek?.length && !c.daysOfWeek.includes(lazy.weekday())) return "day of week";
   if (c.tiers?.length && (member.tierId === null || !c.tiers.includes(member.tierId))) return "tier";
   if (c.firstOrder === true && member.previousOrders > 0) return "not first order";
   if (c.firstOrder === false && member.previousOrders === 0) return "first order";
   const items = matchingItems(rule, order);
   if (items !== null && items.length === 0) return "no matching items";
+  // Last: the costliest condition.
+  if (c.expression !== undefined && !expressionHolds(c.expression, lazy.expressionContext())) return "expression";
   return null;
 }
 
@@ -111,10 +120,14 @@ export function evaluateRules(
   const outcomes: RuleOutcome[] = [];
   const matched: Matched[] = [];
   let day: number | undefined;
-  const weekday = () => (day ??= isoWeekday(order.occurredAt, timezone));
+  let context: ExpressionContext | undefined;
+  const lazy: Lazy = {
+    weekday: () => (day ??= isoWeekday(order.occurredAt, timezone)),
+    expressionContext: () => (context ??= expressionContext(order, member)),
+  };
   let stopped = false;
   for (const rule of [...rules].sort(byPriority)) {
-    const reason = mismatch(rule, order, member, weekday);
+    const reason = mismatch(rule, order, member, lazy);
     const outcome: RuleOutcome = { ruleId: rule.id, name: rule.name, matched: reason === null, points: 0 };
     outcomes.push(outcome);
     if (reason !== null) outcome.reason = reason;

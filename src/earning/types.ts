@@ -10,6 +10,8 @@ export interface RuleConditions {
   tiers?: string[];
   /** true: only a member's first order; false: only repeat orders. */
   firstOrder?: boolean;
+  /** A CEL expression over `order` and `member` that must be true (earning/expression.ts). */
+  expression?: string;
 }
 
 /** Local period a per-member limit counts in (merchant timezone). */
@@ -82,6 +84,7 @@ export interface OrderItem {
 
 export interface OrderFacts {
   amount: number;
+  currency?: string;
   occurredAt: number;
   channel?: string;
   items?: OrderItem[];
@@ -94,6 +97,8 @@ export interface MemberFacts {
   earnMultiplierBps?: number;
   /** Orders the member placed before this one. */
   previousOrders: number;
+  /** The member's attributes (expressions read them); absent for a new member. */
+  attributes?: Record<string, unknown>;
 }
 
 export interface Award {

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { compileExpression, MAX_AST_NODES, MAX_EXPRESSION_LENGTH } from "../earning/expression";
 import { AwardSchema, OrderInputSchema, SkippedSchema } from "../earning/schemas";
 import { LIMIT_PERIODS, SKIP_REASONS } from "../earning/types";
 import { IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits } from "../platform/validation";
@@ -18,6 +19,21 @@ export const RuleConditionsSchema = z
       .openapi({ description: "ISO weekdays in the merchant's time zone: 1 = Monday ... 7 = Sunday." }),
     tiers: z.array(MerchantChosenId).max(50).optional(),
     firstOrder: z.boolean().optional().openapi({ description: "true: only a first order; false: only repeat orders." }),
+    expression: z
+      .string()
+      .superRefine((source, ctx) => {
+        const compiled = compileExpression(source);
+        if (!compiled.ok) ctx.addIssue({ code: "custom", message: compiled.message });
+      })
+      .optional()
+      .openapi({
+        description:
+          "A CEL expression that must be true: over `order` (amount, currency, channel, items[] with sku, category, quantity, " +
+          "unitPrice) and `member` (attributes, tier, orderCount). Must be boolean; at most " +
+          `${MAX_EXPRESSION_LENGTH} characters and ${MAX_AST_NODES} nodes; list macros (all, exists, exists_one, map, filter) ` +
+          "may not nest and matches() is refused, so evaluation stays cheap. A missing attribute makes it false.",
+        example: 'order.items.exists(i, i.category == "tea" && i.quantity >= 2) && member.attributes.vip == true',
+      }),
   })
   .openapi("RuleConditions");
 
