@@ -230,3 +230,41 @@ describe("expressions", () => {
     expect((await call("GET", "/v1/rules", { token: m.admin })).body.data).toEqual([]);
   });
 });
+
+describe("configuration cache", () => {
+  it("never uses a stale rule, program setting or ladder after a change", async () => {
+    const m = await createMerchant();
+    const earn = async (memberId = "cache") =>
+      (await postOrder(m, { orderId: uid("o"), memberId, amount: 1000 })).body.pointsEarned;
+    await createRule(m, { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } });
+    expect(await earn()).toBe(10);
+    expect(await earn()).toBe(10);
+    await call("PUT", "/v1/rules/base", {
+      token: m.admin,
+      body: { name: "base", effect: { kind: "per_amount", points: 5, per: 100 } },
+    });
+    expect(await earn()).toBe(50);
+    await createRule(m, { id: "bonus", name: "bonus", effect: { kind: "fixed", points: 7 } });
+    expect(await earn()).toBe(57);
+    await call("PUT", "/v1/rules/bonus", {
+      token: m.admin,
+      body: { name: "bonus", active: false, effect: { kind: "fixed", points: 7 } },
+    });
+    expect(await earn()).toBe(50);
+    await call("DELETE", "/v1/rules/base", { token: m.admin });
+    expect(await earn()).toBe(0);
+    await createRule(m, { id: "base2", name: "base2", effect: { kind: "per_amount", points: 1, per: 100 } });
+    await call("PUT", "/v1/tiers", {
+      token: m.admin,
+      body: {
+        metric: "spend",
+        window: { kind: "calendar_year" },
+        tiers: [{ id: "all", name: "All", threshold: 0, earnMultiplier: 3 }],
+      },
+    });
+    expect(await earn()).toBe(30);
+    const program = { pointValue: { points: 100, amount: 100 }, pendingDays: 0, expiry: { policy: "none" }, autoEnroll: false };
+    expect((await call("PUT", "/v1/program", { token: m.admin, body: program })).status).toBe(200);
+    expect((await postOrder(m, { orderId: uid("o"), memberId: "stranger", amount: 1000 })).status).toBe(404);
+  });
+});

@@ -11,6 +11,7 @@ import { MAX_UNITS } from "../platform/validation";
 import { type MemberClock, type ProgramSettings, programFromRow } from "../program/settings";
 import type { Ladder } from "../tiers/ladder";
 import { type LadderRow, ladderFromRow, ladderQuery } from "../tiers/ladder-row";
+import { type CheckoutConfig, cachedConfig, cachedVersion, rememberConfig } from "./config-cache";
 import { MAX_ACTIVE_RULES } from "./limits";
 import { candidatePeriodKeys } from "./rule-limits";
 import { type RuleRow, ruleFromRow } from "./rule-row";
@@ -40,7 +41,7 @@ export interface CheckoutContext {
 }
 
 /** The checkout's reads by name, in the order they are batched (and their results come back). */
-const CHECKOUT_READS = ["program", "ladder", "member", "rules", "usage", "order"] as const;
+const CHECKOUT_READS = ["config", "program", "ladder", "member", "rules", "usage", "order"] as const;
 type CheckoutRead = (typeof CHECKOUT_READS)[number];
 
 /**
@@ -48,12 +49,19 @@ type CheckoutRead = (typeof CHECKOUT_READS)[number];
  * key (merchantOfKey) when they ride along with authentication (see Prefetch). Raw SQL rather than drizzle:
  * it is the hottest read path and must be batchable with the key lookup.
  */
-function checkoutQueries(merchant: Sql, memberId: string, orderId: string, occurredAt: number): Record<CheckoutRead, Sql> {
+function checkoutQueries(merchant: Sql, memberId: string, orderId: string, occurredAt: number, cache: CacheRef) {
   const periods = sql.join(
     candidatePeriodKeys(occurredAt).map((key) => sql`${key}`),
     sql`, `,
   );
-  return {
+  const known = cache.key === null ? null : cachedVersion(cache.key);
+  // With a cached configuration, its reads return rows only when the version moved past it.
+  const ifChanged = (query: Sql) =>
+    known === null
+      ? query
+      : sql`SELECT * FROM (${query}) WHERE (SELECT config_version FROM merchants WHERE id = ${merchant}) <> ${known}`;
+  const queries: Record<CheckoutRead, Sql> = {
+    config: sql`SELECT config_version AS version, ${known} AS known, ${cache.key} AS cacheKey FROM merchants WHERE id = ${merchant}`,
     program: sql`SELECT merchant_id AS merchantId, point_value_points AS pointValuePoints,
         point_value_amount AS pointValueAmount, pending_days AS pendingDays, expiry_policy AS expiryPolicy,
         expiry_days AS expiryDays, auto_enroll AS autoEnroll, updated_at AS updatedAt
@@ -73,6 +81,12 @@ function checkoutQueries(merchant: Sql, memberId: string, orderId: string, occur
       WHERE merchant_id = ${merchant} AND ((member_id = '' AND period = '') OR (member_id = ${memberId} AND period IN (${periods})))`,
     order: sql`SELECT 1 AS found FROM orders WHERE merchant_id = ${merchant} AND id = ${orderId}`,
   };
+  return { ...queries, program: ifChanged(queries.program), ladder: ifChanged(queries.ladder), rules: ifChanged(queries.rules) };
+}
+
+/** The isolate cache entry the reads may use (null: read everything). */
+interface CacheRef {
+  key: string | null;
 }
 
 /** The checkout's reads as named statements, under names no other prefetch uses. */
@@ -82,8 +96,9 @@ export function checkoutReads(
   memberId: string,
   orderId: string,
   occurredAt: number,
+  cache: CacheRef = { key: null },
 ): Record<`checkout.${CheckoutRead}`, D1PreparedStatement> {
-  const queries = checkoutQueries(merchant, memberId, orderId, occurredAt);
+  const queries = checkoutQueries(merchant, memberId, orderId, occurredAt, cache);
   return Object.fromEntries(CHECKOUT_READS.map((name) => [`checkout.${name}`, prepare(db, queries[name])])) as Record<
     `checkout.${CheckoutRead}`,
     D1PreparedStatement
@@ -94,6 +109,7 @@ export function checkoutReads(
 function byName(results: Prefetched): Record<CheckoutRead, Record<string, unknown>[]> {
   const rows = (name: CheckoutRead) => (results[`checkout.${name}`]?.results ?? []) as Record<string, unknown>[];
   return {
+    config: rows("config"),
     program: rows("program"),
     ladder: rows("ladder"),
     member: rows("member"),
@@ -108,24 +124,44 @@ function prefetchedCheckout(prefetched: Prefetched | undefined) {
   return prefetched && CHECKOUT_READS.every((name) => prefetched[`checkout.${name}`]) ? prefetched : undefined;
 }
 
-function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): CheckoutContext {
+function configFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): CheckoutConfig {
   const program = rows.program[0] as (typeof programs.$inferSelect & { autoEnroll: boolean | number }) | undefined;
+  return {
+    program: programFromRow(program ? { ...program, autoEnroll: Boolean(program.autoEnroll) } : undefined),
+    ladder: ladderFromRow(rows.ladder[0] as LadderRow | undefined),
+    rules: (rows.rules as RuleRow[]).map(ruleFromRow),
+  };
+}
+
+/**
+ * The configuration: cached when the reads skipped it (the version is the one the cache held), else built
+ * from the rows and cached. undefined when the cache moved on since the reads were made: read again.
+ */
+function configOf(rows: Record<CheckoutRead, Record<string, unknown>[]>): CheckoutConfig | undefined {
+  const version = rows.config[0] as { version: number; known: number | null; cacheKey: string | null } | undefined;
+  if (!version || version.cacheKey === null) return configFrom(rows);
+  if (version.known === version.version) return cachedConfig(version.cacheKey, version.version);
+  const config = configFrom(rows);
+  rememberConfig(version.cacheKey, version.version, config);
+  return config;
+}
+
+function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): CheckoutContext | undefined {
+  const config = configOf(rows);
+  if (!config) return undefined;
   const member = rows.member[0] as
     | (MemberClock & MemberTierState & { orderCount: number; attributes: string | null })
     | undefined;
-  const ladder = ladderFromRow(rows.ladder[0] as LadderRow | undefined);
   return {
-    program: programFromRow(program ? { ...program, autoEnroll: Boolean(program.autoEnroll) } : undefined),
-    ladder,
+    ...config,
     member: member
       ? {
           ...member,
-          ...tierFacts(ladder, member.storedTierId),
+          ...tierFacts(config.ladder, member.storedTierId),
           previousOrders: member.orderCount,
           attributes: member.attributes ? (JSON.parse(member.attributes) as Record<string, unknown>) : {},
         }
       : null,
-    rules: (rows.rules as RuleRow[]).map(ruleFromRow),
     usage: usageFromRows(rows.usage as unknown as UsageRow[]),
     orderExists: rows.order.length > 0,
   };
@@ -161,12 +197,15 @@ export async function loadCheckoutContext(
 ): Promise<CheckoutContext> {
   const { memberId, orderId } = input;
   const prefetched = prefetchedCheckout(scope.prefetched);
-  if (prefetched) return contextFrom(byName(prefetched));
+  const fromPrefetch = prefetched ? contextFrom(byName(prefetched)) : undefined;
+  if (fromPrefetch) return fromPrefetch;
   const occurredAt = orderTimeOf(input.occurredAt, scope.at);
   const reads = checkoutReads(scope.db, sql`${scope.merchant.id}`, memberId, orderId, occurredAt);
   const names = Object.keys(reads) as (keyof typeof reads)[];
   const results = await scope.db.batch(names.map((name) => reads[name]));
-  return contextFrom(byName(Object.fromEntries(names.map((name, i) => [name, results[i]!]))));
+  const context = contextFrom(byName(Object.fromEntries(names.map((name, i) => [name, results[i]!]))));
+  if (!context) throw new Error("checkout read without a cache key returned no configuration");
+  return context;
 }
 
 /** Prefetch for routes whose JSON body names the member and order (POST /v1/orders, quote). */
@@ -174,7 +213,9 @@ export const prefetchCheckout: Prefetch = async (c) => {
   const body = (await c.req.json().catch(() => null)) as { memberId?: unknown; orderId?: unknown; occurredAt?: unknown } | null;
   const hash = c.var.secretHash;
   if (!hash || typeof body?.memberId !== "string" || typeof body.orderId !== "string") return {};
-  return checkoutReads(c.var.db, merchantOfKey(hash), body.memberId, body.orderId, orderTimeOf(body.occurredAt, now()));
+  return checkoutReads(c.var.db, merchantOfKey(hash), body.memberId, body.orderId, orderTimeOf(body.occurredAt, now()), {
+    key: hash,
+  });
 };
 
 /** How far into the future an order time may be: client clocks run a little ahead. */
