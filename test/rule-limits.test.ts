@@ -268,3 +268,81 @@ describe("configuration cache", () => {
     expect((await postOrder(m, { orderId: uid("o"), memberId: "stranger", amount: 1000 })).status).toBe(404);
   });
 });
+
+describe("bonus events", () => {
+  it("birthday month in the merchant's timezone: 23:30 local on the last day of the month still counts", async () => {
+    const m = await createMerchant({ timezone: "Asia/Shanghai" });
+    await call("PUT", "/v1/members/bday", { token: m.admin, body: { birthday: "1990-11-15" } });
+    await createRule(m, {
+      id: "bday",
+      name: "birthday",
+      conditions: { birthdayMonth: true },
+      effect: { kind: "fixed", points: 200 },
+    });
+    // 2025-11-30 23:30 in Shanghai is 15:30 UTC: still November locally.
+    const last = await postOrder(m, { orderId: "b1", memberId: "bday", amount: 100, occurredAt: "2025-11-30T15:30:00Z" });
+    expect(last.body.pointsEarned).toBe(200);
+    // 00:30 on 1 December locally (16:30 UTC on 30 November): no longer.
+    const next = await postOrder(m, { orderId: "b2", memberId: "bday", amount: 100, occurredAt: "2025-11-30T16:30:00Z" });
+    expect(next.body.pointsEarned).toBe(0);
+    const unknown = await postOrder(m, { orderId: "b3", memberId: "nobday", amount: 100, occurredAt: "2025-11-30T15:30:00Z" });
+    expect(unknown.body.pointsEarned).toBe(0);
+  });
+
+  it("enrolment anniversary", async () => {
+    const m = await createMerchant({ timezone: "Asia/Shanghai" });
+    await createRule(m, {
+      id: "anniv",
+      name: "anniversary",
+      conditions: { enrolmentAnniversary: true },
+      effect: { kind: "fixed", points: 300 },
+    });
+    const first = await postOrder(m, { orderId: "a0", memberId: "old", amount: 100 });
+    expect(first.body.pointsEarned).toBe(0);
+    // Enrolled a year ago today, locally: moved back in the database (enrolment time is set by the engine).
+    const row = await env.DB.prepare("SELECT enrolled_at AS at FROM members WHERE merchant_id = ? AND id = 'old'")
+      .bind(m.id)
+      .first<{ at: number }>();
+    const today = new Date(row!.at);
+    const lastYear = Date.UTC(
+      today.getUTCFullYear() - 1,
+      today.getUTCMonth(),
+      today.getUTCDate(),
+      today.getUTCHours(),
+      today.getUTCMinutes(),
+    );
+    await env.DB.prepare("UPDATE members SET enrolled_at = ? WHERE merchant_id = ? AND id = 'old'").bind(lastYear, m.id).run();
+    const anniversary = await postOrder(m, { orderId: "a1", memberId: "old", amount: 100 });
+    expect(anniversary.body.pointsEarned).toBe(300);
+  });
+
+  it("an order paid partly with points earns only on the money part, unless the program says otherwise", async () => {
+    const m = await createMerchant();
+    await createRule(m, { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } });
+    await postOrder(m, { orderId: "seed", memberId: "pp", amount: 1_000_000 });
+    const redeem = await call("POST", "/v1/redemptions", {
+      token: m.checkout,
+      idempotencyKey: uid("rd"),
+      body: { memberId: "pp", points: 4000, orderId: "mixed" },
+    });
+    expect(redeem.status, redeem.text).toBe(201);
+    // 100.00 order, 40.00 paid with points: earns on 60.00.
+    const mixed = await postOrder(m, { orderId: "mixed", memberId: "pp", amount: 10_000 });
+    expect(mixed.body.pointsEarned).toBe(60);
+    const program = {
+      pointValue: { points: 100, amount: 100 },
+      pendingDays: 0,
+      expiry: { policy: "none" },
+      autoEnroll: true,
+      earnOnPointsPaid: true,
+    };
+    expect((await call("PUT", "/v1/program", { token: m.admin, body: program })).status).toBe(200);
+    await call("POST", "/v1/redemptions", {
+      token: m.checkout,
+      idempotencyKey: uid("rd"),
+      body: { memberId: "pp", points: 4000, orderId: "mixed2" },
+    });
+    const all = await postOrder(m, { orderId: "mixed2", memberId: "pp", amount: 10_000 });
+    expect(all.body.pointsEarned).toBe(100);
+  });
+});

@@ -58,6 +58,8 @@ export const programs = sqliteTable("programs", {
   expiryPolicy: text("expiry_policy", { enum: EXPIRY_POLICIES }).notNull(),
   expiryDays: integer("expiry_days"),
   autoEnroll: integer("auto_enroll", { mode: "boolean" }).notNull(),
+  /** 1: the part of an order paid with points earns too (by default only the money part earns). */
+  earnOnPointsPaid: integer("earn_on_points_paid", { mode: "boolean" }).notNull().default(false),
   updatedAt: integer("updated_at").notNull(),
 });
 
@@ -293,6 +295,8 @@ export const redemptions = sqliteTable(
     index("redemptions_hold_due").on(t.holdExpiresAt).where(sql`status = 'held'`),
     // A member's holds past their time, released inline by reads and spends.
     index("redemptions_member_holds").on(t.merchantId, t.memberId, t.holdExpiresAt).where(sql`status = 'held'`),
+    // An order's earning base subtracts what its linked redemptions paid.
+    index("redemptions_order").on(t.merchantId, t.orderId).where(sql`order_id IS NOT NULL`),
   ],
 );
 

@@ -37,11 +37,13 @@ export interface CheckoutContext {
   rules: Rule[];
   /** What the active rules have awarded against their budgets, and this member against per-member limits. */
   usage: LimitUsage;
+  /** What captured redemptions linked to the order paid of it, in minor units. */
+  paidWithPoints: number;
   orderExists: boolean;
 }
 
 /** The checkout's reads by name, in the order they are batched (and their results come back). */
-const CHECKOUT_READS = ["config", "program", "ladder", "member", "rules", "usage", "order"] as const;
+const CHECKOUT_READS = ["config", "program", "ladder", "member", "rules", "usage", "paid", "order"] as const;
 type CheckoutRead = (typeof CHECKOUT_READS)[number];
 
 /**
@@ -64,12 +66,13 @@ function checkoutQueries(merchant: Sql, memberId: string, orderId: string, occur
     config: sql`SELECT config_version AS version, ${known} AS known, ${cache.key} AS cacheKey FROM merchants WHERE id = ${merchant}`,
     program: sql`SELECT merchant_id AS merchantId, point_value_points AS pointValuePoints,
         point_value_amount AS pointValueAmount, pending_days AS pendingDays, expiry_policy AS expiryPolicy,
-        expiry_days AS expiryDays, auto_enroll AS autoEnroll, updated_at AS updatedAt
+        expiry_days AS expiryDays, auto_enroll AS autoEnroll, earn_on_points_paid AS earnOnPointsPaid,
+        updated_at AS updatedAt
       FROM programs WHERE merchant_id = ${merchant}`,
     ladder: ladderQuery(merchant),
     member: sql`SELECT tier_id AS storedTierId, order_count AS orderCount, next_release_at AS nextReleaseAt,
         last_activity_at AS lastActivityAt, enrolled_at AS enrolledAt, tier_window_start AS tierWindowStart,
-        tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders, attributes
+        tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders, attributes, birthday
       FROM members WHERE merchant_id = ${merchant} AND id = ${memberId}`,
     // Bounded: rules beyond MAX_ACTIVE_RULES are refused when created or activated.
     rules: sql`SELECT merchant_id AS merchantId, id, name, active, priority, starts_at AS startsAt, ends_at AS endsAt,
@@ -79,6 +82,9 @@ function checkoutQueries(merchant: Sql, memberId: string, orderId: string, occur
     // rule_usage_member index; only rows of rules with limits exist.
     usage: sql`SELECT rule_id AS ruleId, member_id AS memberId, period, points FROM rule_usage
       WHERE merchant_id = ${merchant} AND ((member_id = '' AND period = '') OR (member_id = ${memberId} AND period IN (${periods})))`,
+    // What redemptions linked to this order paid of it (redemptions_order index): only the rest earns.
+    paid: sql`SELECT COALESCE(SUM(value), 0) AS value FROM redemptions
+      WHERE merchant_id = ${merchant} AND order_id = ${orderId} AND status = 'captured'`,
     order: sql`SELECT 1 AS found FROM orders WHERE merchant_id = ${merchant} AND id = ${orderId}`,
   };
   return { ...queries, program: ifChanged(queries.program), ladder: ifChanged(queries.ladder), rules: ifChanged(queries.rules) };
@@ -115,6 +121,7 @@ function byName(results: Prefetched): Record<CheckoutRead, Record<string, unknow
     member: rows("member"),
     rules: rows("rules"),
     usage: rows("usage"),
+    paid: rows("paid"),
     order: rows("order"),
   };
 }
@@ -125,9 +132,15 @@ function prefetchedCheckout(prefetched: Prefetched | undefined) {
 }
 
 function configFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): CheckoutConfig {
-  const program = rows.program[0] as (typeof programs.$inferSelect & { autoEnroll: boolean | number }) | undefined;
+  const program = rows.program[0] as
+    | (typeof programs.$inferSelect & { autoEnroll: boolean | number; earnOnPointsPaid: boolean | number })
+    | undefined;
   return {
-    program: programFromRow(program ? { ...program, autoEnroll: Boolean(program.autoEnroll) } : undefined),
+    program: programFromRow(
+      program
+        ? { ...program, autoEnroll: Boolean(program.autoEnroll), earnOnPointsPaid: Boolean(program.earnOnPointsPaid) }
+        : undefined,
+    ),
     ladder: ladderFromRow(rows.ladder[0] as LadderRow | undefined),
     rules: (rows.rules as RuleRow[]).map(ruleFromRow),
   };
@@ -150,7 +163,7 @@ function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): Che
   const config = configOf(rows);
   if (!config) return undefined;
   const member = rows.member[0] as
-    | (MemberClock & MemberTierState & { orderCount: number; attributes: string | null })
+    | (MemberClock & MemberTierState & { orderCount: number; attributes: string | null; birthday: string | null })
     | undefined;
   return {
     ...config,
@@ -163,6 +176,7 @@ function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): Che
         }
       : null,
     usage: usageFromRows(rows.usage as unknown as UsageRow[]),
+    paidWithPoints: Number((rows.paid[0] as { value?: number } | undefined)?.value ?? 0),
     orderExists: rows.order.length > 0,
   };
 }

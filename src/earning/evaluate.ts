@@ -11,6 +11,8 @@
  * multiplier counts the per_amount points after their own limits. Integer arithmetic only.
  */
 import { mulDiv } from "../platform/math";
+import { type LocalDate, localDate } from "../platform/timezone";
+import { birthdayMonthOf, isAnniversary } from "./calendar";
 import { type ExpressionContext, expressionContext, expressionHolds } from "./expression";
 import { clipToLimits, type LimitRoom, limitRoom, NO_USAGE } from "./rule-limits";
 import type { Award, Evaluation, LimitUsage, LimitUse, MemberFacts, OrderFacts, OrderItem, Rule, RuleOutcome } from "./types";
@@ -49,7 +51,9 @@ function matchingItems(rule: Rule, order: OrderFacts): OrderItem[] | null {
 
 /** Facts computed at most once per order, and only when a rule needs them. */
 interface Lazy {
+  timezone: string;
   weekday: () => number;
+  localDate: () => LocalDate;
   expressionContext: () => ExpressionContext;
 }
 
@@ -65,6 +69,14 @@ function mismatch(rule: Rule, order: OrderFacts, member: MemberFacts, lazy: Lazy
   if (c.tiers?.length && (member.tierId === null || !c.tiers.includes(member.tierId))) return "tier";
   if (c.firstOrder === true && member.previousOrders > 0) return "not first order";
   if (c.firstOrder === false && member.previousOrders === 0) return "first order";
+  if (c.birthdayMonth !== undefined && (birthdayMonthOf(member.birthday) === lazy.localDate().month) !== c.birthdayMonth)
+    return "birthday month";
+  if (
+    c.enrolmentAnniversary !== undefined &&
+    (member.enrolledAt !== undefined && isAnniversary(localDate(member.enrolledAt, lazy.timezone), lazy.localDate())) !==
+      c.enrolmentAnniversary
+  )
+    return "enrolment anniversary";
   const items = matchingItems(rule, order);
   if (items !== null && items.length === 0) return "no matching items";
   // Last: the costliest condition.
@@ -89,13 +101,16 @@ function effectPoints(rule: Rule, order: OrderFacts, tierBps: number): number {
   if (effect.kind === "fixed") return effect.points;
   if (effect.kind !== "per_amount") return 0;
   const items = matchingItems(rule, order);
-  const base =
+  const listed =
     items === null
       ? order.amount
       : Math.min(
           order.amount,
           items.reduce((sum, i) => sum + itemValue(i), 0),
         );
+  // Only the part paid with money earns: the base shrinks in the proportion points paid of the order.
+  const paid = Math.min(order.paidWithPoints ?? 0, order.amount);
+  const base = paid > 0 ? mulDiv(listed, order.amount - paid, order.amount) : listed;
   return mulDiv(base, effect.points * tierBps, effect.per * 10_000);
 }
 
@@ -120,9 +135,12 @@ export function evaluateRules(
   const outcomes: RuleOutcome[] = [];
   const matched: Matched[] = [];
   let day: number | undefined;
+  let date: LocalDate | undefined;
   let context: ExpressionContext | undefined;
   const lazy: Lazy = {
+    timezone,
     weekday: () => (day ??= isoWeekday(order.occurredAt, timezone)),
+    localDate: () => (date ??= localDate(order.occurredAt, timezone)),
     expressionContext: () => (context ??= expressionContext(order, member)),
   };
   let stopped = false;

@@ -12,6 +12,10 @@ export interface RuleConditions {
   firstOrder?: boolean;
   /** A CEL expression over `order` and `member` that must be true (earning/expression.ts). */
   expression?: string;
+  /** true: only in the member's birthday month; false: only outside it (merchant timezone). */
+  birthdayMonth?: boolean;
+  /** true: only on the member's enrolment anniversary (same local day, a year or more later). */
+  enrolmentAnniversary?: boolean;
 }
 
 /** Local period a per-member limit counts in (merchant timezone). */
@@ -85,6 +89,11 @@ export interface OrderItem {
 export interface OrderFacts {
   amount: number;
   currency?: string;
+  /**
+   * What redemptions linked to the order paid of it, in minor units: per_amount rules earn only on the
+   * rest (0 when the program lets the points-paid part earn too).
+   */
+  paidWithPoints?: number;
   occurredAt: number;
   channel?: string;
   items?: OrderItem[];
@@ -99,6 +108,10 @@ export interface MemberFacts {
   previousOrders: number;
   /** The member's attributes (expressions read them); absent for a new member. */
   attributes?: Record<string, unknown>;
+  /** YYYY-MM-DD or MM-DD; absent or null when unknown. */
+  birthday?: string | null;
+  /** When the member enrolled (absent for a new member: enrolled by this order). */
+  enrolledAt?: number;
 }
 
 export interface Award {

@@ -67,7 +67,8 @@ export function evaluateOrder(
 ): Evaluation & { tier: OrderTierPlan | null } {
   if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
   const facts: MemberFacts = ctx.member ?? { ...NEW_MEMBER, ...tierFacts(ctx.ladder, null) };
-  const order = { ...input, occurredAt };
+  const paidWithPoints = ctx.program.earnOnPointsPaid ? 0 : ctx.paidWithPoints;
+  const order = { ...input, occurredAt, paidWithPoints };
   const evaluateAt = (rank: number | null) => {
     if (rank === null || !ctx.ladder) return evaluateRules(ctx.rules, order, facts, timezone, ctx.usage);
     const atRank = { ...facts, ...tierFacts(ctx.ladder, tierAt(ctx.ladder, rank).id) };

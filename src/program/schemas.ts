@@ -28,6 +28,15 @@ export const ProgramSchema = z
       z.strictObject({ policy: z.literal("inactivity"), days: Days }),
     ]),
     autoEnroll: z.boolean(),
+    earnOnPointsPaid: z
+      .boolean()
+      .default(false)
+      .openapi({
+        description:
+          "false (default): an order earns per_amount points only on the part paid with money, its amount minus the value " +
+          "of captured redemptions linked to it by orderId; true: on the whole amount.",
+        example: false,
+      }),
   })
   .openapi("Program");
 

@@ -19,6 +19,20 @@ export const RuleConditionsSchema = z
       .openapi({ description: "ISO weekdays in the merchant's time zone: 1 = Monday ... 7 = Sunday." }),
     tiers: z.array(MerchantChosenId).max(50).optional(),
     firstOrder: z.boolean().optional().openapi({ description: "true: only a first order; false: only repeat orders." }),
+    birthdayMonth: z.boolean().optional().openapi({
+      description:
+        "true: only in the member's birthday month (by the order's occurredAt, merchant timezone); false: only outside it.",
+      example: true,
+    }),
+    enrolmentAnniversary: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          "true: only on the member's enrolment anniversary (same local day, a year or more later; 29 February enrolments " +
+          "celebrate on 28 February in other years); false: only on other days.",
+        example: true,
+      }),
     expression: z
       .string()
       .superRefine((source, ctx) => {

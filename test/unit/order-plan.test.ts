@@ -45,6 +45,7 @@ const context = (over: Partial<CheckoutContext> = {}): CheckoutContext => ({
   program: DEFAULT_PROGRAM,
   ladder: null,
   usage: NO_USAGE,
+  paidWithPoints: 0,
   member,
   rules: [perYuan],
   orderExists: false,
