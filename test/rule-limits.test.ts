@@ -346,3 +346,43 @@ describe("bonus events", () => {
     expect(all.body.pointsEarned).toBe(100);
   });
 });
+
+describe("rule lint", () => {
+  it("warns when a first-order rule pays more per unit spent than the best a regular member can earn", async () => {
+    const m = await createMerchant();
+    const base = await createRule(m, { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } });
+    expect(base.warnings).toEqual([]);
+    const rich = await createRule(m, {
+      id: "welcome",
+      name: "welcome",
+      conditions: { firstOrder: true },
+      effect: { kind: "per_amount", points: 5, per: 100 },
+    });
+    expect(rich.warnings).toEqual([
+      { code: "newcomer_outearns_regulars", message: expect.stringContaining("pays 5.00 points per 100 minor units") },
+    ]);
+    // A fixed welcome bonus on orders of at least 100.00 pays 0.5 per 100: below what regulars earn.
+    const fair = await call("PUT", "/v1/rules/welcome", {
+      token: m.admin,
+      body: { name: "welcome", conditions: { firstOrder: true, minAmount: 10_000 }, effect: { kind: "fixed", points: 50 } },
+    });
+    expect(fair.body.warnings).toEqual([]);
+    // A gold tier at 6x makes regulars out-earn even the rich welcome rule.
+    await call("PUT", "/v1/tiers", {
+      token: m.admin,
+      body: {
+        metric: "spend",
+        window: { kind: "calendar_year" },
+        tiers: [
+          { id: "member", name: "Member", threshold: 0 },
+          { id: "gold", name: "Gold", threshold: 100_000, earnMultiplier: 6 },
+        ],
+      },
+    });
+    const again = await call("PUT", "/v1/rules/welcome", {
+      token: m.admin,
+      body: { name: "welcome", conditions: { firstOrder: true }, effect: { kind: "per_amount", points: 5, per: 100 } },
+    });
+    expect(again.body.warnings).toEqual([]);
+  });
+});

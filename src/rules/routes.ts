@@ -18,6 +18,7 @@ import { MerchantChosenId } from "../platform/validation";
 import {
   RuleCreateSchema,
   RuleReplaceSchema,
+  RuleSavedSchema,
   RuleSchema,
   RuleVersionSchema,
   SimulateInputSchema,
@@ -42,7 +43,12 @@ export const rulesRouter = createRouter()
       security: bearer,
       middleware: [allow("admin"), idempotent(false)] as const,
       request: { headers: IdempotencyHeader, body: jsonBody(RuleCreateSchema) },
-      responses: { 201: jsonResponse(RuleSchema, "The rule"), ...commonErrors, ...conflictError, ...unprocessableError },
+      responses: {
+        201: jsonResponse(RuleSavedSchema, "The rule, with warnings"),
+        ...commonErrors,
+        ...conflictError,
+        ...unprocessableError,
+      },
     }),
     async (c) => c.json(await createRule(scopeOf(c), c.req.valid("json")), 201),
   )
@@ -83,8 +89,8 @@ export const rulesRouter = createRouter()
       middleware: [allow("admin")] as const,
       request: { params: RuleParams, body: jsonBody(RuleReplaceSchema) },
       responses: {
-        200: jsonResponse(RuleSchema, "Replaced"),
-        201: jsonResponse(RuleSchema, "Created"),
+        200: jsonResponse(RuleSavedSchema, "Replaced, with warnings"),
+        201: jsonResponse(RuleSavedSchema, "Created, with warnings"),
         ...commonErrors,
         ...unprocessableError,
       },

@@ -144,6 +144,28 @@ export const RuleSchema = z
   })
   .openapi("Rule");
 
+export const RuleSavedSchema = RuleSchema.extend({
+  warnings: z
+    .array(
+      z.object({
+        code: z
+          .literal("newcomer_outearns_regulars")
+          .openapi({ description: "What the warning is about.", example: "newcomer_outearns_regulars" }),
+        message: z.string().openapi({
+          description: "Why, with the figures.",
+          example:
+            "This first-order rule pays 5.00 points per 100 minor units spent, more than the best a regular member can earn (1.00).",
+        }),
+      }),
+    )
+    .openapi({
+      description:
+        "Advice, never a refusal: a first-order rule that pays more per unit spent than the best a regular member can earn " +
+        "(all repeat-order per_amount rules stacked, at the top tier, with every multiplier) is flagged, as loyal members " +
+        "should gain more than new ones.",
+    }),
+}).openapi("RuleSaved");
+
 export const RuleVersionSchema = z
   .object({
     version: z.number().int().openapi({ description: "1 for the first; every create or replace adds one.", example: 2 }),

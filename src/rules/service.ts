@@ -6,11 +6,13 @@ import { bumpConfigSql } from "../earning/config-version";
 import { evaluateRules } from "../earning/evaluate";
 import { MAX_ACTIVE_RULES } from "../earning/limits";
 import { type RuleRow, ruleFromRow } from "../earning/rule-row";
+import type { Rule } from "../earning/types";
 import { toIso, toIsoOrNull } from "../platform/clock";
 import { prepare, sql } from "../platform/d1/sql";
 import { ApiError, notFound } from "../platform/errors";
 import { decodeCursor, isNumber, isString, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
+import { lintRule, type RuleWarning } from "./lint";
 import type { RuleCreate, RuleReplace, SimulateInput } from "./schemas";
 import { draftRule, mergeDrafts } from "./simulate";
 import { versionBody } from "./versions";
@@ -129,11 +131,27 @@ export async function listVersions(scope: RequestScope, ruleId: string, query: {
   return { data: result.data.map(versionBody), nextCursor: result.nextCursor };
 }
 
+/** Warnings about a saved rule (rules/lint.ts); reads the live rules and the ladder only for first-order rules. */
+async function warningsFor(scope: RequestScope, rule: Rule): Promise<RuleWarning[]> {
+  if (rule.conditions.firstOrder !== true) return [];
+  const merchantId = scope.merchant.id;
+  const [live, top] = await scope.db.batch([
+    prepare(
+      scope.db,
+      sql`SELECT ${RULE_COLUMNS} FROM rules WHERE merchant_id = ${merchantId} AND active = 1 LIMIT ${MAX_ACTIVE_RULES}`,
+    ),
+    prepare(scope.db, sql`SELECT MAX(earn_multiplier_bps) AS bps FROM tiers WHERE merchant_id = ${merchantId}`),
+  ]);
+  const rules = ((live?.results ?? []) as RuleRow[]).map(ruleFromRow);
+  const bps = (top?.results[0] as { bps: number | null } | undefined)?.bps ?? 10_000;
+  return lintRule(rule, rules, Math.max(bps, 10_000));
+}
+
 export async function createRule(scope: RequestScope, input: RuleCreate) {
   await assertActiveRoom(scope, input.id, input.active);
   const { saved } = await saveRule(scope, toRow(scope, input.id, input), false);
   if (!saved) throw new ApiError("conflict", `A rule with id ${input.id} already exists; use PUT to replace it.`);
-  return ruleBody(saved);
+  return { ...ruleBody(saved), warnings: await warningsFor(scope, ruleFromRow(saved)) };
 }
 
 export async function listRules(scope: RequestScope, query: { limit: number; cursor?: string | undefined }) {
@@ -165,7 +183,7 @@ export async function replaceRule(scope: RequestScope, ruleId: string, input: Ru
   await assertActiveRoom(scope, ruleId, input.active);
   const { saved, existed } = await saveRule(scope, toRow(scope, ruleId, input), true);
   if (!saved) throw new Error(`rule ${ruleId} was not saved`);
-  return { body: ruleBody(saved), created: !existed };
+  return { body: { ...ruleBody(saved), warnings: await warningsFor(scope, ruleFromRow(saved)) }, created: !existed };
 }
 
 export async function deleteRule(scope: RequestScope, ruleId: string): Promise<void> {
