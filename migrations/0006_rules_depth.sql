@@ -20,12 +20,12 @@ CREATE TABLE `rule_versions` (
 ALTER TABLE `ledger_entries` ADD `rule_version` integer;--> statement-breakpoint
 ALTER TABLE `merchants` ADD `config_version` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE `orders` ADD `rule_usage` text;--> statement-breakpoint
+CREATE INDEX `orders_occurred` ON `orders` (`merchant_id`,`occurred_at`,`id`);--> statement-breakpoint
 ALTER TABLE `programs` ADD `earn_on_points_paid` integer DEFAULT false NOT NULL;--> statement-breakpoint
 ALTER TABLE `rules` ADD `exclusive` integer DEFAULT false NOT NULL;--> statement-breakpoint
 ALTER TABLE `rules` ADD `limits` text;--> statement-breakpoint
 ALTER TABLE `rules` ADD `version` integer DEFAULT 1 NOT NULL;--> statement-breakpoint
-CREATE INDEX `redemptions_order` ON `redemptions` (`merchant_id`,`order_id`) WHERE order_id IS NOT NULL;--> statement-breakpoint
-
+CREATE INDEX `redemptions_order` ON `redemptions` (`merchant_id`,`order_id`) WHERE order_id IS NOT NULL;
 -- Hand-written: rules made before versions existed get their version 1 recorded, as rule_versions keeps bodies.
 INSERT INTO `rule_versions` (`merchant_id`, `rule_id`, `version`, `body`, `created_at`)
 SELECT `merchant_id`, `id`, 1, json_object('id', `id`, 'name', `name`, 'active', json(CASE WHEN `active` THEN 'true' ELSE 'false' END),

@@ -57,6 +57,12 @@ async function sweep(): Promise<void> {
   ok(await call("GET", "/v1/rules/tea", { token: m.read }), 200);
   ok(await call("GET", "/v1/rules?limit=1", { token: m.read }), 200);
   ok(await call("GET", "/v1/rules/tea/versions", { token: m.read }), 200);
+  const replayBody = {
+    from: "2020-01-01T00:00:00Z",
+    to: "2030-01-01T00:00:00Z",
+    rules: [{ id: "r", name: "r", effect: { kind: "fixed", points: 1 } }],
+  };
+  ok(await call("POST", "/v1/rules/replay", { token: m.admin, body: replayBody }), 200);
   ok(await call("DELETE", "/v1/rules/gone", { token: m.admin }), 204);
   const order = { memberId: "sweep", amount: 20_000, currency: "CNY" };
   const items = [{ sku: "longjing", category: "tea", quantity: 2, unitPrice: 10_000 }];

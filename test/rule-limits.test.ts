@@ -386,3 +386,54 @@ describe("rule lint", () => {
     expect(again.body.warnings).toEqual([]);
   });
 });
+
+describe("rule replay", () => {
+  it("replays drafts over the stored orders of a range, in chunks, writing nothing", async () => {
+    const m = await createMerchant();
+    await createRule(m, { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } });
+    for (let i = 0; i < 5; i++)
+      await postOrder(m, {
+        orderId: `h${i}`,
+        memberId: `rp${i % 2}`,
+        amount: 1000 * (i + 1),
+        occurredAt: `2026-10-0${i + 1}T04:00:00Z`,
+      });
+    await postOrder(m, { orderId: "later", memberId: "rp0", amount: 1000, occurredAt: "2026-11-05T04:00:00Z" });
+    const r = await call("POST", "/v1/rules/replay", {
+      token: m.admin,
+      body: {
+        from: "2026-10-01T00:00:00Z",
+        to: "2026-11-01T00:00:00Z",
+        rules: [
+          { id: "double", name: "double", effect: { kind: "multiplier", factor: 2 } },
+          { id: "capped", name: "capped", effect: { kind: "fixed", points: 10 }, limits: { budget: 25 } },
+        ],
+      },
+    });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body).toMatchObject({
+      orders: 5,
+      earned: { points: 150, rules: [{ ruleId: "base", points: 150 }] },
+      wouldEarn: {
+        points: 150 + 150 + 25,
+        rules: [
+          { ruleId: "base", points: 150, orders: 5 },
+          { ruleId: "double", points: 150, orders: 5 },
+          { ruleId: "capped", points: 25, orders: 3 },
+        ],
+      },
+      nextCursor: null,
+    });
+    const bad = await call("POST", "/v1/rules/replay", {
+      token: m.admin,
+      body: {
+        from: "2026-11-01T00:00:00Z",
+        to: "2026-10-01T00:00:00Z",
+        rules: [{ id: "x", name: "x", effect: { kind: "fixed", points: 1 } }],
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].path).toBe("to");
+    expect((await call("GET", "/v1/rules", { token: m.admin })).body.data).toHaveLength(1);
+  });
+});

@@ -258,7 +258,12 @@ export const orders = sqliteTable(
     refundedItems: text("refunded_items"),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.merchantId, t.id] }), index("orders_member").on(t.merchantId, t.memberId, t.occurredAt)],
+  (t) => [
+    primaryKey({ columns: [t.merchantId, t.id] }),
+    index("orders_member").on(t.merchantId, t.memberId, t.occurredAt),
+    // Rule replay walks a merchant's orders of a date range in time order.
+    index("orders_occurred").on(t.merchantId, t.occurredAt, t.id),
+  ],
 );
 
 export const refunds = sqliteTable(

@@ -16,6 +16,9 @@ import { createRouter } from "../platform/router";
 import { scopeOf } from "../platform/scope";
 import { MerchantChosenId } from "../platform/validation";
 import {
+  MAX_REPLAY_ORDERS,
+  ReplayInputSchema,
+  ReplayResultSchema,
   RuleCreateSchema,
   RuleReplaceSchema,
   RuleSavedSchema,
@@ -24,7 +27,7 @@ import {
   SimulateInputSchema,
   SimulateResultSchema,
 } from "./schemas";
-import { createRule, deleteRule, getRule, listRules, listVersions, replaceRule, simulateOrder } from "./service";
+import { createRule, deleteRule, getRule, listRules, listVersions, replaceRule, replayRules, simulateOrder } from "./service";
 
 const RuleParams = z.object({ ruleId: MerchantChosenId.openapi({ param: { name: "ruleId", in: "path" } }) });
 const tags = ["Earning rules"];
@@ -149,4 +152,20 @@ export const rulesRouter = createRouter()
       },
     }),
     async (c) => c.json(await simulateOrder(scopeOf(c), c.req.valid("json")), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/rules/replay",
+      tags,
+      summary: "Replay draft rules over the stored orders of a date range",
+      description:
+        "What the orders that occurred in [from, to) earned, and what they would have earned under the drafts, in total and " +
+        `per rule. Reads at most ${MAX_REPLAY_ORDERS} orders per call in chunks; nextCursor continues. Writes nothing.`,
+      security: bearer,
+      middleware: [allow("admin")] as const,
+      request: { body: jsonBody(ReplayInputSchema) },
+      responses: { 200: jsonResponse(ReplayResultSchema, "Earned and would-earn totals"), ...commonErrors },
+    }),
+    async (c) => c.json(await replayRules(scopeOf(c), c.req.valid("json")), 200),
   );

@@ -207,3 +207,51 @@ export type RuleCreate = z.infer<typeof RuleCreateSchema>;
 export type RuleReplace = z.infer<typeof RuleReplaceSchema>;
 export type SimulateInput = z.infer<typeof SimulateInputSchema>;
 export type RuleBody = z.infer<typeof RuleSchema>;
+
+/** Orders one replay call evaluates at most (in chunks of REPLAY_CHUNK); the reply's cursor continues. */
+export const MAX_REPLAY_ORDERS = 2000;
+export const REPLAY_CHUNK = 500;
+
+export const ReplayInputSchema = z
+  .strictObject({
+    rules: z.array(RuleCreateSchema).min(1).max(200).openapi({
+      description: "Draft rules. They are added to the live rules; a draft with a live rule's id replaces it.",
+    }),
+    onlyDrafts: z
+      .boolean()
+      .optional()
+      .openapi({ description: "Evaluate the drafts alone, without the live rules.", example: false }),
+    from: IsoTimestamp.openapi({
+      description: "Orders that occurred at or after this instant.",
+      example: "2026-10-01T00:00:00Z",
+    }),
+    to: IsoTimestamp.openapi({ description: "Orders that occurred before this instant.", example: "2026-11-01T00:00:00Z" }),
+    cursor: z.string().max(512).optional().openapi({ description: "nextCursor of the previous reply, to continue the range." }),
+  })
+  .refine((r) => endsAfterStart({ startsAt: r.from, endsAt: r.to }), { message: "must be after from", path: ["to"] })
+  .openapi("ReplayInput");
+
+const RulePoints = z.object({ ruleId: z.string(), points: z.number().int() });
+
+export const ReplayResultSchema = z
+  .object({
+    orders: z.number().int().openapi({ description: "Orders replayed by this call.", example: 1200 }),
+    earned: z
+      .object({ points: z.number().int(), rules: z.array(RulePoints) })
+      .openapi({ description: "What those orders earned when posted, in all and per rule." }),
+    wouldEarn: z.object({ points: z.number().int(), rules: z.array(RulePoints.extend({ orders: z.number().int() })) }).openapi({
+      description:
+        "What they would have earned under the drafts (with live rules unless onlyDrafts), per rule with the orders it paid; " +
+        "the drafts' budgets and per-member limits are consumed in the order the orders happened. Members are taken as they " +
+        "are now (tier, attributes, birthday); the order count before each order is counted from the stored orders.",
+    }),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({
+        description: `Set when the range holds more than ${MAX_REPLAY_ORDERS} orders: send it back to replay the next ones.`,
+      }),
+  })
+  .openapi("ReplayResult");
+
+export type ReplayInput = z.infer<typeof ReplayInputSchema>;

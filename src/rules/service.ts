@@ -1,19 +1,29 @@
 /** All of the earning rules' D1 access: admin CRUD through drizzle, simulation through the checkout context. */
 import { and, asc, count, desc, eq, gt, lt, ne } from "drizzle-orm";
 import { rules, ruleVersions } from "../db/schema";
-import { assertEarnable, checkOrder, loadCheckoutContext, NEW_MEMBER } from "../earning/checkout-context";
+import { assertEarnable, checkOrder, loadCheckoutContext, NEW_MEMBER, tierFacts } from "../earning/checkout-context";
 import { bumpConfigSql } from "../earning/config-version";
 import { evaluateRules } from "../earning/evaluate";
 import { MAX_ACTIVE_RULES } from "../earning/limits";
 import { type RuleRow, ruleFromRow } from "../earning/rule-row";
-import type { Rule } from "../earning/types";
+import type { OrderItem, Rule } from "../earning/types";
 import { toIso, toIsoOrNull } from "../platform/clock";
-import { prepare, sql } from "../platform/d1/sql";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { ApiError, notFound } from "../platform/errors";
-import { decodeCursor, isNumber, isString, page } from "../platform/pagination";
+import { decodeCursor, encodeCursor, isNumber, isString, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
+import type { Ladder } from "../tiers/ladder";
+import { type LadderRow, ladderFromRow, ladderQuery } from "../tiers/ladder-row";
 import { lintRule, type RuleWarning } from "./lint";
-import type { RuleCreate, RuleReplace, SimulateInput } from "./schemas";
+import { emptyTotals, type ReplayOrder, replayOrder, summarizeReplay } from "./replay";
+import {
+  MAX_REPLAY_ORDERS,
+  REPLAY_CHUNK,
+  type ReplayInput,
+  type RuleCreate,
+  type RuleReplace,
+  type SimulateInput,
+} from "./schemas";
 import { draftRule, mergeDrafts } from "./simulate";
 import { versionBody } from "./versions";
 
@@ -210,3 +220,82 @@ export async function simulateOrder(scope: RequestScope, input: SimulateInput) {
     rules: result.outcomes.map((o) => ({ ...o, draft: draftIds.has(o.ruleId) })),
   };
 }
+
+interface ReplayRow {
+  id: string;
+  memberId: string;
+  amount: number;
+  currency: string;
+  occurredAt: number;
+  channel: string | null;
+  items: string | null;
+  awards: string;
+  tierId: string | null;
+  attributes: string | null;
+  birthday: string | null;
+  enrolledAt: number | null;
+  previousOrders: number;
+}
+
+/** One chunk of the range's orders in time order, each with its member as it is now and its earlier orders. */
+function replayChunkSql(merchantId: string, from: number, to: number, after: [number, string] | undefined): Sql {
+  const resume = after ? sql`AND (o.occurred_at, o.id) > (${after[0]}, ${after[1]})` : sql``;
+  return sql`SELECT o.id, o.member_id AS memberId, o.amount, o.currency, o.occurred_at AS occurredAt, o.channel, o.items,
+      o.awards, m.tier_id AS tierId, m.attributes, m.birthday, m.enrolled_at AS enrolledAt,
+      (SELECT COUNT(*) FROM orders p WHERE p.merchant_id = o.merchant_id AND p.member_id = o.member_id
+        AND (p.occurred_at < o.occurred_at OR (p.occurred_at = o.occurred_at AND p.id < o.id))) AS previousOrders
+    FROM orders o LEFT JOIN members m ON m.merchant_id = o.merchant_id AND m.id = o.member_id
+    WHERE o.merchant_id = ${merchantId} AND o.occurred_at >= ${from} AND o.occurred_at < ${to} ${resume}
+    ORDER BY o.occurred_at, o.id LIMIT ${REPLAY_CHUNK}`;
+}
+
+function replayEntry(row: ReplayRow, ladder: Ladder | null): ReplayOrder {
+  return {
+    memberId: row.memberId,
+    order: {
+      amount: row.amount,
+      currency: row.currency,
+      occurredAt: row.occurredAt,
+      ...(row.channel !== null && { channel: row.channel }),
+      items: row.items ? (JSON.parse(row.items) as OrderItem[]) : [],
+    },
+    member: {
+      ...tierFacts(ladder, row.tierId),
+      previousOrders: row.previousOrders,
+      attributes: row.attributes ? (JSON.parse(row.attributes) as Record<string, unknown>) : {},
+      birthday: row.birthday,
+      ...(row.enrolledAt !== null && { enrolledAt: row.enrolledAt }),
+    },
+    earned: JSON.parse(row.awards) as { ruleId: string; points: number }[],
+  };
+}
+
+/** What the stored orders of a range earned and would earn under draft rules, in chunks. Writes nothing. */
+export async function replayRules(scope: RequestScope, input: ReplayInput) {
+  const merchantId = scope.merchant.id;
+  const [live, ladderRows] = await scope.db.batch([
+    prepare(
+      scope.db,
+      sql`SELECT ${RULE_COLUMNS} FROM rules WHERE merchant_id = ${merchantId} AND active = 1 LIMIT ${MAX_ACTIVE_RULES}`,
+    ),
+    prepare(scope.db, ladderQuery(sql`${merchantId}`)),
+  ]);
+  const liveRules = input.onlyDrafts ? [] : ((live?.results ?? []) as RuleRow[]).map(ruleFromRow);
+  const { rules: evaluated } = mergeDrafts(liveRules, input.rules.map(draftRule));
+  const ladder = ladderFromRow(ladderRows?.results[0] as LadderRow | undefined);
+  const totals = emptyTotals();
+  let after = input.cursor ? decodeCursor(input.cursor, isReplayCursor) : undefined;
+  let more = true;
+  while (more && totals.orders < MAX_REPLAY_ORDERS) {
+    const rows = (await prepare(scope.db, replayChunkSql(merchantId, Date.parse(input.from), Date.parse(input.to), after)).all())
+      .results as unknown as ReplayRow[];
+    for (const row of rows) replayOrder(totals, evaluated, replayEntry(row, ladder), scope.merchant.timezone);
+    const last = rows[rows.length - 1];
+    if (last) after = [last.occurredAt, last.id];
+    more = rows.length === REPLAY_CHUNK;
+  }
+  return { ...summarizeReplay(totals), nextCursor: more && after ? encodeCursor(after) : null };
+}
+
+const isReplayCursor = (v: unknown): v is [number, string] =>
+  Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && typeof v[1] === "string";

@@ -372,6 +372,25 @@ const ROUTES: BodyRoute[] = [
     fields: RULE_FIELDS,
   },
   {
+    name: "POST /v1/rules/replay",
+    method: "POST",
+    path: "/v1/rules/replay",
+    token: () => A.admin,
+    valid: {
+      from: "2026-01-01T00:00:00Z",
+      to: "2027-01-01T00:00:00Z",
+      rules: [{ id: "draft", ...ruleFields() }],
+      onlyDrafts: false,
+    },
+    required: ["from", "to", "rules", "rules.0.id", ...RULE_REQUIRED.map((p) => `rules.0.${p}`)],
+    idempotency: "none",
+    fields: {
+      from: { invalid: ["soon"] },
+      to: { invalid: ["later", "2025-01-01T00:00:00Z"] },
+      ...prefixed("rules.0", RULE_FIELDS),
+    },
+  },
+  {
     name: "POST /v1/rules/simulate",
     method: "POST",
     path: "/v1/rules/simulate",

@@ -169,6 +169,12 @@ function bodyFor(r: Route, memberId = MEMBER_A): unknown {
       return { name: "Hijacked", effect: { kind: "fixed", points: 1_000_000 } };
     case "POST /v1/rules/simulate":
       return { order: order() };
+    case "POST /v1/rules/replay":
+      return {
+        from: "2020-01-01T00:00:00Z",
+        to: "2030-01-01T00:00:00Z",
+        rules: [{ id: "r", name: "r", effect: { kind: "fixed", points: 1 } }],
+      };
     case "PUT /v1/tiers":
     case "POST /v1/tiers/preview":
       return LADDER;
