@@ -48,6 +48,7 @@ describe("merchants and API keys", () => {
       pendingDays: 0,
       expiry: { policy: "none" },
       autoEnroll: true,
+      earnOnPointsPaid: false,
     });
   });
 

@@ -38,6 +38,55 @@ describe("rule limits", () => {
     expect(none.body).toMatchObject({ pointsEarned: 0, skipped: [{ ruleId: "promo", reason: "budget_spent" }] });
   });
 
+  it("concurrent orders and refunds keep every limit's usage equal to what the orders kept minus what refunds gave back", async () => {
+    const m = await createMerchant();
+    await createRule(m, {
+      id: "lim",
+      name: "limited",
+      effect: { kind: "per_amount", points: 1, per: 100 },
+      limits: { budget: 2000, perMember: { points: 300, per: "month" } },
+    });
+    const first = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => postOrder(m, { orderId: `q${i}`, memberId: `cm${i % 3}`, amount: 10_000 + i * 1000 })),
+    );
+    expect(first.every((r) => r.status === 201)).toBe(true);
+    // Refund half of every other order while new orders race for the room it gives back.
+    const mixed = await Promise.all([
+      ...first
+        .filter((_, i) => i % 2 === 0)
+        .map((r, i) =>
+          call("POST", `/v1/orders/${r.body.orderId}/refunds`, {
+            token: m.checkout,
+            idempotencyKey: uid("r"),
+            body: { refundId: `h${i}`, amount: 5000 },
+          }),
+        ),
+      ...Array.from({ length: 8 }, (_, i) => postOrder(m, { orderId: `z${i}`, memberId: `cm${i % 4}`, amount: 20_000 })),
+    ]);
+    expect(mixed.every((r) => r.status === 201)).toBe(true);
+    const rows = await env.DB.prepare(
+      `SELECT o.member_id AS memberId, o.amount, o.refunded_amount AS refunded, o.awards FROM orders o WHERE o.merchant_id = ?`,
+    )
+      .bind(m.id)
+      .all<{ memberId: string; amount: number; refunded: number; awards: string }>();
+    const kept = new Map<string, number>();
+    let total = 0;
+    for (const row of rows.results) {
+      const points = (JSON.parse(row.awards) as { points: number }[]).reduce((s, a) => s + a.points, 0);
+      const net = points - Math.floor((points * row.refunded) / row.amount);
+      total += net;
+      kept.set(row.memberId, (kept.get(row.memberId) ?? 0) + net);
+    }
+    const usage = await env.DB.prepare("SELECT member_id AS memberId, points FROM rule_usage WHERE merchant_id = ?")
+      .bind(m.id)
+      .all<{ memberId: string; points: number }>();
+    for (const row of usage.results) {
+      if (row.memberId === "") expect(row.points).toBe(total);
+      else expect(row.points).toBe(kept.get(row.memberId));
+      expect(row.points).toBeLessThanOrEqual(row.memberId === "" ? 2000 : 300);
+    }
+  });
+
   it("clips the last award to what the budget has left, and gives back partial refunds exactly", async () => {
     const m = await createMerchant();
     await createRule(m, {
