@@ -1,3 +1,13 @@
+CREATE TABLE `member_stamps` (
+	`merchant_id` text NOT NULL,
+	`member_id` text NOT NULL,
+	`card_id` text NOT NULL,
+	`stamps` integer NOT NULL,
+	`completed` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	PRIMARY KEY(`merchant_id`, `member_id`, `card_id`)
+);
+--> statement-breakpoint
 CREATE TABLE `rule_usage` (
 	`merchant_id` text NOT NULL,
 	`rule_id` text NOT NULL,
@@ -17,6 +27,33 @@ CREATE TABLE `rule_versions` (
 	PRIMARY KEY(`merchant_id`, `rule_id`, `version`)
 );
 --> statement-breakpoint
+CREATE TABLE `stamp_cards` (
+	`merchant_id` text NOT NULL,
+	`id` text NOT NULL,
+	`name` text NOT NULL,
+	`active` integer NOT NULL,
+	`counts` text NOT NULL,
+	`match` text,
+	`stamps` integer NOT NULL,
+	`reward` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	PRIMARY KEY(`merchant_id`, `id`)
+);
+--> statement-breakpoint
+CREATE TABLE `vouchers` (
+	`code` text PRIMARY KEY NOT NULL,
+	`merchant_id` text NOT NULL,
+	`member_id` text NOT NULL,
+	`card_id` text NOT NULL,
+	`name` text NOT NULL,
+	`value` integer NOT NULL,
+	`order_id` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`redeemed_at` integer
+);
+--> statement-breakpoint
+CREATE INDEX `vouchers_member` ON `vouchers` (`merchant_id`,`member_id`,`created_at`);--> statement-breakpoint
 ALTER TABLE `ledger_entries` ADD `rule_version` integer;--> statement-breakpoint
 ALTER TABLE `merchants` ADD `config_version` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE `orders` ADD `rule_usage` text;--> statement-breakpoint

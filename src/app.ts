@@ -19,6 +19,7 @@ import { validationHook } from "./platform/validation";
 import { programRouter } from "./program/routes";
 import { redemptionsRouter } from "./redemptions/routes";
 import { rulesRouter } from "./rules/routes";
+import { stampsRouter } from "./stamps/routes";
 import { meTierRouter, tiersRouter } from "./tiers/routes";
 
 /** Largest request body accepted (a 500-item order is far below it). */
@@ -44,6 +45,7 @@ export function createApp() {
     ordersRouter,
     redemptionsRouter,
     rulesRouter,
+    stampsRouter,
     tiersRouter,
     meTierRouter,
     jobsRouter,

@@ -63,6 +63,10 @@ async function sweep(): Promise<void> {
     rules: [{ id: "r", name: "r", effect: { kind: "fixed", points: 1 } }],
   };
   ok(await call("POST", "/v1/rules/replay", { token: m.admin, body: replayBody }), 200);
+  const card = { name: "Card", counts: "orders", stamps: 1, reward: { kind: "voucher", name: "Gift", value: 100 } };
+  ok(await call("PUT", "/v1/stamp-cards/card", { token: m.admin, body: card }), 201);
+  ok(await call("PUT", "/v1/stamp-cards/card", { token: m.admin, body: card }), 200);
+  ok(await call("GET", "/v1/stamp-cards", { token: m.read }), 200);
   ok(await call("DELETE", "/v1/rules/gone", { token: m.admin }), 204);
   const order = { memberId: "sweep", amount: 20_000, currency: "CNY" };
   const items = [{ sku: "longjing", category: "tea", quantity: 2, unitPrice: 10_000 }];
@@ -83,6 +87,13 @@ async function sweep(): Promise<void> {
   expect(replayed.headers.get("idempotent-replayed")).toBe("true");
   ok(await postOrder(m, { orderId: "o-2", ...order }), 201);
   ok(await postOrder(m, { orderId: "o-3", ...order }), 201);
+  ok(await call("GET", "/v1/members/sweep/stamp-cards", { token: m.read }), 200);
+  const vouchers = await call("GET", "/v1/members/sweep/vouchers", { token: m.read });
+  ok(vouchers, 200);
+  ok(
+    await call("POST", `/v1/vouchers/${vouchers.body.data[0].code}/redeem`, { token: m.checkout, idempotencyKey: "sweep-v" }),
+    200,
+  );
   ok(await refund(m, "o-1", { items: [{ sku: "longjing", quantity: 1 }] }), 201);
   advanceClock(2 * DAY_MS + 1000);
   ok(await call("GET", "/v1/members/sweep", { token: m.read }), 200); // releases the pending points

@@ -363,6 +363,59 @@ export const ruleUsage = sqliteTable(
   ],
 );
 
+/** Stamp cards ("buy 10, get 1"): definitions, read with the checkout's cached configuration. */
+export const stampCards = sqliteTable(
+  "stamp_cards",
+  {
+    merchantId: text("merchant_id").notNull(),
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    active: integer("active", { mode: "boolean" }).notNull(),
+    /** "orders" (one stamp per matching order) or "quantity" (one per matching unit). */
+    counts: text("counts").notNull(),
+    /** JSON { skus?, categories?, minAmount? }, null: every order. */
+    match: text("match"),
+    stamps: integer("stamps").notNull(),
+    /** JSON { kind: "points", points } | { kind: "voucher", name, value }. */
+    reward: text("reward").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.merchantId, t.id] })],
+);
+
+/** A member's stamps on a card (the remainder after completed cards) and how many cards were completed. */
+export const memberStamps = sqliteTable(
+  "member_stamps",
+  {
+    merchantId: text("merchant_id").notNull(),
+    memberId: text("member_id").notNull(),
+    cardId: text("card_id").notNull(),
+    stamps: integer("stamps").notNull(),
+    completed: integer("completed").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.merchantId, t.memberId, t.cardId] })],
+);
+
+/** Vouchers issued by completed stamp cards; redeemed once. */
+export const vouchers = sqliteTable(
+  "vouchers",
+  {
+    code: text("code").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    memberId: text("member_id").notNull(),
+    cardId: text("card_id").notNull(),
+    name: text("name").notNull(),
+    /** Minor units. */
+    value: integer("value").notNull(),
+    orderId: text("order_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    redeemedAt: integer("redeemed_at"),
+  },
+  (t) => [index("vouchers_member").on(t.merchantId, t.memberId, t.createdAt)],
+);
+
 /** Stored responses of state-changing POSTs, so a retry returns the first answer and writes nothing. */
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",

@@ -16,6 +16,7 @@ import { MAX_ACTIVE_RULES } from "./limits";
 import { candidatePeriodKeys } from "./rule-limits";
 import { type RuleRow, ruleFromRow } from "./rule-row";
 import type { OrderInput } from "./schemas";
+import { MAX_ACTIVE_STAMP_CARDS, type StampCard, type StampCardRow, stampCardFromRow } from "./stamp-card-row";
 import type { LimitUsage, MemberFacts, Rule } from "./types";
 
 /** The member's tier status as stored (see members.tier_* in db/schema.ts). */
@@ -39,11 +40,14 @@ export interface CheckoutContext {
   usage: LimitUsage;
   /** What captured redemptions linked to the order paid of it, in minor units. */
   paidWithPoints: number;
+  /** The member's stamps per card id. */
+  stampProgress: ReadonlyMap<string, number>;
+  stampCards: StampCard[];
   orderExists: boolean;
 }
 
 /** The checkout's reads by name, in the order they are batched (and their results come back). */
-const CHECKOUT_READS = ["config", "program", "ladder", "member", "rules", "usage", "paid", "order"] as const;
+const CHECKOUT_READS = ["config", "program", "ladder", "member", "rules", "cards", "usage", "paid", "stamps", "order"] as const;
 type CheckoutRead = (typeof CHECKOUT_READS)[number];
 
 /**
@@ -82,12 +86,21 @@ function checkoutQueries(merchant: Sql, memberId: string, orderId: string, occur
     // rule_usage_member index; only rows of rules with limits exist.
     usage: sql`SELECT rule_id AS ruleId, member_id AS memberId, period, points FROM rule_usage
       WHERE merchant_id = ${merchant} AND ((member_id = '' AND period = '') OR (member_id = ${memberId} AND period IN (${periods})))`,
+    cards: sql`SELECT id, name, counts, match, stamps, reward FROM stamp_cards
+      WHERE merchant_id = ${merchant} AND active = 1 LIMIT ${MAX_ACTIVE_STAMP_CARDS}`,
+    stamps: sql`SELECT card_id AS cardId, stamps FROM member_stamps WHERE merchant_id = ${merchant} AND member_id = ${memberId}`,
     // What redemptions linked to this order paid of it (redemptions_order index): only the rest earns.
     paid: sql`SELECT COALESCE(SUM(value), 0) AS value FROM redemptions
       WHERE merchant_id = ${merchant} AND order_id = ${orderId} AND status = 'captured'`,
     order: sql`SELECT 1 AS found FROM orders WHERE merchant_id = ${merchant} AND id = ${orderId}`,
   };
-  return { ...queries, program: ifChanged(queries.program), ladder: ifChanged(queries.ladder), rules: ifChanged(queries.rules) };
+  return {
+    ...queries,
+    program: ifChanged(queries.program),
+    ladder: ifChanged(queries.ladder),
+    rules: ifChanged(queries.rules),
+    cards: ifChanged(queries.cards),
+  };
 }
 
 /** The isolate cache entry the reads may use (null: read everything). */
@@ -122,6 +135,8 @@ function byName(results: Prefetched): Record<CheckoutRead, Record<string, unknow
     rules: rows("rules"),
     usage: rows("usage"),
     paid: rows("paid"),
+    cards: rows("cards"),
+    stamps: rows("stamps"),
     order: rows("order"),
   };
 }
@@ -143,6 +158,7 @@ function configFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): Chec
     ),
     ladder: ladderFromRow(rows.ladder[0] as LadderRow | undefined),
     rules: (rows.rules as RuleRow[]).map(ruleFromRow),
+    stampCards: (rows.cards as unknown as StampCardRow[]).map(stampCardFromRow),
   };
 }
 
@@ -176,6 +192,7 @@ function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): Che
         }
       : null,
     usage: usageFromRows(rows.usage as unknown as UsageRow[]),
+    stampProgress: new Map((rows.stamps as { cardId: string; stamps: number }[]).map((r) => [r.cardId, r.stamps])),
     paidWithPoints: Number((rows.paid[0] as { value?: number } | undefined)?.value ?? 0),
     orderExists: rows.order.length > 0,
   };

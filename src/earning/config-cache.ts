@@ -10,6 +10,7 @@
  */
 import type { ProgramSettings } from "../program/settings";
 import type { Ladder } from "../tiers/ladder";
+import type { StampCard } from "./stamps";
 import type { Rule } from "./types";
 
 export interface CheckoutConfig {
@@ -17,6 +18,8 @@ export interface CheckoutConfig {
   /** The tier ladder, null when the merchant has none. */
   ladder: Ladder | null;
   rules: Rule[];
+  /** Active stamp cards. */
+  stampCards: StampCard[];
 }
 
 interface Entry {

@@ -6,6 +6,7 @@ import { activityKeys } from "../activity/periods";
 import { assertEarnable, type CheckoutContext, NEW_MEMBER, tierFacts } from "../earning/checkout-context";
 import { evaluateRules } from "../earning/evaluate";
 import type { OrderInput } from "../earning/schemas";
+import { planStamps, type StampStep } from "../earning/stamps";
 import type { Award, Evaluation, LimitUse, MemberFacts, Skipped } from "../earning/types";
 import type { SettleInput } from "../ledger/statements";
 import { notFound } from "../platform/errors";
@@ -52,6 +53,10 @@ export interface OrderPlan {
   lot: OrderLot | null;
   /** null when the merchant has no tier ladder. */
   tier: OrderTierPlan | null;
+  /** Stamps the order adds to the member's cards, and the cards it completes (paid in the same batch). */
+  stamps: StampStep[];
+  /** Availability and expiry of points rewards of completed cards (as the order's own lot). */
+  rewardLot: { pending: boolean; availableAt: number; expiresAt: number | null };
 }
 
 /**
@@ -111,6 +116,8 @@ const cacheKey = { spend: "tierSpend", points: "tierPoints", orders: "tierOrders
  */
 export function planOrder(input: OrderInput, occurredAt: number, ctx: CheckoutContext, timezone: string, at: number): OrderPlan {
   const { pointsEarned, awards, skipped, limitUses, tier } = evaluateOrder(input, occurredAt, ctx, timezone, at);
+  const stamps = planStamps(ctx.stampCards, ctx.stampProgress, { ...input, occurredAt });
+  assertEarnable(pointsEarned + stampPoints(stamps));
   // Only a member with no order yet can be raced on a firstOrder condition (the count only grows).
   const previousOrders = ctx.member?.previousOrders ?? 0;
   const firstOrderMatters = ctx.rules.some((rule) => rule.conditions.firstOrder !== undefined);
@@ -134,5 +141,12 @@ export function planOrder(input: OrderInput, occurredAt: number, ctx: CheckoutCo
           }
         : null,
     tier,
+    stamps,
+    rewardLot: { ...lotAvailability(ctx.program, occurredAt, at), expiresAt: lotExpiry(ctx.program, at, timezone) },
   };
+}
+
+/** Points the order's completed stamp cards pay. */
+export function stampPoints(stamps: readonly StampStep[]): number {
+  return stamps.reduce((sum, s) => sum + (s.reward.kind === "points" ? s.reward.points * s.completions : 0), 0);
 }

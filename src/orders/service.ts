@@ -20,6 +20,7 @@ import { type Ladder, windowStartKey } from "../tiers/ladder";
 import { slideSql, upgradeSql } from "../tiers/order-statements";
 import { limitStatements } from "./limit-statements";
 import { evaluateOrder, type OrderPlan, planOrder } from "./order-plan";
+import { stampStatements } from "./stamp-statements";
 
 const RACE =
   "Another order changed what this one depends on (the member's first order, a rule's budget or per-member limit) " +
@@ -179,7 +180,9 @@ function ledgerStatements(
   } else {
     ledger.touchOrder(occurredAt);
   }
-  return ledger.statements;
+  const order = { merchantId: scope.merchant.id, memberId: input.memberId, orderId: input.orderId, at: scope.at };
+  const stamps = stampStatements(order, plan.stamps, ledger, plan.rewardLot);
+  return [...ledger.statements, ...stamps.map((statement) => prepare(scope.db, statement))];
 }
 
 function orderConflict(orderId: string): ApiError {

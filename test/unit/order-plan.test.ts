@@ -46,6 +46,8 @@ const context = (over: Partial<CheckoutContext> = {}): CheckoutContext => ({
   ladder: null,
   usage: NO_USAGE,
   paidWithPoints: 0,
+  stampProgress: new Map(),
+  stampCards: [],
   member,
   rules: [perYuan],
   orderExists: false,
