@@ -145,6 +145,8 @@ async function sweep(): Promise<void> {
   ok(await call("GET", "/v1/me", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me/ledger?limit=2", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me/expiring?withinDays=60", { token: token.body.token }), 200);
+  ok(await call("GET", "/v1/me/stamp-cards", { token: token.body.token }), 200);
+  ok(await call("GET", "/v1/me/vouchers", { token: token.body.token }), 200);
 
   // Export, then erasure; the erased member still reads and exports.
   ok(await call("GET", "/v1/members/sweep/export", { token: m.admin }), 200);

@@ -48,6 +48,10 @@ describe("stamp cards", () => {
     expect((await call("POST", "/v1/vouchers/vch_nothing/redeem", { token: m.checkout, idempotencyKey: uid("v") })).status).toBe(
       404,
     );
+    const token = await call("POST", "/v1/members/st/tokens", { token: m.checkout, idempotencyKey: uid("t") });
+    const mine = await call("GET", "/v1/me/vouchers", { token: token.body.token });
+    expect(mine.body.data.map((v: any) => v.status).sort()).toEqual(["issued", "redeemed"]);
+    expect((await call("GET", "/v1/me/stamp-cards", { token: token.body.token })).body.data[0]).toMatchObject({ stamps: 1 });
     const other = await createMerchant();
     expect((await call("POST", `/v1/vouchers/${code}/redeem`, { token: other.checkout, idempotencyKey: uid("v") })).status).toBe(
       404,

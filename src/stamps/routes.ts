@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { MAX_ACTIVE_STAMP_CARDS } from "../earning/stamp-card-row";
-import { allow } from "../platform/auth";
+import { allow, memberOnly, tokenMemberId } from "../platform/auth";
 import { idempotent } from "../platform/idempotency";
 import {
   bearer,
@@ -105,4 +105,29 @@ export const stampsRouter = createRouter()
       responses: { 200: jsonResponse(VoucherSchema, "Redeemed"), ...commonErrors, ...conflictError },
     }),
     async (c) => c.json(await redeemVoucher(scopeOf(c), c.req.valid("param").code), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/me/stamp-cards",
+      tags: ["Member API"],
+      summary: "The token's member's stamps on every active card",
+      security: bearer,
+      middleware: [memberOnly()] as const,
+      responses: { 200: jsonResponse(MemberStampCardsSchema, "Cards with the member's stamps"), ...commonErrors },
+    }),
+    async (c) => c.json(await memberStampCards(scopeOf(c), tokenMemberId(c)), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/me/vouchers",
+      tags: ["Member API"],
+      summary: "The token's member's vouchers, newest first",
+      security: bearer,
+      middleware: [memberOnly()] as const,
+      request: { query: PageQuery },
+      responses: { 200: jsonResponse(listSchema(VoucherSchema), "Vouchers"), ...commonErrors },
+    }),
+    async (c) => c.json(await memberVouchers(scopeOf(c), tokenMemberId(c), c.req.valid("query")), 200),
   );
