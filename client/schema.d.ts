@@ -512,6 +512,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rules/{ruleId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a rule's versions
+         * @description Every create or replace makes a new version; ledger entries and order awards name the version that awarded. Newest first; versions stay listed after the rule is deleted.
+         */
+        get: operations["listRuleVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/rules/simulate": {
         parameters: {
             query?: never;
@@ -526,6 +546,151 @@ export interface paths {
          * @description What each live rule, and each draft rule sent with the request, would award the order. Writes nothing.
          */
         post: operations["simulateRules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rules/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay draft rules over the stored orders of a date range
+         * @description What the orders that occurred in [from, to) earned, and what they would have earned under the drafts, in total and per rule. Reads at most 2000 orders per call in chunks; nextCursor continues. Writes nothing.
+         */
+        post: operations["replayRules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stamp-cards/{cardId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Create or replace a stamp card
+         * @description Orders collect stamps on active cards (at most 20: one more is 422 naming `active`).
+         */
+        put: operations["putStampCard"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stamp-cards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List stamp cards */
+        get: operations["listStampCards"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{memberId}/stamp-cards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A member's stamps on every active card */
+        get: operations["listMemberStampCards"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{memberId}/vouchers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A member's vouchers, newest first */
+        get: operations["listMemberVouchers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vouchers/{code}/redeem": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redeem a voucher
+         * @description A voucher is redeemed once: a second redemption (under another key) is 409 conflict.
+         */
+        post: operations["redeemVoucher"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/stamp-cards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The token's member's stamps on every active card */
+        get: operations["listMyStampCards"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/vouchers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The token's member's vouchers, newest first */
+        get: operations["listMyVouchers"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1120,8 +1285,17 @@ export interface components {
             /**
              * @description Browser origins allowed to call /v1/me* with a member token (CORS). https origins, or http://localhost for development. Omitted: none.
              * @default []
+             * @example [
+             *       "https://shop.example"
+             *     ]
              */
             allowedOrigins?: string[];
+            /**
+             * @description false (default): an order earns per_amount points only on the part paid with money, its amount minus the value of captured redemptions linked to it by orderId; true: on the whole amount.
+             * @default false
+             * @example false
+             */
+            earnOnPointsPaid?: boolean;
         };
         Member: {
             id: string;
@@ -1200,6 +1374,11 @@ export interface components {
             createdAt: string;
             orderId?: string;
             ruleId?: string;
+            /**
+             * @description The version of ruleId that awarded the points (orders list every rule's award).
+             * @example 2
+             */
+            ruleVersion?: number;
             redemptionId?: string;
             refundId?: string;
             /**
@@ -1317,11 +1496,26 @@ export interface components {
             memberId: string;
             pointsEarned: number;
             awards: components["schemas"]["Award"][];
+            skipped: components["schemas"]["SkippedRule"][];
             member: components["schemas"]["Member"];
         };
         Award: {
             ruleId: string;
             points: number;
+            /**
+             * @description The rule version that awarded (absent for drafts).
+             * @example 3
+             */
+            ruleVersion?: number;
+        };
+        SkippedRule: {
+            ruleId: string;
+            /**
+             * @description Why a rule that matched gave nothing or less: stopped by a higher exclusive rule, or cut by its per-order limit, its per-member limit or its spent budget.
+             * @example budget_spent
+             * @enum {string}
+             */
+            reason: "exclusive" | "per_order_limit" | "per_member_limit" | "budget_spent";
         };
         OrderInput: {
             /** @example order-1001 */
@@ -1358,6 +1552,7 @@ export interface components {
         Quote: {
             pointsEarned: number;
             awards: components["schemas"]["Award"][];
+            skipped: components["schemas"]["SkippedRule"][];
         };
         RefundResult: {
             refundId: string;
@@ -1486,6 +1681,88 @@ export interface components {
             /** @description Reserve the points until captured or cancelled (released by itself after 15 minutes). */
             hold?: boolean;
         };
+        RuleSaved: components["schemas"]["Rule"] & {
+            /** @description Advice, never a refusal: a first-order rule that pays more per unit spent than the best a regular member can earn (all repeat-order per_amount rules stacked, at the top tier, with every multiplier) is flagged, as loyal members should gain more than new ones. */
+            warnings: {
+                /**
+                 * @description What the warning is about.
+                 * @example newcomer_outearns_regulars
+                 * @enum {string}
+                 */
+                code: "newcomer_outearns_regulars";
+                /**
+                 * @description Why, with the figures.
+                 * @example This first-order rule pays 5.00 points per 100 minor units spent, more than the best a regular member can earn (1.00).
+                 */
+                message: string;
+            }[];
+        };
+        RuleConditions: {
+            minAmount?: number;
+            categories?: string[];
+            skus?: string[];
+            channels?: string[];
+            /** @description ISO weekdays in the merchant's time zone: 1 = Monday ... 7 = Sunday. */
+            daysOfWeek?: number[];
+            tiers?: string[];
+            /** @description true: only a first order; false: only repeat orders. */
+            firstOrder?: boolean;
+            /**
+             * @description true: only in the member's birthday month (by the order's occurredAt, merchant timezone); false: only outside it.
+             * @example true
+             */
+            birthdayMonth?: boolean;
+            /**
+             * @description true: only on the member's enrolment anniversary (same local day, a year or more later; 29 February enrolments celebrate on 28 February in other years); false: only on other days.
+             * @example true
+             */
+            enrolmentAnniversary?: boolean;
+            /**
+             * @description A CEL expression that must be true: over `order` (amount, currency, channel, items[] with sku, category, quantity, unitPrice) and `member` (attributes, tier, orderCount). Must be boolean; at most 1000 characters and 200 nodes; list macros (all, exists, exists_one, map, filter) may not nest and matches() is refused, so evaluation stays cheap. A missing attribute makes it false.
+             * @example order.items.exists(i, i.category == "tea" && i.quantity >= 2) && member.attributes.vip == true
+             */
+            expression?: string;
+        };
+        RuleEffect: {
+            /** @enum {string} */
+            kind: "per_amount";
+            points: number;
+            per: number;
+        } | {
+            /** @enum {string} */
+            kind: "fixed";
+            points: number;
+        } | {
+            /** @enum {string} */
+            kind: "multiplier";
+            factor: number;
+        };
+        RuleLimits: {
+            /**
+             * @description Most points the rule gives one order.
+             * @example 500
+             */
+            perOrder?: number;
+            /** @description Most points the rule gives one member per local period (by the order's occurredAt). */
+            perMember?: {
+                /**
+                 * @description Most points per member per period.
+                 * @example 1000
+                 */
+                points: number;
+                /**
+                 * @description Local day, month or year of the merchant's timezone.
+                 * @example month
+                 * @enum {string}
+                 */
+                per: "day" | "month" | "year";
+            };
+            /**
+             * @description Total points the rule may ever award, all members together. Never exceeded, even under concurrent orders; refunds give back what they reverse. A spent budget stops the rule (skipped `budget_spent`).
+             * @example 100000
+             */
+            budget?: number;
+        } | null;
         Rule: {
             id: string;
             name: string;
@@ -1503,6 +1780,13 @@ export interface components {
             endsAt: string | null;
             conditions: components["schemas"]["RuleConditions"];
             effect: components["schemas"]["RuleEffect"];
+            exclusive: boolean;
+            limits: components["schemas"]["RuleLimits"];
+            /**
+             * @description Bumped by every create or replace.
+             * @example 1
+             */
+            version: number;
             /**
              * Format: date-time
              * @example 2026-11-22T10:00:00.000Z
@@ -1513,31 +1797,6 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             updatedAt: string;
-        };
-        RuleConditions: {
-            minAmount?: number;
-            categories?: string[];
-            skus?: string[];
-            channels?: string[];
-            /** @description ISO weekdays in the merchant's time zone: 1 = Monday ... 7 = Sunday. */
-            daysOfWeek?: number[];
-            tiers?: string[];
-            /** @description true: only a first order; false: only repeat orders. */
-            firstOrder?: boolean;
-        };
-        RuleEffect: {
-            /** @enum {string} */
-            kind: "per_amount";
-            points: number;
-            per: number;
-        } | {
-            /** @enum {string} */
-            kind: "fixed";
-            points: number;
-        } | {
-            /** @enum {string} */
-            kind: "multiplier";
-            factor: number;
         };
         RuleCreate: {
             /** @example double-tea */
@@ -1563,6 +1822,13 @@ export interface components {
             endsAt?: string | null;
             conditions?: components["schemas"]["RuleConditions"];
             effect: components["schemas"]["RuleEffect"];
+            /**
+             * @description A matching exclusive rule stops the rules of lower priority (reported as skipped `exclusive`).
+             * @default false
+             * @example false
+             */
+            exclusive?: boolean;
+            limits?: components["schemas"]["RuleLimits"];
         };
         RuleReplace: {
             /** @example double-tea */
@@ -1588,16 +1854,39 @@ export interface components {
             endsAt?: string | null;
             conditions?: components["schemas"]["RuleConditions"];
             effect: components["schemas"]["RuleEffect"];
+            /**
+             * @description A matching exclusive rule stops the rules of lower priority (reported as skipped `exclusive`).
+             * @default false
+             * @example false
+             */
+            exclusive?: boolean;
+            limits?: components["schemas"]["RuleLimits"];
+        };
+        RuleVersion: {
+            /**
+             * @description 1 for the first; every create or replace adds one.
+             * @example 2
+             */
+            version: number;
+            rule: components["schemas"]["Rule"];
+            /**
+             * @description When this version was made.
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
         };
         SimulateResult: {
             pointsEarned: number;
             awards: components["schemas"]["Award"][];
+            skipped: components["schemas"]["SkippedRule"][];
             rules: {
                 ruleId: string;
                 name: string;
                 matched: boolean;
                 points: number;
                 reason?: string;
+                /** @enum {string} */
+                skipped?: "exclusive" | "per_order_limit" | "per_member_limit" | "budget_spent";
                 draft: boolean;
             }[];
         };
@@ -1607,6 +1896,143 @@ export interface components {
             rules?: components["schemas"]["RuleCreate"][];
             /** @description Evaluate the drafts alone, without the live rules. */
             onlyDrafts?: boolean;
+        };
+        ReplayResult: {
+            /**
+             * @description Orders replayed by this call.
+             * @example 1200
+             */
+            orders: number;
+            /** @description What those orders earned when posted, in all and per rule. */
+            earned: {
+                points: number;
+                rules: {
+                    ruleId: string;
+                    points: number;
+                }[];
+            };
+            /** @description What they would have earned under the drafts (with live rules unless onlyDrafts), per rule with the orders it paid; the drafts' budgets and per-member limits are consumed in the order the orders happened. Members are taken as they are now (tier, attributes, birthday); the order count before each order is counted from the stored orders. */
+            wouldEarn: {
+                points: number;
+                rules: {
+                    ruleId: string;
+                    points: number;
+                    orders: number;
+                }[];
+            };
+            /** @description Set when the range holds more than 2000 orders: send it back to replay the next ones. */
+            nextCursor: string | null;
+        };
+        ReplayInput: {
+            /** @description Draft rules. They are added to the live rules; a draft with a live rule's id replaces it. */
+            rules: components["schemas"]["RuleCreate"][];
+            /**
+             * @description Evaluate the drafts alone, without the live rules.
+             * @example false
+             */
+            onlyDrafts?: boolean;
+            /**
+             * Format: date-time
+             * @description Orders that occurred at or after this instant.
+             * @example 2026-10-01T00:00:00Z
+             */
+            from: string;
+            /**
+             * Format: date-time
+             * @description Orders that occurred before this instant.
+             * @example 2026-11-01T00:00:00Z
+             */
+            to: string;
+            /** @description nextCursor of the previous reply, to continue the range. */
+            cursor?: string;
+        };
+        StampCard: components["schemas"]["StampCardInput"] & {
+            id: string;
+            createdAt: string;
+            updatedAt: string;
+        };
+        StampCardInput: {
+            /**
+             * @description Shown to members.
+             * @example Tenth tea free
+             */
+            name: string;
+            /**
+             * @description Only active cards collect stamps.
+             * @default true
+             * @example true
+             */
+            active?: boolean;
+            /**
+             * @description `orders`: one stamp per matching order; `quantity`: one per matching unit.
+             * @example orders
+             * @enum {string}
+             */
+            counts: "orders" | "quantity";
+            /** @description Which orders (and, with skus or categories, which items) collect stamps; all when absent. */
+            match?: {
+                skus?: string[];
+                categories?: string[];
+                minAmount?: number;
+            };
+            /**
+             * @description Stamps that complete the card.
+             * @example 10
+             */
+            stamps: number;
+            /** @description What a completed card pays, in the completing order's own transaction: points (a `bonus` ledger entry) or a voucher. One order completes at most 50 cards of one kind; extra stamps stay. */
+            reward: {
+                /** @enum {string} */
+                kind: "points";
+                points: number;
+            } | {
+                /** @enum {string} */
+                kind: "voucher";
+                name: string;
+                value: number;
+            };
+        };
+        MemberStampCards: {
+            data: {
+                cardId: string;
+                name: string;
+                /**
+                 * @description Stamps on the card now.
+                 * @example 3
+                 */
+                stamps: number;
+                /**
+                 * @description Stamps that complete it.
+                 * @example 10
+                 */
+                stampsRequired: number;
+                /**
+                 * @description Cards the member has completed.
+                 * @example 1
+                 */
+                completed: number;
+            }[];
+        };
+        Voucher: {
+            /**
+             * @description Opaque code, redeemed once.
+             * @example vch_0ksb3q1x2m8f4n6p9r2t5v7w
+             */
+            code: string;
+            memberId: string;
+            cardId: string;
+            name: string;
+            /**
+             * @description Worth in minor units.
+             * @example 1500
+             */
+            value: number;
+            /** @description The order that completed the card. */
+            orderId: string;
+            /** @enum {string} */
+            status: "issued" | "redeemed";
+            createdAt: string;
+            redeemedAt: string | null;
         };
         Ladder: {
             /** @enum {string} */
@@ -4849,7 +5275,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The rule */
+            /** @description The rule, with warnings */
             201: {
                 headers: {
                     "Request-Id": components["headers"]["RequestId"];
@@ -4857,7 +5283,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Rule"];
+                    "application/json": components["schemas"]["RuleSaved"];
                 };
             };
             /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
@@ -5064,24 +5490,24 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Replaced */
+            /** @description Replaced, with warnings */
             200: {
                 headers: {
                     "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Rule"];
+                    "application/json": components["schemas"]["RuleSaved"];
                 };
             };
-            /** @description Created */
+            /** @description Created, with warnings */
             201: {
                 headers: {
                     "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Rule"];
+                    "application/json": components["schemas"]["RuleSaved"];
                 };
             };
             /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
@@ -5281,6 +5707,98 @@ export interface operations {
             };
         };
     };
+    listRuleVersions: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 in decimal digits (default 50). */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                ruleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Versions, newest first */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RuleVersion"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: missing, unknown, expired or revoked secret */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the credential's scope does not allow this route */
+            403: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
+            404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests for this API key or member token; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: unexpected failure; nothing was written twice, retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     simulateRules: {
         parameters: {
             query?: never;
@@ -5367,6 +5885,801 @@ export interface operations {
             };
             /** @description unprocessable: valid shape that breaks a business rule */
             422: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests for this API key or member token; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: unexpected failure; nothing was written twice, retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replayRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayInput"];
+            };
+        };
+        responses: {
+            /** @description Earned and would-earn totals */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayResult"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: missing, unknown, expired or revoked secret */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the credential's scope does not allow this route */
+            403: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
+            404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is larger than the engine accepts */
+            413: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not JSON (send `Content-Type: application/json`) */
+            415: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests for this API key or member token; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: unexpected failure; nothing was written twice, retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putStampCard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cardId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StampCardInput"];
+            };
+        };
+        responses: {
+            /** @description Replaced */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StampCard"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StampCard"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: missing, unknown, expired or revoked secret */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the credential's scope does not allow this route */
+            403: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
+            404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is larger than the engine accepts */
+            413: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not JSON (send `Content-Type: application/json`) */
+            415: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unprocessable: valid shape that breaks a business rule */
+            422: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests for this API key or member token; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: unexpected failure; nothing was written twice, retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listStampCards: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 in decimal digits (default 50). */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cards by id */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["StampCard"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: missing, unknown, expired or revoked secret */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the credential's scope does not allow this route */
+            403: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
+            404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests for this API key or member token; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: unexpected failure; nothing was written twice, retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMemberStampCards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                memberId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cards with the member's stamps */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberStampCards"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: missing, unknown, expired or revoked secret */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the credential's scope does not allow this route */
+            403: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
+            404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests for this API key or member token; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: unexpected failure; nothing was written twice, retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMemberVouchers: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 in decimal digits (default 50). */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                memberId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Vouchers */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Voucher"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: missing, unknown, expired or revoked secret */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the credential's scope does not allow this route */
+            403: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
+            404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests for this API key or member token; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: unexpected failure; nothing was written twice, retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redeemVoucher: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required. 1-255 characters; a retry with the same key and body replays the first response. Without it the 400 lists this header together with every other bad field. */
+                "idempotency-key": string;
+            };
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redeemed */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Voucher"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: missing, unknown, expired or revoked secret */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the credential's scope does not allow this route */
+            403: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
+            404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict, idempotency_key_reused, insufficient_points: the request conflicts with the current state */
+            409: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large: the body is larger than the engine accepts */
+            413: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unsupported_media_type: the body is not JSON (send `Content-Type: application/json`) */
+            415: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests for this API key or member token; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: unexpected failure; nothing was written twice, retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMyStampCards: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cards with the member's stamps */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberStampCards"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: missing, unknown, expired or revoked secret */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the credential's scope does not allow this route */
+            403: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
+            404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests for this API key or member token; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: unexpected failure; nothing was written twice, retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMyVouchers: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 in decimal digits (default 50). */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Vouchers */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Voucher"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: missing, unknown, expired or revoked secret */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the credential's scope does not allow this route */
+            403: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
+            404: {
                 headers: {
                     "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;

@@ -25,6 +25,7 @@ import { programRouter } from "./program/routes";
 import { rebatesRouter } from "./rebates/routes";
 import { redemptionsRouter } from "./redemptions/routes";
 import { rulesRouter } from "./rules/routes";
+import { stampsRouter } from "./stamps/routes";
 import { meSwitchingCostRouter, switchingCostRouter } from "./switching-cost/routes";
 import { meTierRouter, tiersRouter } from "./tiers/routes";
 
@@ -54,6 +55,7 @@ export function createApp() {
     ordersRouter,
     redemptionsRouter,
     rulesRouter,
+    stampsRouter,
     tiersRouter,
     meTierRouter,
     perksRouter,

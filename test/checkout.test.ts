@@ -9,7 +9,7 @@ describe("checkout happy path", () => {
     const order = await postOrder(m, { orderId: "o-1", memberId, amount: 12800 });
     expect(order.status).toBe(201);
     expect(order.body.pointsEarned).toBe(128);
-    expect(order.body.awards).toEqual([{ ruleId: "base", points: 128 }]);
+    expect(order.body.awards).toEqual([{ ruleId: "base", points: 128, ruleVersion: 1 }]);
     expect(order.body.member.balance).toBe(128);
 
     const redemption = await call("POST", "/v1/redemptions", {

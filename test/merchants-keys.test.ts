@@ -49,6 +49,7 @@ describe("merchants and API keys", () => {
       expiry: { policy: "none" },
       autoEnroll: true,
       allowedOrigins: [],
+      earnOnPointsPaid: false,
     });
   });
 

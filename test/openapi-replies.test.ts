@@ -58,6 +58,17 @@ async function sweep(): Promise<void> {
   ok(await call("PUT", "/v1/rules/gone", { token: m.admin, body: { name: "Gone", effect: { kind: "fixed", points: 1 } } }), 201);
   ok(await call("GET", "/v1/rules/tea", { token: m.read }), 200);
   ok(await call("GET", "/v1/rules?limit=1", { token: m.read }), 200);
+  ok(await call("GET", "/v1/rules/tea/versions", { token: m.read }), 200);
+  const replayBody = {
+    from: "2020-01-01T00:00:00Z",
+    to: "2030-01-01T00:00:00Z",
+    rules: [{ id: "r", name: "r", effect: { kind: "fixed", points: 1 } }],
+  };
+  ok(await call("POST", "/v1/rules/replay", { token: m.admin, body: replayBody }), 200);
+  const card = { name: "Card", counts: "orders", stamps: 1, reward: { kind: "voucher", name: "Gift", value: 100 } };
+  ok(await call("PUT", "/v1/stamp-cards/card", { token: m.admin, body: card }), 201);
+  ok(await call("PUT", "/v1/stamp-cards/card", { token: m.admin, body: card }), 200);
+  ok(await call("GET", "/v1/stamp-cards", { token: m.read }), 200);
   ok(await call("DELETE", "/v1/rules/gone", { token: m.admin }), 204);
   const order = { memberId: "sweep", amount: 20_000, currency: "CNY" };
   const items = [{ sku: "longjing", category: "tea", quantity: 2, unitPrice: 10_000 }];
@@ -78,6 +89,13 @@ async function sweep(): Promise<void> {
   expect(replayed.headers.get("idempotent-replayed")).toBe("true");
   ok(await postOrder(m, { orderId: "o-2", ...order }), 201);
   ok(await postOrder(m, { orderId: "o-3", ...order }), 201);
+  ok(await call("GET", "/v1/members/sweep/stamp-cards", { token: m.read }), 200);
+  const vouchers = await call("GET", "/v1/members/sweep/vouchers", { token: m.read });
+  ok(vouchers, 200);
+  ok(
+    await call("POST", `/v1/vouchers/${vouchers.body.data[0].code}/redeem`, { token: m.checkout, idempotencyKey: "sweep-v" }),
+    200,
+  );
   ok(await refund(m, "o-1", { items: [{ sku: "longjing", quantity: 1 }] }), 201);
   advanceClock(2 * DAY_MS + 1000);
   ok(await call("GET", "/v1/members/sweep", { token: m.read }), 200); // releases the pending points
@@ -157,6 +175,8 @@ async function sweep(): Promise<void> {
   ok(await call("GET", "/v1/me", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me/ledger?limit=2", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me/expiring?withinDays=60", { token: token.body.token }), 200);
+  ok(await call("GET", "/v1/me/stamp-cards", { token: token.body.token }), 200);
+  ok(await call("GET", "/v1/me/vouchers", { token: token.body.token }), 200);
 
   // Rebates: programs, a preview, a close done in the request, one handed to the queue (202), statements.
   const july = { amount: 5_000, currency: "CNY", occurredAt: "2026-07-10T02:00:00.000Z" };

@@ -37,9 +37,9 @@ describe("POST /v1/orders", () => {
     expect(r.body).toMatchObject({ orderId: "o-1", memberId, pointsEarned: 100 + 60 + 50 });
     expect(r.body.awards).toEqual(
       expect.arrayContaining([
-        { ruleId: "base", points: 100 },
-        { ruleId: "tea", points: 60 },
-        { ruleId: "welcome", points: 50 },
+        { ruleId: "base", points: 100, ruleVersion: 1 },
+        { ruleId: "tea", points: 60, ruleVersion: 1 },
+        { ruleId: "welcome", points: 50, ruleVersion: 1 },
       ]),
     );
     expect(r.body.awards).toHaveLength(3);
@@ -158,7 +158,7 @@ describe("POST /v1/orders", () => {
       body: { orderId: "q-1", memberId: "quoted", amount: 4321, currency: "CNY" },
     });
     expect(r.status, r.text).toBe(200);
-    expect(r.body).toEqual({ pointsEarned: 43, awards: [{ ruleId: "base", points: 43 }] });
+    expect(r.body).toEqual({ pointsEarned: 43, awards: [{ ruleId: "base", points: 43, ruleVersion: 1 }], skipped: [] });
     expect((await call("GET", "/v1/members/quoted", { token: m.admin })).status).toBe(404);
     // The quoted order id is still free to post.
     expect((await postOrder(m, { orderId: "q-1", memberId: "quoted", amount: 4321 })).status).toBe(201);

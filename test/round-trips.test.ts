@@ -48,6 +48,15 @@ describe("D1 round trips of the hot paths", () => {
   it("an order reads in one round trip with authentication and writes in one batch; a balance read is one", async () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);
+    // Ten active rules with limits and an expression: still one read round trip and one write batch.
+    for (let i = 0; i < 9; i++)
+      await createRule(m, {
+        id: `r${i}`,
+        name: `r${i}`,
+        conditions: i === 0 ? { expression: "order.amount > 100" } : {},
+        limits: { perMember: { points: 1000, per: "day" }, budget: 100_000 },
+        effect: { kind: "fixed", points: 1 },
+      });
     await postOrder(m, { orderId: uid("o"), memberId: "trips", amount: 1000 });
     const order = await tripsOf(
       new Request("http://engine.test/v1/orders", {

@@ -331,7 +331,7 @@ describe("the ladder", () => {
     });
     await order(m, "rich", 600_000);
     const next = await order(m, "rich", 100);
-    expect(next.body.awards).toEqual(expect.arrayContaining([{ ruleId: "gold-bonus", points: 77 }]));
+    expect(next.body.awards).toEqual(expect.arrayContaining([{ ruleId: "gold-bonus", points: 77, ruleVersion: 1 }]));
     const token = await call("POST", "/v1/members/rich/tokens", { token: m.admin, idempotencyKey: uid("k"), body: {} });
     const me = await call("GET", "/v1/me/tier", { token: token.body.token });
     expect(me.status, me.text).toBe(200);

@@ -33,6 +33,11 @@ export const merchants = sqliteTable("merchants", {
   currency: text("currency").notNull(),
   timezone: text("timezone").notNull(),
   createdAt: integer("created_at").notNull(),
+  /**
+   * Bumped in the same batch as every change of the merchant's earning configuration (rules, program
+   * settings, tier ladder): isolates cache that configuration and re-read it only when this changes.
+   */
+  configVersion: integer("config_version").notNull().default(0),
 });
 
 export const apiKeys = sqliteTable(
@@ -62,6 +67,8 @@ export const programs = sqliteTable("programs", {
   autoEnroll: integer("auto_enroll", { mode: "boolean" }).notNull(),
   /** Browser origins allowed on /v1/me (CORS), a JSON array of strings; null when none. */
   allowedOrigins: text("allowed_origins"),
+  /** 1: the part of an order paid with points earns too (by default only the money part earns). */
+  earnOnPointsPaid: integer("earn_on_points_paid", { mode: "boolean" }).notNull().default(false),
   updatedAt: integer("updated_at").notNull(),
 });
 
@@ -179,6 +186,8 @@ export const ledgerEntries = sqliteTable(
     createdAt: integer("created_at").notNull(),
     orderId: text("order_id"),
     ruleId: text("rule_id"),
+    /** The version of `ruleId` that awarded the points. */
+    ruleVersion: integer("rule_version"),
     redemptionId: text("redemption_id"),
     refundId: text("refund_id"),
     /** The lot an `expire` entry expired (and, for credits, the lot they created). */
@@ -255,6 +264,11 @@ export const orders = sqliteTable(
     items: text("items"),
     pointsEarned: integer("points_earned").notNull(),
     awards: text("awards").notNull(),
+    /**
+     * What the order consumed of rule limits, JSON [{ ruleId, points, period }] (period null: the budget
+     * only), so a refund gives back its share. Null when no award was limited.
+     */
+    ruleUsage: text("rule_usage"),
     lotId: text("lot_id"),
     refundedAmount: integer("refunded_amount").notNull().default(0),
     pointsReversed: integer("points_reversed").notNull().default(0),
@@ -264,7 +278,12 @@ export const orders = sqliteTable(
     refundedItems: text("refunded_items"),
     createdAt: integer("created_at").notNull(),
   },
-  (t) => [primaryKey({ columns: [t.merchantId, t.id] }), index("orders_member").on(t.merchantId, t.memberId, t.occurredAt)],
+  (t) => [
+    primaryKey({ columns: [t.merchantId, t.id] }),
+    index("orders_member").on(t.merchantId, t.memberId, t.occurredAt),
+    // Rule replay walks a merchant's orders of a date range in time order.
+    index("orders_occurred").on(t.merchantId, t.occurredAt, t.id),
+  ],
 );
 
 export const refunds = sqliteTable(
@@ -303,6 +322,8 @@ export const redemptions = sqliteTable(
     index("redemptions_hold_due").on(t.holdExpiresAt).where(sql`status = 'held'`),
     // A member's holds past their time, released inline by reads and spends.
     index("redemptions_member_holds").on(t.merchantId, t.memberId, t.holdExpiresAt).where(sql`status = 'held'`),
+    // An order's earning base subtracts what its linked redemptions paid.
+    index("redemptions_order").on(t.merchantId, t.orderId).where(sql`order_id IS NOT NULL`),
   ],
 );
 
@@ -318,10 +339,103 @@ export const rules = sqliteTable(
     endsAt: integer("ends_at"),
     conditions: text("conditions").notNull(),
     effect: text("effect").notNull(),
+    /** 1: a matching rule stops the rules of lower priority. */
+    exclusive: integer("exclusive", { mode: "boolean" }).notNull().default(false),
+    /** JSON { perOrder?, perMember?, budget? }, null without limits. */
+    limits: text("limits"),
+    /** Bumped by every create or replace; each version is kept in rule_versions. */
+    version: integer("version").notNull().default(1),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.merchantId, t.id] })],
+);
+
+/** Every version of every rule as the API showed it (JSON body), kept after the rule is deleted. */
+export const ruleVersions = sqliteTable(
+  "rule_versions",
+  {
+    merchantId: text("merchant_id").notNull(),
+    ruleId: text("rule_id").notNull(),
+    version: integer("version").notNull(),
+    body: text("body").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.merchantId, t.ruleId, t.version] })],
+);
+
+/**
+ * Points a rule has awarded against its limits: the budget (member_id and period empty) and, per member,
+ * per local period (`d2026-11-29`, `m2026-11`, `y2026`). Raised by orders with a conditional update inside
+ * their batch, lowered by refunds.
+ */
+export const ruleUsage = sqliteTable(
+  "rule_usage",
+  {
+    merchantId: text("merchant_id").notNull(),
+    ruleId: text("rule_id").notNull(),
+    memberId: text("member_id").notNull(),
+    period: text("period").notNull(),
+    points: integer("points").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.merchantId, t.ruleId, t.memberId, t.period] }),
+    // The checkout reads the budgets and one member's current periods.
+    index("rule_usage_member").on(t.merchantId, t.memberId, t.period),
+  ],
+);
+
+/** Stamp cards ("buy 10, get 1"): definitions, read with the checkout's cached configuration. */
+export const stampCards = sqliteTable(
+  "stamp_cards",
+  {
+    merchantId: text("merchant_id").notNull(),
+    id: text("id").notNull(),
+    name: text("name").notNull(),
+    active: integer("active", { mode: "boolean" }).notNull(),
+    /** "orders" (one stamp per matching order) or "quantity" (one per matching unit). */
+    counts: text("counts").notNull(),
+    /** JSON { skus?, categories?, minAmount? }, null: every order. */
+    match: text("match"),
+    stamps: integer("stamps").notNull(),
+    /** JSON { kind: "points", points } | { kind: "voucher", name, value }. */
+    reward: text("reward").notNull(),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.merchantId, t.id] })],
+);
+
+/** A member's stamps on a card (the remainder after completed cards) and how many cards were completed. */
+export const memberStamps = sqliteTable(
+  "member_stamps",
+  {
+    merchantId: text("merchant_id").notNull(),
+    memberId: text("member_id").notNull(),
+    cardId: text("card_id").notNull(),
+    stamps: integer("stamps").notNull(),
+    completed: integer("completed").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.merchantId, t.memberId, t.cardId] })],
+);
+
+/** Vouchers issued by completed stamp cards; redeemed once. */
+export const vouchers = sqliteTable(
+  "vouchers",
+  {
+    code: text("code").primaryKey(),
+    merchantId: text("merchant_id").notNull(),
+    memberId: text("member_id").notNull(),
+    cardId: text("card_id").notNull(),
+    name: text("name").notNull(),
+    /** Minor units. */
+    value: integer("value").notNull(),
+    orderId: text("order_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    redeemedAt: integer("redeemed_at"),
+  },
+  (t) => [index("vouchers_member").on(t.merchantId, t.memberId, t.createdAt)],
 );
 
 /** Stored responses of state-changing POSTs, so a retry returns the first answer and writes nothing. */

@@ -20,6 +20,10 @@ export const TAGS = [
   { name: "Checkout", description: "Orders, quotes and refunds: points earned and reversed." },
   { name: "Redemptions", description: "Points spent as payment: captured at once, or held then captured or cancelled." },
   { name: "Earning rules", description: "Rules that decide what orders earn, their versions and simulation." },
+  {
+    name: "Stamp cards and vouchers",
+    description: "Cards that count orders or items toward a reward, and the vouchers they issue.",
+  },
   { name: "Tiers", description: "Frequent-buyer tiers: the ladder, members' status, progress, history, manual tiers, previews." },
   { name: "Rebates", description: "Profit-sharing rebates: programs, period previews and closes, reports, member statements." },
   { name: "Perks", description: "Perks that grow with the relationship, their uses, and the switching-cost statement." },

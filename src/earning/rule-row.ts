@@ -1,6 +1,6 @@
 /** Rule rows as the rule engine sees them (the API body is rendered in rules/service.ts). */
 import type { rules } from "../db/schema";
-import type { Rule, RuleConditions, RuleEffect } from "./types";
+import type { Rule, RuleConditions, RuleEffect, RuleLimits } from "./types";
 
 export type RuleRow = typeof rules.$inferSelect;
 
@@ -14,5 +14,8 @@ export function ruleFromRow(row: RuleRow): Rule {
     endsAt: row.endsAt,
     conditions: JSON.parse(row.conditions) as RuleConditions,
     effect: JSON.parse(row.effect) as RuleEffect,
+    exclusive: Boolean(row.exclusive),
+    limits: row.limits ? (JSON.parse(row.limits) as RuleLimits) : null,
+    version: row.version,
   };
 }

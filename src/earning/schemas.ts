@@ -1,6 +1,7 @@
 /** The order as the rules see it: shared by posting and quoting orders and by rule simulation. */
 import { z } from "@hono/zod-openapi";
 import { Currency, IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits } from "../platform/validation";
+import { SKIP_REASONS } from "./types";
 
 export const Label = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
 
@@ -48,6 +49,28 @@ export const OrderInputSchema = z
   })
   .openapi("OrderInput");
 
-export const AwardSchema = z.object({ ruleId: z.string(), points: z.number().int() }).openapi("Award");
+export const AwardSchema = z
+  .object({
+    ruleId: z.string(),
+    points: z.number().int(),
+    ruleVersion: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "The rule version that awarded (absent for drafts).", example: 3 }),
+  })
+  .openapi("Award");
+
+export const SkippedSchema = z
+  .object({
+    ruleId: z.string(),
+    reason: z.enum(SKIP_REASONS).openapi({
+      description:
+        "Why a rule that matched gave nothing or less: stopped by a higher exclusive rule, or cut by its per-order limit, " +
+        "its per-member limit or its spent budget.",
+      example: "budget_spent",
+    }),
+  })
+  .openapi("SkippedRule");
 
 export type OrderInput = z.infer<typeof OrderInputSchema>;

@@ -35,6 +35,7 @@ import type { Asset, EntryType } from "../db/enums";
 export interface EntryRefs {
   orderId?: string | null;
   ruleId?: string | null;
+  ruleVersion?: number | null;
   redemptionId?: string | null;
   refundId?: string | null;
   availableAt?: number | null;
@@ -409,9 +410,9 @@ export class LedgerWriter {
   ): this {
     const isCredit = asset === "credit";
     this.push(sql`INSERT INTO ledger_entries (id, merchant_id, member_id, seq, type, points, balance_after, created_at,
-         order_id, rule_id, redemption_id, refund_id, available_at, expires_at, reason, lot_id${sql.raw(isCredit ? ", asset" : "")})
+         order_id, rule_id, rule_version, redemption_id, refund_id, available_at, expires_at, reason, lot_id${sql.raw(isCredit ? ", asset" : "")})
        SELECT ${entryId}, m.merchant_id, m.id, m.entry_seq, ${type}, ${points}, ${sql.raw(isCredit ? "m.credit" : "m.balance")}, ${this.at},
-         ${refs.orderId ?? null}, ${refs.ruleId ?? null}, ${refs.redemptionId ?? null}, ${refs.refundId ?? null},
+         ${refs.orderId ?? null}, ${refs.ruleId ?? null}, ${refs.ruleVersion ?? null}, ${refs.redemptionId ?? null}, ${refs.refundId ?? null},
          ${refs.availableAt ?? null}, ${refs.expiresAt ?? null}, ${refs.reason ?? null}, ${refs.lotId ?? null}${isCredit ? sql`, 'credit'` : sql``}
        FROM members m WHERE ${this.memberRow} AND ${when}`);
     return this;

@@ -17,6 +17,7 @@ export function entryBody(row: LedgerRow) {
     createdAt: toIso(row.createdAt),
     ...(row.orderId !== null && { orderId: row.orderId }),
     ...(row.ruleId !== null && { ruleId: row.ruleId }),
+    ...(row.ruleVersion !== null && { ruleVersion: row.ruleVersion }),
     ...(row.redemptionId !== null && { redemptionId: row.redemptionId }),
     ...(row.refundId !== null && { refundId: row.refundId }),
     ...(row.availableAt !== null && { availableAt: toIso(row.availableAt) }),

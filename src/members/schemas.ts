@@ -133,6 +133,11 @@ export const LedgerEntrySchema = z
     createdAt: Timestamp,
     orderId: z.string().optional(),
     ruleId: z.string().optional(),
+    ruleVersion: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "The version of ruleId that awarded the points (orders list every rule's award).", example: 2 }),
     redemptionId: z.string().optional(),
     refundId: z.string().optional(),
     availableAt: Timestamp.optional(),

@@ -6,7 +6,8 @@ import { activityKeys } from "../activity/periods";
 import { assertEarnable, type CheckoutContext, NEW_MEMBER, tierFacts } from "../earning/checkout-context";
 import { evaluateRules } from "../earning/evaluate";
 import type { OrderInput } from "../earning/schemas";
-import type { Award, Evaluation, MemberFacts } from "../earning/types";
+import { planStamps, type StampStep } from "../earning/stamps";
+import type { Award, Evaluation, LimitUse, MemberFacts, Skipped } from "../earning/types";
 import type { SettleInput } from "../ledger/statements";
 import { notFound } from "../platform/errors";
 import { dueFor, lotAvailability, lotExpiry } from "../program/settings";
@@ -28,13 +29,17 @@ export interface OrderLot {
   pending: boolean;
   availableAt: number;
   expiresAt: number | null;
-  /** The rule that earned the points, when exactly one did. */
+  /** The rule that earned the points, when exactly one did (order awards list every rule and version). */
   ruleId: string | null;
+  ruleVersion: number | null;
 }
 
 export interface OrderPlan {
   pointsEarned: number;
   awards: Award[];
+  skipped: Skipped[];
+  /** What the awards consume of rule limits: re-checked in the batch (limit-statements.ts). */
+  limitUses: LimitUse[];
   /** The member is not enrolled yet: the order enrols them. */
   enrol: boolean;
   /**
@@ -48,6 +53,10 @@ export interface OrderPlan {
   lot: OrderLot | null;
   /** null when the merchant has no tier ladder. */
   tier: OrderTierPlan | null;
+  /** Stamps the order adds to the member's cards, and the cards it completes (paid in the same batch). */
+  stamps: StampStep[];
+  /** Availability and expiry of points rewards of completed cards (as the order's own lot). */
+  rewardLot: { pending: boolean; availableAt: number; expiresAt: number | null };
 }
 
 /**
@@ -63,10 +72,12 @@ export function evaluateOrder(
 ): Evaluation & { tier: OrderTierPlan | null } {
   if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
   const facts: MemberFacts = ctx.member ?? { ...NEW_MEMBER, ...tierFacts(ctx.ladder, null) };
-  const order = { ...input, occurredAt };
+  const paidWithPoints = ctx.program.earnOnPointsPaid ? 0 : ctx.paidWithPoints;
+  const order = { ...input, occurredAt, paidWithPoints };
   const evaluateAt = (rank: number | null) => {
-    if (rank === null || !ctx.ladder) return evaluateRules(ctx.rules, order, facts, timezone);
-    return evaluateRules(ctx.rules, order, { ...facts, ...tierFacts(ctx.ladder, tierAt(ctx.ladder, rank).id) }, timezone);
+    if (rank === null || !ctx.ladder) return evaluateRules(ctx.rules, order, facts, timezone, ctx.usage);
+    const atRank = { ...facts, ...tierFacts(ctx.ladder, tierAt(ctx.ladder, rank).id) };
+    return evaluateRules(ctx.rules, order, atRank, timezone, ctx.usage);
   };
   const tier = ctx.ladder ? planTier(ctx, input, occurredAt, timezone, at, (rank) => evaluateAt(rank).pointsEarned) : null;
   const evaluation = evaluateAt(tier?.earningRank ?? null);
@@ -104,13 +115,17 @@ const cacheKey = { spend: "tierSpend", points: "tierPoints", orders: "tierOrders
  * // { pointsEarned: 128, awards: [...], enrol: false, expectedOrderCount: null, due: {...}, lot: { points: 128, ... } }
  */
 export function planOrder(input: OrderInput, occurredAt: number, ctx: CheckoutContext, timezone: string, at: number): OrderPlan {
-  const { pointsEarned, awards, tier } = evaluateOrder(input, occurredAt, ctx, timezone, at);
+  const { pointsEarned, awards, skipped, limitUses, tier } = evaluateOrder(input, occurredAt, ctx, timezone, at);
+  const stamps = planStamps(ctx.stampCards, ctx.stampProgress, { ...input, occurredAt });
+  assertEarnable(pointsEarned + stampPoints(stamps));
   // Only a member with no order yet can be raced on a firstOrder condition (the count only grows).
   const previousOrders = ctx.member?.previousOrders ?? 0;
   const firstOrderMatters = ctx.rules.some((rule) => rule.conditions.firstOrder !== undefined);
   return {
     pointsEarned,
     awards,
+    skipped,
+    limitUses,
     enrol: !ctx.member,
     expectedOrderCount: previousOrders === 0 && firstOrderMatters ? previousOrders : null,
     // An order after the inactivity deadline first lets the old points expire, then resets the clock.
@@ -122,8 +137,16 @@ export function planOrder(input: OrderInput, occurredAt: number, ctx: CheckoutCo
             ...lotAvailability(ctx.program, occurredAt, at),
             expiresAt: lotExpiry(ctx.program, at, timezone),
             ruleId: awards.length === 1 ? (awards[0]?.ruleId ?? null) : null,
+            ruleVersion: awards.length === 1 ? (awards[0]?.ruleVersion ?? null) : null,
           }
         : null,
     tier,
+    stamps,
+    rewardLot: { ...lotAvailability(ctx.program, occurredAt, at), expiresAt: lotExpiry(ctx.program, at, timezone) },
   };
+}
+
+/** Points the order's completed stamp cards pay. */
+export function stampPoints(stamps: readonly StampStep[]): number {
+  return stamps.reduce((sum, s) => sum + (s.reward.kind === "points" ? s.reward.points * s.completions : 0), 0);
 }

@@ -28,6 +28,7 @@ import type { RequestScope } from "../platform/scope";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, programFromRow } from "../program/settings";
 import { refundCacheSql } from "../tiers/order-statements";
+import { giveBackStatements, parseLimitUses } from "./limit-statements";
 import { parseRefundedItems, planRefund, pointsToReverse, serializeRefundedItems } from "./refund-math";
 import type { RefundInput } from "./schemas";
 
@@ -81,6 +82,10 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
     ...activitySql(order.merchantId, order.memberId, order.occurredAt, merchant.timezone, activity),
     // Lowers the tier metric (never the tier: only a review moves a member down).
     refundCacheSql({ ...order, orderDay: activityKeys(order.occurredAt, merchant.timezone).day, delta: activity }),
+    // Budgets and per-member limits get back the refunded share of what the order's awards consumed.
+    ...giveBackStatements(order.merchantId, order.memberId, parseLimitUses(order.ruleUsage), (points) =>
+      pointsToReverse(points, order.amount, order.refundedAmount, plan.amount),
+    ),
   ];
   const statements = refundStatements(scope.db, write, { order, input, plan: { ...plan, reversed }, due, at, periods });
   return commitWrite(scope.db, write, statements, 201, (failure) => {

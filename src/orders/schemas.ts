@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { REDEMPTION_STATUSES } from "../db/enums";
-import { AwardSchema, Label, OrderItemSchema } from "../earning/schemas";
+import { AwardSchema, Label, OrderItemSchema, SkippedSchema } from "../earning/schemas";
 import { MemberSchema } from "../members/schemas";
 import { MerchantChosenId, MinorUnits, Timestamp } from "../platform/validation";
 
@@ -10,11 +10,14 @@ export const OrderResultSchema = z
     memberId: z.string(),
     pointsEarned: z.number().int(),
     awards: z.array(AwardSchema),
+    skipped: z.array(SkippedSchema),
     member: MemberSchema,
   })
   .openapi("OrderResult");
 
-export const QuoteSchema = z.object({ pointsEarned: z.number().int(), awards: z.array(AwardSchema) }).openapi("Quote");
+export const QuoteSchema = z
+  .object({ pointsEarned: z.number().int(), awards: z.array(AwardSchema), skipped: z.array(SkippedSchema) })
+  .openapi("Quote");
 
 export const RefundInputSchema = z
   .strictObject({

@@ -18,9 +18,13 @@ import type { RequestScope } from "../platform/scope";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { type Ladder, windowStartKey } from "../tiers/ladder";
 import { slideSql, upgradeSql } from "../tiers/order-statements";
+import { limitStatements } from "./limit-statements";
 import { evaluateOrder, type OrderPlan, planOrder } from "./order-plan";
+import { stampStatements } from "./stamp-statements";
 
-const RACE = "Another order of this member was posted at the same moment; retry with the same Idempotency-Key.";
+const RACE =
+  "Another order changed what this one depends on (the member's first order, a rule's budget or per-member limit) " +
+  "at the same moment; retry with the same Idempotency-Key.";
 
 export function postOrder(scope: RequestScope, input: OrderInput): Promise<Response> {
   let attempt = scope;
@@ -38,7 +42,7 @@ export function postOrder(scope: RequestScope, input: OrderInput): Promise<Respo
 async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Response> {
   const { merchant, at } = scope;
   const occurredAt = checkOrder(input, merchant.currency, at);
-  const ctx = await freshTierCache(scope, input, await loadCheckoutContext(scope, input.memberId, input.orderId));
+  const ctx = await freshTierCache(scope, input, await loadCheckoutContext(scope, input));
   const write = new IdempotentWrite(scope.db, scope.idempotency, at);
   // Posted already: by a twin request with this very key (replay it), or under another key (409).
   if (ctx.orderExists) {
@@ -67,7 +71,7 @@ async function freshTierCache(scope: RequestScope, input: OrderInput, ctx: Check
   if (member.tierWindowStart === startKey) return ctx;
   await prepare(scope.db, slideSql({ merchantId: scope.merchant.id, memberId: input.memberId, startKey })).run();
   const { prefetched: _stale, ...fresh } = scope;
-  return loadCheckoutContext(fresh, input.memberId, input.orderId);
+  return loadCheckoutContext(fresh, input);
 }
 
 /** The write batch: enrol, record the order, re-check a raced first order, settle, credit, store the reply. */
@@ -82,6 +86,7 @@ function orderStatements(
   const member = sql`merchant_id = ${merchantId} AND id = ${input.memberId}`;
   const lotId = plan.lot ? newId("le", at) : null;
   const awards = JSON.stringify(plan.awards);
+  const skipped = JSON.stringify(plan.skipped);
   const statements: D1PreparedStatement[] = [];
   if (plan.enrol)
     statements.push(
@@ -91,16 +96,8 @@ function orderStatements(
           VALUES (${merchantId}, ${input.memberId}, ${at}, ${at}) ON CONFLICT DO NOTHING`,
       ),
     );
-  statements.push(
-    prepare(
-      db,
-      sql`INSERT INTO orders (merchant_id, id, member_id, amount, currency, occurred_at, channel, items, points_earned,
-          awards, lot_id, created_at)
-        VALUES (${merchantId}, ${input.orderId}, ${input.memberId}, ${input.amount}, ${input.currency}, ${occurredAt},
-          ${input.channel ?? null}, ${input.items ? JSON.stringify(input.items) : null}, ${plan.pointsEarned},
-          ${awards}, ${lotId}, ${at})`,
-    ),
-  );
+  statements.push(prepare(db, orderRowSql(merchantId, input, occurredAt, plan, lotId, at)));
+  statements.push(...limitStatements(merchantId, input.memberId, plan.limitUses).map((s) => prepare(db, s)));
   if (plan.expectedOrderCount !== null)
     statements.push(
       prepare(
@@ -135,11 +132,27 @@ function orderStatements(
     write.finishSql(
       201,
       sql`SELECT json_object('orderId', ${input.orderId}, 'memberId', ${input.memberId}, 'pointsEarned', ${plan.pointsEarned},
-          'awards', json(${awards}), 'member', ${sql.raw(MEMBER_JSON_SQL)})
+          'awards', json(${awards}), 'skipped', json(${skipped}), 'member', ${sql.raw(MEMBER_JSON_SQL)})
         FROM members m WHERE m.merchant_id = ${merchantId} AND m.id = ${input.memberId}`,
     ),
   );
   return statements;
+}
+
+/** The order row, with each rule's award (and version) and what the awards consumed of rule limits. */
+function orderRowSql(
+  merchantId: string,
+  input: OrderInput,
+  occurredAt: number,
+  plan: OrderPlan,
+  lotId: string | null,
+  at: number,
+) {
+  return sql`INSERT INTO orders (merchant_id, id, member_id, amount, currency, occurred_at, channel, items, points_earned,
+      awards, rule_usage, lot_id, created_at)
+    VALUES (${merchantId}, ${input.orderId}, ${input.memberId}, ${input.amount}, ${input.currency}, ${occurredAt},
+      ${input.channel ?? null}, ${input.items ? JSON.stringify(input.items) : null}, ${plan.pointsEarned},
+      ${JSON.stringify(plan.awards)}, ${plan.limitUses.length ? JSON.stringify(plan.limitUses) : null}, ${lotId}, ${at})`;
 }
 
 /** The member's side: settle what is due, then credit the lot (or count an order that earned nothing). */
@@ -161,13 +174,15 @@ function ledgerStatements(
       availableAt: plan.lot.availableAt,
       expiresAt: plan.lot.expiresAt,
       countsAsEarned: true,
-      refs: { orderId: input.orderId, ruleId: plan.lot.ruleId },
+      refs: { orderId: input.orderId, ruleId: plan.lot.ruleId, ruleVersion: plan.lot.ruleVersion },
       orderAt: occurredAt,
     });
   } else {
     ledger.touchOrder(occurredAt);
   }
-  return ledger.statements;
+  const order = { merchantId: scope.merchant.id, memberId: input.memberId, orderId: input.orderId, at: scope.at };
+  const stamps = stampStatements(order, plan.stamps, ledger, plan.rewardLot);
+  return [...ledger.statements, ...stamps.map((statement) => prepare(scope.db, statement))];
 }
 
 function orderConflict(orderId: string): ApiError {
@@ -177,7 +192,7 @@ function orderConflict(orderId: string): ApiError {
 /** What an order would earn, writing nothing. */
 export async function quoteOrder(scope: RequestScope, input: OrderInput) {
   const occurredAt = checkOrder(input, scope.merchant.currency, scope.at);
-  const ctx = await loadCheckoutContext(scope, input.memberId, input.orderId);
-  const { pointsEarned, awards } = evaluateOrder(input, occurredAt, ctx, scope.merchant.timezone, scope.at);
-  return { pointsEarned, awards };
+  const ctx = await loadCheckoutContext(scope, input);
+  const { pointsEarned, awards, skipped } = evaluateOrder(input, occurredAt, ctx, scope.merchant.timezone, scope.at);
+  return { pointsEarned, awards, skipped };
 }

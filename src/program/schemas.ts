@@ -63,6 +63,16 @@ export const ProgramSchema = z
         description:
           "Browser origins allowed to call /v1/me* with a member token (CORS). https origins, or http://localhost for development. " +
           "Omitted: none.",
+        example: ["https://shop.example"],
+      }),
+    earnOnPointsPaid: z
+      .boolean()
+      .default(false)
+      .openapi({
+        description:
+          "false (default): an order earns per_amount points only on the part paid with money, its amount minus the value " +
+          "of captured redemptions linked to it by orderId; true: on the whole amount.",
+        example: false,
       }),
   })
   .openapi("Program");

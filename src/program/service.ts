@@ -1,6 +1,6 @@
 /** Program settings: one row per merchant, the defaults when none was stored. */
-import { eq } from "drizzle-orm";
-import { programs } from "../db/schema";
+import { sql as drizzleSql, eq } from "drizzle-orm";
+import { merchants, programs } from "../db/schema";
 import { prepare, sql } from "../platform/d1/sql";
 import type { RequestScope } from "../platform/scope";
 import type { ProgramReply } from "./schemas";
@@ -15,7 +15,14 @@ export async function replaceProgram(scope: RequestScope, input: ProgramReply): 
   const { allowedOrigins, ...settings } = input;
   const origins = [...new Set(allowedOrigins)];
   const row = { ...programToRow(scope.merchant.id, settings, scope.at), allowedOrigins: originsToColumn(origins) };
-  await scope.orm.insert(programs).values(row).onConflictDoUpdate({ target: programs.merchantId, set: row });
+  // Checkouts cache the settings until the merchant's configuration version moves (earning/config-version.ts).
+  await scope.orm.batch([
+    scope.orm.insert(programs).values(row).onConflictDoUpdate({ target: programs.merchantId, set: row }),
+    scope.orm
+      .update(merchants)
+      .set({ configVersion: drizzleSql`${merchants.configVersion} + 1` })
+      .where(eq(merchants.id, scope.merchant.id)),
+  ]);
   return { ...settings, allowedOrigins: origins };
 }
 

@@ -12,6 +12,8 @@ export interface ProgramSettings {
   pendingDays: number;
   expiry: ExpiryPolicy;
   autoEnroll: boolean;
+  /** The part of an order paid with points (redemptions linked by orderId) earns too. */
+  earnOnPointsPaid: boolean;
 }
 
 export const DEFAULT_PROGRAM: ProgramSettings = {
@@ -19,6 +21,7 @@ export const DEFAULT_PROGRAM: ProgramSettings = {
   pendingDays: 0,
   expiry: { policy: "none" },
   autoEnroll: true,
+  earnOnPointsPaid: false,
 };
 
 /** The expiry policy stored as two columns. */
@@ -33,6 +36,7 @@ export function programFromRow(row: typeof programs.$inferSelect | undefined | n
     pendingDays: row.pendingDays,
     expiry: expiryFromColumns(row.expiryPolicy, row.expiryDays),
     autoEnroll: row.autoEnroll,
+    earnOnPointsPaid: row.earnOnPointsPaid,
   };
 }
 
@@ -45,6 +49,7 @@ export function programToRow(merchantId: string, settings: ProgramSettings, at: 
     expiryPolicy: settings.expiry.policy,
     expiryDays: settings.expiry.policy === "none" ? null : settings.expiry.days,
     autoEnroll: settings.autoEnroll,
+    earnOnPointsPaid: settings.earnOnPointsPaid,
     updatedAt: at,
   };
 }

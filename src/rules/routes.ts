@@ -15,8 +15,19 @@ import { listSchema, PageQuery } from "../platform/pagination";
 import { createRouter } from "../platform/router";
 import { scopeOf } from "../platform/scope";
 import { MerchantChosenId } from "../platform/validation";
-import { RuleCreateSchema, RuleReplaceSchema, RuleSchema, SimulateInputSchema, SimulateResultSchema } from "./schemas";
-import { createRule, deleteRule, getRule, listRules, replaceRule, simulateOrder } from "./service";
+import {
+  MAX_REPLAY_ORDERS,
+  ReplayInputSchema,
+  ReplayResultSchema,
+  RuleCreateSchema,
+  RuleReplaceSchema,
+  RuleSavedSchema,
+  RuleSchema,
+  RuleVersionSchema,
+  SimulateInputSchema,
+  SimulateResultSchema,
+} from "./schemas";
+import { createRule, deleteRule, getRule, listRules, listVersions, replaceRule, replayRules, simulateOrder } from "./service";
 
 const RuleParams = z.object({
   ruleId: MerchantChosenId.openapi({ param: { name: "ruleId", in: "path" }, example: "double-tea" }),
@@ -38,7 +49,12 @@ export const rulesRouter = createRouter()
       security: bearer,
       middleware: [allow("admin"), idempotent(false)] as const,
       request: { headers: IdempotencyHeader, body: jsonBody(RuleCreateSchema) },
-      responses: { 201: jsonResponse(RuleSchema, "The rule"), ...commonErrors, ...conflictError, ...unprocessableError },
+      responses: {
+        201: jsonResponse(RuleSavedSchema, "The rule, with warnings"),
+        ...commonErrors,
+        ...conflictError,
+        ...unprocessableError,
+      },
     }),
     async (c) => c.json(await createRule(scopeOf(c), c.req.valid("json")), 201),
   )
@@ -84,8 +100,8 @@ export const rulesRouter = createRouter()
       middleware: [allow("admin")] as const,
       request: { params: RuleParams, body: jsonBody(RuleReplaceSchema) },
       responses: {
-        200: jsonResponse(RuleSchema, "Replaced"),
-        201: jsonResponse(RuleSchema, "Created"),
+        200: jsonResponse(RuleSavedSchema, "Replaced, with warnings"),
+        201: jsonResponse(RuleSavedSchema, "Created, with warnings"),
         ...commonErrors,
         ...unprocessableError,
       },
@@ -94,6 +110,23 @@ export const rulesRouter = createRouter()
       const { body, created } = await replaceRule(scopeOf(c), c.req.valid("param").ruleId, c.req.valid("json"));
       return created ? c.json(body, 201) : c.json(body, 200);
     },
+  )
+  .openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/rules/{ruleId}/versions",
+      operationId: "listRuleVersions",
+      tags,
+      summary: "List a rule's versions",
+      description:
+        "Every create or replace makes a new version; ledger entries and order awards name the version that awarded. " +
+        "Newest first; versions stay listed after the rule is deleted.",
+      security: bearer,
+      middleware: [allow("admin", "read")] as const,
+      request: { params: RuleParams, query: PageQuery },
+      responses: { 200: jsonResponse(listSchema(RuleVersionSchema), "Versions, newest first"), ...commonErrors },
+    }),
+    async (c) => c.json(await listVersions(scopeOf(c), c.req.valid("param").ruleId, c.req.valid("query")), 200),
   )
   .openapi(
     createRoute({
@@ -131,4 +164,21 @@ export const rulesRouter = createRouter()
       },
     }),
     async (c) => c.json(await simulateOrder(scopeOf(c), c.req.valid("json")), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post",
+      path: "/v1/rules/replay",
+      operationId: "replayRules",
+      tags,
+      summary: "Replay draft rules over the stored orders of a date range",
+      description:
+        "What the orders that occurred in [from, to) earned, and what they would have earned under the drafts, in total and " +
+        `per rule. Reads at most ${MAX_REPLAY_ORDERS} orders per call in chunks; nextCursor continues. Writes nothing.`,
+      security: bearer,
+      middleware: [allow("admin")] as const,
+      request: { body: jsonBody(ReplayInputSchema) },
+      responses: { 200: jsonResponse(ReplayResultSchema, "Earned and would-earn totals"), ...commonErrors },
+    }),
+    async (c) => c.json(await replayRules(scopeOf(c), c.req.valid("json")), 200),
   );

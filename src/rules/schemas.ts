@@ -1,5 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { AwardSchema, OrderInputSchema } from "../earning/schemas";
+import { compileExpression, MAX_AST_NODES, MAX_EXPRESSION_LENGTH } from "../earning/expression";
+import { AwardSchema, OrderInputSchema, SkippedSchema } from "../earning/schemas";
+import { LIMIT_PERIODS, SKIP_REASONS } from "../earning/types";
 import { IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits, Timestamp } from "../platform/validation";
 
 const Label = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
@@ -17,6 +19,35 @@ export const RuleConditionsSchema = z
       .openapi({ description: "ISO weekdays in the merchant's time zone: 1 = Monday ... 7 = Sunday." }),
     tiers: z.array(MerchantChosenId).max(50).optional(),
     firstOrder: z.boolean().optional().openapi({ description: "true: only a first order; false: only repeat orders." }),
+    birthdayMonth: z.boolean().optional().openapi({
+      description:
+        "true: only in the member's birthday month (by the order's occurredAt, merchant timezone); false: only outside it.",
+      example: true,
+    }),
+    enrolmentAnniversary: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          "true: only on the member's enrolment anniversary (same local day, a year or more later; 29 February enrolments " +
+          "celebrate on 28 February in other years); false: only on other days.",
+        example: true,
+      }),
+    expression: z
+      .string()
+      .superRefine((source, ctx) => {
+        const compiled = compileExpression(source);
+        if (!compiled.ok) ctx.addIssue({ code: "custom", message: compiled.message });
+      })
+      .optional()
+      .openapi({
+        description:
+          "A CEL expression that must be true: over `order` (amount, currency, channel, items[] with sku, category, quantity, " +
+          "unitPrice) and `member` (attributes, tier, orderCount). Must be boolean; at most " +
+          `${MAX_EXPRESSION_LENGTH} characters and ${MAX_AST_NODES} nodes; list macros (all, exists, exists_one, map, filter) ` +
+          "may not nest and matches() is refused, so evaluation stays cheap. A missing attribute makes it false.",
+        example: 'order.items.exists(i, i.category == "tea" && i.quantity >= 2) && member.attributes.vip == true',
+      }),
   })
   .openapi("RuleConditions");
 
@@ -39,6 +70,29 @@ export const RuleEffectSchema = z
   ])
   .openapi("RuleEffect");
 
+const LimitPoints = z.number().int("must be an integer").min(1, "must be at least 1").max(MAX_UNITS);
+
+export const RuleLimitsSchema = z
+  .strictObject({
+    perOrder: LimitPoints.optional().openapi({ description: "Most points the rule gives one order.", example: 500 }),
+    perMember: z
+      .strictObject({
+        points: LimitPoints.openapi({ description: "Most points per member per period.", example: 1000 }),
+        per: z
+          .enum(LIMIT_PERIODS)
+          .openapi({ description: "Local day, month or year of the merchant's timezone.", example: "month" }),
+      })
+      .optional()
+      .openapi({ description: "Most points the rule gives one member per local period (by the order's occurredAt)." }),
+    budget: LimitPoints.optional().openapi({
+      description:
+        "Total points the rule may ever award, all members together. Never exceeded, even under concurrent orders; " +
+        "refunds give back what they reverse. A spent budget stops the rule (skipped `budget_spent`).",
+      example: 100000,
+    }),
+  })
+  .openapi("RuleLimits");
+
 const RuleFields = {
   name: z.string().min(1).max(200).openapi({ example: "Double points on tea" }),
   active: z.boolean().default(true),
@@ -47,6 +101,11 @@ const RuleFields = {
   endsAt: IsoTimestamp.nullish().openapi({ example: "2027-01-01T00:00:00.000Z" }),
   conditions: RuleConditionsSchema.default({}),
   effect: RuleEffectSchema,
+  exclusive: z.boolean().default(false).openapi({
+    description: "A matching exclusive rule stops the rules of lower priority (reported as skipped `exclusive`).",
+    example: false,
+  }),
+  limits: RuleLimitsSchema.nullish(),
 };
 
 function endsAfterStart(rule: { startsAt?: string | null; endsAt?: string | null }): boolean {
@@ -77,10 +136,43 @@ export const RuleSchema = z
     endsAt: Timestamp.nullable(),
     conditions: RuleConditionsSchema,
     effect: RuleEffectSchema,
+    exclusive: z.boolean(),
+    limits: RuleLimitsSchema.nullable(),
+    version: z.number().int().openapi({ description: "Bumped by every create or replace.", example: 1 }),
     createdAt: Timestamp,
     updatedAt: Timestamp,
   })
   .openapi("Rule");
+
+export const RuleSavedSchema = RuleSchema.extend({
+  warnings: z
+    .array(
+      z.object({
+        code: z
+          .literal("newcomer_outearns_regulars")
+          .openapi({ description: "What the warning is about.", example: "newcomer_outearns_regulars" }),
+        message: z.string().openapi({
+          description: "Why, with the figures.",
+          example:
+            "This first-order rule pays 5.00 points per 100 minor units spent, more than the best a regular member can earn (1.00).",
+        }),
+      }),
+    )
+    .openapi({
+      description:
+        "Advice, never a refusal: a first-order rule that pays more per unit spent than the best a regular member can earn " +
+        "(all repeat-order per_amount rules stacked, at the top tier, with every multiplier) is flagged, as loyal members " +
+        "should gain more than new ones.",
+    }),
+}).openapi("RuleSaved");
+
+export const RuleVersionSchema = z
+  .object({
+    version: z.number().int().openapi({ description: "1 for the first; every create or replace adds one.", example: 2 }),
+    rule: RuleSchema,
+    createdAt: z.string().openapi({ description: "When this version was made.", example: "2026-11-22T10:00:00.000Z" }),
+  })
+  .openapi("RuleVersion");
 
 export const SimulateInputSchema = z
   .strictObject({
@@ -96,6 +188,7 @@ export const SimulateResultSchema = z
   .object({
     pointsEarned: z.number().int(),
     awards: z.array(AwardSchema),
+    skipped: z.array(SkippedSchema),
     rules: z.array(
       z.object({
         ruleId: z.string(),
@@ -103,6 +196,7 @@ export const SimulateResultSchema = z
         matched: z.boolean(),
         points: z.number().int(),
         reason: z.string().optional(),
+        skipped: z.enum(SKIP_REASONS).optional(),
         draft: z.boolean(),
       }),
     ),
@@ -112,3 +206,52 @@ export const SimulateResultSchema = z
 export type RuleCreate = z.infer<typeof RuleCreateSchema>;
 export type RuleReplace = z.infer<typeof RuleReplaceSchema>;
 export type SimulateInput = z.infer<typeof SimulateInputSchema>;
+export type RuleBody = z.infer<typeof RuleSchema>;
+
+/** Orders one replay call evaluates at most (in chunks of REPLAY_CHUNK); the reply's cursor continues. */
+export const MAX_REPLAY_ORDERS = 2000;
+export const REPLAY_CHUNK = 500;
+
+export const ReplayInputSchema = z
+  .strictObject({
+    rules: z.array(RuleCreateSchema).min(1).max(200).openapi({
+      description: "Draft rules. They are added to the live rules; a draft with a live rule's id replaces it.",
+    }),
+    onlyDrafts: z
+      .boolean()
+      .optional()
+      .openapi({ description: "Evaluate the drafts alone, without the live rules.", example: false }),
+    from: IsoTimestamp.openapi({
+      description: "Orders that occurred at or after this instant.",
+      example: "2026-10-01T00:00:00Z",
+    }),
+    to: IsoTimestamp.openapi({ description: "Orders that occurred before this instant.", example: "2026-11-01T00:00:00Z" }),
+    cursor: z.string().max(512).optional().openapi({ description: "nextCursor of the previous reply, to continue the range." }),
+  })
+  .refine((r) => endsAfterStart({ startsAt: r.from, endsAt: r.to }), { message: "must be after from", path: ["to"] })
+  .openapi("ReplayInput");
+
+const RulePoints = z.object({ ruleId: z.string(), points: z.number().int() });
+
+export const ReplayResultSchema = z
+  .object({
+    orders: z.number().int().openapi({ description: "Orders replayed by this call.", example: 1200 }),
+    earned: z
+      .object({ points: z.number().int(), rules: z.array(RulePoints) })
+      .openapi({ description: "What those orders earned when posted, in all and per rule." }),
+    wouldEarn: z.object({ points: z.number().int(), rules: z.array(RulePoints.extend({ orders: z.number().int() })) }).openapi({
+      description:
+        "What they would have earned under the drafts (with live rules unless onlyDrafts), per rule with the orders it paid; " +
+        "the drafts' budgets and per-member limits are consumed in the order the orders happened. Members are taken as they " +
+        "are now (tier, attributes, birthday); the order count before each order is counted from the stored orders.",
+    }),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({
+        description: `Set when the range holds more than ${MAX_REPLAY_ORDERS} orders: send it back to replay the next ones.`,
+      }),
+  })
+  .openapi("ReplayResult");
+
+export type ReplayInput = z.infer<typeof ReplayInputSchema>;

@@ -13,6 +13,8 @@ export function draftRule(input: RuleReplace & { id: string }): Rule {
     endsAt: input.endsAt ? Date.parse(input.endsAt) : null,
     conditions: input.conditions,
     effect: input.effect,
+    exclusive: input.exclusive,
+    limits: input.limits ?? null,
   };
 }
 

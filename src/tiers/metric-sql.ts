@@ -48,7 +48,8 @@ export function rankForValueSql(ladder: Ladder, value: Sql): Sql {
     .filter(({ rank }) => rank > 0)
     .reverse()
     .map(({ tier, rank }) => sql` WHEN ${value} >= ${tier.threshold} THEN ${rank}`);
-  return sql`(CASE${sql.join(whens, sql``)} ELSE 0 END)`;
+  // A one-tier ladder has no WHEN, and `CASE ELSE` is not SQL.
+  return whens.length === 0 ? sql`0` : sql`(CASE${sql.join(whens, sql``)} ELSE 0 END)`;
 }
 
 /** Rank of a tier id column: unknown ids and null are the lowest tier (rank 0). */

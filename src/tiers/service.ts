@@ -3,6 +3,7 @@
  * and manual assignment. Placement over many members runs in chunks (chunks.ts), inline for the first few
  * after a ladder change and then by the tier-review job.
  */
+import { bumpConfigSql } from "../earning/config-version";
 import { toIso } from "../platform/clock";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { ApiError, notFound } from "../platform/errors";
@@ -69,6 +70,7 @@ export async function replaceLadder(scope: RequestScope, input: LadderInput) {
         SELECT ${merchantId}, json_extract(value, '$.id'), json_extract(value, '$.name'), json_extract(value, '$.threshold'),
           json_extract(value, '$.earnMultiplierBps'), json_extract(value, '$.position') FROM json_each(${tiers})`,
     ),
+    prepare(db, bumpConfigSql(merchantId)),
   ]);
   const placement = bump ? await placeSome(scope, ladder) : { placed: 0, remaining: 0 };
   return { ...ladderBody(ladder), placement };

@@ -42,6 +42,7 @@ async function snapshot() {
     ledger: JSON.stringify(await ledger(A, MEMBER)),
     freshMember: await get(`/v1/members/${FRESH_MEMBER}`),
     rules: await get("/v1/rules?limit=200"),
+    stampCards: await get("/v1/stamp-cards?limit=200"),
     keys: await get("/v1/api-keys?limit=200"),
     program: await get("/v1/program"),
     held: await get(`/v1/redemptions/${heldId}`),
@@ -138,7 +139,10 @@ const ruleFields = () => ({
     daysOfWeek: [1, 7],
     tiers: ["gold"],
     firstOrder: false,
+    expression: "order.amount >= 100",
   },
+  exclusive: false,
+  limits: { perOrder: 500, perMember: { points: 1000, per: "month" }, budget: 100_000 },
   effect: { kind: "per_amount", points: 1, per: 100 },
 });
 const RULE_REQUIRED = ["name", "effect", "effect.kind", "effect.points", "effect.per"];
@@ -156,6 +160,12 @@ const RULE_FIELDS: Record<string, FieldSpec> = {
   "effect.kind": { invalid: ["bogus", "PER_AMOUNT", "fixed_amount"] },
   "effect.points": { invalid: [0, 1_000_001] },
   "effect.per": { invalid: [0, 1_000_000_000_001] },
+  "conditions.expression": { invalid: ["order.amount >", "order.amount", "x".repeat(1001)] },
+  limits: { nullable: true },
+  "limits.perOrder": { invalid: [0, 1_000_000_000_001] },
+  "limits.perMember.points": { invalid: [0, 1_000_000_000_001] },
+  "limits.perMember.per": { invalid: ["week", "DAY"] },
+  "limits.budget": { invalid: [0, 1_000_000_000_001] },
 };
 
 const ROUTES: BodyRoute[] = [
@@ -402,6 +412,48 @@ const ROUTES: BodyRoute[] = [
     required: RULE_REQUIRED,
     idempotency: "none",
     fields: RULE_FIELDS,
+  },
+  {
+    name: "PUT /v1/stamp-cards/{cardId}",
+    method: "PUT",
+    path: "/v1/stamp-cards/abuse-card",
+    token: () => A.admin,
+    valid: {
+      name: "Abuse card",
+      active: true,
+      counts: "quantity",
+      match: { skus: ["sku-1"], categories: ["tea"], minAmount: 100 },
+      stamps: 10,
+      reward: { kind: "voucher", name: "Gift", value: 500 },
+    },
+    required: ["name", "counts", "stamps", "reward", "reward.kind", "reward.name", "reward.value"],
+    idempotency: "none",
+    fields: {
+      counts: { invalid: ["visits", "ORDERS"] },
+      stamps: { invalid: [0, 1001] },
+      "match.minAmount": { invalid: [1_000_000_000_001] },
+      "reward.kind": { invalid: ["cash"] },
+      "reward.value": { invalid: [1_000_000_000_001] },
+    },
+  },
+  {
+    name: "POST /v1/rules/replay",
+    method: "POST",
+    path: "/v1/rules/replay",
+    token: () => A.admin,
+    valid: {
+      from: "2026-01-01T00:00:00Z",
+      to: "2027-01-01T00:00:00Z",
+      rules: [{ id: "draft", ...ruleFields() }],
+      onlyDrafts: false,
+    },
+    required: ["from", "to", "rules", "rules.0.id", ...RULE_REQUIRED.map((p) => `rules.0.${p}`)],
+    idempotency: "none",
+    fields: {
+      from: { invalid: ["soon"] },
+      to: { invalid: ["later", "2025-01-01T00:00:00Z"] },
+      ...prefixed("rules.0", RULE_FIELDS),
+    },
   },
   {
     name: "POST /v1/rules/simulate",

@@ -80,6 +80,7 @@ function targetsA(r: Route): boolean {
 function adminOnly(r: Route): boolean {
   const p = r.path;
   if (p.startsWith("/v1/api-keys") || p.startsWith("/v1/rules") || p.startsWith("/v1/tiers")) return true;
+  if (p.startsWith("/v1/stamp-cards")) return true;
   if (p.startsWith("/v1/rebate-programs") || p.startsWith("/v1/perks")) return true;
   if (p === "/v1/program" && r.method === "PUT") return true;
   if (p.endsWith("/adjustments") || p.endsWith("/export")) return true;
@@ -169,6 +170,14 @@ function bodyFor(r: Route, memberId = MEMBER_A): unknown {
       return { name: "Hijacked", effect: { kind: "fixed", points: 1_000_000 } };
     case "POST /v1/rules/simulate":
       return { order: order() };
+    case "PUT /v1/stamp-cards/{cardId}":
+      return { name: "Intruder card", counts: "orders", stamps: 1, reward: { kind: "points", points: 1_000_000 } };
+    case "POST /v1/rules/replay":
+      return {
+        from: "2020-01-01T00:00:00Z",
+        to: "2030-01-01T00:00:00Z",
+        rules: [{ id: "r", name: "r", effect: { kind: "fixed", points: 1 } }],
+      };
     case "PUT /v1/tiers":
     case "POST /v1/tiers/preview":
       return LADDER;

@@ -12,6 +12,8 @@ const rule = (id: string, effect: Rule["effect"], conditions: Rule["conditions"]
   endsAt: null,
   conditions,
   effect,
+  exclusive: false,
+  limits: null,
   ...extra,
 });
 const member = { tierId: null, previousOrders: 3 };

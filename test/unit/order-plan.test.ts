@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { CheckoutContext } from "../../src/earning/checkout-context";
+import { NO_USAGE } from "../../src/earning/rule-limits";
 import type { OrderInput } from "../../src/earning/schemas";
 import type { Rule } from "../../src/earning/types";
 import { planOrder } from "../../src/orders/order-plan";
@@ -19,6 +20,8 @@ const perYuan: Rule = {
   endsAt: null,
   conditions: {},
   effect: { kind: "per_amount", points: 1, per: 100 },
+  exclusive: false,
+  limits: null,
 };
 const firstOrderBonus: Rule = {
   ...perYuan,
@@ -41,6 +44,10 @@ const member = {
 const context = (over: Partial<CheckoutContext> = {}): CheckoutContext => ({
   program: DEFAULT_PROGRAM,
   ladder: null,
+  usage: NO_USAGE,
+  paidWithPoints: 0,
+  stampProgress: new Map(),
+  stampCards: [],
   member,
   rules: [perYuan],
   orderExists: false,
@@ -51,7 +58,14 @@ describe("planOrder", () => {
   it("credits a spendable lot that never expires by default, and settles the enrolled member first", () => {
     const plan = planOrder(input, at, context(), tz, at);
     expect(plan).toMatchObject({ pointsEarned: 128, awards: [{ ruleId: "base", points: 128 }], enrol: false });
-    expect(plan.lot).toEqual({ points: 128, pending: false, availableAt: at, expiresAt: null, ruleId: "base" });
+    expect(plan.lot).toEqual({
+      points: 128,
+      pending: false,
+      availableAt: at,
+      expiresAt: null,
+      ruleId: "base",
+      ruleVersion: null,
+    });
     expect(plan.due).toEqual({ releaseDue: false, expireDue: false });
     expect(plan.expectedOrderCount).toBeNull();
   });

@@ -1,0 +1,66 @@
+/**
+ * Rule limits, pure: how much of a rule's computed points an order may keep, and which limit bound it.
+ * Limits apply in a fixed order (per order, per member, budget) so the reported reason is the first limit
+ * that cut the award. The order batch re-checks the per-member and budget room with conditional updates
+ * (orders/limit-statements.ts), so the figures read here only plan: they never decide alone.
+ */
+import { dayKey, monthKey } from "../activity/periods";
+import { localDate } from "../platform/timezone";
+import type { LimitPeriod, LimitUsage, Rule, SkipReason } from "./types";
+
+export const NO_USAGE: LimitUsage = { budget: new Map(), member: new Map() };
+
+/** The local period key an order counts in for a per-member limit. */
+export function limitPeriodKey(atMs: number, per: LimitPeriod, timezone: string): string {
+  const date = localDate(atMs, timezone);
+  if (per === "day") return dayKey(date);
+  if (per === "month") return monthKey(date);
+  return `y${String(date.year).padStart(4, "0")}`;
+}
+
+/**
+ * Period keys an instant may fall in under any time zone (UTC-12 to UTC+14): the checkout reads a member's
+ * usage before it knows the merchant's zone (it rides along with authentication).
+ */
+export function candidatePeriodKeys(atMs: number): string[] {
+  const keys = new Set<string>();
+  for (const offset of [-12, 0, 14]) {
+    const at = atMs + offset * 3_600_000;
+    for (const per of ["day", "month", "year"] as const) keys.add(limitPeriodKey(at, per, "UTC"));
+  }
+  return [...keys];
+}
+
+/** Room a rule has left before its limits bind (Infinity when unlimited), and which limit is tightest. */
+export interface LimitRoom {
+  member: number;
+  budget: number;
+  period: string | null;
+}
+
+export function limitRoom(rule: Rule, usage: LimitUsage, occurredAt: number, timezone: string): LimitRoom {
+  const { perMember, budget } = rule.limits ?? {};
+  const period = perMember ? limitPeriodKey(occurredAt, perMember.per, timezone) : null;
+  const memberUsed = period === null ? 0 : (usage.member.get(rule.id)?.get(period) ?? 0);
+  return {
+    member: perMember ? Math.max(0, perMember.points - memberUsed) : Number.POSITIVE_INFINITY,
+    budget: budget !== undefined ? Math.max(0, budget - (usage.budget.get(rule.id) ?? 0)) : Number.POSITIVE_INFINITY,
+    period,
+  };
+}
+
+/** The points a rule keeps of `raw`, and the first limit that cut them (none when it kept all). */
+export function clipToLimits(rule: Rule, raw: number, room: LimitRoom): { points: number; cut?: SkipReason } {
+  let points = raw;
+  let cut: SkipReason | undefined;
+  const bound = (limit: number, reason: SkipReason) => {
+    if (points > limit) {
+      points = limit;
+      cut ??= reason;
+    }
+  };
+  if (rule.limits?.perOrder !== undefined) bound(rule.limits.perOrder, "per_order_limit");
+  bound(room.member, "per_member_limit");
+  bound(room.budget, "budget_spent");
+  return cut === undefined ? { points } : { points, cut };
+}

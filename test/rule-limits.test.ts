@@ -1,0 +1,488 @@
+/** Rule limits, stacking and versions through HTTP: budgets stay exact under concurrent orders. */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { call, createMerchant, createRule, ledger, postOrder, uid } from "./support/api";
+
+const at = "2026-11-18T04:00:00Z";
+
+describe("rule limits", () => {
+  it("50 parallel orders against a budget that covers 10 awards: exactly 10 awarded, nothing overdrawn", async () => {
+    const m = await createMerchant();
+    await createRule(m, { id: "promo", name: "promo", effect: { kind: "fixed", points: 100 }, limits: { budget: 1000 } });
+    const replies = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => postOrder(m, { orderId: `p${i}`, memberId: `mem${i % 7}`, amount: 500 })),
+    );
+    expect(replies.map((r) => r.status)).toEqual(Array(50).fill(201));
+    const paid = replies.filter((r) => r.body.pointsEarned === 100);
+    expect(paid).toHaveLength(10);
+    const spent = replies.filter((r) => r.body.pointsEarned === 0);
+    expect(spent).toHaveLength(40);
+    for (const r of spent) expect(r.body.skipped).toEqual([{ ruleId: "promo", reason: "budget_spent" }]);
+    const usage = await env.DB.prepare(
+      "SELECT points FROM rule_usage WHERE merchant_id = ? AND rule_id = 'promo' AND member_id = ''",
+    )
+      .bind(m.id)
+      .first<{ points: number }>();
+    expect(usage?.points).toBe(1000);
+    // A full refund of one paid order gives its 100 back: the next order earns again, once.
+    const refunded = paid[0]!.body.orderId as string;
+    const refund = await call("POST", `/v1/orders/${refunded}/refunds`, {
+      token: m.checkout,
+      idempotencyKey: uid("r"),
+      body: { refundId: "r1" },
+    });
+    expect(refund.status, refund.text).toBe(201);
+    const again = await postOrder(m, { orderId: "after-refund", memberId: "x", amount: 500 });
+    expect(again.body.pointsEarned).toBe(100);
+    const none = await postOrder(m, { orderId: "after-that", memberId: "x", amount: 500 });
+    expect(none.body).toMatchObject({ pointsEarned: 0, skipped: [{ ruleId: "promo", reason: "budget_spent" }] });
+  });
+
+  it("concurrent orders and refunds keep every limit's usage equal to what the orders kept minus what refunds gave back", async () => {
+    const m = await createMerchant();
+    await createRule(m, {
+      id: "lim",
+      name: "limited",
+      effect: { kind: "per_amount", points: 1, per: 100 },
+      limits: { budget: 2000, perMember: { points: 300, per: "month" } },
+    });
+    const first = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => postOrder(m, { orderId: `q${i}`, memberId: `cm${i % 3}`, amount: 10_000 + i * 1000 })),
+    );
+    expect(first.every((r) => r.status === 201)).toBe(true);
+    // Refund half of every other order while new orders race for the room it gives back.
+    const mixed = await Promise.all([
+      ...first
+        .filter((_, i) => i % 2 === 0)
+        .map((r, i) =>
+          call("POST", `/v1/orders/${r.body.orderId}/refunds`, {
+            token: m.checkout,
+            idempotencyKey: uid("r"),
+            body: { refundId: `h${i}`, amount: 5000 },
+          }),
+        ),
+      ...Array.from({ length: 8 }, (_, i) => postOrder(m, { orderId: `z${i}`, memberId: `cm${i % 4}`, amount: 20_000 })),
+    ]);
+    expect(mixed.every((r) => r.status === 201)).toBe(true);
+    const rows = await env.DB.prepare(
+      `SELECT o.member_id AS memberId, o.amount, o.refunded_amount AS refunded, o.awards FROM orders o WHERE o.merchant_id = ?`,
+    )
+      .bind(m.id)
+      .all<{ memberId: string; amount: number; refunded: number; awards: string }>();
+    const kept = new Map<string, number>();
+    let total = 0;
+    for (const row of rows.results) {
+      const points = (JSON.parse(row.awards) as { points: number }[]).reduce((s, a) => s + a.points, 0);
+      const net = points - Math.floor((points * row.refunded) / row.amount);
+      total += net;
+      kept.set(row.memberId, (kept.get(row.memberId) ?? 0) + net);
+    }
+    const usage = await env.DB.prepare("SELECT member_id AS memberId, points FROM rule_usage WHERE merchant_id = ?")
+      .bind(m.id)
+      .all<{ memberId: string; points: number }>();
+    for (const row of usage.results) {
+      if (row.memberId === "") expect(row.points).toBe(total);
+      else expect(row.points).toBe(kept.get(row.memberId));
+      expect(row.points).toBeLessThanOrEqual(row.memberId === "" ? 2000 : 300);
+    }
+  });
+
+  it("clips the last award to what the budget has left, and gives back partial refunds exactly", async () => {
+    const m = await createMerchant();
+    await createRule(m, {
+      id: "spend",
+      name: "spend",
+      effect: { kind: "per_amount", points: 1, per: 100 },
+      limits: { budget: 150 },
+    });
+    const first = await postOrder(m, { orderId: "a", memberId: "u", amount: 10_000 });
+    expect(first.body).toMatchObject({ pointsEarned: 100, skipped: [] });
+    const second = await postOrder(m, { orderId: "b", memberId: "u", amount: 10_000 });
+    expect(second.body).toMatchObject({ pointsEarned: 50, skipped: [{ ruleId: "spend", reason: "budget_spent" }] });
+    // Refund order a in three parts: 100 of budget come back in all, as one full refund would give.
+    for (const [i, amount] of [3333, 3333, 3334].entries()) {
+      const r = await call("POST", "/v1/orders/a/refunds", {
+        token: m.checkout,
+        idempotencyKey: uid("r"),
+        body: { refundId: `a${i}`, amount },
+      });
+      expect(r.status, r.text).toBe(201);
+    }
+    const third = await postOrder(m, { orderId: "c", memberId: "u", amount: 20_000 });
+    expect(third.body).toMatchObject({ pointsEarned: 100, skipped: [{ ruleId: "spend", reason: "budget_spent" }] });
+  });
+
+  it("caps per order and per member per local period (merchant timezone)", async () => {
+    const m = await createMerchant();
+    await createRule(m, {
+      id: "capped",
+      name: "capped",
+      effect: { kind: "per_amount", points: 1, per: 100 },
+      limits: { perOrder: 80, perMember: { points: 100, per: "day" } },
+    });
+    // 23:30 and 23:50 on 18 November in Shanghai are one local day; 00:10 on the 19th is the next.
+    const o1 = await postOrder(m, { orderId: "d1", memberId: "v", amount: 10_000, occurredAt: "2026-11-18T15:30:00Z" });
+    expect(o1.body).toMatchObject({ pointsEarned: 80, skipped: [{ ruleId: "capped", reason: "per_order_limit" }] });
+    const o2 = await postOrder(m, { orderId: "d2", memberId: "v", amount: 5_000, occurredAt: "2026-11-18T15:50:00Z" });
+    expect(o2.body).toMatchObject({ pointsEarned: 20, skipped: [{ ruleId: "capped", reason: "per_member_limit" }] });
+    const o3 = await postOrder(m, { orderId: "d3", memberId: "v", amount: 5_000, occurredAt: "2026-11-18T16:10:00Z" });
+    expect(o3.body).toMatchObject({ pointsEarned: 50, skipped: [] });
+    // Another member has a day of their own.
+    const other = await postOrder(m, { orderId: "d4", memberId: "w", amount: 5_000, occurredAt: "2026-11-18T15:55:00Z" });
+    expect(other.body.pointsEarned).toBe(50);
+    // Refunding d1 gives back its 80 to that day: a late order of that day earns again.
+    await call("POST", "/v1/orders/d1/refunds", { token: m.checkout, idempotencyKey: uid("r"), body: { refundId: "x" } });
+    const o5 = await postOrder(m, { orderId: "d5", memberId: "v", amount: 10_000, occurredAt: "2026-11-18T15:59:00Z" });
+    expect(o5.body.pointsEarned).toBe(80);
+  });
+
+  it("validates limits, naming the field", async () => {
+    const m = await createMerchant();
+    const bad = await call("POST", "/v1/rules", {
+      token: m.admin,
+      body: {
+        id: "bad",
+        name: "bad",
+        effect: { kind: "fixed", points: 1 },
+        limits: { perOrder: 0, perMember: { points: 1.5, per: "week" }, budget: -1 },
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors.map((e: any) => e.path)).toEqual(
+      expect.arrayContaining(["limits.perOrder", "limits.perMember.points", "limits.perMember.per", "limits.budget"]),
+    );
+  });
+});
+
+describe("stacking", () => {
+  it("applies rules by priority; a matching exclusive rule stops the rules below it", async () => {
+    const m = await createMerchant();
+    await createRule(m, { id: "base", name: "base", priority: 0, effect: { kind: "per_amount", points: 1, per: 100 } });
+    await createRule(m, { id: "double", name: "double", priority: 1, effect: { kind: "multiplier", factor: 2 } });
+    await createRule(m, {
+      id: "vip-day",
+      name: "vip day",
+      priority: 10,
+      exclusive: true,
+      conditions: { channels: ["vip"] },
+      effect: { kind: "fixed", points: 500 },
+    });
+    const normal = await postOrder(m, { orderId: "n", memberId: "s", amount: 1000 });
+    expect(normal.body).toMatchObject({ pointsEarned: 20, skipped: [] });
+    const vip = await postOrder(m, { orderId: "v", memberId: "s", amount: 1000, channel: "vip" });
+    expect(vip.body.pointsEarned).toBe(500);
+    expect(vip.body.skipped).toEqual([
+      { ruleId: "double", reason: "exclusive" },
+      { ruleId: "base", reason: "exclusive" },
+    ]);
+    // A spent exclusive rule gives nothing, so it stops nothing.
+    await call("PUT", "/v1/rules/vip-day", {
+      token: m.admin,
+      body: {
+        name: "vip day",
+        priority: 10,
+        exclusive: true,
+        conditions: { channels: ["vip"] },
+        effect: { kind: "fixed", points: 500 },
+        limits: { budget: 500 },
+      },
+    });
+    const spent = await postOrder(m, { orderId: "v2", memberId: "s", amount: 1000, channel: "vip" });
+    expect(spent.body.pointsEarned).toBe(500);
+    const after = await postOrder(m, { orderId: "v3", memberId: "s", amount: 1000, channel: "vip" });
+    expect(after.body).toMatchObject({ pointsEarned: 20, skipped: [{ ruleId: "vip-day", reason: "budget_spent" }] });
+  });
+});
+
+describe("rule versions", () => {
+  it("every create and replace makes a version; awards and ledger entries name it", async () => {
+    const m = await createMerchant();
+    const v1 = await createRule(m, { id: "base", name: "v1", effect: { kind: "per_amount", points: 1, per: 100 } });
+    expect(v1.version).toBe(1);
+    const v2 = await call("PUT", "/v1/rules/base", {
+      token: m.admin,
+      body: { name: "v2", effect: { kind: "per_amount", points: 2, per: 100 } },
+    });
+    expect(v2.body.version).toBe(2);
+    const order = await postOrder(m, { orderId: "o", memberId: "ver", amount: 1000, occurredAt: at });
+    expect(order.body.awards).toEqual([{ ruleId: "base", points: 20, ruleVersion: 2 }]);
+    const entries = await ledger(m, "ver");
+    expect(entries[0]).toMatchObject({ type: "earn", ruleId: "base", ruleVersion: 2 });
+    const list = await call("GET", "/v1/rules/base/versions?limit=1", { token: m.read });
+    expect(list.status, list.text).toBe(200);
+    expect(list.body.data[0]).toMatchObject({ version: 2, rule: { name: "v2", version: 2, createdAt: v1.createdAt } });
+    const older = await call("GET", `/v1/rules/base/versions?cursor=${list.body.nextCursor}`, { token: m.read });
+    expect(older.body.data.map((v: any) => v.rule.name)).toEqual(["v1"]);
+    expect(older.body.nextCursor).toBeNull();
+    // Deleted and created again: the history continues.
+    await call("DELETE", "/v1/rules/base", { token: m.admin });
+    const v3 = await createRule(m, { id: "base", name: "v3", effect: { kind: "fixed", points: 1 } });
+    expect(v3.version).toBe(3);
+    expect((await call("GET", "/v1/rules/nothing/versions", { token: m.admin })).status).toBe(404);
+    const other = await createMerchant();
+    expect((await call("GET", "/v1/rules/base/versions", { token: other.admin })).status).toBe(404);
+  });
+});
+
+describe("expressions", () => {
+  it("earns when the CEL expression holds, over order and member", async () => {
+    const m = await createMerchant();
+    await call("PUT", "/v1/members/cel", { token: m.admin, body: { attributes: { vip: true, visits: 3 } } });
+    await createRule(m, {
+      id: "tea-vip",
+      name: "tea for VIPs",
+      conditions: {
+        expression:
+          'order.items.exists(i, i.category == "tea" && i.quantity >= 2) && member.attributes.vip == true && member.attributes.visits > 2',
+      },
+      effect: { kind: "fixed", points: 40 },
+    });
+    const items = [{ sku: "lj", category: "tea", quantity: 2, unitPrice: 500 }];
+    const hit = await postOrder(m, { orderId: "c1", memberId: "cel", amount: 1000, items });
+    expect(hit.body.pointsEarned).toBe(40);
+    const fewer = await postOrder(m, { orderId: "c2", memberId: "cel", amount: 500, items: [{ ...items[0], quantity: 1 }] });
+    expect(fewer.body.pointsEarned).toBe(0);
+    // A member without the attribute: the expression is false, never an error.
+    const plain = await postOrder(m, { orderId: "c3", memberId: "plain", amount: 1000, items });
+    expect(plain.status).toBe(201);
+    expect(plain.body.pointsEarned).toBe(0);
+  });
+
+  it("refuses invalid, non-boolean and unbounded expressions naming conditions.expression with the position", async () => {
+    const m = await createMerchant();
+    const refuse = async (expression: string, fragment: string) => {
+      const r = await call("POST", "/v1/rules", {
+        token: m.admin,
+        body: { id: "x", name: "x", conditions: { expression }, effect: { kind: "fixed", points: 1 } },
+      });
+      expect(r.status, expression).toBe(400);
+      expect(r.body.code).toBe("invalid_request");
+      expect(r.body.errors[0].path).toBe("conditions.expression");
+      expect(r.body.errors[0].message).toContain(fragment);
+      expect(r.body.errors[0].message).toMatch(/position \d+/);
+    };
+    await refuse("order.amount >", "position 14");
+    await refuse("order.amount + 1", "must be boolean");
+    await refuse("order.amont > 1", "amont");
+    await refuse("order.items.all(a, order.items.exists(b, a.sku == b.sku))", "nested");
+    await refuse('order.channel.matches("a+")', "matches");
+    const long = await call("POST", "/v1/rules", {
+      token: m.admin,
+      body: {
+        id: "x",
+        name: "x",
+        conditions: { expression: `${"true && ".repeat(200)}true` },
+        effect: { kind: "fixed", points: 1 },
+      },
+    });
+    expect(long.status).toBe(400);
+    expect((await call("GET", "/v1/rules", { token: m.admin })).body.data).toEqual([]);
+  });
+});
+
+describe("configuration cache", () => {
+  it("never uses a stale rule, program setting or ladder after a change", async () => {
+    const m = await createMerchant();
+    const earn = async (memberId = "cache") =>
+      (await postOrder(m, { orderId: uid("o"), memberId, amount: 1000 })).body.pointsEarned;
+    await createRule(m, { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } });
+    expect(await earn()).toBe(10);
+    expect(await earn()).toBe(10);
+    await call("PUT", "/v1/rules/base", {
+      token: m.admin,
+      body: { name: "base", effect: { kind: "per_amount", points: 5, per: 100 } },
+    });
+    expect(await earn()).toBe(50);
+    await createRule(m, { id: "bonus", name: "bonus", effect: { kind: "fixed", points: 7 } });
+    expect(await earn()).toBe(57);
+    await call("PUT", "/v1/rules/bonus", {
+      token: m.admin,
+      body: { name: "bonus", active: false, effect: { kind: "fixed", points: 7 } },
+    });
+    expect(await earn()).toBe(50);
+    await call("DELETE", "/v1/rules/base", { token: m.admin });
+    expect(await earn()).toBe(0);
+    await createRule(m, { id: "base2", name: "base2", effect: { kind: "per_amount", points: 1, per: 100 } });
+    await call("PUT", "/v1/tiers", {
+      token: m.admin,
+      body: {
+        metric: "spend",
+        window: { kind: "calendar_year" },
+        tiers: [{ id: "all", name: "All", threshold: 0, earnMultiplier: 3 }],
+      },
+    });
+    expect(await earn()).toBe(30);
+    const program = { pointValue: { points: 100, amount: 100 }, pendingDays: 0, expiry: { policy: "none" }, autoEnroll: false };
+    expect((await call("PUT", "/v1/program", { token: m.admin, body: program })).status).toBe(200);
+    expect((await postOrder(m, { orderId: uid("o"), memberId: "stranger", amount: 1000 })).status).toBe(404);
+  });
+});
+
+describe("bonus events", () => {
+  it("birthday month in the merchant's timezone: 23:30 local on the last day of the month still counts", async () => {
+    const m = await createMerchant({ timezone: "Asia/Shanghai" });
+    await call("PUT", "/v1/members/bday", { token: m.admin, body: { birthday: "1990-11-15" } });
+    await createRule(m, {
+      id: "bday",
+      name: "birthday",
+      conditions: { birthdayMonth: true },
+      effect: { kind: "fixed", points: 200 },
+    });
+    // 2025-11-30 23:30 in Shanghai is 15:30 UTC: still November locally.
+    const last = await postOrder(m, { orderId: "b1", memberId: "bday", amount: 100, occurredAt: "2025-11-30T15:30:00Z" });
+    expect(last.body.pointsEarned).toBe(200);
+    // 00:30 on 1 December locally (16:30 UTC on 30 November): no longer.
+    const next = await postOrder(m, { orderId: "b2", memberId: "bday", amount: 100, occurredAt: "2025-11-30T16:30:00Z" });
+    expect(next.body.pointsEarned).toBe(0);
+    const unknown = await postOrder(m, { orderId: "b3", memberId: "nobday", amount: 100, occurredAt: "2025-11-30T15:30:00Z" });
+    expect(unknown.body.pointsEarned).toBe(0);
+  });
+
+  it("enrolment anniversary", async () => {
+    const m = await createMerchant({ timezone: "Asia/Shanghai" });
+    await createRule(m, {
+      id: "anniv",
+      name: "anniversary",
+      conditions: { enrolmentAnniversary: true },
+      effect: { kind: "fixed", points: 300 },
+    });
+    const first = await postOrder(m, { orderId: "a0", memberId: "old", amount: 100 });
+    expect(first.body.pointsEarned).toBe(0);
+    // Enrolled a year ago today, locally: moved back in the database (enrolment time is set by the engine).
+    const row = await env.DB.prepare("SELECT enrolled_at AS at FROM members WHERE merchant_id = ? AND id = 'old'")
+      .bind(m.id)
+      .first<{ at: number }>();
+    const today = new Date(row!.at);
+    const lastYear = Date.UTC(
+      today.getUTCFullYear() - 1,
+      today.getUTCMonth(),
+      today.getUTCDate(),
+      today.getUTCHours(),
+      today.getUTCMinutes(),
+    );
+    await env.DB.prepare("UPDATE members SET enrolled_at = ? WHERE merchant_id = ? AND id = 'old'").bind(lastYear, m.id).run();
+    const anniversary = await postOrder(m, { orderId: "a1", memberId: "old", amount: 100 });
+    expect(anniversary.body.pointsEarned).toBe(300);
+  });
+
+  it("an order paid partly with points earns only on the money part, unless the program says otherwise", async () => {
+    const m = await createMerchant();
+    await createRule(m, { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } });
+    await postOrder(m, { orderId: "seed", memberId: "pp", amount: 1_000_000 });
+    const redeem = await call("POST", "/v1/redemptions", {
+      token: m.checkout,
+      idempotencyKey: uid("rd"),
+      body: { memberId: "pp", points: 4000, orderId: "mixed" },
+    });
+    expect(redeem.status, redeem.text).toBe(201);
+    // 100.00 order, 40.00 paid with points: earns on 60.00.
+    const mixed = await postOrder(m, { orderId: "mixed", memberId: "pp", amount: 10_000 });
+    expect(mixed.body.pointsEarned).toBe(60);
+    const program = {
+      pointValue: { points: 100, amount: 100 },
+      pendingDays: 0,
+      expiry: { policy: "none" },
+      autoEnroll: true,
+      earnOnPointsPaid: true,
+    };
+    expect((await call("PUT", "/v1/program", { token: m.admin, body: program })).status).toBe(200);
+    await call("POST", "/v1/redemptions", {
+      token: m.checkout,
+      idempotencyKey: uid("rd"),
+      body: { memberId: "pp", points: 4000, orderId: "mixed2" },
+    });
+    const all = await postOrder(m, { orderId: "mixed2", memberId: "pp", amount: 10_000 });
+    expect(all.body.pointsEarned).toBe(100);
+  });
+});
+
+describe("rule lint", () => {
+  it("warns when a first-order rule pays more per unit spent than the best a regular member can earn", async () => {
+    const m = await createMerchant();
+    const base = await createRule(m, { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } });
+    expect(base.warnings).toEqual([]);
+    const rich = await createRule(m, {
+      id: "welcome",
+      name: "welcome",
+      conditions: { firstOrder: true },
+      effect: { kind: "per_amount", points: 5, per: 100 },
+    });
+    expect(rich.warnings).toEqual([
+      { code: "newcomer_outearns_regulars", message: expect.stringContaining("pays 5.00 points per 100 minor units") },
+    ]);
+    // A fixed welcome bonus on orders of at least 100.00 pays 0.5 per 100: below what regulars earn.
+    const fair = await call("PUT", "/v1/rules/welcome", {
+      token: m.admin,
+      body: { name: "welcome", conditions: { firstOrder: true, minAmount: 10_000 }, effect: { kind: "fixed", points: 50 } },
+    });
+    expect(fair.body.warnings).toEqual([]);
+    // A gold tier at 6x makes regulars out-earn even the rich welcome rule.
+    await call("PUT", "/v1/tiers", {
+      token: m.admin,
+      body: {
+        metric: "spend",
+        window: { kind: "calendar_year" },
+        tiers: [
+          { id: "member", name: "Member", threshold: 0 },
+          { id: "gold", name: "Gold", threshold: 100_000, earnMultiplier: 6 },
+        ],
+      },
+    });
+    const again = await call("PUT", "/v1/rules/welcome", {
+      token: m.admin,
+      body: { name: "welcome", conditions: { firstOrder: true }, effect: { kind: "per_amount", points: 5, per: 100 } },
+    });
+    expect(again.body.warnings).toEqual([]);
+  });
+});
+
+describe("rule replay", () => {
+  it("replays drafts over the stored orders of a range, in chunks, writing nothing", async () => {
+    const m = await createMerchant();
+    await createRule(m, { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } });
+    for (let i = 0; i < 5; i++)
+      await postOrder(m, {
+        orderId: `h${i}`,
+        memberId: `rp${i % 2}`,
+        amount: 1000 * (i + 1),
+        occurredAt: `2026-10-0${i + 1}T04:00:00Z`,
+      });
+    await postOrder(m, { orderId: "later", memberId: "rp0", amount: 1000, occurredAt: "2026-11-05T04:00:00Z" });
+    const r = await call("POST", "/v1/rules/replay", {
+      token: m.admin,
+      body: {
+        from: "2026-10-01T00:00:00Z",
+        to: "2026-11-01T00:00:00Z",
+        rules: [
+          { id: "double", name: "double", effect: { kind: "multiplier", factor: 2 } },
+          { id: "capped", name: "capped", effect: { kind: "fixed", points: 10 }, limits: { budget: 25 } },
+        ],
+      },
+    });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body).toMatchObject({
+      orders: 5,
+      earned: { points: 150, rules: [{ ruleId: "base", points: 150 }] },
+      wouldEarn: {
+        points: 150 + 150 + 25,
+        rules: [
+          { ruleId: "base", points: 150, orders: 5 },
+          { ruleId: "double", points: 150, orders: 5 },
+          { ruleId: "capped", points: 25, orders: 3 },
+        ],
+      },
+      nextCursor: null,
+    });
+    const bad = await call("POST", "/v1/rules/replay", {
+      token: m.admin,
+      body: {
+        from: "2026-11-01T00:00:00Z",
+        to: "2026-10-01T00:00:00Z",
+        rules: [{ id: "x", name: "x", effect: { kind: "fixed", points: 1 } }],
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].path).toBe("to");
+    expect((await call("GET", "/v1/rules", { token: m.admin })).body.data).toHaveLength(1);
+  });
+});
