@@ -599,7 +599,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List stamp cards */
+        /**
+         * List stamp cards
+         * @description Every stamp card of the merchant: what it counts, how many stamps, its reward.
+         */
         get: operations["listStampCards"];
         put?: never;
         post?: never;
@@ -616,7 +619,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's stamps on every active card */
+        /**
+         * A member's stamps on every active card
+         * @description Stamps collected toward each active card and whether the card was completed.
+         */
         get: operations["listMemberStampCards"];
         put?: never;
         post?: never;
@@ -633,7 +639,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A member's vouchers, newest first */
+        /**
+         * A member's vouchers, newest first
+         * @description Vouchers issued by completed cards, with their codes and whether each was redeemed.
+         */
         get: operations["listMemberVouchers"];
         put?: never;
         post?: never;
@@ -670,7 +679,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The token's member's stamps on every active card */
+        /**
+         * The token's member's stamps on every active card
+         * @description The body of GET /v1/members/{memberId}/stamp-cards for the token member.
+         */
         get: operations["listMyStampCards"];
         put?: never;
         post?: never;
@@ -687,7 +699,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The token's member's vouchers, newest first */
+        /**
+         * The token's member's vouchers, newest first
+         * @description The body of GET /v1/members/{memberId}/vouchers for the token member.
+         */
         get: operations["listMyVouchers"];
         put?: never;
         post?: never;
@@ -1870,6 +1885,7 @@ export interface components {
             version: number;
             rule: components["schemas"]["Rule"];
             /**
+             * Format: date-time
              * @description When this version was made.
              * @example 2026-11-22T10:00:00.000Z
              */
@@ -1948,6 +1964,10 @@ export interface components {
         };
         StampCard: components["schemas"]["StampCardInput"] & {
             id: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
             createdAt: string;
             updatedAt: string;
         };
@@ -2031,7 +2051,15 @@ export interface components {
             orderId: string;
             /** @enum {string} */
             status: "issued" | "redeemed";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
             createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
             redeemedAt: string | null;
         };
         Ladder: {

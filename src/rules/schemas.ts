@@ -170,7 +170,7 @@ export const RuleVersionSchema = z
   .object({
     version: z.number().int().openapi({ description: "1 for the first; every create or replace adds one.", example: 2 }),
     rule: RuleSchema,
-    createdAt: z.string().openapi({ description: "When this version was made.", example: "2026-11-22T10:00:00.000Z" }),
+    createdAt: Timestamp.openapi({ description: "When this version was made." }),
   })
   .openapi("RuleVersion");
 

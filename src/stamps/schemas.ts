@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { Label } from "../earning/schemas";
 import { MAX_COMPLETIONS_PER_ORDER, STAMP_COUNTS } from "../earning/stamps";
-import { MinorUnits } from "../platform/validation";
+import { MinorUnits, Timestamp } from "../platform/validation";
 
 export const StampCardInputSchema = z
   .strictObject({
@@ -35,7 +35,7 @@ export const StampCardInputSchema = z
 
 export const StampCardSchema = StampCardInputSchema.extend({
   id: z.string(),
-  createdAt: z.string(),
+  createdAt: Timestamp,
   updatedAt: z.string(),
 }).openapi("StampCard");
 
@@ -62,8 +62,8 @@ export const VoucherSchema = z
     value: z.number().int().openapi({ description: "Worth in minor units.", example: 1500 }),
     orderId: z.string().openapi({ description: "The order that completed the card." }),
     status: z.enum(["issued", "redeemed"]),
-    createdAt: z.string(),
-    redeemedAt: z.string().nullable(),
+    createdAt: Timestamp,
+    redeemedAt: Timestamp.nullable(),
   })
   .openapi("Voucher");
 
