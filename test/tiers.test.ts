@@ -51,6 +51,14 @@ describe("tier placement at checkout", () => {
     expect((await tierOf(m, "newbie")).current.id).toBe("member");
   });
 
+  it("a ladder of one tier places every order in it (no empty rank expression in the order's batch)", async () => {
+    const m = await withLadder({ tiers: [{ id: "member", name: "Member", threshold: 0 }] });
+    const r = await order(m, "solo", 50_000);
+    expect(r.status, r.text).toBe(201);
+    expect(r.body.member.tier).toEqual({ id: "member", name: "Member" });
+    expect((await tierOf(m, "solo")).next).toBeNull();
+  });
+
   it("an enrolled member with no order already shows the lowest tier", async () => {
     const m = await withLadder();
     const r = await call("PUT", "/v1/members/quiet", { token: m.admin, body: {} });
