@@ -6,7 +6,7 @@
  * @example
  * activityKeys(Date.parse("2026-12-31T16:30:00Z"), "Asia/Shanghai") // { day: "d2027-01-01", month: "m2027-01" }
  */
-import { addDays, type LocalDate, localDate } from "../platform/timezone";
+import { type LocalDate, localDate } from "../platform/timezone";
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 
@@ -33,11 +33,6 @@ export interface ActivityKeys {
 export function activityKeys(atMs: number, timezone: string): ActivityKeys {
   const date = localDate(atMs, timezone);
   return { day: dayKey(date), month: monthKey(date) };
-}
-
-/** The day key `days` local days before the day of `atMs` (0: that day). */
-export function dayKeyBefore(atMs: number, days: number, timezone: string): string {
-  return dayKey(addDays(localDate(atMs, timezone), -days));
 }
 
 /** What one order or refund adds to a member's periods (negative for refunds). */

@@ -36,11 +36,6 @@ export function slideSetSql(startKey: string): Sql {
   return sql`${sql.join(sets, sql`, `)}, tier_window_start = ${startKey}`;
 }
 
-/** The metric of one member (in a day range) as a scalar, e.g. for a window that ended. */
-export function metricBetweenSql(m: string, metric: TierMetric, from: string, to: string): Sql {
-  return daySum(m, METRIC_COLUMNS[metric].period, sql`${from}`, sql`${to}`);
-}
-
 /** Rank reached by a metric value: the highest tier whose threshold it meets. */
 export function rankForValueSql(ladder: Ladder, value: Sql): Sql {
   const whens = ladder.tiers
