@@ -331,6 +331,23 @@ describe("the ladder", () => {
     expect((await member(m, "q2")).tier).toEqual({ id: "silver", name: "Silver!" });
   });
 
+  it("concurrent ladder changes leave every member placed by the ladder that stands", async () => {
+    setClock(Date.parse("2026-05-10T04:00:00.000Z"));
+    const m = await withLadder();
+    for (const id of ["c1", "c2", "c3"]) await order(m, id, 60_000);
+    const low = { ...LADDER, tiers: LADDER.tiers.map((t) => (t.id === "silver" ? { ...t, threshold: 10_000 } : t)) };
+    const high = { ...LADDER, tiers: LADDER.tiers.map((t) => (t.id === "silver" ? { ...t, threshold: 90_000 } : t)) };
+    const puts = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => call("PUT", "/v1/tiers", { token: m.admin, body: i % 2 ? high : low })),
+    );
+    expect(puts.every((r) => r.status === 200)).toBe(true);
+    await runFor(m, "tier-review");
+    const stands = (await call("GET", "/v1/tiers", { token: m.admin })).body;
+    const silver = stands.tiers.find((t: { id: string }) => t.id === "silver").threshold;
+    // Each has spent 600.00 this year: silver under the low ladder, the lowest tier under the high one.
+    for (const id of ["c1", "c2", "c3"]) expect((await member(m, id)).tier.id).toBe(silver === 10_000 ? "silver" : "member");
+  });
+
   it("tiers are rule conditions and the member API shows the token's tier", async () => {
     const m = await withLadder();
     await call("POST", "/v1/rules", {

@@ -5,11 +5,14 @@
  */
 import { bumpConfigSql } from "../earning/config-version";
 import { toIso } from "../platform/clock";
+import { GUARD, guardSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
+import { classifyBatchError } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { decodeCursor, isNumber, isString, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
+import { RaceError, retryOnRace } from "../platform/write";
 import { placementChunk, unplaced } from "./chunks";
 import { type Ladder, windowStartKey } from "./ladder";
 import { type LadderRow, ladderFromRow, ladderQuery } from "./ladder-row";
@@ -42,7 +45,15 @@ export async function readLadder(scope: RequestScope) {
  * re-places every member by it (in chunks, recording `ladder_change` history); names and multipliers alone
  * apply at once without moving anyone.
  */
-export async function replaceLadder(scope: RequestScope, input: LadderInput) {
+export function replaceLadder(scope: RequestScope, input: LadderInput) {
+  return retryOnRace(() => writeLadder(scope, input));
+}
+
+/**
+ * One attempt: the version and whether to bump it come from the ladder read before the batch, so the batch
+ * first checks that ladder is still the stored one (a concurrent change aborts it, and it is planned again).
+ */
+async function writeLadder(scope: RequestScope, input: LadderInput) {
   const { db, at } = scope;
   const merchantId = scope.merchant.id;
   const old = await loadLadder(scope);
@@ -51,10 +62,13 @@ export async function replaceLadder(scope: RequestScope, input: LadderInput) {
   const ladder = ladderFromInput(input, version);
   const window = ladder.window.kind === "rolling_days" ? ladder.window.days : null;
   const tiers = JSON.stringify(ladder.tiers.map((t, i) => ({ ...t, position: i })));
-  await db.batch([
-    prepare(
-      db,
-      sql`INSERT INTO tier_ladders (merchant_id, metric, window_kind, window_days, grace_days, downgrade_steps,
+  const stored = sql`COALESCE((SELECT version FROM tier_ladders WHERE merchant_id = ${merchantId}), 0)`;
+  await db
+    .batch([
+      prepare(db, guardSql(GUARD.conflict, sql`${stored} <> ${old?.version ?? 0}`)),
+      prepare(
+        db,
+        sql`INSERT INTO tier_ladders (merchant_id, metric, window_kind, window_days, grace_days, downgrade_steps,
           upgrade_applies, version, updated_at)
         VALUES (${merchantId}, ${ladder.metric}, ${ladder.window.kind}, ${window}, ${ladder.graceDays}, ${ladder.downgradeSteps},
           ${ladder.upgradeAppliesToQualifyingOrder}, ${version}, ${at})
@@ -62,16 +76,22 @@ export async function replaceLadder(scope: RequestScope, input: LadderInput) {
           window_days = excluded.window_days, grace_days = excluded.grace_days, downgrade_steps = excluded.downgrade_steps,
           upgrade_applies = excluded.upgrade_applies, version = excluded.version,
           updated_at = excluded.updated_at`,
-    ),
-    prepare(db, sql`DELETE FROM tiers WHERE merchant_id = ${merchantId}`),
-    prepare(
-      db,
-      sql`INSERT INTO tiers (merchant_id, id, name, threshold, earn_multiplier_bps, position)
+      ),
+      prepare(db, sql`DELETE FROM tiers WHERE merchant_id = ${merchantId}`),
+      prepare(
+        db,
+        sql`INSERT INTO tiers (merchant_id, id, name, threshold, earn_multiplier_bps, position)
         SELECT ${merchantId}, json_extract(value, '$.id'), json_extract(value, '$.name'), json_extract(value, '$.threshold'),
           json_extract(value, '$.earnMultiplierBps'), json_extract(value, '$.position') FROM json_each(${tiers})`,
-    ),
-    prepare(db, bumpConfigSql(merchantId)),
-  ]);
+      ),
+      prepare(db, bumpConfigSql(merchantId)),
+    ])
+    .catch((error: unknown) => {
+      const failure = classifyBatchError(error);
+      if (failure.kind === "guard" && failure.reason === GUARD.conflict)
+        throw new RaceError("The tier ladder was changed at the same moment; send it again.");
+      throw error;
+    });
   const placement = bump ? await placeSome(scope, ladder) : { placed: 0, remaining: 0 };
   return { ...ladderBody(ladder), placement };
 }
