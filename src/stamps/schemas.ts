@@ -36,7 +36,7 @@ export const StampCardInputSchema = z
 export const StampCardSchema = StampCardInputSchema.extend({
   id: z.string(),
   createdAt: Timestamp,
-  updatedAt: z.string(),
+  updatedAt: Timestamp,
 }).openapi("StampCard");
 
 export const MemberStampCardsSchema = z
