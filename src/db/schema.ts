@@ -276,6 +276,11 @@ export const orders = sqliteTable(
     expiredExcused: integer("expired_excused").notNull().default(0),
     /** Quantity refunded so far per sku, JSON pairs [["sku", 2], ...] (older rows: a JSON object). */
     refundedItems: text("refunded_items"),
+    /**
+     * The stamps the order gave per card and how many refunds took back, JSON [{ cardId, counts, given,
+     * taken, minAmount?, units? }] (units: the matching units by sku, [["sku", 2], ...]). Null: no stamps.
+     */
+    stamps: text("stamps"),
     createdAt: integer("created_at").notNull(),
   },
   (t) => [
@@ -414,6 +419,8 @@ export const memberStamps = sqliteTable(
     memberId: text("member_id").notNull(),
     cardId: text("card_id").notNull(),
     stamps: integer("stamps").notNull(),
+    /** Stamps refunds took back after the card they were on had paid out: the next stamps pay them first. */
+    debt: integer("debt").notNull().default(0),
     completed: integer("completed").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
