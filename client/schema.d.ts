@@ -1577,6 +1577,13 @@ export interface components {
             pointsReversed: number;
             /** @description Points of the refunded part that had already expired, so are not taken again. */
             pointsAlreadyExpired: number;
+            /** @description Stamps this refund took back, per card: those the order no longer earns. Stamps a card no longer holds (it already paid out) become stamp debt, which the member's next stamps on that card pay first. */
+            stampsTakenBack: {
+                /** @example coffee10 */
+                cardId: string;
+                /** @example 1 */
+                stamps: number;
+            }[];
             member: components["schemas"]["Member"];
         };
         RefundInput: {
@@ -1625,6 +1632,21 @@ export interface components {
                 /** @description Points of refunded parts not taken back because they had already expired. */
                 alreadyExpired: number;
             };
+            /** @description Stamps the order gave each stamp card, and what its refunds took back. */
+            stamps: {
+                /** @example coffee10 */
+                cardId: string;
+                /**
+                 * @description Stamps the order gave the card.
+                 * @example 2
+                 */
+                given: number;
+                /**
+                 * @description Of those, stamps its refunds took back.
+                 * @example 0
+                 */
+                takenBack: number;
+            }[];
             refunds: {
                 /** @example refund-1001-a */
                 refundId: string;
@@ -2030,6 +2052,11 @@ export interface components {
                  * @example 10
                  */
                 stampsRequired: number;
+                /**
+                 * @description Stamps refunds took back after the card had paid out for them: the member's next stamps on this card pay this first, so a refunded reward order is never a silent loss nor a negative card.
+                 * @example 0
+                 */
+                stampDebt: number;
                 /**
                  * @description Cards the member has completed.
                  * @example 1

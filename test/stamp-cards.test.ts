@@ -22,7 +22,9 @@ describe("stamp cards", () => {
     ];
     await postOrder(m, { orderId: "s1", memberId: "st", amount: 3900, items: items(3) });
     let cards = await call("GET", "/v1/members/st/stamp-cards", { token: m.read });
-    expect(cards.body.data).toEqual([{ cardId: "tea5", name: "Tenth tea free", stamps: 3, stampsRequired: 5, completed: 0 }]);
+    expect(cards.body.data).toEqual([
+      { cardId: "tea5", name: "Tenth tea free", stamps: 3, stampsRequired: 5, stampDebt: 0, completed: 0 },
+    ]);
     // 3 + 8 = 11 stamps: two cards complete, 1 stamp stays.
     await postOrder(m, { orderId: "s2", memberId: "st", amount: 8900, items: items(8) });
     cards = await call("GET", "/v1/members/st/stamp-cards", { token: m.read });

@@ -17,6 +17,7 @@ import { candidatePeriodKeys } from "./rule-limits";
 import { type RuleRow, ruleFromRow } from "./rule-row";
 import type { OrderInput } from "./schemas";
 import { MAX_ACTIVE_STAMP_CARDS, type StampCard, type StampCardRow, stampCardFromRow } from "./stamp-card-row";
+import type { StampProgress } from "./stamps";
 import type { LimitUsage, MemberFacts, Rule } from "./types";
 
 /** The member's tier status as stored (see members.tier_* in db/schema.ts). */
@@ -40,8 +41,8 @@ export interface CheckoutContext {
   usage: LimitUsage;
   /** What captured redemptions linked to the order paid of it, in minor units. */
   paidWithPoints: number;
-  /** The member's stamps per card id. */
-  stampProgress: ReadonlyMap<string, number>;
+  /** The member's stamps and stamp debt per card id. */
+  stampProgress: ReadonlyMap<string, StampProgress>;
   stampCards: StampCard[];
   orderExists: boolean;
 }
@@ -81,7 +82,7 @@ function checkoutQueries(merchant: Sql, memberId: string, orderId: string, occur
       WHERE merchant_id = ${merchant} AND ((member_id = '' AND period = '') OR (member_id = ${memberId} AND period IN (${periods})))`,
     cards: sql`SELECT id, name, counts, match, stamps, reward FROM stamp_cards
       WHERE merchant_id = ${merchant} AND active = 1 LIMIT ${MAX_ACTIVE_STAMP_CARDS}`,
-    stamps: sql`SELECT card_id AS cardId, stamps FROM member_stamps WHERE merchant_id = ${merchant} AND member_id = ${memberId}`,
+    stamps: sql`SELECT card_id AS cardId, stamps, debt FROM member_stamps WHERE merchant_id = ${merchant} AND member_id = ${memberId}`,
     // What redemptions linked to this order paid of it (redemptions_order index): only the rest earns.
     paid: sql`SELECT COALESCE(SUM(value), 0) AS value FROM redemptions
       WHERE merchant_id = ${merchant} AND order_id = ${orderId} AND status = 'captured'`,
@@ -206,7 +207,12 @@ function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): Che
         }
       : null,
     usage: usageFromRows(rows.usage as unknown as UsageRow[]),
-    stampProgress: new Map((rows.stamps as { cardId: string; stamps: number }[]).map((r) => [r.cardId, r.stamps])),
+    stampProgress: new Map(
+      (rows.stamps as { cardId: string; stamps: number; debt: number }[]).map((r) => [
+        r.cardId,
+        { stamps: r.stamps, debt: r.debt },
+      ]),
+    ),
     paidWithPoints: Number((rows.paid[0] as { value?: number } | undefined)?.value ?? 0),
     orderExists: rows.order.length > 0,
   };

@@ -2,8 +2,11 @@
  * Stamp cards, pure: how many stamps an order adds to each active card, and how many cards it completes.
  * The order batch writes the plan with a compare-and-set on the member's stamps (a concurrent order of the
  * same member makes it plan again), and pays each completed card in the same batch: points through the
- * ledger, or a voucher. Refunds do not take stamps back.
+ * ledger, or a voucher. The order records what it gave each card (StampRecord), so a refund can take its
+ * stamps back (stamp-take-back.ts); stamps taken back from a card that already paid out are a debt, which
+ * the member's next stamps on that card pay first.
  */
+import type { StampRecord } from "./stamp-take-back";
 import type { OrderFacts, OrderItem } from "./types";
 
 export const STAMP_COUNTS = ["orders", "quantity"] as const;
@@ -21,13 +24,22 @@ export interface StampCard {
   reward: StampReward;
 }
 
+/** A member's state on one card. */
+export interface StampProgress {
+  stamps: number;
+  /** Stamps owed from refunds after the card paid out; new stamps pay it first. */
+  debt: number;
+}
+
 export interface StampStep {
   cardId: string;
-  /** The member's stamps on the card as read (the write checks them). */
-  before: number;
-  after: number;
+  /** The member's stamps and debt on the card as read (the write checks both). */
+  before: StampProgress;
+  after: StampProgress;
   completions: number;
   reward: StampReward;
+  /** What the order gave the card, stored on the order for refunds. */
+  record: StampRecord;
 }
 
 function itemMatches(card: StampCard, item: OrderItem): boolean {
@@ -38,27 +50,56 @@ function itemMatches(card: StampCard, item: OrderItem): boolean {
   );
 }
 
+function byItems(card: StampCard): boolean {
+  return Boolean(card.match?.skus?.length || card.match?.categories?.length);
+}
+
+/** The order's units that count for a card, by sku (a sku on several lines is summed). */
+function matchingUnits(card: StampCard, order: OrderFacts): Map<string, number> {
+  const units = new Map<string, number>();
+  for (const item of order.items ?? [])
+    if (itemMatches(card, item)) units.set(item.sku, (units.get(item.sku) ?? 0) + item.quantity);
+  return units;
+}
+
 /** Stamps the order adds to a card. */
 export function stampsFor(card: StampCard, order: OrderFacts): number {
-  if (card.match?.minAmount !== undefined && order.amount < card.match.minAmount) return 0;
-  const byItems = Boolean(card.match?.skus?.length || card.match?.categories?.length);
-  const items = (order.items ?? []).filter((item) => itemMatches(card, item));
-  if (card.counts === "orders") return !byItems || items.length > 0 ? 1 : 0;
-  return items.reduce((sum, item) => sum + item.quantity, 0);
+  return stampGrant(card, order).given;
+}
+
+/** Stamps the order adds to a card, and what a refund needs to take them back. */
+function stampGrant(card: StampCard, order: OrderFacts): StampRecord {
+  const record: StampRecord = { cardId: card.id, counts: card.counts, given: 0, taken: 0, byAmount: 0 };
+  if (card.match?.minAmount !== undefined) {
+    if (order.amount < card.match.minAmount) return record;
+    record.minAmount = card.match.minAmount;
+  }
+  const units = matchingUnits(card, order);
+  const quantity = [...units.values()].reduce((sum, n) => sum + n, 0);
+  record.given = card.counts === "orders" ? (!byItems(card) || quantity > 0 ? 1 : 0) : quantity;
+  // An order card without item conditions counts the order, not its units: only amounts take it back.
+  if (card.counts === "quantity" || byItems(card)) record.units = [...units];
+  return record;
 }
 
 /**
  * @example
- * planStamps([{ id: "tea10", counts: "orders", stamps: 10, ... }], new Map([["tea10", 9]]), order)
- * // [{ cardId: "tea10", before: 9, after: 0, completions: 1, reward: ... }]
+ * planStamps([{ id: "tea10", counts: "orders", stamps: 10, ... }], new Map([["tea10", { stamps: 9, debt: 0 }]]), order)
+ * // [{ cardId: "tea10", before: { stamps: 9, debt: 0 }, after: { stamps: 0, debt: 0 }, completions: 1, ... }]
  */
-export function planStamps(cards: readonly StampCard[], progress: ReadonlyMap<string, number>, order: OrderFacts): StampStep[] {
+export function planStamps(
+  cards: readonly StampCard[],
+  progress: ReadonlyMap<string, StampProgress>,
+  order: OrderFacts,
+): StampStep[] {
   return cards.flatMap((card) => {
-    const added = stampsFor(card, order);
-    if (added === 0) return [];
-    const before = progress.get(card.id) ?? 0;
-    const total = before + added;
+    const record = stampGrant(card, order);
+    if (record.given === 0) return [];
+    const before = progress.get(card.id) ?? { stamps: 0, debt: 0 };
+    const repaid = Math.min(before.debt, record.given);
+    const total = before.stamps + record.given - repaid;
     const completions = Math.min(Math.floor(total / card.stamps), MAX_COMPLETIONS_PER_ORDER);
-    return [{ cardId: card.id, before, after: total - completions * card.stamps, completions, reward: card.reward }];
+    const after = { stamps: total - completions * card.stamps, debt: before.debt - repaid };
+    return [{ cardId: card.id, before, after, completions, reward: card.reward, record }];
   });
 }

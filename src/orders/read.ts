@@ -5,6 +5,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { orders, redemptions, refunds } from "../db/schema";
+import { parseStampRecords } from "../earning/stamp-take-back";
 import { toIso } from "../platform/clock";
 import { notFound } from "../platform/errors";
 import type { RequestScope } from "../platform/scope";
@@ -59,6 +60,7 @@ export function orderDetail(order: OrderRow, refundRows: RefundRow[], redemption
       reversed: order.pointsReversed,
       alreadyExpired: order.expiredExcused,
     },
+    stamps: parseStampRecords(order.stamps).map((r) => ({ cardId: r.cardId, given: r.given, takenBack: r.taken })),
     refunds: refundRows.map((r) => ({
       refundId: r.id,
       amount: r.amount,

@@ -1,5 +1,6 @@
 /**
- * Refunds: points come back in proportion to the amount refunded (see refund-math.ts). Read, plan, write:
+ * Refunds: points come back in proportion to the amount refunded (see refund-math.ts), and stamps the order
+ * no longer earns go back to their cards (earning/stamp-take-back.ts). Read, plan, write:
  * one round trip reads the order and the member's clock, a pure plan fixes the amount and the points the
  * refund reverses, and one batch writes it.
  *
@@ -14,6 +15,7 @@ import { and, sql as drizzleSql, eq } from "drizzle-orm";
 import { activityKeys } from "../activity/periods";
 import { activitySql } from "../activity/statements";
 import { orders, refunds } from "../db/schema";
+import { parseStampRecords, planStampTakeBack, type StampTakeBack, serializeStampRecords } from "../earning/stamp-take-back";
 import type { OrderItem } from "../earning/types";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter, type SettleInput } from "../ledger/statements";
@@ -31,16 +33,20 @@ import { refundCacheSql } from "../tiers/order-statements";
 import { giveBackStatements, parseLimitUses } from "./limit-statements";
 import { parseRefundedItems, planRefund, pointsToReverse, serializeRefundedItems } from "./refund-math";
 import type { RefundInput } from "./schemas";
+import { takeBackSql } from "./stamp-statements";
 
 const RACE = "The order was refunded concurrently; retry with the same Idempotency-Key.";
 
 type OrderRow = typeof orders.$inferSelect;
 
-/** What the pure plan decided: the amount, the refunded items after it, and the points it reverses in all. */
+/** What the pure plan decided: the amount, the refunded items after it, the points it reverses in all, and stamps. */
 interface PlannedRefund {
   amount: number;
   refundedItems: ReadonlyMap<string, number> | null;
   reversed: number;
+  /** The order's stamp records after the refund (null: the order gave no stamps). */
+  stampRecords: string | null;
+  stampsTakenBack: StampTakeBack[];
 }
 
 export function postRefund(scope: RequestScope, orderId: string, input: RefundInput): Promise<Response> {
@@ -74,6 +80,12 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
   );
   if (!plan.ok) throw new ApiError(plan.code, plan.detail, plan.errors);
   const reversed = pointsToReverse(order.pointsEarned, order.amount, order.refundedAmount, plan.amount);
+  // Stamps the order no longer earns go back to their cards (debt where a card already paid out).
+  const stamps = planStampTakeBack(
+    parseStampRecords(order.stamps),
+    { amount: order.amount, refundedAmount: order.refundedAmount + plan.amount, refundedItems: plan.refundedItems },
+    input.items ? 0 : plan.amount,
+  );
   const due = dueFor(member, program, merchant.timezone, at, true);
   // The refund counts in its order's period: net spend, net points, and the order itself once refunded in full.
   const fully = order.refundedAmount + plan.amount === order.amount;
@@ -86,8 +98,10 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
     ...giveBackStatements(order.merchantId, order.memberId, parseLimitUses(order.ruleUsage), (points) =>
       pointsToReverse(points, order.amount, order.refundedAmount, plan.amount),
     ),
+    ...stamps.takeBack.map((back) => takeBackSql({ ...order, at }, back)),
   ];
-  const statements = refundStatements(scope.db, write, { order, input, plan: { ...plan, reversed }, due, at, periods });
+  const planned = { ...plan, reversed, stampRecords: serializeStampRecords(stamps.records), stampsTakenBack: stamps.takeBack };
+  const statements = refundStatements(scope.db, write, { order, input, plan: planned, due, at, periods });
   return commitWrite(scope.db, write, statements, 201, (failure) => {
     if (failure.kind === "guard" && failure.reason === "conflict") throw new RaceError(RACE);
     if (failure.kind === "unique" && failure.table === "refunds")
@@ -151,7 +165,8 @@ function refundStatements(
       db,
       sql`UPDATE orders SET refunded_amount = refunded_amount + ${plan.amount},
          points_reversed = points_reversed + ${plan.reversed} - ${excused}, expired_excused = expired_excused + ${excused},
-         refunded_items = ${plan.refundedItems ? serializeRefundedItems(plan.refundedItems) : null}
+         refunded_items = ${plan.refundedItems ? serializeRefundedItems(plan.refundedItems) : null},
+         stamps = ${plan.stampRecords}
        WHERE ${key} AND refunded_amount = ${order.refundedAmount}
          AND (${order.amount} <> 0 OR refunded_items IS NULL)`,
     ),
@@ -167,7 +182,8 @@ function refundStatements(
     write.finishSql(
       201,
       sql`SELECT json_object('refundId', ${input.refundId}, 'orderId', ${order.id}, 'amount', ${plan.amount},
-         'pointsReversed', ${taken}, 'pointsAlreadyExpired', ${excusedNow}, 'member', ${sql.raw(MEMBER_JSON_SQL)})
+         'pointsReversed', ${taken}, 'pointsAlreadyExpired', ${excusedNow},
+         'stampsTakenBack', json(${JSON.stringify(plan.stampsTakenBack)}), 'member', ${sql.raw(MEMBER_JSON_SQL)})
        FROM members m WHERE m.merchant_id = ${order.merchantId} AND m.id = ${order.memberId}`,
     ),
   ];

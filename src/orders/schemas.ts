@@ -43,6 +43,11 @@ export const RefundInputSchema = z
   .refine((r) => r.amount === undefined || r.items === undefined, { message: "give amount or items, not both", path: ["items"] })
   .openapi("RefundInput");
 
+const StampsTakenBackSchema = z.object({
+  cardId: z.string().openapi({ example: "coffee10" }),
+  stamps: z.number().int().openapi({ example: 1 }),
+});
+
 export const RefundResultSchema = z
   .object({
     refundId: z.string(),
@@ -53,6 +58,11 @@ export const RefundResultSchema = z
       .number()
       .int()
       .openapi({ description: "Points of the refunded part that had already expired, so are not taken again." }),
+    stampsTakenBack: z.array(StampsTakenBackSchema).openapi({
+      description:
+        "Stamps this refund took back, per card: those the order no longer earns. Stamps a card no longer holds " +
+        "(it already paid out) become stamp debt, which the member's next stamps on that card pay first.",
+    }),
     member: MemberSchema,
   })
   .openapi("RefundResult");
@@ -79,6 +89,15 @@ export const OrderDetailSchema = z
         .int()
         .openapi({ description: "Points of refunded parts not taken back because they had already expired." }),
     }),
+    stamps: z
+      .array(
+        z.object({
+          cardId: z.string().openapi({ example: "coffee10" }),
+          given: z.number().int().openapi({ description: "Stamps the order gave the card.", example: 2 }),
+          takenBack: z.number().int().openapi({ description: "Of those, stamps its refunds took back.", example: 0 }),
+        }),
+      )
+      .openapi({ description: "Stamps the order gave each stamp card, and what its refunds took back." }),
     refunds: z.array(
       z.object({
         refundId: z.string().openapi({ example: "refund-1001-a" }),

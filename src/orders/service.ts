@@ -6,6 +6,7 @@
 import { activitySql } from "../activity/statements";
 import { type CheckoutContext, checkOrder, loadCheckoutContext } from "../earning/checkout-context";
 import type { OrderInput } from "../earning/schemas";
+import { serializeStampRecords } from "../earning/stamp-take-back";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
 import { now } from "../platform/clock";
@@ -139,7 +140,7 @@ function orderStatements(
   return statements;
 }
 
-/** The order row, with each rule's award (and version) and what the awards consumed of rule limits. */
+/** The order row, with each rule's award (and version), what the awards consumed of rule limits, and its stamps. */
 function orderRowSql(
   merchantId: string,
   input: OrderInput,
@@ -149,10 +150,11 @@ function orderRowSql(
   at: number,
 ) {
   return sql`INSERT INTO orders (merchant_id, id, member_id, amount, currency, occurred_at, channel, items, points_earned,
-      awards, rule_usage, lot_id, created_at)
+      awards, rule_usage, stamps, lot_id, created_at)
     VALUES (${merchantId}, ${input.orderId}, ${input.memberId}, ${input.amount}, ${input.currency}, ${occurredAt},
       ${input.channel ?? null}, ${input.items ? JSON.stringify(input.items) : null}, ${plan.pointsEarned},
-      ${JSON.stringify(plan.awards)}, ${plan.limitUses.length ? JSON.stringify(plan.limitUses) : null}, ${lotId}, ${at})`;
+      ${JSON.stringify(plan.awards)}, ${plan.limitUses.length ? JSON.stringify(plan.limitUses) : null},
+      ${serializeStampRecords(plan.stamps.map((step) => step.record))}, ${lotId}, ${at})`;
 }
 
 /** The member's side: settle what is due, then credit the lot (or count an order that earned nothing). */

@@ -1,8 +1,10 @@
 /**
- * Stamp cards in the order batch: the member's stamps move with a compare-and-set on what the plan read (a
- * concurrent order of the member aborts the batch, and the order is planned again), and each completed card
+ * Stamp cards in the order and refund batches. An order moves the member's stamps (and debt) with a
+ * compare-and-set on what the plan read (a concurrent order or refund of the member aborts the batch, and
+ * the order is planned again), and each completed card
  * is paid in the same batch: a `bonus` ledger credit for points, or vouchers.
  */
+import type { StampTakeBack } from "../earning/stamp-take-back";
 import type { StampStep } from "../earning/stamps";
 import type { LedgerWriter } from "../ledger/statements";
 import { GUARD, guardSql } from "../platform/d1/guard";
@@ -18,11 +20,11 @@ interface StampOrder {
 
 function moveSql(o: StampOrder, step: StampStep): Sql[] {
   return [
-    sql`INSERT INTO member_stamps (merchant_id, member_id, card_id, stamps, completed, updated_at)
-      VALUES (${o.merchantId}, ${o.memberId}, ${step.cardId}, ${step.after}, ${step.completions}, ${o.at})
-      ON CONFLICT (merchant_id, member_id, card_id) DO UPDATE SET stamps = excluded.stamps,
+    sql`INSERT INTO member_stamps (merchant_id, member_id, card_id, stamps, debt, completed, updated_at)
+      VALUES (${o.merchantId}, ${o.memberId}, ${step.cardId}, ${step.after.stamps}, ${step.after.debt}, ${step.completions}, ${o.at})
+      ON CONFLICT (merchant_id, member_id, card_id) DO UPDATE SET stamps = excluded.stamps, debt = excluded.debt,
         completed = member_stamps.completed + excluded.completed, updated_at = excluded.updated_at
-      WHERE member_stamps.stamps = ${step.before}`,
+      WHERE member_stamps.stamps = ${step.before.stamps} AND member_stamps.debt = ${step.before.debt}`,
     // A new row conflicts only when a concurrent order created it; an existing one must hold what was read.
     guardSql(GUARD.conflict, sql`changes() = 0`),
   ];
@@ -57,4 +59,14 @@ export function stampStatements(
     });
   }
   return stamps.flatMap((step) => [...moveSql(o, step), ...voucherSql(o, step)]);
+}
+
+/**
+ * A refund takes stamps back from a card: what the card holds goes first, the rest becomes debt (the card
+ * already paid out for them). SQLite evaluates every SET expression on the row before the update.
+ */
+export function takeBackSql(o: { merchantId: string; memberId: string; at: number }, takeBack: StampTakeBack): Sql {
+  return sql`UPDATE member_stamps SET debt = debt + MAX(0, ${takeBack.stamps} - stamps),
+      stamps = MAX(0, stamps - ${takeBack.stamps}), updated_at = ${o.at}
+    WHERE merchant_id = ${o.merchantId} AND member_id = ${o.memberId} AND card_id = ${takeBack.cardId}`;
 }

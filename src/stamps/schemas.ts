@@ -47,6 +47,15 @@ export const MemberStampCardsSchema = z
         name: z.string(),
         stamps: z.number().int().openapi({ description: "Stamps on the card now.", example: 3 }),
         stampsRequired: z.number().int().openapi({ description: "Stamps that complete it.", example: 10 }),
+        stampDebt: z
+          .number()
+          .int()
+          .openapi({
+            description:
+              "Stamps refunds took back after the card had paid out for them: the member's next stamps on this card pay " +
+              "this first, so a refunded reward order is never a silent loss nor a negative card.",
+            example: 0,
+          }),
         completed: z.number().int().openapi({ description: "Cards the member has completed.", example: 1 }),
       }),
     ),

@@ -126,6 +126,7 @@ export async function memberStampCards(scope: RequestScope, memberId: string) {
       name: card.name,
       stamps: byCard.get(card.id)?.stamps ?? 0,
       stampsRequired: card.stamps,
+      stampDebt: byCard.get(card.id)?.debt ?? 0,
       completed: byCard.get(card.id)?.completed ?? 0,
     })),
   };

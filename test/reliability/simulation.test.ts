@@ -1,12 +1,12 @@
 /**
  * Reliability simulation: a seeded random run of many members doing orders, refunds, redemptions, holds,
- * captures, cancels, adjustments, rebate closes paid as store credit and credit redemptions, with retries of the same Idempotency-Key, responses lost after commit,
+ * captures, cancels, adjustments, rebate closes paid as store credit, credit redemptions and stamp cards, with retries of the same Idempotency-Key, responses lost after commit,
  * D1 batches that fail midway (a failing statement injected at a random position of a real batch, so real
  * D1 rolls the transaction back), and scheduled jobs that crash and are re-run.
  *
  * After every step, for every member: balance == sum of entries (with pending), credit == sum of credit
- * entries, lots consistent, nothing credited twice, nothing overdrawn, and balance and credit equal an
- * independent model. A rebate close hit by a failing batch is retried with its key and resumes.
+ * entries, lots consistent, nothing credited twice, nothing overdrawn, balance and credit equal an
+ * independent model, and stamps are conserved through refunds (debt, never a negative card). A rebate close hit by a failing batch is retried with its key and resumes.
  * Replay a failing run with RELIABILITY_SEED=<seed printed in the failure>.
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
@@ -15,7 +15,7 @@ import { createApp } from "../../src/app";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { advanceClock, MINUTE_MS, resetClock } from "../../src/platform/clock";
 import { BASE_RULE, call, createMerchant, createRule, type TestMerchant } from "../support/api";
-import { checkActivityInvariants, checkMemberInvariants } from "../support/invariants";
+import { checkActivityInvariants, checkMemberInvariants, checkStampInvariants } from "../support/invariants";
 import { LedgerModel } from "../support/model";
 import { rng } from "../support/random";
 import { seedsFor } from "../support/seeds";
@@ -132,7 +132,10 @@ async function simulate(
       const amount = random.int(0, 40_000);
       const id = `so-${seed}-${step}`;
       const before = await tierOf(member);
-      const r = await write("POST", "/v1/orders", { orderId: id, memberId: member, amount, currency: "CNY" });
+      // Half the orders list tea units, which the quantity stamp card counts.
+      const items =
+        random.next() < 0.5 ? [{ sku: "tea", category: "tea", quantity: random.int(1, 4), unitPrice: 100 }] : undefined;
+      const r = await write("POST", "/v1/orders", { orderId: id, memberId: member, amount, currency: "CNY", items });
       expect(r.status, r.text).toBe(201);
       model.order(id, member, amount, pointsAtTier(amount, before, r.body));
     } else if (op < 0.42) {
@@ -221,6 +224,7 @@ async function simulate(
       if (row) expect(row.credit, `model credit of ${id} after step ${step}`).toBe(model.credit(id));
     }
     await checkActivityInvariants(m.id);
+    await checkStampInvariants(m.id);
   }
 
   // Nothing credited twice: one earn entry per order, one reversal per refund.
@@ -235,6 +239,23 @@ async function simulate(
   expect(dup.results).toEqual([]);
   return { injected: faulty.state.injected, lost, replays };
 }
+
+const SIMULATION_CARDS = {
+  visits: {
+    name: "Third visit over 50.00",
+    counts: "orders",
+    match: { minAmount: 5000 },
+    stamps: 3,
+    reward: { kind: "voucher", name: "Visit", value: 500 },
+  },
+  tea: {
+    name: "Fifth tea",
+    counts: "quantity",
+    match: { categories: ["tea"] },
+    stamps: 5,
+    reward: { kind: "voucher", name: "Tea", value: 300 },
+  },
+};
 
 /** Odd seeds pay the qualifying order at the tier it reaches. */
 const upgradeApplies = (seed: number) => seed % 2 === 1;
@@ -265,6 +286,9 @@ describe("reliability simulation with injected faults", () => {
       expect(ladder.status, ladder.text).toBe(200);
       const program = { name: "All profit as credit", period: "month", shareBps: 10_000, payout: "credit" };
       expect((await call("PUT", "/v1/rebate-programs/credit", { token: m.admin, body: program })).status).toBe(201);
+      // Voucher cards (no points, so balances stay the model's): refunds take stamps back, leaving debt on paid cards.
+      for (const [id, card] of Object.entries(SIMULATION_CARDS))
+        expect((await call("PUT", `/v1/stamp-cards/${id}`, { token: m.admin, body: card })).status).toBe(201);
       // Injected faults are logged by the engine as unhandled errors; count them instead of printing them.
       const logged = vi.spyOn(console, "error").mockImplementation(() => {});
       try {

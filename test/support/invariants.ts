@@ -134,3 +134,31 @@ export async function checkActivityInvariants(merchantId: string): Promise<void>
       });
   }
 }
+
+/**
+ * Stamp cards: per member and card, what the card holds net of debt plus what completed cards used equals
+ * what the member's orders gave net of what refunds took back; debt only on an empty card; one voucher per
+ * completed card of a voucher reward.
+ */
+export async function checkStampInvariants(merchantId: string): Promise<void> {
+  const { results } = await env.DB.prepare(
+    `SELECT s.member_id AS memberId, s.card_id AS cardId, s.stamps, s.debt, s.completed, c.stamps AS required,
+       json_extract(c.reward, '$.kind') AS reward,
+       (SELECT COALESCE(SUM(json_extract(r.value, '$.given') - json_extract(r.value, '$.taken')), 0)
+         FROM orders o, json_each(o.stamps) r
+         WHERE o.merchant_id = s.merchant_id AND o.member_id = s.member_id AND json_extract(r.value, '$.cardId') = s.card_id) AS net,
+       (SELECT COUNT(*) FROM vouchers v WHERE v.merchant_id = s.merchant_id AND v.member_id = s.member_id AND v.card_id = s.card_id) AS vouchers
+     FROM member_stamps s JOIN stamp_cards c ON c.merchant_id = s.merchant_id AND c.id = s.card_id
+     WHERE s.merchant_id = ?1`,
+  )
+    .bind(merchantId)
+    .all<any>();
+  for (const r of results) {
+    const context = `member ${r.memberId}, card ${r.cardId}: ${JSON.stringify(r)}`;
+    expect(r.stamps - r.debt + r.completed * r.required, `stamps - debt + completed x required == net given; ${context}`).toBe(
+      r.net,
+    );
+    expect(r.stamps >= 0 && r.debt >= 0 && (r.debt === 0 || r.stamps === 0), `debt only on an empty card; ${context}`).toBe(true);
+    if (r.reward === "voucher") expect(r.vouchers, `one voucher per completed card; ${context}`).toBe(r.completed);
+  }
+}
