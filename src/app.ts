@@ -16,7 +16,7 @@ import { mePerksRouter, perksRouter } from "./perks/routes";
 import { bearerSecret } from "./platform/auth";
 import { MAX_BODY_BYTES, wellFormedBody } from "./platform/body";
 import type { AppEnv } from "./platform/context";
-import { createOrm, type D1Stats, meteredD1 } from "./platform/db";
+import { type D1Stats, lazyOrm, meteredD1 } from "./platform/db";
 import { ApiError, problemResponse } from "./platform/errors";
 import { rateLimit } from "./platform/rate-limit";
 import { validationHook } from "./platform/validation";
@@ -92,7 +92,7 @@ const database: MiddlewareHandler<AppEnv> = async function database(c, next) {
     db = meteredD1(db, stats);
   }
   c.set("db", db);
-  c.set("orm", createOrm(db));
+  c.set("orm", lazyOrm(db));
   c.set("stats", stats);
   await next();
   if (stats) {

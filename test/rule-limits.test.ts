@@ -316,6 +316,35 @@ describe("configuration cache", () => {
     expect((await call("PUT", "/v1/program", { token: m.admin, body: program })).status).toBe(200);
     expect((await postOrder(m, { orderId: uid("o"), memberId: "stranger", amount: 1000 })).status).toBe(404);
   });
+
+  it("reads rule usage and stamps again once a limited rule or a stamp card appears after the cache was built", async () => {
+    const m = await createMerchant();
+    const order = (memberId = "late") => postOrder(m, { orderId: uid("o"), memberId, amount: 1000 });
+    await createRule(m, { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } });
+    // Cached without limited rules or cards: the steady checkout skips usage and stamps.
+    await order();
+    await order();
+    await createRule(m, {
+      id: "capped",
+      name: "capped",
+      limits: { budget: 15 },
+      effect: { kind: "fixed", points: 10 },
+    });
+    expect((await order()).body.pointsEarned).toBe(20);
+    expect((await order()).body.pointsEarned).toBe(15);
+    expect((await order()).body.pointsEarned).toBe(10);
+    await call("PUT", "/v1/stamp-cards/visits", {
+      token: m.admin,
+      body: { name: "visits", counts: "orders", stamps: 2, reward: { kind: "points", points: 100 } },
+    });
+    await order();
+    expect((await order()).body.pointsEarned).toBe(10);
+    const cards = await call("GET", "/v1/members/late/stamp-cards", { token: m.admin });
+    expect(cards.body.data[0]).toMatchObject({ stamps: 0, completed: 1 });
+    await order();
+    await order();
+    expect((await call("GET", "/v1/members/late/stamp-cards", { token: m.admin })).body.data[0]).toMatchObject({ completed: 2 });
+  });
 });
 
 describe("bonus events", () => {

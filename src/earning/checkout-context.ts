@@ -1,22 +1,20 @@
 /** Everything an order needs to be evaluated, read in one D1 round trip. */
 
 import type { programs } from "../db/schema";
-import { merchantOfKey, type Prefetch } from "../platform/auth";
+import { merchantOfKey, type Prefetch, type PrefetchReads } from "../platform/auth";
 import { MINUTE_MS, now } from "../platform/clock";
-import type { Prefetched } from "../platform/context";
-import { prepare, type Sql, sql } from "../platform/d1/sql";
+import { prepare, sql } from "../platform/d1/sql";
 import { ApiError } from "../platform/errors";
 import type { RequestScope } from "../platform/scope";
 import { MAX_UNITS } from "../platform/validation";
 import { type MemberClock, type ProgramSettings, programFromRow } from "../program/settings";
 import type { Ladder } from "../tiers/ladder";
-import { type LadderRow, ladderFromRow, ladderQuery } from "../tiers/ladder-row";
+import { type LadderRow, ladderFromRow } from "../tiers/ladder-row";
+import { type CheckoutCacheRef, type CheckoutRow, checkoutRead, NO_CACHE } from "./checkout-read";
 import { type CheckoutConfig, cachedConfig, cachedVersion, rememberConfig } from "./config-cache";
-import { MAX_ACTIVE_RULES } from "./limits";
-import { candidatePeriodKeys } from "./rule-limits";
 import { type RuleRow, ruleFromRow } from "./rule-row";
 import type { OrderInput } from "./schemas";
-import { MAX_ACTIVE_STAMP_CARDS, type StampCard, type StampCardRow, stampCardFromRow } from "./stamp-card-row";
+import { type StampCard, type StampCardRow, stampCardFromRow } from "./stamp-card-row";
 import type { StampProgress } from "./stamps";
 import type { LimitUsage, MemberFacts, Rule } from "./types";
 
@@ -47,70 +45,17 @@ export interface CheckoutContext {
   orderExists: boolean;
 }
 
-/** The checkout's reads by name, in the order they are batched (and their results come back). */
-const CHECKOUT_READS = ["config", "program", "ladder", "member", "rules", "cards", "usage", "paid", "stamps", "order"] as const;
-type CheckoutRead = (typeof CHECKOUT_READS)[number];
-
-/**
- * The checkout's reads with the merchant given as an SQL expression: its id, or the merchant of the calling
- * key (merchantOfKey) when they ride along with authentication (see Prefetch). Raw SQL rather than drizzle:
- * it is the hottest read path and must be batchable with the key lookup.
- */
-function checkoutQueries(merchant: Sql, memberId: string, orderId: string, occurredAt: number, cache: CacheRef) {
-  const periods = sql.join(
-    candidatePeriodKeys(occurredAt).map((key) => sql`${key}`),
-    sql`, `,
-  );
-  const known = cache.key === null ? null : cachedVersion(cache.key);
-  // With a cached configuration, its reads return rows only when the version moved past it.
-  const ifChanged = (query: Sql) =>
-    known === null
-      ? query
-      : sql`SELECT * FROM (${query}) WHERE (SELECT config_version FROM merchants WHERE id = ${merchant}) <> ${known}`;
-  const queries: Record<CheckoutRead, Sql> = {
-    config: sql`SELECT config_version AS version, ${known} AS known, ${cache.key} AS cacheKey FROM merchants WHERE id = ${merchant}`,
-    program: programRead(merchant),
-    ladder: ladderQuery(merchant),
-    member: sql`SELECT tier_id AS storedTierId, order_count AS orderCount, next_release_at AS nextReleaseAt,
-        last_activity_at AS lastActivityAt, enrolled_at AS enrolledAt, tier_window_start AS tierWindowStart,
-        tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders, attributes, birthday
-      FROM members WHERE merchant_id = ${merchant} AND id = ${memberId}`,
-    rules: activeRulesRead(merchant),
-    // Budgets (member and period empty) and this member's periods around the order time: both along the
-    // rule_usage_member index; only rows of rules with limits exist.
-    usage: sql`SELECT rule_id AS ruleId, member_id AS memberId, period, points FROM rule_usage
-      WHERE merchant_id = ${merchant} AND ((member_id = '' AND period = '') OR (member_id = ${memberId} AND period IN (${periods})))`,
-    cards: sql`SELECT id, name, counts, match, stamps, reward FROM stamp_cards
-      WHERE merchant_id = ${merchant} AND active = 1 LIMIT ${MAX_ACTIVE_STAMP_CARDS}`,
-    stamps: sql`SELECT card_id AS cardId, stamps, debt FROM member_stamps WHERE merchant_id = ${merchant} AND member_id = ${memberId}`,
-    // What redemptions linked to this order paid of it (redemptions_order index): only the rest earns.
-    paid: sql`SELECT COALESCE(SUM(value), 0) AS value FROM redemptions
-      WHERE merchant_id = ${merchant} AND order_id = ${orderId} AND status = 'captured'`,
-    order: sql`SELECT 1 AS found FROM orders WHERE merchant_id = ${merchant} AND id = ${orderId}`,
-  };
+/** The isolate cache entry the read may use, and which member-side reads its configuration needs. */
+function cacheRef(key: string | null): CheckoutCacheRef {
+  const known = key === null ? null : cachedVersion(key);
+  const config = key === null || known === null ? undefined : cachedConfig(key, known);
+  if (!config) return { ...NO_CACHE, key };
   return {
-    ...queries,
-    program: ifChanged(queries.program),
-    ladder: ifChanged(queries.ladder),
-    rules: ifChanged(queries.rules),
-    cards: ifChanged(queries.cards),
+    key,
+    known,
+    needsUsage: config.rules.some((rule) => rule.limits !== null),
+    needsStamps: config.stampCards.length > 0,
   };
-}
-
-/** Program settings as a programs row (programFromRead parses it; booleans come back as 0/1). */
-export function programRead(merchant: Sql): Sql {
-  return sql`SELECT merchant_id AS merchantId, point_value_points AS pointValuePoints,
-      point_value_amount AS pointValueAmount, pending_days AS pendingDays, expiry_policy AS expiryPolicy,
-      expiry_days AS expiryDays, auto_enroll AS autoEnroll, earn_on_points_paid AS earnOnPointsPaid,
-      updated_at AS updatedAt
-    FROM programs WHERE merchant_id = ${merchant}`;
-}
-
-/** The active rules as RuleRow. Bounded: rules beyond MAX_ACTIVE_RULES are refused when created or activated. */
-export function activeRulesRead(merchant: Sql): Sql {
-  return sql`SELECT merchant_id AS merchantId, id, name, active, priority, starts_at AS startsAt, ends_at AS endsAt,
-      conditions, effect, exclusive, limits, version, created_at AS createdAt, updated_at AS updatedAt
-    FROM rules WHERE merchant_id = ${merchant} AND active = 1 LIMIT ${MAX_ACTIVE_RULES}`;
 }
 
 /** A programs row as read by programRead, as settings. */
@@ -125,77 +70,36 @@ export function programFromRead(row: Record<string, unknown> | undefined): Progr
   );
 }
 
-/** The isolate cache entry the reads may use (null: read everything). */
-interface CacheRef {
-  key: string | null;
-}
+const parsed = <T>(json: string | null): T | undefined => (json === null ? undefined : (JSON.parse(json) as T));
 
-/** The checkout's reads as named statements, under names no other prefetch uses. */
-export function checkoutReads(
-  db: D1Database,
-  merchant: Sql,
-  memberId: string,
-  orderId: string,
-  occurredAt: number,
-  cache: CacheRef = { key: null },
-): Record<`checkout.${CheckoutRead}`, D1PreparedStatement> {
-  const queries = checkoutQueries(merchant, memberId, orderId, occurredAt, cache);
-  return Object.fromEntries(CHECKOUT_READS.map((name) => [`checkout.${name}`, prepare(db, queries[name])])) as Record<
-    `checkout.${CheckoutRead}`,
-    D1PreparedStatement
-  >;
-}
-
-/** Rows of each read, from results named as checkoutReads names them. */
-function byName(results: Prefetched): Record<CheckoutRead, Record<string, unknown>[]> {
-  const rows = (name: CheckoutRead) => (results[`checkout.${name}`]?.results ?? []) as Record<string, unknown>[];
+function configFrom(row: CheckoutRow): CheckoutConfig {
   return {
-    config: rows("config"),
-    program: rows("program"),
-    ladder: rows("ladder"),
-    member: rows("member"),
-    rules: rows("rules"),
-    usage: rows("usage"),
-    paid: rows("paid"),
-    cards: rows("cards"),
-    stamps: rows("stamps"),
-    order: rows("order"),
-  };
-}
-
-/** The checkout's results when they all rode along with authentication. */
-function prefetchedCheckout(prefetched: Prefetched | undefined) {
-  return prefetched && CHECKOUT_READS.every((name) => prefetched[`checkout.${name}`]) ? prefetched : undefined;
-}
-
-function configFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): CheckoutConfig {
-  return {
-    program: programFromRead(rows.program[0]),
-    ladder: ladderFromRow(rows.ladder[0] as LadderRow | undefined),
-    rules: (rows.rules as RuleRow[]).map(ruleFromRow),
-    stampCards: (rows.cards as unknown as StampCardRow[]).map(stampCardFromRow),
+    program: programFromRead(parsed(row.program)),
+    ladder: ladderFromRow(parsed<LadderRow>(row.ladder)),
+    rules: (parsed<RuleRow[]>(row.rules) ?? []).map(ruleFromRow),
+    stampCards: (parsed<StampCardRow[]>(row.cards) ?? []).map(stampCardFromRow),
   };
 }
 
 /**
- * The configuration: cached when the reads skipped it (the version is the one the cache held), else built
- * from the rows and cached. undefined when the cache moved on since the reads were made: read again.
+ * The configuration: cached when the read skipped it (the version is the one the cache held), else built
+ * from the row and cached. undefined when the cache moved on since the read was made: read again.
  */
-function configOf(rows: Record<CheckoutRead, Record<string, unknown>[]>): CheckoutConfig | undefined {
-  const version = rows.config[0] as { version: number; known: number | null; cacheKey: string | null } | undefined;
-  if (!version || version.cacheKey === null) return configFrom(rows);
-  if (version.known === version.version) return cachedConfig(version.cacheKey, version.version);
-  const config = configFrom(rows);
-  rememberConfig(version.cacheKey, version.version, config);
+function configOf(row: CheckoutRow): CheckoutConfig | undefined {
+  if (row.cacheKey === null) return configFrom(row);
+  if (row.known === row.version) return cachedConfig(row.cacheKey, row.version);
+  const config = configFrom(row);
+  rememberConfig(row.cacheKey, row.version, config);
   return config;
 }
 
-function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): CheckoutContext | undefined {
-  const config = configOf(rows);
+type MemberRow = MemberClock & MemberTierState & { orderCount: number; attributes: string | null; birthday: string | null };
+
+function contextFrom(row: CheckoutRow | undefined): CheckoutContext | undefined {
+  if (!row) return undefined;
+  const config = configOf(row);
   if (!config) return undefined;
-  const member = rows.member[0] as
-    | (MemberClock & MemberTierState & { orderCount: number; attributes: string | null; birthday: string | null })
-    | undefined;
+  const member = parsed<MemberRow>(row.member);
   return {
     ...config,
     member: member
@@ -206,17 +110,20 @@ function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): Che
           attributes: member.attributes ? (JSON.parse(member.attributes) as Record<string, unknown>) : {},
         }
       : null,
-    usage: usageFromRows(rows.usage as unknown as UsageRow[]),
+    usage: usageFromRows(JSON.parse(row.usage) as UsageRow[]),
     stampProgress: new Map(
-      (rows.stamps as { cardId: string; stamps: number; debt: number }[]).map((r) => [
+      (JSON.parse(row.stamps) as { cardId: string; stamps: number; debt: number }[]).map((r) => [
         r.cardId,
         { stamps: r.stamps, debt: r.debt },
       ]),
     ),
-    paidWithPoints: Number((rows.paid[0] as { value?: number } | undefined)?.value ?? 0),
-    orderExists: rows.order.length > 0,
+    paidWithPoints: Number(row.paid),
+    orderExists: Boolean(row.orderExists),
   };
 }
+
+/** The name the checkout read rides under in a prefetch (no other prefetch uses it). */
+const CHECKOUT_READ = "checkout";
 
 interface UsageRow {
   ruleId: string;
@@ -241,32 +148,35 @@ export function orderTimeOf(occurredAt: unknown, at: number): number {
   return Number.isNaN(parsed) ? at : parsed;
 }
 
-/** The checkout context: from the reads prefetched with authentication when present, else read now. */
+/** The checkout context: from the read prefetched with authentication when present, else read now. */
 export async function loadCheckoutContext(
   scope: RequestScope,
   input: Pick<OrderInput, "memberId" | "orderId" | "occurredAt">,
 ): Promise<CheckoutContext> {
   const { memberId, orderId } = input;
-  const prefetched = prefetchedCheckout(scope.prefetched);
-  const fromPrefetch = prefetched ? contextFrom(byName(prefetched)) : undefined;
+  const prefetched = scope.prefetched?.[CHECKOUT_READ]?.results[0] as CheckoutRow | undefined;
+  const fromPrefetch = contextFrom(prefetched);
   if (fromPrefetch) return fromPrefetch;
   const occurredAt = orderTimeOf(input.occurredAt, scope.at);
-  const reads = checkoutReads(scope.db, sql`${scope.merchant.id}`, memberId, orderId, occurredAt);
-  const names = Object.keys(reads) as (keyof typeof reads)[];
-  const results = await scope.db.batch(names.map((name) => reads[name]));
-  const context = contextFrom(byName(Object.fromEntries(names.map((name, i) => [name, results[i]!]))));
+  const read = checkoutRead(sql`${scope.merchant.id}`, memberId, orderId, occurredAt, NO_CACHE);
+  const context = contextFrom((await prepare(scope.db, read).first<CheckoutRow>()) ?? undefined);
   if (!context) throw new Error("checkout read without a cache key returned no configuration");
   return context;
 }
 
 /** Prefetch for routes whose JSON body names the member and order (POST /v1/orders, quote). */
-export const prefetchCheckout: Prefetch = async (c) => {
+export const prefetchCheckout: Prefetch = async (c): Promise<PrefetchReads> => {
   const body = (await c.req.json().catch(() => null)) as { memberId?: unknown; orderId?: unknown; occurredAt?: unknown } | null;
   const hash = c.var.secretHash;
   if (!hash || typeof body?.memberId !== "string" || typeof body.orderId !== "string") return {};
-  return checkoutReads(c.var.db, merchantOfKey(hash), body.memberId, body.orderId, orderTimeOf(body.occurredAt, now()), {
-    key: hash,
-  });
+  const read = checkoutRead(
+    merchantOfKey(hash),
+    body.memberId,
+    body.orderId,
+    orderTimeOf(body.occurredAt, now()),
+    cacheRef(hash),
+  );
+  return { [CHECKOUT_READ]: prepare(c.var.db, read) };
 };
 
 /** How far into the future an order time may be: client clocks run a little ahead. */

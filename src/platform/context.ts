@@ -41,7 +41,8 @@ export interface AppEnv {
     /** Set by hono/request-id; sent as the Request-Id header and in problem bodies. */
     requestId: string;
     db: D1Database;
-    orm: Orm;
+    /** The drizzle instance, made on first use: building one costs checkout-path CPU that raw-SQL routes never need. */
+    orm: () => Orm;
     stats: D1Stats | undefined;
     /** The bearer secret, checked for shape by bearerSecret(); resolved by the route's guard. */
     secret: string;

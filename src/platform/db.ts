@@ -13,6 +13,15 @@ export function createOrm(db: D1Database): Orm {
   return drizzle(db, { schema });
 }
 
+/** createOrm on first call, the same instance after. */
+export function lazyOrm(db: D1Database): () => Orm {
+  let orm: Orm | undefined;
+  return () => {
+    orm ??= createOrm(db);
+    return orm;
+  };
+}
+
 /** What a failed batch tells us, read from the D1 error message. */
 export type BatchFailure =
   | { kind: "guard"; reason: string }

@@ -24,7 +24,9 @@ export interface RequestScope {
 export function scopeOf(c: Context<AppEnv>): RequestScope {
   return {
     db: c.var.db,
-    orm: c.var.orm,
+    get orm() {
+      return c.var.orm();
+    },
     merchant: currentMerchant(c),
     at: now(),
     ...(c.var.idempotency ? { idempotency: c.var.idempotency } : {}),

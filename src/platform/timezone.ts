@@ -34,7 +34,7 @@ interface LocalParts extends LocalDate {
   second: number;
 }
 
-function localParts(atMs: number, timezone: string): LocalParts {
+function formattedParts(atMs: number, timezone: string): LocalParts {
   const parts: Record<string, number> = {};
   for (const p of formatter(timezone).formatToParts(atMs)) if (p.type !== "literal") parts[p.type] = Number(p.value);
   return {
@@ -47,11 +47,45 @@ function localParts(atMs: number, timezone: string): LocalParts {
   };
 }
 
-/** Offset of the zone from UTC at an instant, in ms (Asia/Shanghai: +8 h). */
-export function zoneOffsetMs(atMs: number, timezone: string): number {
-  const p = localParts(atMs, timezone);
+/** Offset of the zone from UTC at an instant, in whole seconds as ms, asking Intl. */
+function formattedOffsetMs(atMs: number, timezone: string): number {
+  const p = formattedParts(atMs, timezone);
   const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
   return asUtc - (atMs - (((atMs % 1000) + 1000) % 1000));
+}
+
+const HOUR_MS = 3_600_000;
+/** Offsets by zone and UTC hour, for hours with one offset throughout (formatToParts dominated checkout CPU). */
+const hourOffsets = new Map<string, number>();
+const MAX_CACHED_HOURS = 4096;
+
+/**
+ * Offset of the zone from UTC at an instant, in ms (Asia/Shanghai: +8 h). An hour whose first and last
+ * second have the same offset has no transition inside it (no zone changes its offset twice within an
+ * hour), so its offset is cached and the local time follows by arithmetic; other hours ask Intl each time.
+ */
+export function zoneOffsetMs(atMs: number, timezone: string): number {
+  const hourStart = Math.floor(atMs / HOUR_MS) * HOUR_MS;
+  const key = `${timezone} ${hourStart}`;
+  const cached = hourOffsets.get(key);
+  if (cached !== undefined) return cached;
+  const first = formattedOffsetMs(hourStart, timezone);
+  if (first !== formattedOffsetMs(hourStart + HOUR_MS - 1000, timezone)) return formattedOffsetMs(atMs, timezone);
+  if (hourOffsets.size >= MAX_CACHED_HOURS) hourOffsets.clear();
+  hourOffsets.set(key, first);
+  return first;
+}
+
+function localParts(atMs: number, timezone: string): LocalParts {
+  const local = new Date(atMs + zoneOffsetMs(atMs, timezone));
+  return {
+    year: local.getUTCFullYear(),
+    month: local.getUTCMonth() + 1,
+    day: local.getUTCDate(),
+    hour: local.getUTCHours(),
+    minute: local.getUTCMinutes(),
+    second: local.getUTCSeconds(),
+  };
 }
 
 /** The local calendar date of an instant. */

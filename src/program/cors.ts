@@ -33,7 +33,7 @@ export function memberCors(): MiddlewareHandler<AppEnv> {
       const origin = c.req.header("origin");
       const principal = c.var.principal;
       if (!origin || principal?.kind !== "member") return;
-      if ((await allowedOriginsOf(c.var.orm, principal.merchant.id)).includes(origin))
+      if ((await allowedOriginsOf(c.var.orm(), principal.merchant.id)).includes(origin))
         c.res.headers.set("Access-Control-Allow-Origin", origin);
     });
   };

@@ -2,7 +2,8 @@
  * The switching-cost statement of a member (one round trip of bounded reads, valued by statement.ts), and
  * the distribution of statements over the merchant's members, kept by the switching-cost job.
  */
-import { activeRulesRead, programFromRead, programRead } from "../earning/checkout-context";
+import { programFromRead } from "../earning/checkout-context";
+import { activeRulesRead, programRead } from "../earning/checkout-read";
 import { type RuleRow, ruleFromRow } from "../earning/rule-row";
 import { memberRecordReads, memberRecordsFrom, merchantPerkReads, merchantPerksFrom } from "../perks/reads";
 import { toIsoOrNull } from "../platform/clock";

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { endOfLocalDayAfter, startOfLocalDate, zoneOffsetMs } from "../../src/platform/timezone";
 
@@ -23,4 +24,58 @@ describe("time zone arithmetic", () => {
     );
     expect(zoneOffsetMs(Date.parse("2026-07-01T12:00:00Z"), "America/New_York")).toBe(-4 * 3600_000);
   });
+});
+
+describe("cached hour offsets", () => {
+  const ZONES = [
+    "Asia/Shanghai",
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+    "Pacific/Chatham",
+    "America/Sao_Paulo",
+    "UTC",
+  ];
+  const formatters = new Map<string, Intl.DateTimeFormat>();
+  const intl = (atMs: number, timezone: string) => {
+    const f =
+      formatters.get(timezone) ??
+      new Intl.DateTimeFormat("en-US", {
+        timeZone: timezone,
+        hourCycle: "h23",
+        year: "numeric",
+        month: "numeric",
+        day: "numeric",
+        hour: "numeric",
+        minute: "numeric",
+        second: "numeric",
+      });
+    formatters.set(timezone, f);
+    const p = Object.fromEntries(
+      f
+        .formatToParts(atMs)
+        .filter((x) => x.type !== "literal")
+        .map((x) => [x.type, Number(x.value)]),
+    );
+    return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!, p.second!) - (atMs - (((atMs % 1000) + 1000) % 1000));
+  };
+
+  it("agree with Intl at every instant, across DST changes and odd offsets", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...ZONES), fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2040, 0, 1) }), (zone, at) => {
+        expect(zoneOffsetMs(at, zone)).toBe(intl(at, zone));
+      }),
+      { numRuns: 2000 },
+    );
+    // Around the transitions themselves: every minute of 2026's DST days in New York and Lord Howe.
+    for (const [zone, day] of [
+      ["America/New_York", Date.UTC(2026, 2, 8)],
+      ["America/New_York", Date.UTC(2026, 10, 1)],
+      ["Australia/Lord_Howe", Date.UTC(2026, 3, 4)],
+      ["Australia/Lord_Howe", Date.UTC(2026, 9, 3)],
+    ] as const)
+      for (let at = day - 86_400_000; at < day + 2 * 86_400_000; at += 60_000)
+        expect(zoneOffsetMs(at, zone)).toBe(intl(at, zone));
+  }, 60_000);
 });

@@ -1,0 +1,167 @@
+/**
+ * The checkout's read as ONE statement returning one row: the configuration version, the configuration
+ * itself (program, ladder, active rules, stamp cards) only when the version moved past the isolate's cached
+ * one, and the member's side (member row, rule usage, stamps, what points paid of the order, whether the
+ * order exists). Each read is a scalar subquery rendering its rows as JSON, so the checkout costs one D1
+ * statement however many reads it has: statements, not rows, dominate a local D1 round trip's CPU.
+ *
+ * Reads the cached configuration says cannot matter (rule usage without limited rules, stamps without
+ * cards) return '[]' unless the version moved, when they are read for the new configuration.
+ */
+import { type Sql, sql } from "../platform/d1/sql";
+import { ladderQuery } from "../tiers/ladder-row";
+import { MAX_ACTIVE_RULES } from "./limits";
+import { candidatePeriodKeys } from "./rule-limits";
+import { MAX_ACTIVE_STAMP_CARDS } from "./stamp-card-row";
+
+/** What the checkout already knows: the isolate cache entry it may use, and what its configuration needs. */
+export interface CheckoutCacheRef {
+  /** Cache key (null: read everything, cache nothing). */
+  key: string | null;
+  /** The cached version (null: none). */
+  known: number | null;
+  /** In the cached configuration: some active rule has limits / some stamp card is active. */
+  needsUsage: boolean;
+  needsStamps: boolean;
+}
+
+export const NO_CACHE: CheckoutCacheRef = { key: null, known: null, needsUsage: true, needsStamps: true };
+
+const PROGRAM_COLUMNS = [
+  "merchantId",
+  "pointValuePoints",
+  "pointValueAmount",
+  "pendingDays",
+  "expiryPolicy",
+  "expiryDays",
+  "autoEnroll",
+  "earnOnPointsPaid",
+  "updatedAt",
+];
+const LADDER_COLUMNS = [
+  "metric",
+  "windowKind",
+  "windowDays",
+  "graceDays",
+  "downgradeSteps",
+  "upgradeApplies",
+  "version",
+  "tiers",
+];
+const RULE_COLUMNS = [
+  "merchantId",
+  "id",
+  "name",
+  "active",
+  "priority",
+  "startsAt",
+  "endsAt",
+  "conditions",
+  "effect",
+  "exclusive",
+  "limits",
+  "version",
+  "createdAt",
+  "updatedAt",
+];
+const CARD_COLUMNS = ["id", "name", "counts", "match", "stamps", "reward"];
+const MEMBER_COLUMNS = [
+  "storedTierId",
+  "orderCount",
+  "nextReleaseAt",
+  "lastActivityAt",
+  "enrolledAt",
+  "tierWindowStart",
+  "tierSpend",
+  "tierPoints",
+  "tierOrders",
+  "attributes",
+  "birthday",
+];
+const USAGE_COLUMNS = ["ruleId", "memberId", "period", "points"];
+const STAMP_COLUMNS = ["cardId", "stamps", "debt"];
+
+/** Program settings as a programs row (programFromRead parses it; booleans come back as 0/1). */
+export function programRead(merchant: Sql): Sql {
+  return sql`SELECT merchant_id AS merchantId, point_value_points AS pointValuePoints,
+      point_value_amount AS pointValueAmount, pending_days AS pendingDays, expiry_policy AS expiryPolicy,
+      expiry_days AS expiryDays, auto_enroll AS autoEnroll, earn_on_points_paid AS earnOnPointsPaid,
+      updated_at AS updatedAt
+    FROM programs WHERE merchant_id = ${merchant}`;
+}
+
+/** The active rules as RuleRow. Bounded: rules beyond MAX_ACTIVE_RULES are refused when created or activated. */
+export function activeRulesRead(merchant: Sql): Sql {
+  return sql`SELECT merchant_id AS merchantId, id, name, active, priority, starts_at AS startsAt, ends_at AS endsAt,
+      conditions, effect, exclusive, limits, version, created_at AS createdAt, updated_at AS updatedAt
+    FROM rules WHERE merchant_id = ${merchant} AND active = 1 LIMIT ${MAX_ACTIVE_RULES}`;
+}
+
+/** `'key', "key"` pairs for json_object; the names are this module's constants, never input. */
+function jsonFields(columns: readonly string[]): Sql {
+  return sql.raw(columns.map((c) => `'${c}', "${c}"`).join(", "));
+}
+
+/** The query's rows as a JSON array ('[]' when none). */
+function jsonRows(query: Sql, columns: readonly string[]): Sql {
+  return sql`(SELECT json_group_array(json_object(${jsonFields(columns)})) FROM (${query}))`;
+}
+
+/** The query's first row as a JSON object (NULL when none). */
+function jsonRow(query: Sql, columns: readonly string[]): Sql {
+  return sql`(SELECT json_object(${jsonFields(columns)}) FROM (${query}) LIMIT 1)`;
+}
+
+/**
+ * The statement. `merchant` is the merchant's id, or the merchant of the calling key (merchantOfKey) when
+ * the read rides along with authentication; inner reads refer to the row it found.
+ */
+export function checkoutRead(merchant: Sql, memberId: string, orderId: string, occurredAt: number, cache: CheckoutCacheRef): Sql {
+  const m = sql.raw("m.id");
+  const periods = sql.join(
+    candidatePeriodKeys(occurredAt).map((key) => sql`${key}`),
+    sql`, `,
+  );
+  const changed = cache.known === null ? sql`1` : sql`m.config_version <> ${cache.known}`;
+  const ifChanged = (read: Sql) => sql`CASE WHEN ${changed} THEN ${read} END`;
+  const ifNeeded = (needed: boolean, read: Sql) => (needed ? read : sql`CASE WHEN ${changed} THEN ${read} ELSE '[]' END`);
+  const member = sql`SELECT tier_id AS storedTierId, order_count AS orderCount, next_release_at AS nextReleaseAt,
+      last_activity_at AS lastActivityAt, enrolled_at AS enrolledAt, tier_window_start AS tierWindowStart,
+      tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders, attributes, birthday
+    FROM members WHERE merchant_id = ${m} AND id = ${memberId}`;
+  // Budgets (member and period empty) and this member's periods around the order time: both along the
+  // rule_usage_member index; only rows of rules with limits exist.
+  const usage = sql`SELECT rule_id AS ruleId, member_id AS memberId, period, points FROM rule_usage
+    WHERE merchant_id = ${m} AND ((member_id = '' AND period = '') OR (member_id = ${memberId} AND period IN (${periods})))`;
+  const cards = sql`SELECT id, name, counts, match, stamps, reward FROM stamp_cards
+    WHERE merchant_id = ${m} AND active = 1 LIMIT ${MAX_ACTIVE_STAMP_CARDS}`;
+  const stamps = sql`SELECT card_id AS cardId, stamps, debt FROM member_stamps WHERE merchant_id = ${m} AND member_id = ${memberId}`;
+  return sql`SELECT m.config_version AS version, ${cache.known} AS known, ${cache.key} AS cacheKey,
+      ${ifChanged(jsonRow(programRead(m), PROGRAM_COLUMNS))} AS program,
+      ${ifChanged(jsonRow(ladderQuery(m), LADDER_COLUMNS))} AS ladder,
+      ${ifChanged(jsonRows(activeRulesRead(m), RULE_COLUMNS))} AS rules,
+      ${ifChanged(jsonRows(cards, CARD_COLUMNS))} AS cards,
+      ${jsonRow(member, MEMBER_COLUMNS)} AS member,
+      ${ifNeeded(cache.needsUsage, jsonRows(usage, USAGE_COLUMNS))} AS usage,
+      ${ifNeeded(cache.needsStamps, jsonRows(stamps, STAMP_COLUMNS))} AS stamps,
+      (SELECT COALESCE(SUM(value), 0) FROM redemptions
+        WHERE merchant_id = ${m} AND order_id = ${orderId} AND status = 'captured') AS paid,
+      EXISTS (SELECT 1 FROM orders WHERE merchant_id = ${m} AND id = ${orderId}) AS orderExists
+    FROM merchants m WHERE m.id = ${merchant}`;
+}
+
+/** The statement's row, JSON columns still as text (null when the merchant was not found). */
+export interface CheckoutRow {
+  version: number;
+  known: number | null;
+  cacheKey: string | null;
+  program: string | null;
+  ladder: string | null;
+  rules: string | null;
+  cards: string | null;
+  member: string | null;
+  usage: string;
+  stamps: string;
+  paid: number;
+  orderExists: number;
+}
