@@ -14,10 +14,11 @@ import { type LadderRow, ladderFromRow, ladderQuery } from "../tiers/ladder-row"
 import { type CheckoutConfig, cachedConfig, cachedVersion, rememberConfig } from "./config-cache";
 import { MAX_ACTIVE_RULES } from "./limits";
 import { candidatePeriodKeys } from "./rule-limits";
-import { type RuleRow, ruleFromRow } from "./rule-row";
+import { type RuleRow, ruleSetFromRows } from "./rule-row";
+import type { RuleSet } from "./rule-set";
 import type { OrderInput } from "./schemas";
 import { MAX_ACTIVE_STAMP_CARDS, type StampCard, type StampCardRow, stampCardFromRow } from "./stamp-card-row";
-import type { LimitUsage, MemberFacts, Rule } from "./types";
+import type { LimitUsage, MemberFacts } from "./types";
 
 /** The member's tier status as stored (see members.tier_* in db/schema.ts). */
 export interface MemberTierState {
@@ -35,7 +36,8 @@ export interface CheckoutContext {
   ladder: Ladder | null;
   /** null when the member is not enrolled yet. */
   member: (MemberFacts & MemberClock & MemberTierState) | null;
-  rules: Rule[];
+  /** The active rules, compiled once per configuration version. */
+  ruleSet: RuleSet;
   /** What the active rules have awarded against their budgets, and this member against per-member limits. */
   usage: LimitUsage;
   /** What captured redemptions linked to the order paid of it, in minor units. */
@@ -171,7 +173,7 @@ function configFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): Chec
   return {
     program: programFromRead(rows.program[0]),
     ladder: ladderFromRow(rows.ladder[0] as LadderRow | undefined),
-    rules: (rows.rules as RuleRow[]).map(ruleFromRow),
+    ruleSet: ruleSetFromRows(rows.rules as RuleRow[]),
     stampCards: (rows.cards as unknown as StampCardRow[]).map(stampCardFromRow),
   };
 }
