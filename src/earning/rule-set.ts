@@ -59,7 +59,7 @@ export function compileRule(rule: Rule): CompiledRule {
 
 /**
  * @example
- * const set = compileRules(config.rules); // once, when the configuration is loaded
+ * const set = compileRules(activeRules); // once per configuration version (rule-row.ts, ruleSetFromRows)
  * evaluateRules(set, order, member, timezone); // per order
  */
 export function compileRules(rules: readonly Rule[]): RuleSet {
