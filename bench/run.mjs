@@ -12,7 +12,7 @@
 //   --live    run the engine from the working tree instead of a snapshot of it (see bench/lib/engine.mjs)
 //   --ref <rev>  benchmark the engine as committed at a git revision (e.g. HEAD) instead of the working tree
 //   --skip-jobs  leave out the expiry-job and tier benchmarks (bench/sections/jobs.mjs, tiers.mjs), which otherwise run after the rest
-//   --only <section>  run one self-contained section alone and print it (rebates, tiers, jobs); RESULTS.md is left alone
+//   --only <section>  run one self-contained section alone and print it (rebates, jobs, rules); RESULTS.md is left alone
 // @ts-check
 import fs from "node:fs";
 import os from "node:os";
@@ -30,7 +30,7 @@ import { measureLoad } from "./sections/load.mjs";
 import { engineLogErrors } from "./sections/problems.mjs";
 import { rebatesSection, renderRebatesSection, runRebatesBench } from "./sections/rebates.mjs";
 import { measureBaselineCost, measureRows } from "./sections/rows.mjs";
-import { rulesSection } from "./sections/rules.mjs";
+import { renderRulesSection, rulesSection, runRulesBench } from "./sections/rules.mjs";
 import { renderTiersSection, runTiersBench, tiersSection } from "./sections/tiers.mjs";
 
 const opts = parseOptions(process.argv.slice(2), fileURLToPath(import.meta.url));
@@ -60,6 +60,7 @@ async function only(section) {
   log(`only the ${section} section`);
   if (section === "rebates") console.log(`\n${renderRebatesSection(await runRebatesBench({ quick: opts.quick }), command)}`);
   else if (section === "tiers") console.log(`\n${renderTiersSection(await runTiersBench({ quick: opts.quick }), command)}`);
+  else if (section === "rules") console.log(`\n${renderRulesSection(await runRulesBench({ quick: opts.quick }), command)}`);
   else console.log(`\n${renderJobsSection(await runJobsBench({ quick: opts.quick }), command)}`);
   await stopAll();
 }

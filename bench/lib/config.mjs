@@ -13,8 +13,8 @@ export const rel = (p) => path.relative(ROOT, p) || ".";
 
 export const PLATFORM_TOKEN = "bench-platform-token";
 
-/** Sections that `--only <name>` runs alone (each starts its own server). */
-export const ONLY_SECTIONS = ["rebates", "jobs"];
+/** Sections that `--only <name>` runs alone (each starts its own server, or none: rules is a pure function). */
+export const ONLY_SECTIONS = ["rebates", "jobs", "rules"];
 
 /**
  * Reads the switches; prints the usage comment at the top of `usageFile` for --help.

@@ -1,5 +1,21 @@
-/** Calendar conditions of rules, pure: birthday months and enrolment anniversaries in the merchant's timezone. */
+/**
+ * Calendar conditions of rules, pure: weekdays, birthday months and enrolment anniversaries in the merchant's
+ * timezone.
+ */
 import type { LocalDate } from "../platform/timezone";
+
+const weekdayFormatters = new Map<string, Intl.DateTimeFormat>();
+const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
+
+/** ISO weekday (1 = Monday) of an instant in a time zone. */
+export function isoWeekday(atMs: number, timezone: string): number {
+  let formatter = weekdayFormatters.get(timezone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat("en-US", { timeZone: timezone, weekday: "short" });
+    weekdayFormatters.set(timezone, formatter);
+  }
+  return WEEKDAYS[formatter.format(atMs)] ?? 0;
+}
 
 /** The month of a stored birthday (YYYY-MM-DD or MM-DD), or null. */
 export function birthdayMonthOf(birthday: string | null | undefined): number | null {

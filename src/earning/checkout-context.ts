@@ -12,11 +12,12 @@ import type { Ladder } from "../tiers/ladder";
 import { type LadderRow, ladderFromRow } from "../tiers/ladder-row";
 import { type CheckoutCacheRef, type CheckoutRow, checkoutRead, NO_CACHE } from "./checkout-read";
 import { type CheckoutConfig, cachedConfig, cachedVersion, rememberConfig } from "./config-cache";
-import { type RuleRow, ruleFromRow } from "./rule-row";
+import { type RuleRow, ruleSetFromRows } from "./rule-row";
+import type { RuleSet } from "./rule-set";
 import type { OrderInput } from "./schemas";
 import { type StampCard, type StampCardRow, stampCardFromRow } from "./stamp-card-row";
 import type { StampProgress } from "./stamps";
-import type { LimitUsage, MemberFacts, Rule } from "./types";
+import type { LimitUsage, MemberFacts } from "./types";
 
 /** The member's tier status as stored (see members.tier_* in db/schema.ts). */
 export interface MemberTierState {
@@ -34,7 +35,8 @@ export interface CheckoutContext {
   ladder: Ladder | null;
   /** null when the member is not enrolled yet. */
   member: (MemberFacts & MemberClock & MemberTierState) | null;
-  rules: Rule[];
+  /** The active rules, compiled once per configuration version. */
+  ruleSet: RuleSet;
   /** What the active rules have awarded against their budgets, and this member against per-member limits. */
   usage: LimitUsage;
   /** What captured redemptions linked to the order paid of it, in minor units. */
@@ -53,7 +55,7 @@ function cacheRef(key: string | null): CheckoutCacheRef {
   return {
     key,
     known,
-    needsUsage: config.rules.some((rule) => rule.limits !== null),
+    needsUsage: config.ruleSet.rules.some((rule) => rule.limits !== null),
     needsStamps: config.stampCards.length > 0,
   };
 }
@@ -76,7 +78,7 @@ function configFrom(row: CheckoutRow): CheckoutConfig {
   return {
     program: programFromRead(parsed(row.program)),
     ladder: ladderFromRow(parsed<LadderRow>(row.ladder)),
-    rules: (parsed<RuleRow[]>(row.rules) ?? []).map(ruleFromRow),
+    ruleSet: ruleSetFromRows(parsed<RuleRow[]>(row.rules) ?? []),
     stampCards: (parsed<StampCardRow[]>(row.cards) ?? []).map(stampCardFromRow),
   };
 }

@@ -3,21 +3,22 @@
  * and re-read only when the merchant's configuration version changes (config-version.ts). The checkout
  * reads that version with authentication; its program, ladder and rules reads return rows only when the
  * version differs from the cached one, so a steady checkout reads a few index entries, not every rule,
- * and parses nothing.
+ * and parses and compiles nothing.
  *
  * Entries are keyed by the API key's hash: the checkout's reads are prefetched before the merchant is known,
  * and a key always belongs to one merchant. Revocation is unaffected: every request still checks its key.
  */
 import type { ProgramSettings } from "../program/settings";
 import type { Ladder } from "../tiers/ladder";
+import type { RuleSet } from "./rule-set";
 import type { StampCard } from "./stamps";
-import type { Rule } from "./types";
 
 export interface CheckoutConfig {
   program: ProgramSettings;
   /** The tier ladder, null when the merchant has none. */
   ladder: Ladder | null;
-  rules: Rule[];
+  /** The active rules, compiled once per version (rule-set.ts). */
+  ruleSet: RuleSet;
   /** Active stamp cards. */
   stampCards: StampCard[];
 }

@@ -18,12 +18,44 @@ export const MAX_AST_DEPTH = 24;
 const LIST_MACROS = new Set(["all", "exists", "exists_one", "map", "filter"]);
 const REFUSED_FUNCTIONS = new Set(["matches"]);
 
+/**
+ * The activation's order and member are instances of the registered types: cel-js takes them as they are,
+ * where a plain object would be wrapped anew on every run of every expression. Items stay plain objects
+ * (wrapped as a list macro visits them), so what an expression sees is unchanged.
+ */
+class CelOrder {
+  constructor(
+    readonly amount: bigint,
+    readonly currency: string,
+    readonly channel: string,
+    readonly items: readonly CelItem[],
+  ) {}
+}
+
+class CelMember {
+  constructor(
+    readonly attributes: unknown,
+    readonly tier: string,
+    readonly orderCount: bigint,
+  ) {}
+}
+
+interface CelItem {
+  sku: string;
+  category: string;
+  quantity: bigint;
+  unitPrice: bigint;
+}
+
 const environment = new Environment({
   limits: { maxAstNodes: MAX_AST_NODES, maxDepth: MAX_AST_DEPTH, maxListElements: 100, maxMapEntries: 100, maxCallArguments: 8 },
 })
   .registerType("Item", { fields: { sku: "string", category: "string", quantity: "int", unitPrice: "int" } })
-  .registerType("Order", { fields: { amount: "int", currency: "string", channel: "string", items: "list<Item>" } })
-  .registerType("Member", { fields: { attributes: "map<string, dyn>", tier: "string", orderCount: "int" } })
+  .registerType("Order", {
+    ctor: CelOrder,
+    fields: { amount: "int", currency: "string", channel: "string", items: "list<Item>" },
+  })
+  .registerType("Member", { ctor: CelMember, fields: { attributes: "map<string, dyn>", tier: "string", orderCount: "int" } })
   .registerVariable("order", "Order")
   .registerVariable("member", "Member");
 
@@ -121,37 +153,42 @@ function celValue(value: unknown): unknown {
   return value;
 }
 
-export type ExpressionContext = ReturnType<typeof expressionContext>;
+export interface ExpressionContext {
+  order: CelOrder;
+  member: CelMember;
+}
 
 /** The variables an expression sees; built once per order. */
-export function expressionContext(order: OrderFacts, member: MemberFacts) {
+export function expressionContext(order: OrderFacts, member: MemberFacts): ExpressionContext {
+  const items = (order.items ?? []).map(
+    (i): CelItem => ({ sku: i.sku, category: i.category ?? "", quantity: BigInt(i.quantity), unitPrice: BigInt(i.unitPrice) }),
+  );
   return {
-    order: {
-      amount: BigInt(order.amount),
-      currency: order.currency ?? "",
-      channel: order.channel ?? "",
-      items: (order.items ?? []).map((i) => ({
-        sku: i.sku,
-        category: i.category ?? "",
-        quantity: BigInt(i.quantity),
-        unitPrice: BigInt(i.unitPrice),
-      })),
-    },
-    member: {
-      attributes: celValue(member.attributes ?? {}),
-      tier: member.tierId ?? "",
-      orderCount: BigInt(member.previousOrders),
-    },
+    order: new CelOrder(BigInt(order.amount), order.currency ?? "", order.channel ?? "", items),
+    member: new CelMember(celValue(member.attributes ?? {}), member.tierId ?? "", BigInt(member.previousOrders)),
+  };
+}
+
+/** A compiled condition: true only when the expression evaluates to true. */
+export type ExpressionTest = (context: ExpressionContext) => boolean;
+
+const neverHolds: ExpressionTest = () => false;
+
+/** The test of an expression, compiled once (rule-set.ts); an expression that does not compile never holds. */
+export function expressionTest(source: string): ExpressionTest {
+  const program = programOf(source);
+  if (!program) return neverHolds;
+  return (context) => {
+    try {
+      return program(context) === true;
+    } catch {
+      // An error at run time (a missing attribute) is false.
+      return false;
+    }
   };
 }
 
 /** true only when the expression evaluates to true; an error at run time (a missing attribute) is false. */
 export function expressionHolds(source: string, context: ExpressionContext): boolean {
-  const program = programOf(source);
-  if (!program) return false;
-  try {
-    return program(context) === true;
-  } catch {
-    return false;
-  }
+  return expressionTest(source)(context);
 }

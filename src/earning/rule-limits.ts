@@ -5,14 +5,18 @@
  * (orders/limit-statements.ts), so the figures read here only plan: they never decide alone.
  */
 import { dayKey, monthKey } from "../activity/periods";
-import { localDate } from "../platform/timezone";
+import { type LocalDate, localDate } from "../platform/timezone";
 import type { LimitPeriod, LimitUsage, Rule, SkipReason } from "./types";
 
 export const NO_USAGE: LimitUsage = { budget: new Map(), member: new Map() };
 
 /** The local period key an order counts in for a per-member limit. */
 export function limitPeriodKey(atMs: number, per: LimitPeriod, timezone: string): string {
-  const date = localDate(atMs, timezone);
+  return periodKeyOf(localDate(atMs, timezone), per);
+}
+
+/** The period key of a local date (`d2026-11-29`, `m2026-11`, `y2026`). */
+export function periodKeyOf(date: LocalDate, per: LimitPeriod): string {
   if (per === "day") return dayKey(date);
   if (per === "month") return monthKey(date);
   return `y${String(date.year).padStart(4, "0")}`;
@@ -39,8 +43,21 @@ export interface LimitRoom {
 }
 
 export function limitRoom(rule: Rule, usage: LimitUsage, occurredAt: number, timezone: string): LimitRoom {
-  const { perMember, budget } = rule.limits ?? {};
-  const period = perMember ? limitPeriodKey(occurredAt, perMember.per, timezone) : null;
+  const perMember = rule.limits?.perMember;
+  return roomIn(rule, usage, perMember ? limitPeriodKey(occurredAt, perMember.per, timezone) : null);
+}
+
+/** The room of a rule without limits; shared, as nothing changes a room. */
+const UNLIMITED: LimitRoom = Object.freeze({
+  member: Number.POSITIVE_INFINITY,
+  budget: Number.POSITIVE_INFINITY,
+  period: null,
+});
+
+/** limitRoom with the per-member period key already worked out (null without a per-member limit). */
+export function roomIn(rule: Rule, usage: LimitUsage, period: string | null): LimitRoom {
+  if (!rule.limits) return UNLIMITED;
+  const { perMember, budget } = rule.limits;
   const memberUsed = period === null ? 0 : (usage.member.get(rule.id)?.get(period) ?? 0);
   return {
     member: perMember ? Math.max(0, perMember.points - memberUsed) : Number.POSITIVE_INFINITY,
@@ -51,16 +68,10 @@ export function limitRoom(rule: Rule, usage: LimitUsage, occurredAt: number, tim
 
 /** The points a rule keeps of `raw`, and the first limit that cut them (none when it kept all). */
 export function clipToLimits(rule: Rule, raw: number, room: LimitRoom): { points: number; cut?: SkipReason } {
-  let points = raw;
-  let cut: SkipReason | undefined;
-  const bound = (limit: number, reason: SkipReason) => {
-    if (points > limit) {
-      points = limit;
-      cut ??= reason;
-    }
-  };
-  if (rule.limits?.perOrder !== undefined) bound(rule.limits.perOrder, "per_order_limit");
-  bound(room.member, "per_member_limit");
-  bound(room.budget, "budget_spent");
-  return cut === undefined ? { points } : { points, cut };
+  const perOrder = rule.limits?.perOrder;
+  if (perOrder !== undefined && raw > perOrder)
+    return { points: Math.min(perOrder, room.member, room.budget), cut: "per_order_limit" };
+  if (raw > room.member) return { points: Math.min(room.member, room.budget), cut: "per_member_limit" };
+  if (raw > room.budget) return { points: room.budget, cut: "budget_spent" };
+  return { points: raw };
 }

@@ -1,5 +1,6 @@
 /** Rule rows as the rule engine sees them (the API body is rendered in rules/service.ts). */
 import type { rules } from "../db/schema";
+import { compileRules, type RuleSet } from "./rule-set";
 import type { Rule, RuleConditions, RuleEffect, RuleLimits } from "./types";
 
 export type RuleRow = typeof rules.$inferSelect;
@@ -18,4 +19,9 @@ export function ruleFromRow(row: RuleRow): Rule {
     limits: row.limits ? (JSON.parse(row.limits) as RuleLimits) : null,
     version: row.version,
   };
+}
+
+/** Rows of active rules, compiled for evaluation: done once per configuration version (config-cache.ts). */
+export function ruleSetFromRows(rows: readonly RuleRow[]): RuleSet {
+  return compileRules(rows.map(ruleFromRow));
 }

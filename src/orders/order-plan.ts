@@ -75,9 +75,9 @@ export function evaluateOrder(
   const paidWithPoints = ctx.program.earnOnPointsPaid ? 0 : ctx.paidWithPoints;
   const order = { ...input, occurredAt, paidWithPoints };
   const evaluateAt = (rank: number | null) => {
-    if (rank === null || !ctx.ladder) return evaluateRules(ctx.rules, order, facts, timezone, ctx.usage);
+    if (rank === null || !ctx.ladder) return evaluateRules(ctx.ruleSet, order, facts, timezone, ctx.usage);
     const atRank = { ...facts, ...tierFacts(ctx.ladder, tierAt(ctx.ladder, rank).id) };
-    return evaluateRules(ctx.rules, order, atRank, timezone, ctx.usage);
+    return evaluateRules(ctx.ruleSet, order, atRank, timezone, ctx.usage);
   };
   const tier = ctx.ladder ? planTier(ctx, input, occurredAt, timezone, at, (rank) => evaluateAt(rank).pointsEarned) : null;
   const evaluation = evaluateAt(tier?.earningRank ?? null);
@@ -120,7 +120,7 @@ export function planOrder(input: OrderInput, occurredAt: number, ctx: CheckoutCo
   assertEarnable(pointsEarned + stampPoints(stamps));
   // Only a member with no order yet can be raced on a firstOrder condition (the count only grows).
   const previousOrders = ctx.member?.previousOrders ?? 0;
-  const firstOrderMatters = ctx.rules.some((rule) => rule.conditions.firstOrder !== undefined);
+  const firstOrderMatters = ctx.ruleSet.rules.some((rule) => rule.conditions.firstOrder !== undefined);
   return {
     pointsEarned,
     awards,

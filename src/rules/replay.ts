@@ -4,7 +4,8 @@
  * replay goes (so a budget that would have run out mid-range shows as it would have). Nothing is written.
  */
 import { evaluateRules } from "../earning/evaluate";
-import type { LimitUsage, MemberFacts, OrderFacts, Rule } from "../earning/types";
+import type { RuleSet } from "../earning/rule-set";
+import type { LimitUsage, MemberFacts, OrderFacts } from "../earning/types";
 
 export interface ReplayOrder {
   order: OrderFacts;
@@ -32,7 +33,7 @@ function usageOf(totals: ReplayTotals, memberId: string): LimitUsage {
 }
 
 /** Adds one order to the totals. */
-export function replayOrder(totals: ReplayTotals, rules: readonly Rule[], entry: ReplayOrder, timezone: string): void {
+export function replayOrder(totals: ReplayTotals, rules: RuleSet, entry: ReplayOrder, timezone: string): void {
   totals.orders += 1;
   for (const award of entry.earned) totals.earned.set(award.ruleId, (totals.earned.get(award.ruleId) ?? 0) + award.points);
   const result = evaluateRules(rules, entry.order, entry.member, timezone, usageOf(totals, entry.memberId));

@@ -6,6 +6,7 @@ import { bumpConfigSql } from "../earning/config-version";
 import { evaluateRules } from "../earning/evaluate";
 import { MAX_ACTIVE_RULES } from "../earning/limits";
 import { type RuleRow, ruleFromRow } from "../earning/rule-row";
+import { compileRules } from "../earning/rule-set";
 import type { OrderItem, Rule } from "../earning/types";
 import { toIso, toIsoOrNull } from "../platform/clock";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
@@ -210,7 +211,7 @@ export async function simulateOrder(scope: RequestScope, input: SimulateInput) {
   const { order, rules: drafts = [], onlyDrafts = false } = input;
   const occurredAt = checkOrder(order, scope.merchant.currency, scope.at);
   const ctx = await loadCheckoutContext(scope, order);
-  const { rules: evaluated, draftIds } = mergeDrafts(onlyDrafts ? [] : ctx.rules, drafts.map(draftRule));
+  const { rules: evaluated, draftIds } = mergeDrafts(onlyDrafts ? [] : ctx.ruleSet.rules, drafts.map(draftRule));
   const result = evaluateRules(evaluated, { ...order, occurredAt }, ctx.member ?? NEW_MEMBER, scope.merchant.timezone);
   assertEarnable(result.pointsEarned);
   return {
@@ -281,7 +282,8 @@ export async function replayRules(scope: RequestScope, input: ReplayInput) {
     prepare(scope.db, ladderQuery(sql`${merchantId}`)),
   ]);
   const liveRules = input.onlyDrafts ? [] : ((live?.results ?? []) as RuleRow[]).map(ruleFromRow);
-  const { rules: evaluated } = mergeDrafts(liveRules, input.rules.map(draftRule));
+  // Compiled once for the whole replay.
+  const evaluated = compileRules(mergeDrafts(liveRules, input.rules.map(draftRule)).rules);
   const ladder = ladderFromRow(ladderRows?.results[0] as LadderRow | undefined);
   const totals = emptyTotals();
   let after = input.cursor ? decodeCursor(input.cursor, isReplayCursor) : undefined;

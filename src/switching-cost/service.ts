@@ -4,7 +4,7 @@
  */
 import { programFromRead } from "../earning/checkout-context";
 import { activeRulesRead, programRead } from "../earning/checkout-read";
-import { type RuleRow, ruleFromRow } from "../earning/rule-row";
+import { type RuleRow, ruleSetFromRows } from "../earning/rule-row";
 import { memberRecordReads, memberRecordsFrom, merchantPerkReads, merchantPerksFrom } from "../perks/reads";
 import { toIsoOrNull } from "../platform/clock";
 import { prepare, sql } from "../platform/d1/sql";
@@ -37,7 +37,7 @@ export function merchantCostFrom(results: D1Result[], merchant: { currency: stri
     perks: merchantPerksFrom(results.slice(0, 2)),
     program: programFromRead(program?.[0] as Record<string, unknown> | undefined),
     ladder: ladderFromRow(ladder?.[0] as LadderRow | undefined),
-    rules: ((rules ?? []) as RuleRow[]).map(ruleFromRow),
+    rules: ruleSetFromRows((rules ?? []) as RuleRow[]),
     rebates: (rebates ?? []) as ProgramClose[],
   };
 }

@@ -4,7 +4,7 @@
  */
 import { tierFacts } from "../earning/checkout-context";
 import { evaluateRules } from "../earning/evaluate";
-import type { Rule } from "../earning/types";
+import type { RuleSet } from "../earning/rule-set";
 import { type MemberRecord, type MerchantPerks, perkFacts } from "../perks/reads";
 import { perkStatus, streakMonths } from "../perks/unlock";
 import { localDate } from "../platform/timezone";
@@ -19,7 +19,7 @@ export interface MerchantCost {
   perks: MerchantPerks;
   program: ProgramSettings;
   ladder: Ladder | null;
-  rules: Rule[];
+  rules: RuleSet;
   rebates: ProgramClose[];
 }
 

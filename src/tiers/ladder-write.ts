@@ -1,5 +1,5 @@
 /** The ladder as stored: input to rows, rows to the reply, and whether a new ladder changes anything. */
-import { factorToBps } from "../earning/evaluate";
+import { factorToBps } from "../earning/rule-set";
 import type { Ladder, TierDef } from "./ladder";
 import type { LadderInput } from "./schemas";
 

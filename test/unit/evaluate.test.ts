@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evaluateRules, isoWeekday } from "../../src/earning/evaluate";
+import { isoWeekday } from "../../src/earning/calendar";
+import { evaluateRules } from "../../src/earning/evaluate";
 import type { OrderFacts, Rule } from "../../src/earning/types";
 
 const rule = (id: string, effect: Rule["effect"], conditions: Rule["conditions"] = {}, extra: Partial<Rule> = {}): Rule => ({

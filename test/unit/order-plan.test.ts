@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CheckoutContext } from "../../src/earning/checkout-context";
 import { NO_USAGE } from "../../src/earning/rule-limits";
+import { compileRules } from "../../src/earning/rule-set";
 import type { OrderInput } from "../../src/earning/schemas";
 import type { Rule } from "../../src/earning/types";
 import { planOrder } from "../../src/orders/order-plan";
@@ -49,7 +50,7 @@ const context = (over: Partial<CheckoutContext> = {}): CheckoutContext => ({
   stampProgress: new Map(),
   stampCards: [],
   member,
-  rules: [perYuan],
+  ruleSet: compileRules([perYuan]),
   orderExists: false,
   ...over,
 });
@@ -80,13 +81,15 @@ describe("planOrder", () => {
 
   it("re-checks the order count only when a firstOrder rule was evaluated for a member without orders", () => {
     const rules = [perYuan, firstOrderBonus];
-    expect(planOrder(input, at, context({ member: null, rules }), tz, at).expectedOrderCount).toBe(0);
-    expect(planOrder(input, at, context({ member: { ...member, previousOrders: 0 }, rules }), tz, at)).toMatchObject({
+    expect(planOrder(input, at, context({ member: null, ruleSet: compileRules(rules) }), tz, at).expectedOrderCount).toBe(0);
+    expect(
+      planOrder(input, at, context({ member: { ...member, previousOrders: 0 }, ruleSet: compileRules(rules) }), tz, at),
+    ).toMatchObject({
       expectedOrderCount: 0,
       pointsEarned: 178,
       lot: { ruleId: null },
     });
-    expect(planOrder(input, at, context({ rules }), tz, at).expectedOrderCount).toBeNull();
+    expect(planOrder(input, at, context({ ruleSet: compileRules(rules) }), tz, at).expectedOrderCount).toBeNull();
     expect(planOrder(input, at, context({ member: null }), tz, at).expectedOrderCount).toBeNull();
   });
 
@@ -114,6 +117,6 @@ describe("planOrder", () => {
   it("refuses an order that would earn more than a safe total", () => {
     const huge: Rule = { ...perYuan, effect: { kind: "fixed", points: 1_000_000_000 } };
     const rules = Array.from({ length: 10_000 }, (_, i) => ({ ...huge, id: `r${i}` }));
-    expect(() => planOrder(input, at, context({ rules }), tz, at)).toThrow(ApiError);
+    expect(() => planOrder(input, at, context({ ruleSet: compileRules(rules) }), tz, at)).toThrow(ApiError);
   });
 });
