@@ -1,0 +1,1 @@
+CREATE INDEX `referrals_pending_due` ON `referrals` (`due_at`) WHERE status = 'pending';
