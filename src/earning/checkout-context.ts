@@ -101,7 +101,8 @@ export function programRead(merchant: Sql): Sql {
   return sql`SELECT merchant_id AS merchantId, point_value_points AS pointValuePoints,
       point_value_amount AS pointValueAmount, pending_days AS pendingDays, expiry_policy AS expiryPolicy,
       expiry_days AS expiryDays, auto_enroll AS autoEnroll, earn_on_points_paid AS earnOnPointsPaid,
-      updated_at AS updatedAt
+      referral_referrer_points AS referralReferrerPoints, referral_referee_points AS referralRefereePoints,
+      referral_min_order_amount AS referralMinOrderAmount, updated_at AS updatedAt
     FROM programs WHERE merchant_id = ${merchant}`;
 }
 
