@@ -1,11 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
-import { MemberParams } from "../members/schemas";
 import { allow, memberOnly, tokenMemberId } from "../platform/auth";
 import { bearer, commonErrors, jsonResponse } from "../platform/openapi";
 import { PageQuery } from "../platform/pagination";
 import { createRouter } from "../platform/router";
 import { scopeOf } from "../platform/scope";
-import { ReferralCodeSchema, ReferralListSchema } from "./schemas";
+import { ReferralMemberParams as MemberParams, ReferralCodeSchema, ReferralListSchema } from "./schemas";
 import { listReferrals, referralCode } from "./service";
 
 const tags = ["Referrals"];

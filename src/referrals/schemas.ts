@@ -1,8 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { REFERRAL_STATUSES } from "../db/enums";
 import { listSchema } from "../platform/pagination";
-import { Timestamp } from "../platform/validation";
+import { MerchantChosenId, Timestamp } from "../platform/validation";
 import { REFERRAL_CODE_LENGTH } from "./code";
+
+/** The member in the path (as members/schemas.ts declares it; members imports this capability, not the reverse). */
+export const ReferralMemberParams = z.object({
+  memberId: MerchantChosenId.openapi({ param: { name: "memberId", in: "path" } }),
+});
 
 export const ReferralCodeSchema = z
   .object({
