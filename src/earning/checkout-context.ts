@@ -33,8 +33,8 @@ export interface CheckoutContext {
   program: ProgramSettings;
   /** The tier ladder, null when the merchant has none. */
   ladder: Ladder | null;
-  /** null when the member is not enrolled yet. */
-  member: (MemberFacts & MemberClock & MemberTierState) | null;
+  /** null when the member is not enrolled yet. `referred`: created with a referral code (src/referrals). */
+  member: (MemberFacts & MemberClock & MemberTierState & { referred: boolean }) | null;
   rules: Rule[];
   /** What the active rules have awarded against their budgets, and this member against per-member limits. */
   usage: LimitUsage;
@@ -72,7 +72,8 @@ function checkoutQueries(merchant: Sql, memberId: string, orderId: string, occur
     ladder: ladderQuery(merchant),
     member: sql`SELECT tier_id AS storedTierId, order_count AS orderCount, next_release_at AS nextReleaseAt,
         last_activity_at AS lastActivityAt, enrolled_at AS enrolledAt, tier_window_start AS tierWindowStart,
-        tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders, attributes, birthday
+        tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders, attributes, birthday,
+        referred_by IS NOT NULL AS referred
       FROM members WHERE merchant_id = ${merchant} AND id = ${memberId}`,
     rules: activeRulesRead(merchant),
     // Budgets (member and period empty) and this member's periods around the order time: both along the
@@ -194,7 +195,8 @@ function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): Che
   const config = configOf(rows);
   if (!config) return undefined;
   const member = rows.member[0] as
-    | (MemberClock & MemberTierState & { orderCount: number; attributes: string | null; birthday: string | null })
+    | (MemberClock &
+        MemberTierState & { orderCount: number; attributes: string | null; birthday: string | null; referred: number })
     | undefined;
   return {
     ...config,
@@ -203,6 +205,7 @@ function contextFrom(rows: Record<CheckoutRead, Record<string, unknown>[]>): Che
           ...member,
           ...tierFacts(config.ladder, member.storedTierId),
           previousOrders: member.orderCount,
+          referred: Boolean(member.referred),
           attributes: member.attributes ? (JSON.parse(member.attributes) as Record<string, unknown>) : {},
         }
       : null,
