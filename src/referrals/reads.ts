@@ -50,3 +50,11 @@ export function referralBody(row: ReferralRow): ReferralBody {
 
 export const isReferralCursor = (v: unknown): v is ReferralCursor =>
   Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && typeof v[1] === "string";
+
+/** The referral an order qualified as its referee's first order, if any (referrals_first_order index). */
+export function referralOfOrderQuery(orm: Orm, merchantId: string, orderId: string) {
+  return orm
+    .select()
+    .from(referrals)
+    .where(and(eq(referrals.merchantId, merchantId), eq(referrals.firstOrderId, orderId)));
+}
