@@ -4,6 +4,7 @@ import { ENTRY_TYPES } from "../ledger/statements";
 import { DAY_MS, MINUTE_MS, now, SECOND_MS } from "../platform/clock";
 import { MerchantChosenId, queryInteger, Timestamp } from "../platform/validation";
 import { MAX_REFERRAL_CODE_INPUT } from "../referrals/code";
+import { ReferralSchema } from "../referrals/schemas";
 
 export const MemberSchema = z
   .object({
@@ -274,8 +275,21 @@ export const MemberExportSchema = z
     orders: z.array(ExportOrderSchema),
     refunds: z.array(ExportRefundSchema),
     redemptions: z.array(ExportRedemptionSchema),
+    referral: z
+      .object({
+        code: z.string().nullable().openapi({ description: "The member's referral code (null: never asked for)." }),
+        referredBy: ReferralSchema.nullable().openapi({ description: "The referral that brought the member in, if any." }),
+        made: z.array(ReferralSchema).openapi({ description: "Referrals the member made, newest first." }),
+      })
+      .openapi({ description: "The member's referral code and referrals, both ways." }),
     truncated: z
-      .object({ ledger: truncatedFlag, orders: truncatedFlag, refunds: truncatedFlag, redemptions: truncatedFlag })
+      .object({
+        ledger: truncatedFlag,
+        orders: truncatedFlag,
+        refunds: truncatedFlag,
+        redemptions: truncatedFlag,
+        referrals: truncatedFlag,
+      })
       .openapi({ description: `Which lists were cut at ${EXPORT_MAX_ROWS} rows.` }),
   })
   .openapi("MemberExport");

@@ -19,6 +19,7 @@ import { conflictIsRace } from "../platform/write";
 import { dueFor, expiryFromColumns, inactivityDeadline, lastActivity, lotExpiry, programFromRow } from "../program/settings";
 import { normalizeReferralCode } from "../referrals/code";
 import { LOOP_GUARD, linkGuardStatements, readLinkFacts, referralInsert } from "../referrals/link";
+import { referralOfQuery, referralsMadeQuery } from "../referrals/reads";
 import { decideLink, refusalError } from "../referrals/refusal";
 import { loadAccountContext } from "./account-context";
 import { exportBody } from "./export";
@@ -355,7 +356,7 @@ export async function exportMember(scope: RequestScope, memberId: string): Promi
   const { orm, merchant } = scope;
   const member = JSON.parse(await settledMemberJson(scope, memberId)) as MemberBody;
   const read = EXPORT_MAX_ROWS + 1;
-  const [entryRows, orderRows, refundRows, redemptionRows] = await orm.batch([
+  const [entryRows, orderRows, refundRows, redemptionRows, codeRows, referredByRows, referralRows] = await orm.batch([
     orm
       .select()
       .from(ledgerEntries)
@@ -380,8 +381,23 @@ export async function exportMember(scope: RequestScope, memberId: string): Promi
       .where(and(eq(redemptions.merchantId, merchant.id), eq(redemptions.memberId, memberId)))
       .orderBy(desc(redemptions.createdAt), desc(redemptions.id))
       .limit(read),
+    orm
+      .select({ code: members.referralCode })
+      .from(members)
+      .where(and(eq(members.merchantId, merchant.id), eq(members.id, memberId))),
+    referralOfQuery(orm, merchant.id, memberId),
+    referralsMadeQuery(orm, merchant.id, memberId, read),
   ]);
-  return exportBody(now(), member, { entryRows, orderRows, refundRows, redemptionRows });
+  const referralCode = codeRows[0]?.code ?? null;
+  return exportBody(now(), member, {
+    entryRows,
+    orderRows,
+    refundRows,
+    redemptionRows,
+    referralCode,
+    referredByRows,
+    referralRows,
+  });
 }
 
 /**
