@@ -181,7 +181,13 @@ async function sweep(): Promise<void> {
 
   // Referrals: settings, a code, a member created with it, the referrals made, the payout job.
   const referral = { referrerPoints: 300, refereePoints: 100, minOrderAmount: 100 };
-  ok(await call("PUT", "/v1/program", { token: m.admin, body: { ...PROGRAM_DEFAULTS, pendingDays: 2, expiry: { policy: "after_earn", days: 30 }, referral } }), 200);
+  ok(
+    await call("PUT", "/v1/program", {
+      token: m.admin,
+      body: { ...PROGRAM_DEFAULTS, pendingDays: 2, expiry: { policy: "after_earn", days: 30 }, referral },
+    }),
+    200,
+  );
   const code = await call("GET", "/v1/members/sweep/referral-code", { token: m.read });
   ok(code, 200);
   ok(await call("PUT", "/v1/members/sweep-referred", { token: m.checkout, body: { referredBy: code.body.code } }), 201);
