@@ -712,6 +712,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/members/{memberId}/referral-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A member's referral code
+         * @description The member's referral code, made on the first request and the same on every later one. Codes are unique across every program; a new member of this program names one as `referredBy` in PUT /v1/members/{memberId}.
+         */
+        get: operations["getMemberReferralCode"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{memberId}/referrals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The referrals a member made, newest first
+         * @description Every member created with this member's code, with the referral's status (waiting, pending, paid, void, clawed_back), its first order, when it is due and what it pays.
+         */
+        get: operations["listMemberReferrals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/referral-code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The token's member's referral code
+         * @description The body of GET /v1/members/{memberId}/referral-code for the token's member. The member's referral code, made on the first request and the same on every later one. Codes are unique across every program; a new member of this program names one as `referredBy` in PUT /v1/members/{memberId}.
+         */
+        get: operations["getMyReferralCode"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tiers": {
         parameters: {
             query?: never;
@@ -1011,7 +1071,7 @@ export interface paths {
         put?: never;
         /**
          * Run a scheduled job now, for this merchant only
-         * @description Jobs: hold-release, pending-release, expiry, inactivity-expiry, tier-review, perk-lapse, switching-cost, housekeeping. The same work the cron does every minute; safe to repeat.
+         * @description Jobs: hold-release, pending-release, expiry, inactivity-expiry, tier-review, perk-lapse, referral-payout, switching-cost, housekeeping. The same work the cron does every minute; safe to repeat.
          */
         post: operations["runJob"];
         delete?: never;
@@ -1215,6 +1275,11 @@ export interface components {
                 message: string;
             }[];
             /**
+             * @description Why a business rule refused the request, where the code alone does not say: e.g. a refused referral (self_referral, existing_member, referral_loop, other_merchant_code, unknown_code, referrals_off).
+             * @example self_referral
+             */
+            reason?: string;
+            /**
              * @description The response's Request-Id header.
              * @example 9f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f
              */
@@ -1311,6 +1376,28 @@ export interface components {
              * @example false
              */
             earnOnPointsPaid?: boolean;
+            /**
+             * @description Referral rewards, paid as `bonus` points once the referee's first order has passed the return window (pendingDays) and still holds minOrderAmount after refunds; a later refund below it takes them back. Null or omitted: referrals are off (a member created with referredBy is refused, reason referrals_off). Rewards and minimum are fixed when the first order is posted.
+             * @default null
+             */
+            referral?: {
+                /**
+                 * @description Bonus points for the member whose code was used.
+                 * @example 500
+                 */
+                referrerPoints: number;
+                /**
+                 * @description Bonus points for the new member (0: none).
+                 * @example 200
+                 */
+                refereePoints: number;
+                /**
+                 * @description Least amount (minor units) the referee's first order must keep, net of refunds, for the referral to pay; default 1.
+                 * @default 1
+                 * @example 5000
+                 */
+                minOrderAmount?: number;
+            } | null;
         };
         Member: {
             id: string;
@@ -1346,7 +1433,7 @@ export interface components {
             } | null;
             erased: boolean;
         };
-        /** @description Omitted fields keep their value; null clears a field. An erased member takes no personal data: any non-null field is 409 conflict. */
+        /** @description Omitted fields keep their value; null clears a field. An erased member takes no personal data: any non-null field is 409 conflict. referredBy links a new member to its referrer. */
         MemberInput: {
             /**
              * Format: email
@@ -1370,6 +1457,11 @@ export interface components {
             attributes?: {
                 [key: string]: string | number | boolean | null;
             };
+            /**
+             * @description The referral code of the member who referred this one (GET /v1/members/{memberId}/referral-code); case-insensitive. Only when the member is created (a retry naming the same referrer is accepted). A refusal is 422 unprocessable with `reason` self_referral, existing_member, referral_loop, other_merchant_code, unknown_code or referrals_off, and writes nothing.
+             * @example K7QH3XMV9R
+             */
+            referredBy?: string;
         };
         LedgerEntry: {
             id: string;
@@ -1494,6 +1586,14 @@ export interface components {
                  */
                 createdAt: string;
             }[];
+            /** @description The member's referral code and referrals, both ways. */
+            referral: {
+                /** @description The member's referral code (null: never asked for). */
+                code: string | null;
+                referredBy: components["schemas"]["Referral"];
+                /** @description Referrals the member made, newest first. */
+                made: components["schemas"]["Referral"][];
+            };
             /** @description Which lists were cut at 10000 rows. */
             truncated: {
                 /** @description True when the list holds more than 10000 rows: the newest 10000 are included. */
@@ -1504,8 +1604,57 @@ export interface components {
                 refunds: boolean;
                 /** @description True when the list holds more than 10000 rows: the newest 10000 are included. */
                 redemptions: boolean;
+                /** @description True when the list holds more than 10000 rows: the newest 10000 are included. */
+                referrals: boolean;
             };
         };
+        /** @description The referral that brought the member in, if any. */
+        Referral: {
+            /**
+             * @description The member who was referred.
+             * @example member-43
+             */
+            refereeId: string;
+            /**
+             * @description The member whose code was used.
+             * @example member-42
+             */
+            referrerId: string;
+            /**
+             * @description `waiting`: no order yet. `pending`: the first order is inside its return window. `paid`: both rewards were credited. `void`: not paid (the first order was refunded below the minimum before payment, or referrals were off). `clawed_back`: paid, then a refund took the first order below the minimum and the rewards were taken back.
+             * @enum {string}
+             */
+            status: "waiting" | "pending" | "paid" | "void" | "clawed_back";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            firstOrderId: string | null;
+            /**
+             * Format: date-time
+             * @description When the first order's return window ends and the referral may be paid.
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            dueAt: string | null;
+            /** @description Fixed when the first order was posted. */
+            referrerPoints: number | null;
+            refereePoints: number | null;
+            minOrderAmount: number | null;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            paidAt: string | null;
+            /** @description Why the referral was voided or clawed back. */
+            reason: string | null;
+            /**
+             * Format: date-time
+             * @description When it was voided or clawed back.
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            endedAt: string | null;
+        } | null;
         OrderResult: {
             orderId: string;
             memberId: string;
@@ -2092,6 +2241,17 @@ export interface components {
              * @example 2026-11-22T10:00:00.000Z
              */
             redeemedAt: string | null;
+        };
+        ReferralCode: {
+            /**
+             * @description The member's referral code: made on the first request and the same ever after; unique across every program. A new member names it as referredBy in PUT /v1/members/{memberId}.
+             * @example K7QH3XMV9R
+             */
+            code: string;
+        };
+        ReferralList: {
+            data: components["schemas"]["Referral"][];
+            nextCursor: string | null;
         };
         Ladder: {
             /** @enum {string} */
@@ -6704,6 +6864,263 @@ export interface operations {
                         data: components["schemas"]["Voucher"][];
                         nextCursor: string | null;
                     };
+                };
+            };
+            /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: missing, unknown, expired or revoked secret */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the credential's scope does not allow this route */
+            403: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
+            404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests for this API key or member token; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: unexpected failure; nothing was written twice, retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMemberReferralCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                memberId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The code */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralCode"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: missing, unknown, expired or revoked secret */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the credential's scope does not allow this route */
+            403: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
+            404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests for this API key or member token; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: unexpected failure; nothing was written twice, retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMemberReferrals: {
+        parameters: {
+            query?: {
+                /** @description Page size, 1-200 in decimal digits (default 50). */
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                memberId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Referrals */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralList"];
+                };
+            };
+            /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */
+            400: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthorized: missing, unknown, expired or revoked secret */
+            401: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "WWW-Authenticate": components["headers"]["WwwAuthenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the credential's scope does not allow this route */
+            403: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
+            404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited: too many requests for this API key or member token; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description internal_error: unexpected failure; nothing was written twice, retry with the same Idempotency-Key */
+            500: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMyReferralCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The code */
+            200: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralCode"];
                 };
             };
             /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */

@@ -24,6 +24,7 @@ import { memberCors } from "./program/cors";
 import { programRouter } from "./program/routes";
 import { rebatesRouter } from "./rebates/routes";
 import { redemptionsRouter } from "./redemptions/routes";
+import { meReferralsRouter, referralsRouter } from "./referrals/routes";
 import { rulesRouter } from "./rules/routes";
 import { stampsRouter } from "./stamps/routes";
 import { meSwitchingCostRouter, switchingCostRouter } from "./switching-cost/routes";
@@ -56,6 +57,8 @@ export function createApp() {
     redemptionsRouter,
     rulesRouter,
     stampsRouter,
+    referralsRouter,
+    meReferralsRouter,
     tiersRouter,
     meTierRouter,
     perksRouter,

@@ -231,6 +231,7 @@ describe("scheduled jobs", () => {
       "inactivity-expiry",
       "tier-review",
       "perk-lapse",
+      "referral-payout",
       "switching-cost",
       "housekeeping",
     ]);

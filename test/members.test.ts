@@ -113,7 +113,13 @@ describe("members", () => {
       .run();
     const exported = await call("GET", "/v1/members/long/export", { token: m.admin });
     expect(exported.status, exported.text).toBe(200);
-    expect(exported.body.truncated).toEqual({ ledger: false, orders: false, refunds: false, redemptions: true });
+    expect(exported.body.truncated).toEqual({
+      ledger: false,
+      orders: false,
+      refunds: false,
+      redemptions: true,
+      referrals: false,
+    });
     expect(exported.body.redemptions).toHaveLength(EXPORT_MAX_ROWS);
     // The oldest row is the one left out.
     expect(exported.body.redemptions[0].id).toBe(`rd_${String(EXPORT_MAX_ROWS + 1).padStart(26, "0")}`);
@@ -133,7 +139,13 @@ describe("members", () => {
     expect(exported.body.member).toMatchObject({ email: "g@example.com", birthday: "1990-05-01", balance: 25 });
     expect(exported.body.ledger).toHaveLength(1);
     expect(exported.body.orders[0]).toMatchObject({ orderId: "o-g", pointsEarned: 25 });
-    expect(exported.body.truncated).toEqual({ ledger: false, orders: false, refunds: false, redemptions: false });
+    expect(exported.body.truncated).toEqual({
+      ledger: false,
+      orders: false,
+      refunds: false,
+      redemptions: false,
+      referrals: false,
+    });
 
     const token = await call("POST", "/v1/members/gdpr/tokens", { token: m.checkout });
     expect((await call("DELETE", "/v1/members/gdpr", { token: m.admin })).status).toBe(204);

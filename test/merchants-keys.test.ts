@@ -50,6 +50,7 @@ describe("merchants and API keys", () => {
       autoEnroll: true,
       allowedOrigins: [],
       earnOnPointsPaid: false,
+      referral: null,
     });
   });
 

@@ -177,6 +177,22 @@ async function sweep(): Promise<void> {
   ok(await call("GET", "/v1/me/expiring?withinDays=60", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me/stamp-cards", { token: token.body.token }), 200);
   ok(await call("GET", "/v1/me/vouchers", { token: token.body.token }), 200);
+  ok(await call("GET", "/v1/me/referral-code", { token: token.body.token }), 200);
+
+  // Referrals: settings, a code, a member created with it, the referrals made, the payout job.
+  const referral = { referrerPoints: 300, refereePoints: 100, minOrderAmount: 100 };
+  ok(
+    await call("PUT", "/v1/program", {
+      token: m.admin,
+      body: { ...PROGRAM_DEFAULTS, pendingDays: 2, expiry: { policy: "after_earn", days: 30 }, referral },
+    }),
+    200,
+  );
+  const code = await call("GET", "/v1/members/sweep/referral-code", { token: m.read });
+  ok(code, 200);
+  ok(await call("PUT", "/v1/members/sweep-referred", { token: m.checkout, body: { referredBy: code.body.code } }), 201);
+  ok(await call("GET", "/v1/members/sweep/referrals", { token: m.read }), 200);
+  ok(await runFor(m, "referral-payout"), 200);
 
   // Rebates: programs, a preview, a close done in the request, one handed to the queue (202), statements.
   const july = { amount: 5_000, currency: "CNY", occurredAt: "2026-07-10T02:00:00.000Z" };

@@ -54,3 +54,11 @@ export type RebateCloseStatus = (typeof REBATE_CLOSE_STATUSES)[number];
 /** Phases of a running close: `rank` computes each share and its remainder, `pay` credits them. */
 export const REBATE_CLOSE_PHASES = ["rank", "pay", "done"] as const;
 export type RebateClosePhase = (typeof REBATE_CLOSE_PHASES)[number];
+
+/**
+ * A referral's life: `waiting` for the referee's first order, `pending` through that order's return window,
+ * then `paid`, or `void` (the order was refunded below the minimum before payment, or referrals were off),
+ * or `clawed_back` (a refund took the paid order below the minimum afterwards).
+ */
+export const REFERRAL_STATUSES = ["waiting", "pending", "paid", "void", "clawed_back"] as const;
+export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];

@@ -22,6 +22,7 @@ import {
   REBATE_PAYOUTS,
   REBATE_PERIODS,
   REDEMPTION_STATUSES,
+  REFERRAL_STATUSES,
   TIER_CHANGE_REASONS,
   TIER_METRICS,
   TIER_WINDOWS,
@@ -69,6 +70,11 @@ export const programs = sqliteTable("programs", {
   allowedOrigins: text("allowed_origins"),
   /** 1: the part of an order paid with points earns too (by default only the money part earns). */
   earnOnPointsPaid: integer("earn_on_points_paid", { mode: "boolean" }).notNull().default(false),
+  /** Referral rewards (src/referrals); all three null: referrals are off. */
+  referralReferrerPoints: integer("referral_referrer_points"),
+  referralRefereePoints: integer("referral_referee_points"),
+  /** Least net amount (minor units) the referee's first order must keep for the referral to pay. */
+  referralMinOrderAmount: integer("referral_min_order_amount"),
   updatedAt: integer("updated_at").notNull(),
 });
 
@@ -129,6 +135,10 @@ export const members = sqliteTable(
     /** The member's switching-cost total (minor units) as the switching-cost job last valued it, and when. */
     switchingCost: integer("switching_cost"),
     switchingCostAt: integer("switching_cost_at"),
+    /** The member's code for referring others, made on first request; unique across merchants. */
+    referralCode: text("referral_code"),
+    /** The member who referred this one (set only when the member is created). */
+    referredBy: text("referred_by"),
   },
   // Expression index members_last_activity (inactivity expiry) is in migrations/0002_last_activity.sql.
   (t) => [
@@ -141,6 +151,8 @@ export const members = sqliteTable(
     // The distribution of switching costs by value. The switching-cost job's expression index
     // members_switching_cost_due (never valued first, then the oldest) is in migrations/0009_switching_cost.sql.
     index("members_switching_cost").on(t.merchantId, t.switchingCost).where(sql`switching_cost IS NOT NULL`),
+    // Codes are globally unique, so a code of another merchant can be told from an unknown one.
+    uniqueIndex("members_referral_code").on(t.referralCode).where(sql`referral_code IS NOT NULL`),
   ],
 );
 
@@ -706,5 +718,46 @@ export const rebateAllocations = sqliteTable(
     primaryKey({ columns: [t.merchantId, t.programId, t.periodKey, t.memberId] }),
     // A member's rebate statement, newest first.
     index("rebate_allocations_member").on(t.merchantId, t.memberId, t.paidAt).where(sql`paid = 1 AND amount > 0`),
+  ],
+);
+
+/**
+ * One row per referred member (the referee), written with the member. The rewards and the minimum are
+ * copied from the program when the first order qualifies it, so later setting changes do not move them.
+ */
+export const referrals = sqliteTable(
+  "referrals",
+  {
+    merchantId: text("merchant_id").notNull(),
+    refereeId: text("referee_id").notNull(),
+    referrerId: text("referrer_id").notNull(),
+    /** The referrer's code the referee was created with. */
+    code: text("code").notNull(),
+    status: text("status", { enum: REFERRAL_STATUSES }).notNull(),
+    createdAt: integer("created_at").notNull(),
+    /** The referee's first order (null while waiting for it). */
+    firstOrderId: text("first_order_id"),
+    /** When the first order's return window ends and the payout job may pay. */
+    dueAt: integer("due_at"),
+    referrerPoints: integer("referrer_points"),
+    refereePoints: integer("referee_points"),
+    minOrderAmount: integer("min_order_amount"),
+    paidAt: integer("paid_at"),
+    /** The bonus entries (and lots) of the payment; null when that side was paid nothing. */
+    referrerEntryId: text("referrer_entry_id"),
+    refereeEntryId: text("referee_entry_id"),
+    /** Void or clawback: why, and when. */
+    reason: text("reason"),
+    endedAt: integer("ended_at"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.merchantId, t.refereeId] }),
+    // The payout job: a merchant's pending referrals by due date, and every merchant's (cron).
+    index("referrals_due").on(t.merchantId, t.status, t.dueAt),
+    index("referrals_pending_due").on(t.dueAt).where(sql`status = 'pending'`),
+    // A refund finds the referral its order qualified.
+    index("referrals_first_order").on(t.merchantId, t.firstOrderId).where(sql`first_order_id IS NOT NULL`),
+    // A member's referrals made, newest first.
+    index("referrals_referrer").on(t.merchantId, t.referrerId, t.createdAt),
   ],
 );

@@ -24,6 +24,11 @@ export const TAGS = [
     name: "Stamp cards and vouchers",
     description: "Cards that count orders or items toward a reward, and the vouchers they issue.",
   },
+  {
+    name: "Referrals",
+    description:
+      "Members' referral codes, and the referrals they made: paid when the referee's first order passes the return window.",
+  },
   { name: "Tiers", description: "Frequent-buyer tiers: the ladder, members' status, progress, history, manual tiers, previews." },
   { name: "Rebates", description: "Profit-sharing rebates: programs, period previews and closes, reports, member statements." },
   { name: "Perks", description: "Perks that grow with the relationship, their uses, and the switching-cost statement." },

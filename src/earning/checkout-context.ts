@@ -33,8 +33,8 @@ export interface CheckoutContext {
   program: ProgramSettings;
   /** The tier ladder, null when the merchant has none. */
   ladder: Ladder | null;
-  /** null when the member is not enrolled yet. */
-  member: (MemberFacts & MemberClock & MemberTierState) | null;
+  /** null when the member is not enrolled yet. `referred`: created with a referral code (src/referrals). */
+  member: (MemberFacts & MemberClock & MemberTierState & { referred: boolean }) | null;
   /** The active rules, compiled once per configuration version. */
   ruleSet: RuleSet;
   /** What the active rules have awarded against their budgets, and this member against per-member limits. */
@@ -95,7 +95,8 @@ function configOf(row: CheckoutRow): CheckoutConfig | undefined {
   return config;
 }
 
-type MemberRow = MemberClock & MemberTierState & { orderCount: number; attributes: string | null; birthday: string | null };
+type MemberRow = MemberClock &
+  MemberTierState & { orderCount: number; attributes: string | null; birthday: string | null; referred: number };
 
 function contextFrom(row: CheckoutRow | undefined): CheckoutContext | undefined {
   if (!row) return undefined;
@@ -109,6 +110,7 @@ function contextFrom(row: CheckoutRow | undefined): CheckoutContext | undefined 
           ...member,
           ...tierFacts(config.ladder, member.storedTierId),
           previousOrders: member.orderCount,
+          referred: Boolean(member.referred),
           attributes: member.attributes ? (JSON.parse(member.attributes) as Record<string, unknown>) : {},
         }
       : null,

@@ -36,6 +36,9 @@ const PROGRAM_COLUMNS = [
   "expiryDays",
   "autoEnroll",
   "earnOnPointsPaid",
+  "referralReferrerPoints",
+  "referralRefereePoints",
+  "referralMinOrderAmount",
   "updatedAt",
 ];
 const LADDER_COLUMNS = [
@@ -77,6 +80,7 @@ const MEMBER_COLUMNS = [
   "tierOrders",
   "attributes",
   "birthday",
+  "referred",
 ];
 const USAGE_COLUMNS = ["ruleId", "memberId", "period", "points"];
 const STAMP_COLUMNS = ["cardId", "stamps", "debt"];
@@ -86,7 +90,8 @@ export function programRead(merchant: Sql): Sql {
   return sql`SELECT merchant_id AS merchantId, point_value_points AS pointValuePoints,
       point_value_amount AS pointValueAmount, pending_days AS pendingDays, expiry_policy AS expiryPolicy,
       expiry_days AS expiryDays, auto_enroll AS autoEnroll, earn_on_points_paid AS earnOnPointsPaid,
-      updated_at AS updatedAt
+      referral_referrer_points AS referralReferrerPoints, referral_referee_points AS referralRefereePoints,
+      referral_min_order_amount AS referralMinOrderAmount, updated_at AS updatedAt
     FROM programs WHERE merchant_id = ${merchant}`;
 }
 
@@ -127,7 +132,8 @@ export function checkoutRead(merchant: Sql, memberId: string, orderId: string, o
   const ifNeeded = (needed: boolean, read: Sql) => (needed ? read : sql`CASE WHEN ${changed} THEN ${read} ELSE '[]' END`);
   const member = sql`SELECT tier_id AS storedTierId, order_count AS orderCount, next_release_at AS nextReleaseAt,
       last_activity_at AS lastActivityAt, enrolled_at AS enrolledAt, tier_window_start AS tierWindowStart,
-      tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders, attributes, birthday
+      tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders, attributes, birthday,
+      referred_by IS NOT NULL AS referred
     FROM members WHERE merchant_id = ${m} AND id = ${memberId}`;
   // Budgets (member and period empty) and this member's periods around the order time: both along the
   // rule_usage_member index; only rows of rules with limits exist.

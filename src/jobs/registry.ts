@@ -6,6 +6,7 @@ import { holdReleaseJob } from "./hold-release";
 import { housekeepingJob } from "./housekeeping";
 import { pendingReleaseJob } from "./pending-release";
 import { perkLapseJob } from "./perk-lapse";
+import { referralPayoutJob } from "./referral-payout";
 import { switchingCostJob } from "./switching-cost";
 import { tierReviewJob } from "./tier-review";
 import type { Job } from "./types";
@@ -17,6 +18,7 @@ export const JOBS: readonly Job[] = [
   inactivityExpiryJob,
   tierReviewJob,
   perkLapseJob,
+  referralPayoutJob,
   switchingCostJob,
   housekeepingJob,
 ];

@@ -79,6 +79,8 @@ export interface ReverseInput {
   /** The order's own lot: reversals take from it first, pending or not. */
   ownLotId: string | null;
   refundId: string;
+  /** Why, when the entry is not the plain reversal of the order's own points (e.g. a referral clawed back). */
+  reason?: string;
 }
 
 export interface RestoreInput {
@@ -272,7 +274,7 @@ export class LedgerWriter {
       input.entryId,
       "refund_reversal",
       sql`-${amount}`,
-      { orderId: input.orderId, refundId: input.refundId },
+      { orderId: input.orderId, refundId: input.refundId, reason: input.reason ?? null },
       sql`${amount} > 0`,
     );
   }

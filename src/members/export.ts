@@ -2,6 +2,7 @@
 import type { ledgerEntries, orders, redemptions, refunds } from "../db/schema";
 
 import { toIso } from "../platform/clock";
+import { type ReferralRow, referralBody } from "../referrals/reads";
 import { entryBody } from "./ledger-entries";
 import { EXPORT_MAX_ROWS, type MemberBody, type MemberExport } from "./schemas";
 
@@ -10,6 +11,9 @@ export interface ExportRows {
   orderRows: (typeof orders.$inferSelect)[];
   refundRows: (typeof refunds.$inferSelect)[];
   redemptionRows: (typeof redemptions.$inferSelect)[];
+  referralCode: string | null;
+  referredByRows: ReferralRow[];
+  referralRows: ReferralRow[];
 }
 
 /** The first EXPORT_MAX_ROWS rows, and whether there were more (the read takes one row more). */
@@ -22,6 +26,7 @@ export function exportBody(at: number, member: MemberBody, read: ExportRows): Me
   const orderList = cut(read.orderRows);
   const refundList = cut(read.refundRows);
   const redemptionList = cut(read.redemptionRows);
+  const referralList = cut(read.referralRows);
   return {
     exportedAt: toIso(at),
     member,
@@ -52,11 +57,17 @@ export function exportBody(at: number, member: MemberBody, read: ExportRows): Me
       orderId: r.orderId,
       createdAt: toIso(r.createdAt),
     })),
+    referral: {
+      code: read.referralCode,
+      referredBy: read.referredByRows[0] ? referralBody(read.referredByRows[0]) : null,
+      made: referralList.rows.map(referralBody),
+    },
     truncated: {
       ledger: ledger.truncated,
       orders: orderList.truncated,
       refunds: refundList.truncated,
       redemptions: redemptionList.truncated,
+      referrals: referralList.truncated,
     },
   };
 }

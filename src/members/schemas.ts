@@ -3,6 +3,8 @@ import { ASSETS, EXPIRY_POLICIES } from "../db/enums";
 import { ENTRY_TYPES } from "../ledger/statements";
 import { DAY_MS, MINUTE_MS, now, SECOND_MS } from "../platform/clock";
 import { MerchantChosenId, queryInteger, Timestamp } from "../platform/validation";
+import { MAX_REFERRAL_CODE_INPUT } from "../referrals/code";
+import { ReferralSchema } from "../referrals/schemas";
 
 export const MemberSchema = z
   .object({
@@ -111,10 +113,23 @@ export const MemberInputSchema = z
       .nullish()
       .openapi({ description: "YYYY-MM-DD (from 1900, not in the future) or MM-DD.", example: "1990-05-01" }),
     attributes: Attributes.nullish().openapi({ example: { vip: true, store: "shanghai-01" } }),
+    referredBy: z
+      .string()
+      .min(1)
+      .max(MAX_REFERRAL_CODE_INPUT)
+      .optional()
+      .openapi({
+        description:
+          "The referral code of the member who referred this one (GET /v1/members/{memberId}/referral-code); case-insensitive. " +
+          "Only when the member is created (a retry naming the same referrer is accepted). A refusal is 422 unprocessable with " +
+          "`reason` self_referral, existing_member, referral_loop, other_merchant_code, unknown_code or referrals_off, and writes nothing.",
+        example: "K7QH3XMV9R",
+      }),
   })
   .openapi("MemberInput", {
     description:
-      "Omitted fields keep their value; null clears a field. An erased member takes no personal data: any non-null field is 409 conflict.",
+      "Omitted fields keep their value; null clears a field. An erased member takes no personal data: any non-null field is 409 conflict. " +
+      "referredBy links a new member to its referrer.",
   });
 
 export const MemberParams = z.object({
@@ -260,8 +275,21 @@ export const MemberExportSchema = z
     orders: z.array(ExportOrderSchema),
     refunds: z.array(ExportRefundSchema),
     redemptions: z.array(ExportRedemptionSchema),
+    referral: z
+      .object({
+        code: z.string().nullable().openapi({ description: "The member's referral code (null: never asked for)." }),
+        referredBy: ReferralSchema.nullable().openapi({ description: "The referral that brought the member in, if any." }),
+        made: z.array(ReferralSchema).openapi({ description: "Referrals the member made, newest first." }),
+      })
+      .openapi({ description: "The member's referral code and referrals, both ways." }),
     truncated: z
-      .object({ ledger: truncatedFlag, orders: truncatedFlag, refunds: truncatedFlag, redemptions: truncatedFlag })
+      .object({
+        ledger: truncatedFlag,
+        orders: truncatedFlag,
+        refunds: truncatedFlag,
+        redemptions: truncatedFlag,
+        referrals: truncatedFlag,
+      })
       .openapi({ description: `Which lists were cut at ${EXPORT_MAX_ROWS} rows.` }),
   })
   .openapi("MemberExport");

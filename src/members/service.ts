@@ -17,6 +17,10 @@ import { decodeCursor, isNumber, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
 import { conflictIsRace } from "../platform/write";
 import { dueFor, expiryFromColumns, inactivityDeadline, lastActivity, lotExpiry, programFromRow } from "../program/settings";
+import { normalizeReferralCode } from "../referrals/code";
+import { LOOP_GUARD, linkGuardStatements, readLinkFacts, referralInsert } from "../referrals/link";
+import { referralOfQuery, referralsMadeQuery } from "../referrals/reads";
+import { decideLink, refusalError } from "../referrals/refusal";
 import { loadAccountContext } from "./account-context";
 import { exportBody } from "./export";
 import { entryBody } from "./ledger-entries";
@@ -191,6 +195,10 @@ export async function upsertMember(
   memberId: string,
   input: MemberInput,
 ): Promise<{ created: boolean; body: string }> {
+  if (input.referredBy !== undefined) {
+    const referred = await createReferred(scope, memberId, input, normalizeReferralCode(input.referredBy));
+    if (referred) return referred;
+  }
   const { db, merchant, at } = scope;
   // Omitted fields keep their value; null clears one (the inserted row holds the new values).
   const updates = PERSONAL_FIELDS.map((field) =>
@@ -215,6 +223,47 @@ export async function upsertMember(
   const found = existing?.results[0];
   if (found?.erased && personal.length > 0) throw erasedConflict(memberId, personal);
   return { created: found === undefined, body: renderedBody(rendered) };
+}
+
+/**
+ * A member created with a referral code: the facts are read, the link decided (refusals write nothing),
+ * and the member is inserted together with its referral. null when the member exists and was already
+ * referred by the code's owner (a retried PUT): the caller applies the body as an ordinary update.
+ */
+async function createReferred(
+  scope: RequestScope,
+  memberId: string,
+  input: MemberInput,
+  code: string,
+): Promise<{ created: boolean; body: string } | null> {
+  const { db, merchant, at } = scope;
+  const decision = decideLink(memberId, await readLinkFacts(db, merchant.id, memberId, code), merchant.id);
+  if (decision.kind === "unchanged") return null;
+  if (decision.kind === "refuse") throw refusalError(decision.reason);
+  const attributes = input.attributes == null ? null : JSON.stringify(input.attributes);
+  const link = { merchantId: merchant.id, refereeId: memberId, referrerId: decision.referrerId, code, at };
+  try {
+    const results = await db.batch<{ body?: string }>([
+      ...linkGuardStatements(db, merchant.id, memberId, code),
+      // No ON CONFLICT: a member created a moment ago (by a twin PUT or an order) fails here, as existing.
+      prepare(
+        db,
+        sql`INSERT INTO members (merchant_id, id, email, name, birthday, attributes, enrolled_at, updated_at, referred_by)
+         VALUES (${merchant.id}, ${memberId}, ${input.email ?? null}, ${input.name ?? null}, ${input.birthday ?? null},
+           ${attributes}, ${at}, ${at}, ${decision.referrerId})`,
+      ),
+      referralInsert(db, link),
+      prepare(db, selectMemberJson(merchant.id, memberId)),
+    ]);
+    return { created: true, body: renderedBody(results.at(-1)) };
+  } catch (error) {
+    const failure = classifyBatchError(error);
+    if (failure.kind === "guard" && failure.reason === LOOP_GUARD) throw refusalError("referral_loop");
+    // Created concurrently: decide again from what is there now (the same referrer is a retry, else existing).
+    if (failure.kind === "unique" && (failure.table === "members" || failure.table === "referrals"))
+      return createReferred(scope, memberId, input, code);
+    throw error;
+  }
 }
 
 export async function listLedger(scope: RequestScope, memberId: string, limit: number, cursor?: string) {
@@ -307,7 +356,7 @@ export async function exportMember(scope: RequestScope, memberId: string): Promi
   const { orm, merchant } = scope;
   const member = JSON.parse(await settledMemberJson(scope, memberId)) as MemberBody;
   const read = EXPORT_MAX_ROWS + 1;
-  const [entryRows, orderRows, refundRows, redemptionRows] = await orm.batch([
+  const [entryRows, orderRows, refundRows, redemptionRows, codeRows, referredByRows, referralRows] = await orm.batch([
     orm
       .select()
       .from(ledgerEntries)
@@ -332,8 +381,23 @@ export async function exportMember(scope: RequestScope, memberId: string): Promi
       .where(and(eq(redemptions.merchantId, merchant.id), eq(redemptions.memberId, memberId)))
       .orderBy(desc(redemptions.createdAt), desc(redemptions.id))
       .limit(read),
+    orm
+      .select({ code: members.referralCode })
+      .from(members)
+      .where(and(eq(members.merchantId, merchant.id), eq(members.id, memberId))),
+    referralOfQuery(orm, merchant.id, memberId),
+    referralsMadeQuery(orm, merchant.id, memberId, read),
   ]);
-  return exportBody(now(), member, { entryRows, orderRows, refundRows, redemptionRows });
+  const referralCode = codeRows[0]?.code ?? null;
+  return exportBody(now(), member, {
+    entryRows,
+    orderRows,
+    refundRows,
+    redemptionRows,
+    referralCode,
+    referredByRows,
+    referralRows,
+  });
 }
 
 /**

@@ -10,7 +10,7 @@ import { planStamps, type StampStep } from "../earning/stamps";
 import type { Award, Evaluation, LimitUse, MemberFacts, Skipped } from "../earning/types";
 import type { SettleInput } from "../ledger/statements";
 import { notFound } from "../platform/errors";
-import { dueFor, lotAvailability, lotExpiry } from "../program/settings";
+import { dueFor, lotAvailability, lotExpiry, type ReferralSettings } from "../program/settings";
 import { rankOfTier, tierAt, windowStartKey } from "../tiers/ladder";
 import { earningRank } from "../tiers/qualifying";
 
@@ -55,6 +55,11 @@ export interface OrderPlan {
   tier: OrderTierPlan | null;
   /** Stamps the order adds to the member's cards, and the cards it completes (paid in the same batch). */
   stamps: StampStep[];
+  /**
+   * The member was referred and this is its first order: the order qualifies the referral, due when its
+   * return window ends (null for every other order).
+   */
+  referral: { dueAt: number; settings: ReferralSettings | null } | null;
   /** Availability and expiry of points rewards of completed cards (as the order's own lot). */
   rewardLot: { pending: boolean; availableAt: number; expiresAt: number | null };
 }
@@ -142,6 +147,10 @@ export function planOrder(input: OrderInput, occurredAt: number, ctx: CheckoutCo
         : null,
     tier,
     stamps,
+    referral:
+      ctx.member?.referred && previousOrders === 0
+        ? { dueAt: lotAvailability(ctx.program, occurredAt, at).availableAt, settings: ctx.program.referral }
+        : null,
     rewardLot: { ...lotAvailability(ctx.program, occurredAt, at), expiresAt: lotExpiry(ctx.program, at, timezone) },
   };
 }

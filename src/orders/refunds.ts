@@ -29,6 +29,8 @@ import { newId } from "../platform/ids";
 import type { RequestScope } from "../platform/scope";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { dueFor, programFromRow } from "../program/settings";
+import { referralRefundStatements } from "../referrals/clawback";
+import { type ReferralRow, referralOfOrderQuery } from "../referrals/reads";
 import { refundCacheSql } from "../tiers/order-statements";
 import { giveBackStatements, parseLimitUses } from "./limit-statements";
 import { parseRefundedItems, planRefund, pointsToReverse, serializeRefundedItems } from "./refund-math";
@@ -62,7 +64,7 @@ export function postRefund(scope: RequestScope, orderId: string, input: RefundIn
 
 async function attemptRefund(scope: RequestScope, orderId: string, input: RefundInput): Promise<Response> {
   const { merchant, at } = scope;
-  const { order, refundExists, member, program } = await readRefund(scope, orderId, input.refundId);
+  const { order, refundExists, member, program, referral } = await readRefund(scope, orderId, input.refundId);
   const write = new IdempotentWrite(scope.db, scope.idempotency, at);
   if (refundExists) {
     // Made by a twin request with this very key (replay it), or under another key (409).
@@ -101,7 +103,11 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
     ...stamps.takeBack.map((back) => takeBackSql({ ...order, at }, back)),
   ];
   const planned = { ...plan, reversed, stampRecords: serializeStampRecords(stamps.records), stampsTakenBack: stamps.takeBack };
+  // The referee's first order refunded below the referral's minimum: void or claw back (checked against the status read).
+  const netAfter = order.amount - order.refundedAmount - plan.amount;
+  const referralStatements = referralRefundStatements(scope.db, referral, netAfter, { orderId, refundId: input.refundId, at });
   const statements = refundStatements(scope.db, write, { order, input, plan: planned, due, at, periods });
+  statements.splice(-1, 0, ...referralStatements);
   return commitWrite(scope.db, write, statements, 201, (failure) => {
     if (failure.kind === "guard" && failure.reason === "conflict") throw new RaceError(RACE);
     if (failure.kind === "unique" && failure.table === "refunds")
@@ -109,13 +115,13 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
   });
 }
 
-/** The order, whether the refund exists, the member's clock and the program, in one round trip. */
+/** The order, whether the refund exists, the member's clock, the program and the order's referral, in one round trip. */
 async function readRefund(scope: RequestScope, orderId: string, refundId: string) {
   const { orm, at } = scope;
   const merchantId = scope.merchant.id;
   // The member is found through the order, so all reads share one round trip.
   const memberOfOrder = drizzleSql`(SELECT ${orders.memberId} FROM ${orders} WHERE ${orders.merchantId} = ${merchantId} AND ${orders.id} = ${orderId})`;
-  const [orderRows, refundRows, programRows, memberRows] = await orm.batch([
+  const [orderRows, refundRows, programRows, memberRows, referralRows] = await orm.batch([
     orm
       .select()
       .from(orders)
@@ -126,11 +132,13 @@ async function readRefund(scope: RequestScope, orderId: string, refundId: string
       .where(and(eq(refunds.merchantId, merchantId), eq(refunds.orderId, orderId), eq(refunds.id, refundId))),
     programQuery(orm, merchantId),
     memberClockQuery(orm, merchantId, memberOfOrder, at),
+    referralOfOrderQuery(orm, merchantId, orderId),
   ]);
   const order = orderRows[0];
   const member = memberRows[0];
   if (!order || !member) throw notFound(`Order ${orderId}`);
-  return { order, refundExists: refundRows.length > 0, member, program: programFromRow(programRows[0]) };
+  const referral: ReferralRow | undefined = referralRows[0];
+  return { order, refundExists: refundRows.length > 0, member, program: programFromRow(programRows[0]), referral };
 }
 
 /**

@@ -17,6 +17,7 @@ import { IdempotentWrite } from "../platform/idempotency";
 import { newId } from "../platform/ids";
 import type { RequestScope } from "../platform/scope";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
+import { qualifySql } from "../referrals/qualify";
 import { type Ladder, windowStartKey } from "../tiers/ladder";
 import { slideSql, upgradeSql } from "../tiers/order-statements";
 import { limitStatements } from "./limit-statements";
@@ -110,6 +111,11 @@ function orderStatements(
       ),
     );
   statements.push(...ledgerStatements(scope, input, occurredAt, plan, lotId));
+  // The referee's first order qualifies its referral (only then: other orders carry no such statement).
+  if (plan.referral)
+    statements.push(
+      prepare(db, qualifySql({ merchantId, refereeId: input.memberId, orderId: input.orderId, at, ...plan.referral })),
+    );
   const activity = { spend: input.amount, points: plan.pointsEarned, orders: 1 };
   const tier =
     plan.tier && ladder

@@ -62,6 +62,8 @@ export class ApiError extends Error {
   readonly status: number;
   /** Sent as Retry-After (429). */
   retryAfterSeconds?: number;
+  /** A machine-readable refinement of `code` (e.g. why a referral was refused), sent as `reason`. */
+  reason?: string;
   constructor(
     readonly code: ErrorCode,
     readonly detail: string,
@@ -81,6 +83,7 @@ export interface Problem {
   code: ErrorCode;
   detail: string;
   errors?: FieldError[];
+  reason?: string;
   /** The response's Request-Id, so a report of the problem can be matched to the server's logs. */
   requestId?: string;
 }
@@ -93,6 +96,7 @@ export function toProblem(error: ApiError, requestId?: string): Problem {
     code: error.code,
     detail: error.detail,
     ...(error.errors ? { errors: error.errors } : {}),
+    ...(error.reason ? { reason: error.reason } : {}),
     ...(requestId ? { requestId } : {}),
   };
 }

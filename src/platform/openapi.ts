@@ -22,6 +22,15 @@ export const ProblemSchema = z
       )
       .optional()
       .openapi({ description: "Every bad field of an invalid_request, by path (`header.Idempotency-Key` for headers)." }),
+    reason: z
+      .string()
+      .optional()
+      .openapi({
+        description:
+          "Why a business rule refused the request, where the code alone does not say: e.g. a refused referral " +
+          "(self_referral, existing_member, referral_loop, other_merchant_code, unknown_code, referrals_off).",
+        example: "self_referral",
+      }),
     requestId: z
       .string()
       .optional()

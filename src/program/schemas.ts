@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { MAX_UNITS } from "../platform/validation";
+import { DEFAULT_REFERRAL_MIN_ORDER_AMOUNT } from "./settings";
 
 /** Longest expiry window: ten years. */
 export const MAX_EXPIRY_DAYS = 3650;
@@ -35,6 +37,35 @@ const Origin = z
   .openapi({ example: "https://shop.example" });
 
 const Days = z.number().int().min(1, "must be at least 1 day").max(MAX_EXPIRY_DAYS, `must be at most ${MAX_EXPIRY_DAYS} days`);
+
+/** Most points one side of a referral may be paid: as much as a fixed rule may award. */
+export const MAX_REFERRAL_POINTS = 1_000_000_000;
+
+const ReferralPoints = z.number().int().min(0).max(MAX_REFERRAL_POINTS);
+
+const Referral = z
+  .strictObject({
+    referrerPoints: ReferralPoints.openapi({ description: "Bonus points for the member whose code was used.", example: 500 }),
+    refereePoints: ReferralPoints.openapi({ description: "Bonus points for the new member (0: none).", example: 200 }),
+    minOrderAmount: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_UNITS)
+      .default(DEFAULT_REFERRAL_MIN_ORDER_AMOUNT)
+      .openapi({
+        description:
+          "Least amount (minor units) the referee's first order must keep, net of refunds, for the referral to pay; " +
+          `default ${DEFAULT_REFERRAL_MIN_ORDER_AMOUNT}.`,
+        example: 5000,
+      }),
+  })
+  .openapi({
+    description:
+      "Referral rewards, paid as `bonus` points once the referee's first order has passed the return window (pendingDays) " +
+      "and still holds minOrderAmount after refunds; a later refund below it takes them back. Null or omitted: referrals are off " +
+      "(a member created with referredBy is refused, reason referrals_off). Rewards and minimum are fixed when the first order is posted.",
+  });
 
 const PointValueTerm = z.number().int().min(1).max(MAX_POINT_VALUE_TERM);
 
@@ -74,6 +105,7 @@ export const ProgramSchema = z
           "of captured redemptions linked to it by orderId; true: on the whole amount.",
         example: false,
       }),
+    referral: Referral.nullable().default(null),
   })
   .openapi("Program");
 

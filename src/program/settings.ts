@@ -5,6 +5,17 @@ import { DAY_MS } from "../platform/clock";
 import { mulDiv } from "../platform/math";
 import { endOfLocalDayAfter } from "../platform/timezone";
 
+/** What a referral pays (src/referrals): null when referrals are off. */
+export interface ReferralSettings {
+  referrerPoints: number;
+  refereePoints: number;
+  /** Least net amount (minor units) the referee's first order must keep, refunds deducted. */
+  minOrderAmount: number;
+}
+
+/** A first order of 1 minor unit qualifies unless the merchant asks for more. */
+export const DEFAULT_REFERRAL_MIN_ORDER_AMOUNT = 1;
+
 export type ExpiryPolicy = { policy: "none" } | { policy: "after_earn"; days: number } | { policy: "inactivity"; days: number };
 
 export interface ProgramSettings {
@@ -14,6 +25,7 @@ export interface ProgramSettings {
   autoEnroll: boolean;
   /** The part of an order paid with points (redemptions linked by orderId) earns too. */
   earnOnPointsPaid: boolean;
+  referral: ReferralSettings | null;
 }
 
 export const DEFAULT_PROGRAM: ProgramSettings = {
@@ -22,7 +34,18 @@ export const DEFAULT_PROGRAM: ProgramSettings = {
   expiry: { policy: "none" },
   autoEnroll: true,
   earnOnPointsPaid: false,
+  referral: null,
 };
+
+/** The referral settings stored as three columns (any null: off). */
+export function referralFromColumns(
+  referrerPoints: number | null | undefined,
+  refereePoints: number | null | undefined,
+  minOrderAmount: number | null | undefined,
+): ReferralSettings | null {
+  if (referrerPoints == null || refereePoints == null) return null;
+  return { referrerPoints, refereePoints, minOrderAmount: minOrderAmount ?? DEFAULT_REFERRAL_MIN_ORDER_AMOUNT };
+}
 
 /** The expiry policy stored as two columns. */
 export function expiryFromColumns(policy: string | null | undefined, days: number | null | undefined): ExpiryPolicy {
@@ -37,6 +60,7 @@ export function programFromRow(row: typeof programs.$inferSelect | undefined | n
     expiry: expiryFromColumns(row.expiryPolicy, row.expiryDays),
     autoEnroll: row.autoEnroll,
     earnOnPointsPaid: row.earnOnPointsPaid,
+    referral: referralFromColumns(row.referralReferrerPoints, row.referralRefereePoints, row.referralMinOrderAmount),
   };
 }
 
@@ -50,6 +74,9 @@ export function programToRow(merchantId: string, settings: ProgramSettings, at: 
     expiryDays: settings.expiry.policy === "none" ? null : settings.expiry.days,
     autoEnroll: settings.autoEnroll,
     earnOnPointsPaid: settings.earnOnPointsPaid,
+    referralReferrerPoints: settings.referral?.referrerPoints ?? null,
+    referralRefereePoints: settings.referral?.refereePoints ?? null,
+    referralMinOrderAmount: settings.referral?.minOrderAmount ?? null,
     updatedAt: at,
   };
 }

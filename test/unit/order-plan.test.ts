@@ -41,6 +41,7 @@ const member = {
   tierSpend: 0,
   tierPoints: 0,
   tierOrders: 0,
+  referred: false,
 };
 const context = (over: Partial<CheckoutContext> = {}): CheckoutContext => ({
   program: DEFAULT_PROGRAM,
