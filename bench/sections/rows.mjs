@@ -213,21 +213,78 @@ export async function measureRows(run, { engine }, seed) {
   const { small, big } = await buildHistories(run, base, seed);
   const smallSize = await ledgerSize(base, token, "hist-small");
   const bigSize = await ledgerSize(base, token, "hist-big");
+  const smallOps = await costFor(run, base, token, "hist-small", small.orderIds, "s");
+  const bigOps = await costFor(run, base, token, "hist-big", big.orderIds, "b");
+  const withCards = await withStampCards(run, base, seed.admin, async () => ({
+    small: await costOf(run, base, token, "hist-small", stampOrderOp("hist-small", "s")),
+    big: await costOf(run, base, token, "hist-big", stampOrderOp("hist-big", "b")),
+  }));
+  if (withCards) {
+    smallOps.stampOrder = withCards.small;
+    bigOps.stampOrder = withCards.big;
+  }
   return {
-    small: {
-      member: "hist-small",
-      orders: small.orderIds.length,
-      entries: smallSize.count,
-      ops: await costFor(run, base, token, "hist-small", small.orderIds, "s"),
-    },
-    big: {
-      member: "hist-big",
-      orders: big.orderIds.length,
-      entries: bigSize.count,
-      buildMs: big.ms,
-      ops: await costFor(run, base, token, "hist-big", big.orderIds, "b"),
+    small: { member: "hist-small", orders: small.orderIds.length, entries: smallSize.count, ops: smallOps },
+    big: { member: "hist-big", orders: big.orderIds.length, entries: bigSize.count, buildMs: big.ms, ops: bigOps },
+  };
+}
+
+/** Two stamp cards, one counting every order and one counting book units, as a merchant running both would have. */
+const STAMP_CARDS = {
+  visits: { name: "Tenth visit", counts: "orders", stamps: 10, reward: { kind: "points", points: 100 } },
+  books: {
+    name: "Fifth book",
+    counts: "quantity",
+    match: { categories: ["books"] },
+    stamps: 5,
+    reward: { kind: "voucher", name: "Free book", value: 2000 },
+  },
+};
+
+/**
+ * An order with the 10 rules and both stamp cards active.
+ * @param {string} member
+ * @param {string} tag
+ * @returns {CostOp}
+ */
+function stampOrderOp(member, tag) {
+  return {
+    id: "stampOrder",
+    label: "order with 10 rules and 2 stamp cards (POST /v1/orders), extra",
+    req: (r) => {
+      const orderId = `${member}-stamps-${tag}-${r}`;
+      return { method: "POST", path: "/v1/orders", key: `k-${orderId}`, body: orderBody(9_700_000 + r, member, orderId) };
     },
   };
+}
+
+/**
+ * Runs `measure` with the stamp cards active, and switches them off after, so later sections see the seeded
+ * configuration. null when the engine refuses the cards.
+ * @template T
+ * @param {Run} run
+ * @param {string} base
+ * @param {string} admin
+ * @param {() => Promise<T>} measure
+ * @returns {Promise<T | null>}
+ */
+async function withStampCards(run, base, admin, measure) {
+  const put = (/** @type {boolean} */ active) =>
+    Promise.all(
+      Object.entries(STAMP_CARDS).map(([id, card]) =>
+        call(base, "PUT", `/v1/stamp-cards/${id}`, { token: admin, body: { ...card, active } }),
+      ),
+    );
+  const on = await put(true);
+  if (!on.every(is2xx)) {
+    run.problems.push({ where: "cost: stamp cards", detail: on.map(describe).join("; ") });
+    return null;
+  }
+  try {
+    return await measure();
+  } finally {
+    await put(false);
+  }
 }
 
 /**

@@ -11,7 +11,7 @@ import type { Award, Evaluation, LimitUse, MemberFacts, Skipped } from "../earni
 import type { SettleInput } from "../ledger/statements";
 import { notFound } from "../platform/errors";
 import { dueFor, lotAvailability, lotExpiry, type ReferralSettings } from "../program/settings";
-import { rankOfTier, tierAt, windowStartKey } from "../tiers/ladder";
+import { rankForValue, rankOfTier, tierAt, windowStartKey } from "../tiers/ladder";
 import { earningRank } from "../tiers/qualifying";
 
 /** What the order writes for tiers (see tiers/order-statements.ts). */
@@ -21,6 +21,12 @@ export interface OrderTierPlan {
   earningRank: number;
   /** The member's cached metric starts elsewhere than today's window (or is not kept yet): slide it first. */
   slide: boolean;
+  /**
+   * The metric as read reaches a higher tier with this order (or cannot tell: a slide comes first). When
+   * not, the batch writes no history row and its guard also refuses an upgrade a concurrent order made
+   * possible, so the order is planned again with its history row.
+   */
+  upgradeExpected: boolean;
 }
 
 /** The lot an order's points go to. */
@@ -109,7 +115,9 @@ function planTier(
   const share = (rank: number) =>
     !counted ? 0 : ladder.metric === "spend" ? input.amount : ladder.metric === "orders" ? 1 : pointsAt(rank);
   const slide = ctx.member?.tierWindowStart !== startKey;
-  return { startKey, orderDay, earningRank: earningRank(ladder, current, cached, share), slide };
+  const rank = earningRank(ladder, current, cached, share);
+  const upgradeExpected = slide || rankForValue(ladder, cached + share(rank)) > current;
+  return { startKey, orderDay, earningRank: rank, slide, upgradeExpected };
 }
 
 const cacheKey = { spend: "tierSpend", points: "tierPoints", orders: "tierOrders" } as const;

@@ -27,6 +27,8 @@ export interface TierOrder {
   delta: ActivityDelta;
   /** The rank the order's points were computed at (before or after its own upgrade, per the ladder). */
   earningRank: number;
+  /** The plan found an upgrade within reach; false also promises none (see the guard below). */
+  upgradeExpected: boolean;
 }
 
 const owner = (t: { merchantId: string; memberId: string }) => sql`merchant_id = ${t.merchantId} AND id = ${t.memberId}`;
@@ -50,13 +52,7 @@ export function upgradeSql(t: TierOrder): Sql[] {
     GUARD.conflict,
     sql`COALESCE((SELECT ${current} FROM members WHERE ${owner(t)}), 0) <> ${t.earningRank}`,
   );
-  const detail = sql`${`order ${t.orderId} took ${ladder.metric} in the window to `} || ${value}`;
-  const statements = [
-    sql`INSERT INTO tier_history (id, merchant_id, member_id, from_tier, to_tier, reason, detail, at)
-      SELECT ${newId("th", t.at)}, merchant_id, id, ${tierIdAtSql(ladder, current)}, ${tierIdAtSql(ladder, reached)},
-        'upgrade', ${detail}, ${t.at}
-      FROM members WHERE ${owner(t)} AND ${reached} > ${current}`,
-    sql`UPDATE members SET tier_spend = tier_spend + ${share("spend")}, tier_points = tier_points + ${share("points")},
+  const update = sql`UPDATE members SET tier_spend = tier_spend + ${share("spend")}, tier_points = tier_points + ${share("points")},
         tier_orders = tier_orders + ${share("orders")},
         tier_id = ${tierIdAtSql(ladder, sql`MAX(${current}, ${reached})`)},
         tier_manual = CASE WHEN ${reached} > ${current} THEN 0 ELSE tier_manual END,
@@ -64,7 +60,23 @@ export function upgradeSql(t: TierOrder): Sql[] {
         tier_qualified_until = CASE WHEN ${reached} >= ${current} AND ${reached} > 0
           THEN MAX(COALESCE(tier_qualified_until, 0), ${statusValidUntil(ladder, t.at, t.timezone)})
           ELSE tier_qualified_until END
-      WHERE ${owner(t)}`,
+      WHERE ${owner(t)}`;
+  // Most orders move no one: one guard (the earning rank holds, and no upgrade came within reach since the
+  // read) stands in for the history insert.
+  if (!t.upgradeExpected && !ladder.upgradeAppliesToQualifyingOrder) {
+    const unchanged = guardSql(
+      GUARD.conflict,
+      sql`EXISTS (SELECT 1 FROM members WHERE ${owner(t)} AND (${current} <> ${t.earningRank} OR ${reached} > ${current}))`,
+    );
+    return [unchanged, update];
+  }
+  const detail = sql`${`order ${t.orderId} took ${ladder.metric} in the window to `} || ${value}`;
+  const statements = [
+    sql`INSERT INTO tier_history (id, merchant_id, member_id, from_tier, to_tier, reason, detail, at)
+      SELECT ${newId("th", t.at)}, merchant_id, id, ${tierIdAtSql(ladder, current)}, ${tierIdAtSql(ladder, reached)},
+        'upgrade', ${detail}, ${t.at}
+      FROM members WHERE ${owner(t)} AND ${reached} > ${current}`,
+    update,
   ];
   // The points were computed at the rank before the upgrade, or (upgradeAppliesToQualifyingOrder) after it.
   return ladder.upgradeAppliesToQualifyingOrder ? [...statements, earningGuard] : [earningGuard, ...statements];
