@@ -2,8 +2,9 @@
  * Perks through the Worker: unlock conditions at their edges in the merchant's timezone, progress, an
  * atomic quota under parallel uses, reversal, lapses (recorded by the perk-lapse job) and streak resets.
  */
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
 import { resetClock, setClock } from "../src/platform/clock";
 import { call, postOrder, type TestMerchant, uid } from "./support/api";
 import { merchantWith, refund, runFor } from "./support/flows";
@@ -156,6 +157,50 @@ describe("uses", () => {
 });
 
 describe("lapses", () => {
+  it("a refund committed between a use's read and its write makes the use be decided again: locked, 409", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "gold", { unlock: { lifetimeSpend: 10_000 } });
+    await order(m, "race", 5_000);
+    await postOrder(m, { orderId: "race-big", memberId: "race", amount: 10_000 });
+    // The use reads 15,000 of lifetime spend (unlocked); before its batch runs, a refund of 10,000 commits
+    // through the Worker and leaves 5,000 (locked).
+    let injected = false;
+    const racing = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch")
+          return async (statements: D1PreparedStatement[]) => {
+            const sqlOf = (s: D1PreparedStatement) => String((s as unknown as { statement?: string }).statement);
+            if (!injected && statements.some((s) => sqlOf(s).includes("INSERT INTO perk_uses"))) {
+              injected = true;
+              const r = await refund(m, "race-big");
+              expect(r.status, r.text).toBe(201);
+            }
+            return target.batch(statements);
+          };
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const ctx = createExecutionContext();
+    const response = await createApp().fetch(
+      new Request("http://engine.test/v1/members/race/perks/gold/uses", {
+        method: "POST",
+        headers: { authorization: `Bearer ${m.checkout}`, "idempotency-key": uid("k") },
+      }),
+      { ...env, DB: racing },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    const body = (await response.json()) as { detail?: string };
+    expect(injected).toBe(true);
+    expect(response.status, JSON.stringify(body)).toBe(409);
+    expect(body.detail).toContain("locked");
+    const uses = await env.DB.prepare("SELECT COUNT(*) AS n FROM perk_uses WHERE merchant_id = ?1")
+      .bind(m.id)
+      .first<{ n: number }>();
+    expect(uses?.n).toBe(0);
+  });
+
   it("locks after N days without an order, recorded by the job; the streak starts over after it", async () => {
     const m = await merchantWith({});
     await putPerk(m, "club", { unlock: { streakMonths: 1 }, lapseAfterInactiveDays: 10 });

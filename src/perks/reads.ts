@@ -30,6 +30,8 @@ export interface MemberRecord {
   enrolledAt: number;
   lastOrderAt: number | null;
   lifetimeSpend: number;
+  /** Orders net of full refunds since enrolment (the lifetime activity row). */
+  lifetimeOrders: number;
   months: Map<string, { spend: number; orders: number }>;
   states: Map<string, StoredPerkState>;
   /** Uses counted this quota period, by perk. */
@@ -101,8 +103,9 @@ export function memberRecordsFrom(
   const records = new Map<string, MemberRecord>();
   for (const a of accounts ?? [])
     records.set(String(a.id), {
-      ...(a as unknown as Omit<MemberRecord, "lifetimeSpend" | "months" | "states" | "used">),
+      ...(a as unknown as Omit<MemberRecord, "lifetimeSpend" | "lifetimeOrders" | "months" | "states" | "used">),
       lifetimeSpend: 0,
+      lifetimeOrders: 0,
       months: new Map(),
       states: new Map(),
       used: new Map(),
@@ -110,8 +113,10 @@ export function memberRecordsFrom(
   for (const p of periods ?? []) {
     const record = records.get(String(p.memberId));
     if (!record) continue;
-    if (p.period === LIFETIME_KEY) record.lifetimeSpend = Number(p.spend);
-    else record.months.set(String(p.period).slice(1), { spend: Number(p.spend), orders: Number(p.orders) });
+    if (p.period === LIFETIME_KEY) {
+      record.lifetimeSpend = Number(p.spend);
+      record.lifetimeOrders = Number(p.orders);
+    } else record.months.set(String(p.period).slice(1), { spend: Number(p.spend), orders: Number(p.orders) });
   }
   for (const s of states ?? [])
     records

@@ -2,6 +2,7 @@
  * Perks: definitions, a member's perks with progress (recording unlocks and lapses as they are observed),
  * uses with an atomic quota, and reversal of a use.
  */
+import { LIFETIME_KEY } from "../activity/periods";
 import { isoSql } from "../ledger/member-json";
 import { toIso, toIsoOrNull } from "../platform/clock";
 import { GUARD, guardSql } from "../platform/d1/guard";
@@ -10,9 +11,10 @@ import { ApiError, notFound } from "../platform/errors";
 import { type PlannedWrite, scopedWrite } from "../platform/idempotency";
 import { newId } from "../platform/ids";
 import type { RequestScope } from "../platform/scope";
+import { RaceError } from "../platform/write";
 import { MAX_PERKS } from "./limits";
 import { type PerkRow, perkBody, perkFromRow } from "./perk-row";
-import { type MemberPerkContext, perksQuery, readMemberPerks } from "./reads";
+import { type MemberPerkContext, type MemberRecord, perksQuery, readMemberPerks } from "./reads";
 import type { PerkInput } from "./schemas";
 import { transitionSql } from "./statements";
 import { perkTransition } from "./transitions";
@@ -98,9 +100,31 @@ const useJson = (merchantId: string, useId: string, usesLeft: Sql) =>
       'reversedAt', NULL)
     FROM perk_uses u WHERE u.merchant_id = ${merchantId} AND u.id = ${useId}`;
 
+/** Guard reason: the member's tier or activity moved after the use was decided. */
+const FACTS_MOVED = "perk_facts_moved";
+
+/**
+ * Aborts the batch unless the member still has the tier and lifetime activity the unlock was decided on.
+ * Every order and refund moves the lifetime row or the last order time, and every tier change moves tier_id,
+ * so no condition (tier, lifetime spend, streak of months, lapse) can have stopped holding unseen.
+ */
+function factsHoldSql(merchantId: string, record: MemberRecord): Sql {
+  return guardSql(
+    FACTS_MOVED,
+    sql`NOT EXISTS (SELECT 1 FROM members m WHERE m.merchant_id = ${merchantId} AND m.id = ${record.id}
+      AND m.tier_id IS ${record.tierId} AND m.last_order_at IS ${record.lastOrderAt}
+      AND COALESCE((SELECT spend FROM member_periods p WHERE p.merchant_id = m.merchant_id AND p.member_id = m.id
+        AND p.period = ${LIFETIME_KEY}), 0) = ${record.lifetimeSpend}
+      AND COALESCE((SELECT orders FROM member_periods p WHERE p.merchant_id = m.merchant_id AND p.member_id = m.id
+        AND p.period = ${LIFETIME_KEY}), 0) = ${record.lifetimeOrders})`,
+  );
+}
+
 /**
  * One use of an unlocked perk. The quota is checked by the insert itself, inside the write transaction,
- * so parallel uses never exceed it; a locked perk or one used up is 409 and writes nothing.
+ * so parallel uses never exceed it; a locked perk or one used up is 409 and writes nothing. Whether the perk
+ * is unlocked is decided from a read, and a guard checks in the batch that what it was decided on still
+ * stands: an order, refund or tier change committed in between makes the use be decided again.
  */
 export async function planPerkUse(scope: RequestScope, memberId: string, perkId: string): Promise<PlannedWrite> {
   const { db, at } = scope;
@@ -119,6 +143,7 @@ export async function planPerkUse(scope: RequestScope, memberId: string, perkId:
   const quota = entry.perk.quota?.uses ?? null;
   const write = scopedWrite(scope);
   const statements = [
+    prepare(db, factsHoldSql(merchantId, ctx.record)),
     prepare(
       db,
       sql`INSERT INTO perk_uses (id, merchant_id, member_id, perk_id, period, created_at)
@@ -133,6 +158,10 @@ export async function planPerkUse(scope: RequestScope, memberId: string, perkId:
     statements,
     status: 201,
     onFailure: (failure) => {
+      if (failure.kind === "guard" && failure.reason === FACTS_MOVED)
+        throw new RaceError(
+          "The member's tier or activity changed while the perk was used; retry with the same Idempotency-Key.",
+        );
       if (failure.kind === "guard" && failure.reason === GUARD.conflict)
         throw new ApiError("conflict", `Perk ${perkId} has no use left this ${entry.perk.quota?.per ?? "period"}.`);
     },
