@@ -198,10 +198,12 @@ export class LedgerWriter {
               AND (balance + pending > ${MAX_TOTAL} OR lifetime_earned > ${MAX_TOTAL}))`,
       ),
     );
-    // A lot that repaid debt paid a refund's shortfall: it is owed those points if they come back.
-    this.push(sql`INSERT INTO lot_moves (move_id, lot_id, merchant_id, member_id, points)
-       SELECT ${this.payers}, id, merchant_id, member_id, points - remaining FROM point_lots
-       WHERE id = ${entryId} AND is_pending = 0 AND points > remaining`);
+    // A lot that repaid debt paid a refund's shortfall: it is owed those points if they come back. A pending
+    // lot repays nothing when it is made (its release does), so it needs no statement.
+    if (!pending)
+      this.push(sql`INSERT INTO lot_moves (move_id, lot_id, merchant_id, member_id, points)
+         SELECT ${this.payers}, id, merchant_id, member_id, points - remaining FROM point_lots
+         WHERE id = ${entryId} AND points > remaining`);
     return this.entry(entryId, input.type, points, { ...input.refs, lotId: entryId, availableAt, expiresAt });
   }
 
