@@ -2,19 +2,12 @@
  * Calendar conditions of rules, pure: weekdays, birthday months and enrolment anniversaries in the merchant's
  * timezone.
  */
-import type { LocalDate } from "../platform/timezone";
+import { type LocalDate, localDate } from "../platform/timezone";
 
-const weekdayFormatters = new Map<string, Intl.DateTimeFormat>();
-const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
-
-/** ISO weekday (1 = Monday) of an instant in a time zone. */
+/** ISO weekday (1 = Monday) of an instant in a time zone: from its local date (zone offsets are cached per hour). */
 export function isoWeekday(atMs: number, timezone: string): number {
-  let formatter = weekdayFormatters.get(timezone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat("en-US", { timeZone: timezone, weekday: "short" });
-    weekdayFormatters.set(timezone, formatter);
-  }
-  return WEEKDAYS[formatter.format(atMs)] ?? 0;
+  const { year, month, day } = localDate(atMs, timezone);
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDay() || 7;
 }
 
 /** The month of a stored birthday (YYYY-MM-DD or MM-DD), or null. */

@@ -102,9 +102,15 @@ export function activeRulesRead(merchant: Sql): Sql {
     FROM rules WHERE merchant_id = ${merchant} AND active = 1 LIMIT ${MAX_ACTIVE_RULES}`;
 }
 
-/** `'key', "key"` pairs for json_object; the names are this module's constants, never input. */
+/** `'key', "key"` pairs for json_object, built once per column list; the names are constants, never input. */
+const fieldLists = new WeakMap<readonly string[], Sql>();
 function jsonFields(columns: readonly string[]): Sql {
-  return sql.raw(columns.map((c) => `'${c}', "${c}"`).join(", "));
+  let fields = fieldLists.get(columns);
+  if (!fields) {
+    fields = sql.raw(columns.map((c) => `'${c}', "${c}"`).join(", "));
+    fieldLists.set(columns, fields);
+  }
+  return fields;
 }
 
 /** The query's rows as a JSON array ('[]' when none). */

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { isoWeekday } from "../../src/earning/calendar";
 import { endOfLocalDayAfter, startOfLocalDate, zoneOffsetMs } from "../../src/platform/timezone";
 
 describe("time zone arithmetic", () => {
@@ -27,6 +28,17 @@ describe("time zone arithmetic", () => {
 });
 
 describe("cached hour offsets", () => {
+  it("give the weekday Intl gives, in every zone", () => {
+    const names: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
+    fc.assert(
+      fc.property(fc.constantFrom(...ZONES), fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2040, 0, 1) }), (zone, at) => {
+        const intlDay = new Intl.DateTimeFormat("en-US", { timeZone: zone, weekday: "short" }).format(at);
+        expect(isoWeekday(at, zone)).toBe(names[intlDay]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   const ZONES = [
     "Asia/Shanghai",
     "America/New_York",
