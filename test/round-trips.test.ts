@@ -5,7 +5,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { BASE_RULE, createMerchant, createRule, postOrder, uid } from "./support/api";
+import { BASE_RULE, call, createMerchant, createRule, postOrder, uid } from "./support/api";
 
 /** A D1 binding that counts round trips: each batch() and each statement run on its own. */
 function countingD1(db: D1Database) {
@@ -70,5 +70,29 @@ describe("D1 round trips of the hot paths", () => {
       new Request("http://engine.test/v1/members/trips", { headers: { authorization: `Bearer ${m.checkout}` } }),
     );
     expect(read).toEqual({ status: 200, trips: 1 });
+  });
+
+  it("a limited rule or a stamp card added after the cache was built is read at once: no order is planned twice", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    const orderTrips = () =>
+      tripsOf(
+        new Request("http://engine.test/v1/orders", {
+          method: "POST",
+          headers: { authorization: `Bearer ${m.checkout}`, "content-type": "application/json", "idempotency-key": uid("k") },
+          body: JSON.stringify({ orderId: uid("o"), memberId: "late", amount: 1000, currency: "CNY" }),
+        }),
+      );
+    // Cached without limited rules or cards: the steady checkout skips rule usage and stamps.
+    expect(await orderTrips()).toEqual({ status: 201, trips: 2 });
+    // A budget the next orders approach: planned from usage as read, the batch's budget guard never fires.
+    await createRule(m, { id: "capped", name: "capped", limits: { budget: 25 }, effect: { kind: "fixed", points: 10 } });
+    for (let i = 0; i < 3; i++) expect(await orderTrips()).toEqual({ status: 201, trips: 2 });
+    // A card: planned from the member's stamps as read, the batch's compare-and-set holds.
+    await call("PUT", "/v1/stamp-cards/visits", {
+      token: m.admin,
+      body: { name: "visits", counts: "orders", stamps: 3, reward: { kind: "points", points: 5 } },
+    });
+    for (let i = 0; i < 4; i++) expect(await orderTrips()).toEqual({ status: 201, trips: 2 });
   });
 });
