@@ -3,6 +3,7 @@
 import type { programs } from "../db/schema";
 import { merchantOfKey, type Prefetch, type PrefetchReads } from "../platform/auth";
 import { MINUTE_MS, now } from "../platform/clock";
+import type { Prefetched } from "../platform/context";
 import { prepare, sql } from "../platform/d1/sql";
 import { ApiError } from "../platform/errors";
 import type { RequestScope } from "../platform/scope";
@@ -12,6 +13,7 @@ import type { Ladder } from "../tiers/ladder";
 import { type LadderRow, ladderFromRow } from "../tiers/ladder-row";
 import { type CheckoutCacheRef, type CheckoutRow, checkoutRead, NO_CACHE } from "./checkout-read";
 import { type CheckoutConfig, cachedConfig, cachedVersion, rememberConfig } from "./config-cache";
+import { type Speculation, takeSnapshot } from "./member-snapshot";
 import { type RuleRow, ruleSetFromRows } from "./rule-row";
 import type { RuleSet } from "./rule-set";
 import type { OrderInput } from "./schemas";
@@ -45,6 +47,8 @@ export interface CheckoutContext {
   stampProgress: ReadonlyMap<string, StampProgress>;
   stampCards: StampCard[];
   orderExists: boolean;
+  /** Set when planned from the isolate's member snapshot: the write batch must start with its guard. */
+  speculation?: Speculation | null;
 }
 
 /** The isolate cache entry the read may use, and which member-side reads its configuration needs. */
@@ -123,6 +127,10 @@ function contextFrom(row: CheckoutRow | undefined): CheckoutContext | undefined 
     ),
     paidWithPoints: Number(row.paid),
     orderExists: Boolean(row.orderExists),
+    speculation:
+      row.speculative && row.member !== null
+        ? { version: row.version, snapshot: { member: row.member, stamps: row.stamps } }
+        : null,
   };
 }
 
@@ -168,11 +176,20 @@ export async function loadCheckoutContext(
   return context;
 }
 
+type CheckoutBody = { memberId: string; orderId: string; occurredAt?: unknown };
+
+/** The member and order the JSON body names, undefined when it names none (validation then refuses it). */
+async function checkoutBody(c: Parameters<Prefetch>[0]): Promise<CheckoutBody | undefined> {
+  const body = (await c.req.json().catch(() => null)) as { memberId?: unknown; orderId?: unknown; occurredAt?: unknown } | null;
+  if (typeof body?.memberId !== "string" || typeof body.orderId !== "string") return undefined;
+  return body as CheckoutBody;
+}
+
 /** Prefetch for routes whose JSON body names the member and order (POST /v1/orders, quote). */
 export const prefetchCheckout: Prefetch = async (c): Promise<PrefetchReads> => {
-  const body = (await c.req.json().catch(() => null)) as { memberId?: unknown; orderId?: unknown; occurredAt?: unknown } | null;
+  const body = await checkoutBody(c);
   const hash = c.var.secretHash;
-  if (!hash || typeof body?.memberId !== "string" || typeof body.orderId !== "string") return {};
+  if (!hash || !body) return {};
   const read = checkoutRead(
     merchantOfKey(hash),
     body.memberId,
@@ -182,6 +199,42 @@ export const prefetchCheckout: Prefetch = async (c): Promise<PrefetchReads> => {
   );
   return { [CHECKOUT_READ]: prepare(c.var.db, read) };
 };
+
+/**
+ * The checkout "read" without reading: the cached configuration and the member's snapshot, when the
+ * configuration has no limited rules (their usage depends on the order's periods). POST /v1/orders only:
+ * its batch checks the key and the snapshot (member-snapshot.ts).
+ */
+async function speculateCheckout(c: Parameters<Prefetch>[0], merchantId: string): Promise<Prefetched | undefined> {
+  const body = await checkoutBody(c);
+  const hash = c.var.secretHash;
+  if (!hash || !body) return undefined;
+  const ref = cacheRef(hash);
+  if (ref.known === null || ref.needsUsage) return undefined;
+  const snapshot = takeSnapshot(merchantId, body.memberId);
+  if (!snapshot) return undefined;
+  const row: CheckoutRow = {
+    version: ref.known,
+    known: ref.known,
+    cacheKey: hash,
+    program: null,
+    ladder: null,
+    rules: null,
+    cards: null,
+    member: snapshot.member,
+    usage: "[]",
+    stamps: snapshot.stamps,
+    paid: 0,
+    orderExists: 0,
+    speculative: true,
+  };
+  return { [CHECKOUT_READ]: { results: [row], success: true, meta: {} as D1Meta } as D1Result };
+}
+
+/** POST /v1/orders: the checkout prefetch, or its speculation when the isolate can plan without reading. */
+export const prefetchOrder: Prefetch = Object.assign((c: Parameters<Prefetch>[0]) => prefetchCheckout(c), {
+  speculate: speculateCheckout,
+});
 
 /** How far into the future an order time may be: client clocks run a little ahead. */
 export const CLOCK_SKEW_MS = 5 * MINUTE_MS;

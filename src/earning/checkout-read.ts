@@ -123,6 +123,29 @@ function jsonRow(query: Sql, columns: readonly string[]): Sql {
   return sql`(SELECT json_object(${jsonFields(columns)}) FROM (${query}) LIMIT 1)`;
 }
 
+/** The member's row as the checkout reads it. `m` names the merchant row of the enclosing statement. */
+function memberQuery(m: Sql, memberId: string): Sql {
+  return sql`SELECT tier_id AS storedTierId, order_count AS orderCount, next_release_at AS nextReleaseAt,
+      last_activity_at AS lastActivityAt, enrolled_at AS enrolledAt, tier_window_start AS tierWindowStart,
+      tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders, attributes, birthday,
+      referred_by IS NOT NULL AS referred
+    FROM members WHERE merchant_id = ${m} AND id = ${memberId}`;
+}
+
+/** The member's stamps, in a fixed order so two evaluations over the same rows render the same text. */
+function stampsQuery(m: Sql, memberId: string): Sql {
+  return sql`SELECT card_id AS cardId, stamps, debt FROM member_stamps
+    WHERE merchant_id = ${m} AND member_id = ${memberId} ORDER BY card_id`;
+}
+
+/** The member side of the checkout that does not depend on the order: member row and stamps, as JSON text. */
+export function memberSideSql(m: Sql, memberId: string): { member: Sql; stamps: Sql } {
+  return {
+    member: jsonRow(memberQuery(m, memberId), MEMBER_COLUMNS),
+    stamps: jsonRows(stampsQuery(m, memberId), STAMP_COLUMNS),
+  };
+}
+
 /**
  * The statement. `merchant` is the merchant's id, or the merchant of the calling key (merchantOfKey) when
  * the read rides along with authentication; inner reads refer to the row it found.
@@ -136,30 +159,30 @@ export function checkoutRead(merchant: Sql, memberId: string, orderId: string, o
   const changed = cache.known === null ? sql`1` : sql`m.config_version <> ${cache.known}`;
   const ifChanged = (read: Sql) => sql`CASE WHEN ${changed} THEN ${read} END`;
   const ifNeeded = (needed: boolean, read: Sql) => (needed ? read : sql`CASE WHEN ${changed} THEN ${read} ELSE '[]' END`);
-  const member = sql`SELECT tier_id AS storedTierId, order_count AS orderCount, next_release_at AS nextReleaseAt,
-      last_activity_at AS lastActivityAt, enrolled_at AS enrolledAt, tier_window_start AS tierWindowStart,
-      tier_spend AS tierSpend, tier_points AS tierPoints, tier_orders AS tierOrders, attributes, birthday,
-      referred_by IS NOT NULL AS referred
-    FROM members WHERE merchant_id = ${m} AND id = ${memberId}`;
   // Budgets (member and period empty) and this member's periods around the order time: both along the
   // rule_usage_member index; only rows of rules with limits exist.
   const usage = sql`SELECT rule_id AS ruleId, member_id AS memberId, period, points FROM rule_usage
     WHERE merchant_id = ${m} AND ((member_id = '' AND period = '') OR (member_id = ${memberId} AND period IN (${periods})))`;
   const cards = sql`SELECT id, name, counts, match, stamps, reward FROM stamp_cards
     WHERE merchant_id = ${m} AND active = 1 LIMIT ${MAX_ACTIVE_STAMP_CARDS}`;
-  const stamps = sql`SELECT card_id AS cardId, stamps, debt FROM member_stamps WHERE merchant_id = ${m} AND member_id = ${memberId}`;
+  const side = memberSideSql(m, memberId);
   return sql`SELECT m.config_version AS version, ${cache.known} AS known, ${cache.key} AS cacheKey,
       ${ifChanged(jsonRow(programRead(m), PROGRAM_COLUMNS))} AS program,
       ${ifChanged(jsonRow(ladderQuery(m), LADDER_COLUMNS))} AS ladder,
       ${ifChanged(jsonRows(activeRulesRead(m), RULE_COLUMNS))} AS rules,
       ${ifChanged(jsonRows(cards, CARD_COLUMNS))} AS cards,
-      ${jsonRow(member, MEMBER_COLUMNS)} AS member,
+      ${side.member} AS member,
       ${ifNeeded(cache.needsUsage, jsonRows(usage, USAGE_COLUMNS))} AS usage,
-      ${ifNeeded(cache.needsStamps, jsonRows(stamps, STAMP_COLUMNS))} AS stamps,
-      (SELECT COALESCE(SUM(value), 0) FROM redemptions
-        WHERE merchant_id = ${m} AND order_id = ${orderId} AND status = 'captured') AS paid,
+      ${ifNeeded(cache.needsStamps, side.stamps)} AS stamps,
+      ${paidSql(m, orderId)} AS paid,
       EXISTS (SELECT 1 FROM orders WHERE merchant_id = ${m} AND id = ${orderId}) AS orderExists
     FROM merchants m WHERE m.id = ${merchant}`;
+}
+
+/** What captured redemptions linked to the order paid of it, in minor units. */
+export function paidSql(m: Sql, orderId: string): Sql {
+  return sql`(SELECT COALESCE(SUM(value), 0) FROM redemptions
+        WHERE merchant_id = ${m} AND order_id = ${orderId} AND status = 'captured')`;
 }
 
 /** The statement's row, JSON columns still as text (null when the merchant was not found). */
@@ -176,4 +199,6 @@ export interface CheckoutRow {
   stamps: string;
   paid: number;
   orderExists: number;
+  /** Not read: made from the isolate's member snapshot (member-snapshot.ts), to be checked by the batch. */
+  speculative?: boolean;
 }

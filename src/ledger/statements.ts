@@ -21,6 +21,7 @@ import { assert, assertQuantity, MAX_TOTAL } from "../platform/assert";
 import { GUARD, guardSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { newId } from "../platform/ids";
+import { forgetMemberState } from "../platform/member-state";
 import { payersTag, recordPayers, recordShortfall, settleClaims } from "./claims";
 import { type CreditMove, creditAccountSql, creditSpendSql } from "./credit";
 import { expireStatements, memberScopes, releaseStatements } from "./lifecycle";
@@ -143,6 +144,7 @@ export class LedgerWriter {
   ) {
     assert(merchantId.length > 0 && memberId.length > 0, "ledger writes need a merchant and a member");
     assert(Number.isSafeInteger(at) && at > 0, "ledger writes need a clock instant");
+    forgetMemberState(merchantId, memberId);
     this.owner = sql`merchant_id = ${merchantId} AND member_id = ${memberId}`;
     this.member = sql`merchant_id = ${merchantId} AND id = ${memberId}`;
     this.memberRow = sql`m.merchant_id = ${merchantId} AND m.id = ${memberId}`;

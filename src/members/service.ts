@@ -13,6 +13,7 @@ import { classifyBatchError } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
 import { type PlannedWrite, scopedWrite } from "../platform/idempotency";
 import { newId } from "../platform/ids";
+import { forgetMemberState } from "../platform/member-state";
 import { decodeCursor, isNumber, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
 import { conflictIsRace } from "../platform/write";
@@ -207,6 +208,7 @@ export async function upsertMember(
   const attributes =
     input.attributes === undefined ? undefined : input.attributes === null ? null : JSON.stringify(input.attributes);
   const personal = PERSONAL_FIELDS.filter((field) => input[field] != null);
+  forgetMemberState(merchant.id, memberId);
   // One transaction: an erased member (erased even a moment ago) is left untouched, and the read tells why.
   const [existing, , rendered] = await db.batch<{ erased?: number; body?: string }>([
     prepare(db, erasedRead(merchant.id, memberId)),
@@ -406,6 +408,7 @@ export async function exportMember(scope: RequestScope, memberId: string): Promi
  */
 export async function eraseMember(scope: RequestScope, memberId: string): Promise<void> {
   const { db, merchant, at } = scope;
+  forgetMemberState(merchant.id, memberId);
   const [updated] = await db.batch([
     prepare(
       db,

@@ -15,6 +15,7 @@ import { and, sql as drizzleSql, eq } from "drizzle-orm";
 import { activityKeys } from "../activity/periods";
 import { activitySql } from "../activity/statements";
 import { orders, refunds } from "../db/schema";
+import { keepSnapshotAfter } from "../earning/member-snapshot";
 import { parseStampRecords, planStampTakeBack, type StampTakeBack, serializeStampRecords } from "../earning/stamp-take-back";
 import type { OrderItem } from "../earning/types";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
@@ -108,11 +109,19 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
   const referralStatements = referralRefundStatements(scope.db, referral, netAfter, { orderId, refundId: input.refundId, at });
   const statements = refundStatements(scope.db, write, { order, input, plan: planned, due, at, periods });
   statements.splice(-1, 0, ...referralStatements);
-  return commitWrite(scope.db, write, statements, 201, (failure) => {
-    if (failure.kind === "guard" && failure.reason === "conflict") throw new RaceError(RACE);
-    if (failure.kind === "unique" && failure.table === "refunds")
-      throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
-  });
+  const keep = keepSnapshotAfter(scope.db, statements, order.merchantId, order.memberId);
+  return commitWrite(
+    scope.db,
+    write,
+    statements,
+    201,
+    (failure) => {
+      if (failure.kind === "guard" && failure.reason === "conflict") throw new RaceError(RACE);
+      if (failure.kind === "unique" && failure.table === "refunds")
+        throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
+    },
+    keep,
+  );
 }
 
 /** The order, whether the refund exists, the member's clock, the program and the order's referral, in one round trip. */

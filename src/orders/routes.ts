@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { prefetchCheckout } from "../earning/checkout-context";
+import { prefetchCheckout, prefetchOrder } from "../earning/checkout-context";
 import { OrderInputSchema } from "../earning/schemas";
 import { allow, allowWith } from "../platform/auth";
 import { idempotent } from "../platform/idempotency";
@@ -46,7 +46,7 @@ export const ordersRouter = createRouter()
         "Evaluates the active earning rules and credits the member. Enrols an unknown member when autoEnroll is on. " +
         "An orderId earns once: posting it again under another Idempotency-Key is 409 conflict.",
       security: bearer,
-      middleware: [allowWith(prefetchCheckout, "admin", "checkout"), idempotent(true, { storedInBatch: true })] as const,
+      middleware: [allowWith(prefetchOrder, "admin", "checkout"), idempotent(true, { storedInBatch: true })] as const,
       request: { headers: RequiredIdempotencyHeader, body: jsonBody(OrderInputSchema) },
       responses: {
         201: jsonResponse(OrderResultSchema, "Points earned and the member after the order"),

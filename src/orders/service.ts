@@ -5,6 +5,7 @@
  */
 import { activitySql } from "../activity/statements";
 import { type CheckoutContext, checkOrder, loadCheckoutContext } from "../earning/checkout-context";
+import { keepSnapshotAfter, speculationGuardSql } from "../earning/member-snapshot";
 import type { OrderInput } from "../earning/schemas";
 import { serializeStampRecords } from "../earning/stamp-take-back";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
@@ -53,11 +54,41 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
     throw orderConflict(input.orderId);
   }
   const plan = planOrder(input, occurredAt, ctx, merchant.timezone, at);
-  const statements = orderStatements(scope, write, { input, occurredAt, plan, ladder: ctx.ladder });
-  return commitWrite(scope.db, write, statements, 201, (failure) => {
-    if (failure.kind === "unique" && failure.table === "orders") throw orderConflict(input.orderId);
-    if (failure.kind === "guard" && failure.reason === GUARD.conflict) throw new RaceError(RACE);
-  });
+  const statements = [
+    ...speculationChecks(scope, input, ctx),
+    ...orderStatements(scope, write, { input, occurredAt, plan, ladder: ctx.ladder }),
+  ];
+  // The member side after the order, kept for the member's next order (member-snapshot.ts).
+  const keep = speculates(ctx) ? keepSnapshotAfter(scope.db, statements, merchant.id, input.memberId) : undefined;
+  return commitWrite(
+    scope.db,
+    write,
+    statements,
+    201,
+    (failure) => {
+      if (failure.kind === "unique" && failure.table === "orders") throw orderConflict(input.orderId);
+      if (failure.kind === "guard" && failure.reason === GUARD.conflict) throw new RaceError(RACE);
+      if (failure.kind === "guard" && failure.reason === GUARD.stale) throw new RaceError(RACE);
+    },
+    keep,
+  );
+}
+
+/**
+ * A key authenticated from the isolate's cache is checked first; an order planned from the member's
+ * snapshot then checks the snapshot. Either failing aborts the batch before it writes.
+ */
+function speculationChecks(scope: RequestScope, input: OrderInput, ctx: CheckoutContext): D1PreparedStatement[] {
+  const checks: D1PreparedStatement[] = [];
+  if (scope.keyCheck) checks.push(prepare(scope.db, scope.keyCheck));
+  if (ctx.speculation)
+    checks.push(prepare(scope.db, speculationGuardSql(scope.merchant.id, input.memberId, input.orderId, ctx.speculation)));
+  return checks;
+}
+
+/** Whether a snapshot can serve the member's next order: only configurations without limited rules speculate. */
+function speculates(ctx: CheckoutContext): boolean {
+  return !ctx.ruleSet.rules.some((rule) => rule.limits !== null);
 }
 
 /**

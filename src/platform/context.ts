@@ -1,3 +1,4 @@
+import type { Sql } from "./d1/sql";
 import type { D1Stats, Orm } from "./db";
 
 export type { KeyScope } from "../db/enums";
@@ -54,5 +55,7 @@ export interface AppEnv {
     /** Idempotency row fetched with the auth lookup (undefined: not looked up; null: none). */
     idempotencyRecord: IdempotencyRecord | null | undefined;
     idempotency: IdempotencyContext | undefined;
+    /** Set when the key was authenticated from the isolate's cache: the write batch's first statement. */
+    keyCheck: Sql | undefined;
   };
 }

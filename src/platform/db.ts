@@ -5,7 +5,7 @@ import { drizzle } from "drizzle-orm/d1";
 import * as schema from "../db/schema";
 import { MAX_TOTAL } from "./assert";
 import { GUARD } from "./d1/guard";
-import { ApiError } from "./errors";
+import { ApiError, KEY_REVOKED } from "./errors";
 
 export type Orm = ReturnType<typeof drizzle<typeof schema>>;
 
@@ -50,6 +50,7 @@ export function rethrowGuard(failure: BatchFailure): never {
       throw new ApiError("unprocessable", `The member's totals would pass ${MAX_TOTAL}, the largest the engine keeps exactly.`, [
         { path: "points", message: `would take a running total past ${MAX_TOTAL}` },
       ]);
+    if (failure.reason === GUARD.keyRevoked) throw new ApiError("unauthorized", KEY_REVOKED);
     if (failure.reason === "conflict")
       throw new ApiError("conflict", "The resource was changed by a concurrent request; retry with the same key.");
   }

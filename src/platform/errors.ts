@@ -76,6 +76,9 @@ export class ApiError extends Error {
 
 export const notFound = (what: string) => new ApiError("not_found", `${what} was not found.`);
 
+/** Why a request with a revoked API key is refused (also when the revocation is found inside a write batch). */
+export const KEY_REVOKED = "The API key has been revoked.";
+
 export interface Problem {
   type: string;
   title: string;

@@ -277,11 +277,12 @@ export interface PlannedWrite {
   statements: D1PreparedStatement[];
   status: 200 | 201;
   onFailure?: (failure: BatchFailure) => void;
+  onCommitted?: (results: D1Result[]) => void;
 }
 
 /** Commits a planned write; the response (rendered by SQL, or a twin's replay) keeps its status and headers. */
 export function commitPlanned(c: Context<AppEnv>, plan: PlannedWrite): Promise<Response> {
-  return commitWrite(c.var.db, plan.write, plan.statements, plan.status, plan.onFailure);
+  return commitWrite(c.var.db, plan.write, plan.statements, plan.status, plan.onFailure, plan.onCommitted);
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import { currentMerchant } from "./auth";
 import { now } from "./clock";
 import type { AppEnv, IdempotencyContext, MerchantRef, Prefetched } from "./context";
+import type { Sql } from "./d1/sql";
 import type { Orm } from "./db";
 
 export interface RequestScope {
@@ -18,6 +19,11 @@ export interface RequestScope {
   idempotency?: IdempotencyContext;
   /** Reads that rode along with authentication (see Prefetch in auth.ts). */
   prefetched?: Prefetched;
+  /**
+   * Set when the key was authenticated from the isolate's cache (a speculating route, see auth.ts): the
+   * guard the write batch must start with, so a revoked key writes nothing.
+   */
+  keyCheck?: Sql;
 }
 
 /** The scope of the current request; a new instant for each call (a retried attempt reads the clock again). */
@@ -31,5 +37,6 @@ export function scopeOf(c: Context<AppEnv>): RequestScope {
     at: now(),
     ...(c.var.idempotency ? { idempotency: c.var.idempotency } : {}),
     ...(c.var.prefetched ? { prefetched: c.var.prefetched } : {}),
+    ...(c.var.keyCheck ? { keyCheck: c.var.keyCheck } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { GUARD } from "./d1/guard";
 import { type BatchFailure, classifyBatchError, rethrowGuard } from "./db";
 import { ApiError } from "./errors";
 import type { IdempotentWrite } from "./idempotency";
@@ -6,7 +7,8 @@ import { jsonText } from "./router";
 /**
  * Commits one write batch whose last statement returns the response body (see IdempotentWrite.finish).
  * A batch that lost the race to a twin request (same Idempotency-Key) replays the twin's response; `onFailure` may map
- * other constraint failures (e.g. a duplicate orderId) to API errors before guards are translated.
+ * other constraint failures (e.g. a duplicate orderId) to API errors before guards are translated; `onCommitted`
+ * sees the results of a committed batch.
  */
 export async function commitWrite(
   db: D1Database,
@@ -14,14 +16,17 @@ export async function commitWrite(
   statements: D1PreparedStatement[],
   status: number,
   onFailure?: (failure: BatchFailure) => void,
+  onCommitted?: (results: D1Result[]) => void,
 ): Promise<Response> {
   let results: D1Result[];
   try {
     results = await db.batch(statements);
   } catch (error) {
     const failure = classifyBatchError(error);
-    // Whatever failed, a twin request with the same key may have committed first: answer as it did.
-    if (failure.kind !== "other") {
+    // Whatever failed, a twin request with the same key may have committed first: answer as it did. Not after
+    // a speculation's first statements: a revoked key is refused whatever a twin did, and a stale snapshot is
+    // planned again from a read, which finds a twin.
+    if (failure.kind !== "other" && !(failure.kind === "guard" && SPECULATION_CHECKS.has(failure.reason))) {
       const twin = await write.recordAfterFailure();
       if (twin) return twin;
     }
@@ -31,10 +36,13 @@ export async function commitWrite(
     rethrowGuard(failure);
   }
   write.markStored();
+  onCommitted?.(results);
   const last = results[results.length - 1]?.results[0] as { response: string } | undefined;
   if (!last) throw new Error("write batch returned no response row");
   return jsonText(last.response, status);
 }
+
+const SPECULATION_CHECKS = new Set<string>([GUARD.stale, GUARD.keyRevoked]);
 
 /** A 409 that means "read again and retry": a compare-and-set in the write batch saw a concurrent change. */
 export class RaceError extends ApiError {

@@ -6,6 +6,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { redemptions } from "../db/schema";
+import { keepSnapshotAfter } from "../earning/member-snapshot";
 import { HOLD_TTL_MS } from "../ledger/holds";
 import { isoOrNullSql, MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
@@ -76,7 +77,10 @@ export async function planRedemption(scope: RequestScope, input: RedemptionInput
     VALUES (${id}, ${merchant.id}, ${input.memberId}, ${quantity}, ${value}, ${asset}, ${hold ? "held" : "captured"},
       ${input.orderId ?? null}, ${hold ? at + HOLD_TTL_MS : null}, ${at}, ${at})`;
   const statements = [prepare(db, insert), ...ledger.statements, write.finishSql(201, redemptionJson(merchant.id, id))];
-  return { write, statements, status: 201, onFailure: conflictIsRace };
+  // Redeeming comes before posting the order at checkout: the order can still plan from a snapshot, unless
+  // the redemption pays part of that very order (the snapshot does not hold what orders were paid).
+  const onCommitted = input.orderId ? undefined : keepSnapshotAfter(db, statements, merchant.id, input.memberId);
+  return { write, statements, status: 201, onFailure: conflictIsRace, onCommitted };
 }
 
 interface RedemptionRow {

@@ -10,6 +10,7 @@ import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { classifyBatchError } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
+import { forgetMemberState } from "../platform/member-state";
 import { decodeCursor, isNumber, isString, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
 import { RaceError, retryOnRace } from "../platform/write";
@@ -172,6 +173,7 @@ export async function assignTier(
     throw new ApiError("unprocessable", "until is not in the future.", [{ path: "until", message: "must be in the future" }]);
   const key = sql`merchant_id = ${scope.merchant.id} AND id = ${memberId}`;
   const detail = until === null ? input.reason : `${input.reason} (until ${toIso(until)})`;
+  forgetMemberState(scope.merchant.id, memberId);
   const [, updated] = await scope.db.batch([
     prepare(
       scope.db,

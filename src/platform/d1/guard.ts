@@ -14,6 +14,10 @@ export const GUARD = {
   /** A running total would pass MAX_TOTAL. */
   totalLimit: "total_limit",
   ledgerInconsistent: "ledger_inconsistent",
+  /** A speculative checkout's snapshot no longer matches (earning/member-snapshot.ts): plan again from a read. */
+  stale: "stale",
+  /** The API key a request was authenticated with from the isolate's cache was revoked meanwhile. */
+  keyRevoked: "key_revoked",
 } as const;
 
 /**

@@ -1,0 +1,83 @@
+/**
+ * Speculative checkout. The write batch of an order ends by reading the member side of the checkout (member
+ * row and stamps, as the checkout read renders them) and this isolate keeps that text. The member's next
+ * order through this isolate skips the read round trip: it is planned from the snapshot and the cached
+ * configuration, and its batch starts with a guard that renders the same member side, the configuration
+ * version and what points paid of the order again, and aborts unless they are exactly what the plan used.
+ * An aborted speculation is planned again from a fresh read, so a stale snapshot costs a round trip, never a
+ * wrong award.
+ *
+ * Only configurations without limited rules speculate: rule usage depends on the order's own periods.
+ */
+import { GUARD, guardSql } from "../platform/d1/guard";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
+import { keepMemberState, takeMemberState } from "../platform/member-state";
+import { memberSideSql, paidSql } from "./checkout-read";
+
+/** The member side as text, exactly as SQL rendered it. */
+export interface MemberSnapshot {
+  member: string;
+  stamps: string;
+}
+
+/** A checkout planned from a snapshot: what its batch must find unchanged. */
+export interface Speculation {
+  version: number;
+  snapshot: MemberSnapshot;
+}
+
+/**
+ * The member's snapshot, removed from the isolate: a concurrent order of the same member reads afresh instead
+ * of speculating on a snapshot this order is about to make stale. The order's batch keeps the next one.
+ */
+export function takeSnapshot(merchantId: string, memberId: string): MemberSnapshot | undefined {
+  return takeMemberState<MemberSnapshot>(merchantId, memberId);
+}
+
+function rememberSnapshot(merchantId: string, memberId: string, snapshot: MemberSnapshot): void {
+  keepMemberState(merchantId, memberId, snapshot);
+}
+
+/** The member side as a batch's read after its writes. */
+function snapshotSql(merchantId: string, memberId: string): Sql {
+  const side = memberSideSql(sql`${merchantId}`, memberId);
+  return sql`SELECT ${side.member} AS member, ${side.stamps} AS stamps`;
+}
+
+/** A snapshot row as the batch returned it (null when the member was not there). */
+function snapshotFromRow(row: { member: string | null; stamps: string } | undefined): MemberSnapshot | undefined {
+  return row?.member ? { member: row.member, stamps: row.stamps } : undefined;
+}
+
+/**
+ * Reads the member side after the batch's writes, just before its last statement (the reply), and returns the
+ * commitWrite `onCommitted` that keeps it for the member's next order. Used by the writes a checkout makes
+ * (orders, redemptions, refunds), so "redeem, then post the order" still speculates.
+ */
+export function keepSnapshotAfter(
+  db: D1Database,
+  statements: D1PreparedStatement[],
+  merchantId: string,
+  memberId: string,
+): (results: D1Result[]) => void {
+  statements.splice(-1, 0, prepare(db, snapshotSql(merchantId, memberId)));
+  return (results) => {
+    const kept = snapshotFromRow(results.at(-2)?.results[0] as { member: string | null; stamps: string } | undefined);
+    if (kept) rememberSnapshot(merchantId, memberId, kept);
+  };
+}
+
+/**
+ * The first statement of a speculative order's batch: aborts with GUARD.stale when the configuration
+ * version or the member side moved since the snapshot, or when captured redemptions paid part of the order.
+ */
+export function speculationGuardSql(merchantId: string, memberId: string, orderId: string, speculation: Speculation): Sql {
+  const m = sql`${merchantId}`;
+  const side = memberSideSql(m, memberId);
+  const { version, snapshot } = speculation;
+  return guardSql(
+    GUARD.stale,
+    sql`(SELECT config_version FROM merchants WHERE id = ${merchantId}) IS NOT ${version}
+      OR ${side.member} IS NOT ${snapshot.member} OR ${side.stamps} IS NOT ${snapshot.stamps} OR ${paidSql(m, orderId)} <> 0`,
+  );
+}

@@ -1,0 +1,144 @@
+/**
+ * Speculative checkout (earning/member-snapshot.ts): once this isolate has seen a member at the end of a
+ * write, the member's next order skips the read round trip and is planned from that snapshot; its batch checks
+ * the key, the configuration version, the member side and what points paid of the order, and anything that
+ * moved sends the order back to a read. Changes "made by another isolate" are made here with SQL on D1
+ * directly, which this isolate cannot see.
+ */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { BASE_RULE, call, createMerchant, createRule, member, type TestMerchant, uid } from "./support/api";
+import { sendCounting } from "./support/d1-trips";
+
+function order(m: TestMerchant, body: { orderId: string; memberId: string; amount: number }, key = uid("k")) {
+  return sendCounting(
+    new Request("http://engine.test/v1/orders", {
+      method: "POST",
+      headers: { authorization: `Bearer ${m.checkout}`, "content-type": "application/json", "idempotency-key": key },
+      body: JSON.stringify({ ...body, currency: "CNY" }),
+    }),
+  );
+}
+
+const sqlOn = (query: string, ...params: unknown[]) =>
+  env.DB.prepare(query)
+    .bind(...params)
+    .run();
+
+describe("speculative checkout", () => {
+  it("a member's next order is one round trip and earns what a read would give", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    const first = await order(m, { orderId: uid("o"), memberId: "spec", amount: 1000 });
+    expect([first.status, first.trips, first.body.pointsEarned]).toEqual([201, 2, 10]);
+    for (let i = 0; i < 3; i++) {
+      const next = await order(m, { orderId: uid("o"), memberId: "spec", amount: 2500 });
+      expect([next.status, next.trips, next.body.pointsEarned]).toEqual([201, 1, 25]);
+    }
+    expect((await member(m, "spec")).balance).toBe(85);
+  });
+
+  it("a member changed by another isolate is planned again from a read, earning what the new state gives", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await createRule(m, {
+      id: "vip",
+      name: "vip",
+      conditions: { expression: "member.attributes.vip == true" },
+      effect: { kind: "fixed", points: 500 },
+    });
+    expect((await order(m, { orderId: uid("o"), memberId: "moved", amount: 1000 })).body.pointsEarned).toBe(10);
+    await sqlOn(`UPDATE members SET attributes = '{"vip":true}' WHERE merchant_id = ? AND id = 'moved'`, m.id);
+    // The speculative batch aborts on its guard (1), the order is read (2) and written (3) at the new state.
+    const next = await order(m, { orderId: uid("o"), memberId: "moved", amount: 1000 });
+    expect([next.status, next.trips, next.body.pointsEarned]).toEqual([201, 3, 510]);
+    // A rule changed elsewhere moves the configuration version: read again, never planned on stale rules.
+    await sqlOn(`UPDATE rules SET active = 0 WHERE merchant_id = ? AND id = 'vip'`, m.id);
+    await sqlOn(`UPDATE merchants SET config_version = config_version + 1 WHERE id = ?`, m.id);
+    const after = await order(m, { orderId: uid("o"), memberId: "moved", amount: 1000 });
+    expect([after.status, after.trips, after.body.pointsEarned]).toEqual([201, 3, 10]);
+  });
+
+  it("points paid toward the order elsewhere are seen: the order earns on the money part only", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await order(m, { orderId: uid("o"), memberId: "payer", amount: 1_000_000 });
+    await sqlOn(
+      `INSERT INTO redemptions (id, merchant_id, member_id, points, value, asset, status, order_id, created_at, updated_at)
+       VALUES (?, ?, 'payer', 4000, 4000, 'points', 'captured', 'paid-order', 1, 1)`,
+      uid("rd"),
+      m.id,
+    );
+    const paid = await order(m, { orderId: "paid-order", memberId: "payer", amount: 10_000 });
+    expect([paid.status, paid.trips, paid.body.pointsEarned]).toEqual([201, 3, 60]);
+  });
+
+  it("a redemption for the order at checkout sends the order to a read; one without an order keeps the snapshot", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await order(m, { orderId: uid("o"), memberId: "checkout", amount: 1_000_000 });
+    const redeem = (body: Record<string, unknown>) =>
+      sendCounting(
+        new Request("http://engine.test/v1/redemptions", {
+          method: "POST",
+          headers: { authorization: `Bearer ${m.checkout}`, "content-type": "application/json", "idempotency-key": uid("rd") },
+          body: JSON.stringify({ memberId: "checkout", ...body }),
+        }),
+      );
+    expect((await redeem({ points: 100 })).status).toBe(201);
+    const kept = await order(m, { orderId: uid("o"), memberId: "checkout", amount: 1000 });
+    expect([kept.status, kept.trips, kept.body.pointsEarned]).toEqual([201, 1, 10]);
+    expect((await redeem({ points: 4000, orderId: "mixed" })).status).toBe(201);
+    const mixed = await order(m, { orderId: "mixed", memberId: "checkout", amount: 10_000 });
+    expect([mixed.status, mixed.trips, mixed.body.pointsEarned]).toEqual([201, 2, 60]);
+  });
+
+  it("a key revoked by another isolate is refused in the batch: 401 and nothing written", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await order(m, { orderId: uid("o"), memberId: "revoked", amount: 1000 });
+    await sqlOn(`UPDATE api_keys SET revoked_at = 1 WHERE merchant_id = ? AND scope = 'checkout'`, m.id);
+    const refused = await order(m, { orderId: "after-revoke", memberId: "revoked", amount: 1000 });
+    expect([refused.status, refused.trips, refused.body.code, refused.body.detail]).toEqual([
+      401,
+      1,
+      "unauthorized",
+      "The API key has been revoked.",
+    ]);
+    expect(refused.headers.get("www-authenticate")).toContain("Bearer");
+    expect((await call("GET", "/v1/orders/after-revoke", { token: m.admin })).status).toBe(404);
+    expect((await member(m, "revoked")).balance).toBe(10);
+  });
+
+  it("replays, reused keys and reposted orders answer as they do after a read", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await order(m, { orderId: uid("o"), memberId: "twice", amount: 1000 });
+    const key = uid("k");
+    const body = { orderId: "once", memberId: "twice", amount: 2000 };
+    const posted = await order(m, body, key);
+    expect([posted.status, posted.trips]).toEqual([201, 1]);
+    await order(m, { orderId: uid("o"), memberId: "twice", amount: 1000 });
+    const replay = await order(m, body, key);
+    expect([replay.status, replay.headers.get("idempotent-replayed")]).toEqual([201, "true"]);
+    expect(replay.body).toEqual(posted.body);
+    await order(m, { orderId: uid("o"), memberId: "twice", amount: 1000 });
+    const reused = await order(m, { ...body, orderId: "other" }, key);
+    expect([reused.status, reused.body.code]).toEqual([409, "idempotency_key_reused"]);
+    await order(m, { orderId: uid("o"), memberId: "twice", amount: 1000 });
+    const reposted = await order(m, body);
+    expect([reposted.status, reposted.body.code]).toEqual([409, "conflict"]);
+    expect((await member(m, "twice")).balance).toBe(10 + 20 + 10 + 10 + 10);
+  });
+
+  it("concurrent orders of one member: one speculates, the others read; every award lands once", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await order(m, { orderId: uid("o"), memberId: "burst", amount: 1000 });
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, () => order(m, { orderId: uid("o"), memberId: "burst", amount: 1000 })),
+    );
+    expect(replies.map((r) => r.status)).toEqual(Array(8).fill(201));
+    expect((await member(m, "burst")).balance).toBe(90);
+  });
+});
