@@ -9,8 +9,7 @@
  *
  * Only configurations without limited rules speculate: rule usage depends on the order's own periods.
  */
-import { GUARD, guardSql } from "../platform/d1/guard";
-import { prepare, type Sql, sql } from "../platform/d1/sql";
+import { type Sql, sql } from "../platform/d1/sql";
 import { keepMemberState, takeMemberState } from "../platform/member-state";
 import { memberSideSql, paidSql } from "./checkout-read";
 
@@ -38,46 +37,34 @@ function rememberSnapshot(merchantId: string, memberId: string, snapshot: Member
   keepMemberState(merchantId, memberId, snapshot);
 }
 
-/** The member side as a batch's read after its writes. */
-function snapshotSql(merchantId: string, memberId: string): Sql {
-  const side = memberSideSql(sql`${merchantId}`, memberId);
-  return sql`SELECT ${side.member} AS member, ${side.stamps} AS stamps`;
-}
-
-/** A snapshot row as the batch returned it (null when the member was not there). */
-function snapshotFromRow(row: { member: string | null; stamps: string } | undefined): MemberSnapshot | undefined {
-  return row?.member ? { member: row.member, stamps: row.stamps } : undefined;
-}
+/** A batch's reply row with the snapshot columns (null member when the member was not there). */
+type SnapshotRow = { member?: string | null; stamps?: string };
 
 /**
- * Reads the member side after the batch's writes, just before its last statement (the reply), and returns the
- * commitWrite `onCommitted` that keeps it for the member's next order. Used by the writes a checkout makes
- * (orders, redemptions, refunds), so "redeem, then post the order" still speculates.
+ * The columns a write batch's reply statement adds (IdempotentWrite.finishSql's `also`) to return the member
+ * side after its writes, and the commitWrite `onCommitted` that keeps it for the member's next order. Used by
+ * the writes of a checkout (orders, redemptions, refunds), so "redeem, then post the order" still speculates.
  */
-export function keepSnapshotAfter(
-  db: D1Database,
-  statements: D1PreparedStatement[],
-  merchantId: string,
-  memberId: string,
-): (results: D1Result[]) => void {
-  statements.splice(-1, 0, prepare(db, snapshotSql(merchantId, memberId)));
-  return (results) => {
-    const kept = snapshotFromRow(results.at(-2)?.results[0] as { member: string | null; stamps: string } | undefined);
-    if (kept) rememberSnapshot(merchantId, memberId, kept);
+export function snapshotAfter(merchantId: string, memberId: string) {
+  const side = memberSideSql(sql`${merchantId}`, memberId);
+  return {
+    columns: sql`, ${side.member} AS member, ${side.stamps} AS stamps`,
+    keep(results: D1Result[]): void {
+      const row = results.at(-1)?.results[0] as SnapshotRow | undefined;
+      if (row?.member && row.stamps !== undefined)
+        rememberSnapshot(merchantId, memberId, { member: row.member, stamps: row.stamps });
+    },
   };
 }
 
 /**
- * The first statement of a speculative order's batch: aborts with GUARD.stale when the configuration
- * version or the member side moved since the snapshot, or when captured redemptions paid part of the order.
+ * Holds when a speculative order's snapshot is stale: the configuration version or the member side moved
+ * since, or captured redemptions paid part of the order. Its batch starts with a guard on it (GUARD.stale).
  */
-export function speculationGuardSql(merchantId: string, memberId: string, orderId: string, speculation: Speculation): Sql {
+export function speculationStaleSql(merchantId: string, memberId: string, orderId: string, speculation: Speculation): Sql {
   const m = sql`${merchantId}`;
   const side = memberSideSql(m, memberId);
   const { version, snapshot } = speculation;
-  return guardSql(
-    GUARD.stale,
-    sql`(SELECT config_version FROM merchants WHERE id = ${merchantId}) IS NOT ${version}
-      OR ${side.member} IS NOT ${snapshot.member} OR ${side.stamps} IS NOT ${snapshot.stamps} OR ${paidSql(m, orderId)} <> 0`,
-  );
+  return sql`(SELECT config_version FROM merchants WHERE id = ${merchantId}) IS NOT ${version}
+      OR ${side.member} IS NOT ${snapshot.member} OR ${side.stamps} IS NOT ${snapshot.stamps} OR ${paidSql(m, orderId)} <> 0`;
 }

@@ -15,7 +15,7 @@ import { and, sql as drizzleSql, eq } from "drizzle-orm";
 import { activityKeys } from "../activity/periods";
 import { activitySql } from "../activity/statements";
 import { orders, refunds } from "../db/schema";
-import { keepSnapshotAfter } from "../earning/member-snapshot";
+import { snapshotAfter } from "../earning/member-snapshot";
 import { parseStampRecords, planStampTakeBack, type StampTakeBack, serializeStampRecords } from "../earning/stamp-take-back";
 import type { OrderItem } from "../earning/types";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
@@ -107,9 +107,10 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
   // The referee's first order refunded below the referral's minimum: void or claw back (checked against the status read).
   const netAfter = order.amount - order.refundedAmount - plan.amount;
   const referralStatements = referralRefundStatements(scope.db, referral, netAfter, { orderId, refundId: input.refundId, at });
-  const statements = refundStatements(scope.db, write, { order, input, plan: planned, due, at, periods });
+  // The member side after the refund, kept for the member's next order (earning/member-snapshot.ts).
+  const snapshot = snapshotAfter(order.merchantId, order.memberId);
+  const statements = refundStatements(scope.db, write, { order, input, plan: planned, due, at, periods, also: snapshot.columns });
   statements.splice(-1, 0, ...referralStatements);
-  const keep = keepSnapshotAfter(scope.db, statements, order.merchantId, order.memberId);
   return commitWrite(
     scope.db,
     write,
@@ -120,7 +121,7 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
       if (failure.kind === "unique" && failure.table === "refunds")
         throw new ApiError("conflict", `Refund ${input.refundId} of order ${orderId} already exists.`);
     },
-    keep,
+    snapshot.keep,
   );
 }
 
@@ -158,7 +159,15 @@ async function readRefund(scope: RequestScope, orderId: string, refundId: string
 function refundStatements(
   db: D1Database,
   write: IdempotentWrite,
-  refund: { order: OrderRow; input: RefundInput; plan: PlannedRefund; due: SettleInput; at: number; periods: Sql[] },
+  refund: {
+    order: OrderRow;
+    input: RefundInput;
+    plan: PlannedRefund;
+    due: SettleInput;
+    at: number;
+    periods: Sql[];
+    also: Sql;
+  },
 ): D1PreparedStatement[] {
   const { order, input, plan, at } = refund;
   const ledger = () => new LedgerWriter(db, order.merchantId, order.memberId, at);
@@ -202,6 +211,7 @@ function refundStatements(
          'pointsReversed', ${taken}, 'pointsAlreadyExpired', ${excusedNow},
          'stampsTakenBack', json(${JSON.stringify(plan.stampsTakenBack)}), 'member', ${sql.raw(MEMBER_JSON_SQL)})
        FROM members m WHERE m.merchant_id = ${order.merchantId} AND m.id = ${order.memberId}`,
+      refund.also,
     ),
   ];
 }

@@ -5,14 +5,14 @@
  */
 import { activitySql } from "../activity/statements";
 import { type CheckoutContext, checkOrder, loadCheckoutContext } from "../earning/checkout-context";
-import { keepSnapshotAfter, speculationGuardSql } from "../earning/member-snapshot";
+import { snapshotAfter, speculationStaleSql } from "../earning/member-snapshot";
 import type { OrderInput } from "../earning/schemas";
 import { serializeStampRecords } from "../earning/stamp-take-back";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
 import { now } from "../platform/clock";
 import { GUARD, guardSql } from "../platform/d1/guard";
-import { prepare, sql } from "../platform/d1/sql";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { ApiError } from "../platform/errors";
 import { IdempotentWrite } from "../platform/idempotency";
 import { newId } from "../platform/ids";
@@ -54,12 +54,12 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
     throw orderConflict(input.orderId);
   }
   const plan = planOrder(input, occurredAt, ctx, merchant.timezone, at);
+  // The member side after the order, kept for the member's next order (member-snapshot.ts).
+  const snapshot = speculates(ctx) ? snapshotAfter(merchant.id, input.memberId) : undefined;
   const statements = [
     ...speculationChecks(scope, input, ctx),
-    ...orderStatements(scope, write, { input, occurredAt, plan, ladder: ctx.ladder }),
+    ...orderStatements(scope, write, { input, occurredAt, plan, ladder: ctx.ladder, also: snapshot?.columns }),
   ];
-  // The member side after the order, kept for the member's next order (member-snapshot.ts).
-  const keep = speculates(ctx) ? keepSnapshotAfter(scope.db, statements, merchant.id, input.memberId) : undefined;
   return commitWrite(
     scope.db,
     write,
@@ -70,20 +70,28 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
       if (failure.kind === "guard" && failure.reason === GUARD.conflict) throw new RaceError(RACE);
       if (failure.kind === "guard" && failure.reason === GUARD.stale) throw new RaceError(RACE);
     },
-    keep,
+    snapshot?.keep,
   );
 }
 
 /**
- * A key authenticated from the isolate's cache is checked first; an order planned from the member's
- * snapshot then checks the snapshot. Either failing aborts the batch before it writes.
+ * One guard first: a key authenticated from the isolate's cache must still be active (else 401), and an
+ * order planned from the member's snapshot must find it unchanged (else it is planned again from a read).
  */
 function speculationChecks(scope: RequestScope, input: OrderInput, ctx: CheckoutContext): D1PreparedStatement[] {
-  const checks: D1PreparedStatement[] = [];
-  if (scope.keyCheck) checks.push(prepare(scope.db, scope.keyCheck));
-  if (ctx.speculation)
-    checks.push(prepare(scope.db, speculationGuardSql(scope.merchant.id, input.memberId, input.orderId, ctx.speculation)));
-  return checks;
+  const revoked = scope.keyRevoked;
+  const stale = ctx.speculation
+    ? speculationStaleSql(scope.merchant.id, input.memberId, input.orderId, ctx.speculation)
+    : undefined;
+  if (revoked && stale)
+    return [
+      prepare(
+        scope.db,
+        guardSql(sql`CASE WHEN ${revoked} THEN ${GUARD.keyRevoked} ELSE ${GUARD.stale} END`, sql`${revoked} OR ${stale}`),
+      ),
+    ];
+  if (revoked) return [prepare(scope.db, guardSql(GUARD.keyRevoked, revoked))];
+  return stale ? [prepare(scope.db, guardSql(GUARD.stale, stale))] : [];
 }
 
 /** Whether a snapshot can serve the member's next order: only configurations without limited rules speculate. */
@@ -111,7 +119,7 @@ async function freshTierCache(scope: RequestScope, input: OrderInput, ctx: Check
 function orderStatements(
   scope: RequestScope,
   write: IdempotentWrite,
-  order: { input: OrderInput; occurredAt: number; plan: OrderPlan; ladder: Ladder | null },
+  order: { input: OrderInput; occurredAt: number; plan: OrderPlan; ladder: Ladder | null; also: Sql | undefined },
 ): D1PreparedStatement[] {
   const { db, at } = scope;
   const { input, occurredAt, plan, ladder } = order;
@@ -172,6 +180,7 @@ function orderStatements(
       sql`SELECT json_object('orderId', ${input.orderId}, 'memberId', ${input.memberId}, 'pointsEarned', ${plan.pointsEarned},
           'awards', json(${awards}), 'skipped', json(${skipped}), 'member', ${sql.raw(MEMBER_JSON_SQL)})
         FROM members m WHERE m.merchant_id = ${merchantId} AND m.id = ${input.memberId}`,
+      order.also,
     ),
   );
   return statements;

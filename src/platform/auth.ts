@@ -5,13 +5,12 @@
  *
  * A route whose Prefetch can speculate (POST /v1/orders) may skip that round trip: the key's principal comes
  * from this isolate's cache of keys it has authenticated, and the route's write batch starts with
- * keyActiveGuardSql, so a revoked key still fails at once (401), in the batch instead of before it.
+ * a guard on keyRevokedSql, so a revoked key still fails at once (401), in the batch instead of before it.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { now } from "./clock";
 import type { AppEnv, IdempotencyRecord, KeyScope, MerchantRef, Prefetched, Principal } from "./context";
 import { constantTimeEqual, sha256Hex } from "./crypto";
-import { GUARD, guardSql } from "./d1/guard";
 import { prepare, type Sql, sql } from "./d1/sql";
 import { ApiError, KEY_REVOKED } from "./errors";
 import { idempotencyRecordStatement, isIdempotencyKey } from "./idempotency";
@@ -55,8 +54,8 @@ function merchantOf(row: { merchant_id: string; merchant_name: string; currency:
 export type Prefetch = ((c: Context<AppEnv>) => Promise<PrefetchReads> | PrefetchReads) & {
   /**
    * The prefetched results the route can plan from without reading, for the merchant of a key this isolate
-   * has authenticated before; undefined when it must read. Only for routes whose write batch starts with
-   * the request scope's keyCheck and guards everything the results stand for.
+   * has authenticated before; undefined when it must read. Only for routes whose write batch starts with a
+   * guard on the request scope's keyRevoked and on everything the results stand for.
    */
   speculate?: (c: Context<AppEnv>, merchantId: string) => Promise<Prefetched | undefined>;
 };
@@ -72,9 +71,9 @@ function rememberKey(hash: string, principal: KeyPrincipal): void {
   keyPrincipals.set(hash, principal);
 }
 
-/** The first statement of a write batch authenticated from the cache: aborts when the key was revoked. */
-export function keyActiveGuardSql(hash: string): Sql {
-  return guardSql(GUARD.keyRevoked, sql`NOT EXISTS (SELECT 1 FROM api_keys WHERE secret_hash = ${hash} AND revoked_at IS NULL)`);
+/** Holds when the key was revoked: a write batch authenticated from the cache guards on it (GUARD.keyRevoked). */
+export function keyRevokedSql(hash: string): Sql {
+  return sql`NOT EXISTS (SELECT 1 FROM api_keys WHERE secret_hash = ${hash} AND revoked_at IS NULL)`;
 }
 
 /** The cached principal of the key when the route can plan without its read round trip (see Prefetch). */
@@ -92,7 +91,7 @@ async function speculatePrincipal(
   // No stored row is assumed: the batch's insert of the key fails on a stored one and replays it (write.ts).
   if (withKey) c.set("idempotencyRecord", null);
   c.set("prefetched", results);
-  c.set("keyCheck", keyActiveGuardSql(hash));
+  c.set("keyRevoked", keyRevokedSql(hash));
   return principal;
 }
 

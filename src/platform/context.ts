@@ -55,7 +55,7 @@ export interface AppEnv {
     /** Idempotency row fetched with the auth lookup (undefined: not looked up; null: none). */
     idempotencyRecord: IdempotencyRecord | null | undefined;
     idempotency: IdempotencyContext | undefined;
-    /** Set when the key was authenticated from the isolate's cache: the write batch's first statement. */
-    keyCheck: Sql | undefined;
+    /** Set when the key was authenticated from the isolate's cache: holds when the key was revoked since. */
+    keyRevoked: Sql | undefined;
   };
 }

@@ -238,13 +238,15 @@ export class IdempotentWrite {
    * `response`. A concurrent request with the same key fails on the key's primary key here (or earlier, on
    * a unique constraint of the resource), which rolls its whole batch back; see `recordAfterFailure`.
    */
-  finishSql(status: number, body: Sql): D1PreparedStatement {
-    if (!this.context) return prepare(this.db, sql`SELECT (${body}) AS response`);
+  finishSql(status: number, body: Sql, also?: Sql): D1PreparedStatement {
+    // `also`: more columns (", <expr> AS name", ...) the batch's caller reads back; never stored.
+    const more = also ?? sql``;
+    if (!this.context) return prepare(this.db, sql`SELECT (${body}) AS response${more}`);
     const { merchantId, key, requestHash } = this.context;
     return prepare(
       this.db,
       sql`INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
-         VALUES (${merchantId}, ${key}, ${requestHash}, ${status}, (${body}), ${this.at}) RETURNING response`,
+         VALUES (${merchantId}, ${key}, ${requestHash}, ${status}, (${body}), ${this.at}) RETURNING response${more}`,
     );
   }
 

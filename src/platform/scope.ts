@@ -20,10 +20,10 @@ export interface RequestScope {
   /** Reads that rode along with authentication (see Prefetch in auth.ts). */
   prefetched?: Prefetched;
   /**
-   * Set when the key was authenticated from the isolate's cache (a speculating route, see auth.ts): the
-   * guard the write batch must start with, so a revoked key writes nothing.
+   * Set when the key was authenticated from the isolate's cache (a speculating route, see auth.ts): holds
+   * when the key was revoked since. The write batch must start with a guard on it (GUARD.keyRevoked).
    */
-  keyCheck?: Sql;
+  keyRevoked?: Sql;
 }
 
 /** The scope of the current request; a new instant for each call (a retried attempt reads the clock again). */
@@ -37,6 +37,6 @@ export function scopeOf(c: Context<AppEnv>): RequestScope {
     at: now(),
     ...(c.var.idempotency ? { idempotency: c.var.idempotency } : {}),
     ...(c.var.prefetched ? { prefetched: c.var.prefetched } : {}),
-    ...(c.var.keyCheck ? { keyCheck: c.var.keyCheck } : {}),
+    ...(c.var.keyRevoked ? { keyRevoked: c.var.keyRevoked } : {}),
   };
 }

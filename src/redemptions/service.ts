@@ -6,7 +6,7 @@
  */
 import { and, eq } from "drizzle-orm";
 import { redemptions } from "../db/schema";
-import { keepSnapshotAfter } from "../earning/member-snapshot";
+import { snapshotAfter } from "../earning/member-snapshot";
 import { HOLD_TTL_MS } from "../ledger/holds";
 import { isoOrNullSql, MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
@@ -76,10 +76,12 @@ export async function planRedemption(scope: RequestScope, input: RedemptionInput
       created_at, updated_at)
     VALUES (${id}, ${merchant.id}, ${input.memberId}, ${quantity}, ${value}, ${asset}, ${hold ? "held" : "captured"},
       ${input.orderId ?? null}, ${hold ? at + HOLD_TTL_MS : null}, ${at}, ${at})`;
-  const statements = [prepare(db, insert), ...ledger.statements, write.finishSql(201, redemptionJson(merchant.id, id))];
   // Redeeming comes before posting the order at checkout: the order can still plan from a snapshot, unless
   // the redemption pays part of that very order (the snapshot does not hold what orders were paid).
-  const onCommitted = input.orderId ? undefined : keepSnapshotAfter(db, statements, merchant.id, input.memberId);
+  const snapshot = input.orderId ? undefined : snapshotAfter(merchant.id, input.memberId);
+  const reply = write.finishSql(201, redemptionJson(merchant.id, id), snapshot?.columns);
+  const statements = [prepare(db, insert), ...ledger.statements, reply];
+  const onCommitted = snapshot?.keep;
   return { write, statements, status: 201, onFailure: conflictIsRace, onCommitted };
 }
 
