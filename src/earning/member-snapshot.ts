@@ -1,6 +1,7 @@
 /**
- * Speculative checkout. The write batch of an order ends by reading the member side of the checkout (member
- * row and stamps, as the checkout read renders them) and this isolate keeps that text. The member's next
+ * Speculative checkout. The reply statement of an order's (or redemption's, refund's) write batch also
+ * returns the member side of the checkout after the batch (member row and stamps, rendered as the checkout
+ * read renders them) and this isolate keeps that text (platform/member-state.ts). The member's next
  * order through this isolate skips the read round trip: it is planned from the snapshot and the cached
  * configuration, and its batch starts with a guard that renders the same member side, the configuration
  * version and what points paid of the order again, and aborts unless they are exactly what the plan used.

@@ -67,8 +67,9 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
     201,
     (failure) => {
       if (failure.kind === "unique" && failure.table === "orders") throw orderConflict(input.orderId);
-      if (failure.kind === "guard" && failure.reason === GUARD.conflict) throw new RaceError(RACE);
-      if (failure.kind === "guard" && failure.reason === GUARD.stale) throw new RaceError(RACE);
+      // A raced first order or limit, or a stale snapshot (speculation): planned again from a read.
+      if (failure.kind === "guard" && (failure.reason === GUARD.conflict || failure.reason === GUARD.stale))
+        throw new RaceError(RACE);
     },
     snapshot?.keep,
   );
