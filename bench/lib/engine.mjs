@@ -122,7 +122,7 @@ async function bringUp(run, { name, config, persist, vars, logFile, healthPath }
     return { ok: false, reason: `${name} did not become healthy: ${health.reason}. Log tail:\n${tail(logFile, 15)}` };
   }
   run.log(`${name} ready on ${base} (${(health.ms / 1000).toFixed(1)} s after start)`);
-  return { ok: true, base, args };
+  return { ok: true, base, args, pid: server.pid };
 }
 
 /**

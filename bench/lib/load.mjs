@@ -19,13 +19,15 @@ export const nextSequence = () => sequence++;
  * @param {Record<string,string>} [o.headers] sent with every request
  * @param {(n: number) => RequestSpec} o.make
  * @param {number} [o.maxSamples] non-2xx responses kept, with the request that got them
+ * @param {() => number | null} [o.cpu] the server's CPU used so far (ms), read before and after the run
  * @returns {Promise<RoundResult>}
  */
-export function measure({ url, connections, duration, headers = {}, make, maxSamples = 3 }) {
+export function measure({ url, connections, duration, headers = {}, make, maxSamples = 3, cpu = () => null }) {
   /** @type {Sample[]} */
   const samples = []; // first few non-2xx responses, with the request that got them
   /** @type {number[]} */
   const latencies = []; // every response time in ms, so rounds can be merged exactly
+  const cpuBefore = cpu();
   return new Promise((resolve, reject) => {
     const tracker = autocannon(
       {
@@ -59,6 +61,7 @@ export function measure({ url, connections, duration, headers = {}, make, maxSam
       },
       (err, result) => {
         if (err) return reject(err);
+        const cpuAfter = cpu();
         const ok = result["2xx"] ?? 0;
         resolve({
           connections,
@@ -71,6 +74,7 @@ export function measure({ url, connections, duration, headers = {}, make, maxSam
           statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([k, v]) => [k, v.count])),
           samples,
           latencies,
+          cpuMs: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
         });
       },
     );
@@ -124,6 +128,10 @@ export function combine(rounds) {
     timeouts: sum("timeouts"),
     statusCodes,
     samples: rounds.flatMap((r) => r.samples).slice(0, 3),
+    cpuPerRequest:
+      rounds.every((r) => r.cpuMs !== null) && sum("total") > 0
+        ? rounds.reduce((acc, r) => acc + (r.cpuMs ?? 0), 0) / sum("total")
+        : null,
   };
 }
 

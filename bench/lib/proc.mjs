@@ -221,3 +221,33 @@ export function tail(file, lines = 30) {
     return "";
   }
 }
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time (user + system, ms) used so far by every process of a process group: a `wrangler dev` server
+ * is one group (wrangler and its workerd processes). null where /proc cannot be read (not Linux).
+ * @param {number} group the group leader's pid
+ * @returns {number | null}
+ */
+export function groupCpuMs(group) {
+  /** @type {string[]} */
+  let entries;
+  try {
+    entries = fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return null;
+  }
+  let ticks = 0;
+  for (const pid of entries) {
+    try {
+      // Fields after the command name: state ppid pgrp ... utime (12th) stime (13th).
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      if (Number(fields[2]) === group) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      /* the process ended meanwhile */
+    }
+  }
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}

@@ -79,7 +79,7 @@ export interface D1Cost {
   queries: number;
 }
 
-export type Server = { ok: true; base: string; args: string[] } | { ok: false; reason: string };
+export type Server = { ok: true; base: string; args: string[]; pid: number } | { ok: false; reason: string };
 
 export interface Servers {
   baseline: Server;
@@ -140,6 +140,8 @@ export interface RoundResult {
   statusCodes: Record<string, number>;
   samples: Sample[];
   latencies: number[];
+  /** CPU (ms) the server's processes used during the round, null when not readable. */
+  cpuMs: number | null;
 }
 
 /** The rounds of one operation at one connection count, merged. */
@@ -159,6 +161,8 @@ export interface LoadResult {
   timeouts: number;
   statusCodes: Record<string, number>;
   samples: Sample[];
+  /** Server CPU (ms, all its processes) per response, over every round; null when not readable. */
+  cpuPerRequest: number | null;
 }
 
 /** A figure that was not measured, and why. */

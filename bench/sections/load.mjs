@@ -5,6 +5,7 @@
 import { measured, ms, n0, pct, table, times } from "../lib/format.mjs";
 import { call, describe, is2xx } from "../lib/http.mjs";
 import { combine, measure, nextSequence, rpsRatio } from "../lib/load.mjs";
+import { groupCpuMs } from "../lib/proc.mjs";
 import { RESTARTED } from "../lib/seed.mjs";
 import { memberId, orderBody } from "../lib/workload.mjs";
 
@@ -195,6 +196,7 @@ export async function measureLoad(run, servers, seed) {
     for (const c of cfg.connections) if (available[op.id]) results[op.id][c] = { na: String(available[op.id]) };
   const live = ops.filter((op) => !available[op.id]);
   const urlOf = (/** @type {LoadOp} */ op) => /** @type {{ base: string }} */ (servers[op.target]).base;
+  const cpuOf = (/** @type {LoadOp} */ op) => () => groupCpuMs(/** @type {{ pid: number }} */ (servers[op.target]).pid);
   /** @type {(op: LoadOp) => Record<string, string>} */
   const headersFor = (op) => (op.target === "engine" ? { authorization: `Bearer ${seed?.checkout}` } : {});
 
@@ -221,7 +223,14 @@ export async function measureLoad(run, servers, seed) {
     for (let round = 0; round < cfg.rounds; round++) {
       for (const op of live) {
         rounds[op.id]?.push(
-          await measure({ url: urlOf(op), connections, duration: roundDuration, headers: headersFor(op), make: op.make }),
+          await measure({
+            url: urlOf(op),
+            connections,
+            duration: roundDuration,
+            headers: headersFor(op),
+            make: op.make,
+            cpu: cpuOf(op),
+          }),
         );
       }
     }
@@ -245,7 +254,7 @@ export async function measureLoad(run, servers, seed) {
 function loadRow(cfg, { results }, op, c) {
   const r = results[op.id][c];
   if (!measured(r)) {
-    return [op.label, c, `n/a (${r?.na ?? "not run"})`, "", "", "", "", "", "", ...(cfg.rounds > 1 ? [""] : [])];
+    return [op.label, c, `n/a (${r?.na ?? "not run"})`, "", "", "", "", "", "", "", "", ...(cfg.rounds > 1 ? [""] : [])];
   }
   const b = op.vs ? results[op.vs][c] : null;
   const codes = Object.entries(r.statusCodes)
@@ -262,6 +271,8 @@ function loadRow(cfg, { results }, op, c) {
     r.errors + (r.timeouts ? ` (${r.timeouts} timeouts)` : ""),
     measured(b) ? pct(rpsRatio(r, b)) : op.vs ? "n/a" : "-",
     measured(b) ? times(/** @type {number} */ (r.p99) / /** @type {number} */ (b.p99)) : op.vs ? "n/a" : "-",
+    r.cpuPerRequest === null ? "n/a" : r.cpuPerRequest.toFixed(2),
+    measured(b) && r.cpuPerRequest && b.cpuPerRequest ? pct(b.cpuPerRequest / r.cpuPerRequest) : op.vs ? "n/a" : "-",
     ...(cfg.rounds > 1 ? [r.roundRps.map((x) => n0(x)).join(" / ")] : []),
   ];
 }
@@ -276,6 +287,7 @@ export function renderLoad(cfg, load) {
   // biome-ignore format: the table's header reads best on one line per group
   const head = [
     "Operation", "Conns", "req/s (2xx)", "p50 ms", "p99 ms", "non-2xx", "errors", "req/s vs baseline", "p99 vs baseline",
+    "server CPU ms/req", "CPU vs baseline",
     ...(several ? ["req/s per round"] : []),
   ];
   return [
@@ -287,6 +299,11 @@ export function renderLoad(cfg, load) {
       (several
         ? `Each row is ${cfg.rounds} rounds of ${(cfg.duration / cfg.rounds).toFixed(1)} s; the rounds of all operations alternate, and percentiles are over every response of every round.`
         : `Each row is one run of ${cfg.duration} s, after an unrecorded warm-up.`),
+    "",
+    "Server CPU is the CPU time the server's `wrangler dev` process group (wrangler and workerd) used during " +
+      "the row's rounds, per response, read from /proc. A local server runs its requests on one thread, so " +
+      'this is steadier than req/s when the machine is shared; "CPU vs baseline" is the baseline\'s CPU per ' +
+      "request over the engine's: the throughput ratio CPU alone would allow.",
     "",
     table(
       head,
