@@ -131,7 +131,7 @@ describe("speculative checkout", () => {
     expect((await member(m, "twice")).balance).toBe(10 + 20 + 10 + 10 + 10);
   });
 
-  it("concurrent orders of one member: one speculates, the others read; every award lands once", async () => {
+  it("concurrent orders of one member all land, each once, whichever of them plans from the snapshot", async () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);
     await order(m, { orderId: uid("o"), memberId: "burst", amount: 1000 });

@@ -48,7 +48,7 @@ export interface CheckoutContext {
   stampCards: StampCard[];
   orderExists: boolean;
   /** Set when planned from the isolate's member snapshot: the write batch must start with its guard. */
-  speculation?: Speculation | null;
+  speculation?: Speculation;
 }
 
 /** The isolate cache entry the read may use, and which member-side reads its configuration needs. */
@@ -59,7 +59,7 @@ function cacheRef(key: string | null): CheckoutCacheRef {
   return {
     key,
     known,
-    needsUsage: config.ruleSet.rules.some((rule) => rule.limits !== null),
+    needsUsage: config.ruleSet.limited,
     needsStamps: config.stampCards.length > 0,
   };
 }
@@ -127,10 +127,9 @@ function contextFrom(row: CheckoutRow | undefined): CheckoutContext | undefined 
     ),
     paidWithPoints: Number(row.paid),
     orderExists: Boolean(row.orderExists),
-    speculation:
-      row.speculative && row.member !== null
-        ? { version: row.version, snapshot: { member: row.member, stamps: row.stamps } }
-        : null,
+    ...(row.speculative && row.member !== null
+      ? { speculation: { version: row.version, snapshot: { member: row.member, stamps: row.stamps } } }
+      : {}),
   };
 }
 

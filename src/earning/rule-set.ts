@@ -28,6 +28,11 @@ export interface RuleSet {
   readonly compiled: readonly CompiledRule[];
   /** Whether two rules share an id (never for stored rules; possible in lists given directly). */
   readonly duplicateIds: boolean;
+  /**
+   * Whether some rule has limits: each order then reads the rule usage of its own periods, so such a
+   * configuration is never planned from a member snapshot (member-snapshot.ts).
+   */
+  readonly limited: boolean;
 }
 
 export function byPriority(a: Rule, b: Rule): number {
@@ -65,7 +70,8 @@ export function compileRule(rule: Rule): CompiledRule {
 export function compileRules(rules: readonly Rule[]): RuleSet {
   const sorted = [...rules].sort(byPriority);
   const duplicateIds = new Set(sorted.map((r) => r.id)).size !== sorted.length;
-  return { rules: sorted, compiled: sorted.map(compileRule), duplicateIds };
+  const limited = sorted.some((rule) => rule.limits != null);
+  return { rules: sorted, compiled: sorted.map(compileRule), duplicateIds, limited };
 }
 
 /** Rule sets pass through; plain lists (drafts, tests) are compiled on the spot. */

@@ -55,7 +55,7 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
   }
   const plan = planOrder(input, occurredAt, ctx, merchant.timezone, at);
   // The member side after the order, kept for the member's next order (member-snapshot.ts).
-  const snapshot = speculates(ctx) ? snapshotAfter(merchant.id, input.memberId) : undefined;
+  const snapshot = ctx.ruleSet.limited ? undefined : snapshotAfter(merchant.id, input.memberId);
   const statements = [
     ...speculationChecks(scope, input, ctx),
     ...orderStatements(scope, write, { input, occurredAt, plan, ladder: ctx.ladder, also: snapshot?.columns }),
@@ -84,20 +84,12 @@ function speculationChecks(scope: RequestScope, input: OrderInput, ctx: Checkout
   const stale = ctx.speculation
     ? speculationStaleSql(scope.merchant.id, input.memberId, input.orderId, ctx.speculation)
     : undefined;
-  if (revoked && stale)
-    return [
-      prepare(
-        scope.db,
-        guardSql(sql`CASE WHEN ${revoked} THEN ${GUARD.keyRevoked} ELSE ${GUARD.stale} END`, sql`${revoked} OR ${stale}`),
-      ),
-    ];
+  if (revoked && stale) {
+    const reason = sql`CASE WHEN ${revoked} THEN ${GUARD.keyRevoked} ELSE ${GUARD.stale} END`;
+    return [prepare(scope.db, guardSql(reason, sql`${revoked} OR ${stale}`))];
+  }
   if (revoked) return [prepare(scope.db, guardSql(GUARD.keyRevoked, revoked))];
   return stale ? [prepare(scope.db, guardSql(GUARD.stale, stale))] : [];
-}
-
-/** Whether a snapshot can serve the member's next order: only configurations without limited rules speculate. */
-function speculates(ctx: CheckoutContext): boolean {
-  return !ctx.ruleSet.rules.some((rule) => rule.limits !== null);
 }
 
 /**

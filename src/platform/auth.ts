@@ -83,10 +83,11 @@ async function speculatePrincipal(
   prefetch: Prefetch | undefined,
   withKey: boolean,
 ): Promise<KeyPrincipal | undefined> {
-  const principal = prefetch?.speculate ? keyPrincipals.get(hash) : undefined;
-  if (!principal || !prefetch?.speculate) return undefined;
+  const speculate = prefetch?.speculate;
+  const principal = speculate ? keyPrincipals.get(hash) : undefined;
+  if (!speculate || !principal) return undefined;
   c.set("secretHash", hash);
-  const results = await prefetch.speculate(c, principal.merchant.id);
+  const results = await speculate(c, principal.merchant.id);
   if (!results) return undefined;
   // No stored row is assumed: the batch's insert of the key fails on a stored one and replays it (write.ts).
   if (withKey) c.set("idempotencyRecord", null);
