@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { copyDocsAssets } from "./scripts/docs-assets.mjs";
 
-// wrangler.toml serves the docs UI's files from dist/assets (copied from swagger-ui-dist).
+// The Worker bundles the docs UI's files from dist/docs-ui (copied from swagger-ui-dist).
 copyDocsAssets();
 
 export default defineConfig({

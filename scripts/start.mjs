@@ -4,8 +4,8 @@
  * `npm start`: local engine on the embedded D1.
  * 1. creates .dev.vars from .dev.vars.example when missing (PLATFORM_TOKEN for local use);
  * 2. applies the migrations to the local D1 (.wrangler/state);
- * 3. copies the docs UI's files into dist/assets and starts `wrangler dev` on 127.0.0.1:8787, with
- *    --test-scheduled so the cron jobs can be triggered by hand (curl .../__scheduled);
+ * 3. copies the docs UI's files into dist/docs-ui (the Worker bundles them) and starts `wrangler dev` on
+ *    127.0.0.1:8787, with --test-scheduled so the cron jobs can be triggered by hand (curl .../__scheduled);
  * 4. seeds a demo merchant once (keys kept in .wrangler/demo-merchant.json; a later start reuses them)
  *    and prints its keys as `export NAME=value` lines to paste into a shell, the base URL and the docs URL.
  */

@@ -1,3 +1,4 @@
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call } from "./support/api";
 
@@ -53,6 +54,31 @@ describe("OpenAPI document and docs", () => {
     expect(init.headers.get("content-type")).toContain("javascript");
     expect(init.text).toContain('"/openapi.json"');
     expect(init.text).toContain("validatorUrl: null");
+  });
+
+  it("serves the docs UI's files from the Worker itself, and nothing else under their path", async () => {
+    const page = await call("GET", "/docs");
+    const files = [...page.text.matchAll(/(?:src|href)="(\/docs\/assets\/[^"]+)"/g)].map((m) => m[1] as string);
+    expect(files.sort()).toEqual([
+      "/docs/assets/favicon-32x32.png",
+      "/docs/assets/swagger-ui-bundle.js",
+      "/docs/assets/swagger-ui.css",
+    ]);
+    const types: Record<string, string> = { js: "text/javascript", css: "text/css", png: "image/png" };
+    for (const path of files) {
+      const r = await exports.default.fetch(new Request(`http://engine.test${path}`));
+      const bytes = new Uint8Array(await r.arrayBuffer());
+      expect(r.status, path).toBe(200);
+      expect(r.headers.get("content-type")).toContain(types[path.split(".").pop() as string]);
+      expect(r.headers.get("cache-control")).toBe("public, max-age=86400");
+      expect(bytes.length).toBeGreaterThan(500);
+      if (path.endsWith(".png")) expect([...bytes.slice(1, 4)]).toEqual([0x50, 0x4e, 0x47]); // "PNG"
+    }
+    expect((await call("GET", "/docs/assets/swagger-ui-bundle.js")).text).toContain("SwaggerUIBundle");
+    for (const missing of ["/docs/assets/index.html", "/docs/assets/constructor", "/docs/assets/__proto__"]) {
+      const r = await call("GET", missing);
+      expect([r.status, r.body.code]).toEqual([404, "not_found"]);
+    }
   });
 
   it("answers health without auth", async () => {

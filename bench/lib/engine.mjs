@@ -37,7 +37,7 @@ function snapshotEngine(configFile, dest) {
   for (const entry of [...ENGINE_FILES.slice(1), ".dev.vars"]) {
     if (fs.existsSync(path.join(from, entry))) fs.cpSync(path.join(from, entry), path.join(dest, entry), { recursive: true });
   }
-  withAssetsDir(dest);
+  withDocsFiles(dest);
   return path.join(dest, "wrangler.toml");
 }
 
@@ -54,15 +54,17 @@ function checkoutEngine(ref, dest) {
   const archive = execFileSync("git", ["archive", "--format=tar", ref, ...tracked], { cwd: ROOT, maxBuffer: 256 * 2 ** 20 });
   execFileSync("tar", ["-x", "-C", dest], { input: archive });
   if (fs.existsSync(path.join(ROOT, ".dev.vars"))) fs.copyFileSync(path.join(ROOT, ".dev.vars"), path.join(dest, ".dev.vars"));
-  withAssetsDir(dest);
+  withDocsFiles(dest);
   return path.join(dest, "wrangler.toml");
 }
 
 /**
- * wrangler dev refuses a configured `[assets]` directory that does not exist; the benchmark needs no docs
- * UI, so an empty one will do. @param {string} dest
+ * The docs UI's files the Worker bundles (dist/docs-ui, made by `npm install`), next to the copied sources.
+ * Revisions that still served them as static assets need their `[assets]` directory to exist (wrangler dev
+ * refuses a missing one); the benchmark loads no docs page, so an empty one will do. @param {string} dest
  */
-function withAssetsDir(dest) {
+function withDocsFiles(dest) {
+  fs.cpSync(path.join(ROOT, "dist", "docs-ui"), path.join(dest, "dist", "docs-ui"), { recursive: true });
   fs.mkdirSync(path.join(dest, "dist", "assets"), { recursive: true });
 }
 

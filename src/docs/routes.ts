@@ -1,13 +1,15 @@
 /**
  * The API's self-description: GET /openapi.json (OpenAPI 3.1 from the routes' zod schemas), the docs UI at
- * GET /docs (Swagger UI from the pinned swagger-ui-dist, its files served as static assets under
- * /docs/assets/, nothing loaded from another origin) and GET /health.
+ * GET /docs (Swagger UI from the pinned swagger-ui-dist, its files bundled into the Worker and served
+ * under /docs/assets/, nothing loaded from another origin) and GET /health.
  */
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/context";
+import { ApiError } from "../platform/errors";
 import { jsonResponse, RESPONSE_HEADERS } from "../platform/openapi";
 import { createRouter } from "../platform/router";
 import { API_GUIDE } from "./guide";
+import { DOCS_FILES } from "./ui-files";
 
 export const DOCS_ASSETS = "/docs/assets";
 
@@ -77,6 +79,14 @@ export function documentation(app: OpenAPIHono<AppEnv>): void {
   app.get("/docs", (c) => {
     c.header("content-security-policy", DOCS_CSP);
     return c.html(DOCS_PAGE);
+  });
+  app.get(`${DOCS_ASSETS}/:file`, (c) => {
+    const file = Object.hasOwn(DOCS_FILES, c.req.param("file")) ? DOCS_FILES[c.req.param("file")] : undefined;
+    if (!file) throw new ApiError("not_found", "No such route.");
+    // The files change only with the pinned swagger-ui-dist version, so browsers may keep them a day.
+    c.header("content-type", file.contentType);
+    c.header("cache-control", "public, max-age=86400");
+    return c.body(file.body);
   });
   app.get("/docs/init.js", (c) => {
     c.header("content-type", "text/javascript; charset=utf-8");
