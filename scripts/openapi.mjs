@@ -24,6 +24,9 @@ export async function openApiText() {
     platform: "neutral",
     mainFields: ["module", "main"],
     outfile: bundle,
+    // The docs UI's files (src/docs/ui-files.ts): text as wrangler loads it; the icon as base64 text, since
+    // the document needs no file and esbuild's binary loader needs a newer Node than 20.
+    loader: { ".txt": "text", ".bin": "base64" },
     logLevel: "error",
   });
   try {

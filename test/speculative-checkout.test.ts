@@ -59,6 +59,37 @@ describe("speculative checkout", () => {
     expect([after.status, after.trips, after.body.pointsEarned]).toEqual([201, 3, 10]);
   });
 
+  it("a tier changed or an upgrade brought within reach by another isolate is planned again, at the new rate", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    const ladder = {
+      metric: "spend",
+      window: { kind: "calendar_year" },
+      tiers: [
+        { id: "member", name: "Member", threshold: 0, earnMultiplier: 1 },
+        { id: "gold", name: "Gold", threshold: 100_000, earnMultiplier: 2 },
+      ],
+    };
+    expect((await call("PUT", "/v1/tiers", { token: m.admin, body: ladder })).status).toBe(200);
+    expect((await order(m, { orderId: uid("o"), memberId: "climber", amount: 1000 })).body.pointsEarned).toBe(10);
+    const steady = await order(m, { orderId: uid("o"), memberId: "climber", amount: 1000 });
+    expect([steady.status, steady.trips, steady.body.pointsEarned]).toEqual([201, 1, 10]);
+    // Placed at gold elsewhere: the speculative batch's guard sees the member row moved, and the order earns
+    // at gold's rate. Without that check the plan's rank would be stale and nothing later re-checks it.
+    await sqlOn(`UPDATE members SET tier_id = 'gold' WHERE merchant_id = ? AND id = 'climber'`, m.id);
+    const gold = await order(m, { orderId: uid("o"), memberId: "climber", amount: 1000 });
+    expect([gold.status, gold.trips, gold.body.pointsEarned]).toEqual([201, 3, 20]);
+    // Back to member, with spend elsewhere that puts gold one order away: the next order is planned again and
+    // upgrades the member, with a history row naming it.
+    await sqlOn(`UPDATE members SET tier_id = 'member', tier_spend = 99500 WHERE merchant_id = ? AND id = 'climber'`, m.id);
+    const upgrade = await order(m, { orderId: uid("o"), memberId: "climber", amount: 1000 });
+    expect([upgrade.status, upgrade.trips]).toEqual([201, 3]);
+    const history = await call("GET", "/v1/members/climber/tier/history", { token: m.admin });
+    expect(history.body.data[0]).toMatchObject({ to: "gold", reason: "upgrade" });
+    const after = await order(m, { orderId: uid("o"), memberId: "climber", amount: 1000 });
+    expect([after.status, after.trips, after.body.pointsEarned]).toEqual([201, 1, 20]);
+  });
+
   it("points paid toward the order elsewhere are seen: the order earns on the money part only", async () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);

@@ -58,7 +58,10 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
   const snapshot = ctx.ruleSet.limited ? undefined : snapshotAfter(merchant.id, input.memberId);
   const statements = [
     ...speculationChecks(scope, input, ctx),
-    ...orderStatements(scope, write, { input, occurredAt, plan, ladder: ctx.ladder, also: snapshot?.columns }),
+    ...orderStatements(scope, write, {
+      ...{ input, occurredAt, plan, ladder: ctx.ladder, also: snapshot?.columns },
+      verified: ctx.speculation !== undefined,
+    }),
   ];
   return commitWrite(
     scope.db,
@@ -108,14 +111,25 @@ async function freshTierCache(scope: RequestScope, input: OrderInput, ctx: Check
   return loadCheckoutContext(fresh, input);
 }
 
-/** The write batch: enrol, record the order, re-check a raced first order, settle, credit, store the reply. */
+/**
+ * The write batch: enrol, record the order, re-check a raced first order, settle, credit, store the reply.
+ * `verified`: the batch starts with the speculation guard, which found the member row (order count, tier
+ * and its metric cache included) exactly as planned, so the later guards on those columns are left out.
+ */
 function orderStatements(
   scope: RequestScope,
   write: IdempotentWrite,
-  order: { input: OrderInput; occurredAt: number; plan: OrderPlan; ladder: Ladder | null; also: Sql | undefined },
+  order: {
+    input: OrderInput;
+    occurredAt: number;
+    plan: OrderPlan;
+    ladder: Ladder | null;
+    also: Sql | undefined;
+    verified: boolean;
+  },
 ): D1PreparedStatement[] {
   const { db, at } = scope;
-  const { input, occurredAt, plan, ladder } = order;
+  const { input, occurredAt, plan, ladder, verified } = order;
   const merchantId = scope.merchant.id;
   const member = sql`merchant_id = ${merchantId} AND id = ${input.memberId}`;
   const lotId = plan.lot ? newId("le", at) : null;
@@ -132,7 +146,7 @@ function orderStatements(
     );
   statements.push(prepare(db, orderRowSql(merchantId, input, occurredAt, plan, lotId, at)));
   statements.push(...limitStatements(merchantId, input.memberId, plan.limitUses).map((s) => prepare(db, s)));
-  if (plan.expectedOrderCount !== null)
+  if (plan.expectedOrderCount !== null && !verified)
     statements.push(
       prepare(
         db,
@@ -159,6 +173,7 @@ function orderStatements(
           at,
           timezone: scope.merchant.timezone,
           delta: activity,
+          verified,
           ...plan.tier,
         }
       : null;

@@ -29,6 +29,12 @@ export interface TierOrder {
   earningRank: number;
   /** The plan found an upgrade within reach; false also promises none (see the guard below). */
   upgradeExpected: boolean;
+  /**
+   * The batch starts with a guard that found the member's row exactly as the plan read it (a speculative
+   * checkout, earning/member-snapshot.ts), and nothing before these statements moves its tier columns: the
+   * rank and metric the plan used hold inside the transaction, so no guard here checks them again.
+   */
+  verified?: boolean;
 }
 
 const owner = (t: { merchantId: string; memberId: string }) => sql`merchant_id = ${t.merchantId} AND id = ${t.memberId}`;
@@ -64,6 +70,7 @@ export function upgradeSql(t: TierOrder): Sql[] {
   // Most orders move no one: one guard (the earning rank holds, and no upgrade came within reach since the
   // read) stands in for the history insert.
   if (!t.upgradeExpected && !ladder.upgradeAppliesToQualifyingOrder) {
+    if (t.verified) return [update];
     const unchanged = guardSql(
       GUARD.conflict,
       sql`EXISTS (SELECT 1 FROM members WHERE ${owner(t)} AND (${current} <> ${t.earningRank} OR ${reached} > ${current}))`,
@@ -78,6 +85,7 @@ export function upgradeSql(t: TierOrder): Sql[] {
       FROM members WHERE ${owner(t)} AND ${reached} > ${current}`,
     update,
   ];
+  if (t.verified) return statements;
   // The points were computed at the rank before the upgrade, or (upgradeAppliesToQualifyingOrder) after it.
   return ladder.upgradeAppliesToQualifyingOrder ? [...statements, earningGuard] : [earningGuard, ...statements];
 }
