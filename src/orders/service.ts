@@ -59,7 +59,11 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
   const statements = [
     ...speculationChecks(scope, input, ctx),
     ...orderStatements(scope, write, {
-      ...{ input, occurredAt, plan, ladder: ctx.ladder, also: snapshot?.columns },
+      input,
+      occurredAt,
+      plan,
+      ladder: ctx.ladder,
+      also: snapshot?.columns,
       verified: ctx.speculation !== undefined,
     }),
   ];
