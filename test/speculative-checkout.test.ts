@@ -10,14 +10,19 @@ import { describe, expect, it } from "vitest";
 import { BASE_RULE, call, createMerchant, createRule, member, type TestMerchant, uid } from "./support/api";
 import { sendCounting } from "./support/d1-trips";
 
-function order(m: TestMerchant, body: { orderId: string; memberId: string; amount: number }, key = uid("k")) {
+/** A checkout-key POST through this isolate's app, with its D1 round trips counted. */
+function post(m: TestMerchant, path: string, body: Record<string, unknown>, key: string) {
   return sendCounting(
-    new Request("http://engine.test/v1/orders", {
+    new Request(`http://engine.test${path}`, {
       method: "POST",
       headers: { authorization: `Bearer ${m.checkout}`, "content-type": "application/json", "idempotency-key": key },
-      body: JSON.stringify({ ...body, currency: "CNY" }),
+      body: JSON.stringify(body),
     }),
   );
+}
+
+function order(m: TestMerchant, body: { orderId: string; memberId: string; amount: number }, key = uid("k")) {
+  return post(m, "/v1/orders", { ...body, currency: "CNY" }, key);
 }
 
 const sqlOn = (query: string, ...params: unknown[]) =>
@@ -108,14 +113,7 @@ describe("speculative checkout", () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);
     await order(m, { orderId: uid("o"), memberId: "checkout", amount: 1_000_000 });
-    const redeem = (body: Record<string, unknown>) =>
-      sendCounting(
-        new Request("http://engine.test/v1/redemptions", {
-          method: "POST",
-          headers: { authorization: `Bearer ${m.checkout}`, "content-type": "application/json", "idempotency-key": uid("rd") },
-          body: JSON.stringify({ memberId: "checkout", ...body }),
-        }),
-      );
+    const redeem = (body: Record<string, unknown>) => post(m, "/v1/redemptions", { memberId: "checkout", ...body }, uid("rd"));
     expect((await redeem({ points: 100 })).status).toBe(201);
     const kept = await order(m, { orderId: uid("o"), memberId: "checkout", amount: 1000 });
     expect([kept.status, kept.trips, kept.body.pointsEarned]).toEqual([201, 1, 10]);

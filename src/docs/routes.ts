@@ -81,7 +81,8 @@ export function documentation(app: OpenAPIHono<AppEnv>): void {
     return c.html(DOCS_PAGE);
   });
   app.get(`${DOCS_ASSETS}/:file`, (c) => {
-    const file = Object.hasOwn(DOCS_FILES, c.req.param("file")) ? DOCS_FILES[c.req.param("file")] : undefined;
+    const name = c.req.param("file");
+    const file = Object.hasOwn(DOCS_FILES, name) ? DOCS_FILES[name] : undefined;
     if (!file) throw new ApiError("not_found", "No such route.");
     // The files change only with the pinned swagger-ui-dist version, so browsers may keep them a day.
     c.header("content-type", file.contentType);
