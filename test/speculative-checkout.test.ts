@@ -7,6 +7,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { forgetMemberState } from "../src/platform/member-state";
 import { BASE_RULE, call, createMerchant, createRule, member, type TestMerchant, uid } from "./support/api";
 import { sendCounting } from "./support/d1-trips";
 
@@ -93,6 +94,82 @@ describe("speculative checkout", () => {
     expect(history.body.data[0]).toMatchObject({ to: "gold", reason: "upgrade" });
     const after = await order(m, { orderId: uid("o"), memberId: "climber", amount: 1000 });
     expect([after.status, after.trips, after.body.pointsEarned]).toEqual([201, 1, 20]);
+  });
+
+  it("a speculative order writes the tier columns an order planned from a read writes", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    const ladder = {
+      metric: "spend",
+      window: { kind: "calendar_year" },
+      tiers: [
+        { id: "member", name: "Member", threshold: 0 },
+        { id: "silver", name: "Silver", threshold: 50_000 },
+        { id: "gold", name: "Gold", threshold: 1_000_000, earnMultiplier: 2 },
+      ],
+    };
+    expect((await call("PUT", "/v1/tiers", { token: m.admin, body: ladder })).status).toBe(200);
+    const tierColumns = (id: string) =>
+      env.DB.prepare(
+        `SELECT tier_id, tier_spend, tier_points, tier_orders, tier_window_start, tier_qualified_until, tier_manual,
+           balance, order_count FROM members WHERE merchant_id = ? AND id = ?`,
+      )
+        .bind(m.id, id)
+        .first();
+    // The same orders for two members: one through this isolate's snapshots, one always read first.
+    const both = async (amount: number) => {
+      const spec = await order(m, { orderId: uid("o"), memberId: "spec", amount });
+      forgetMemberState(m.id, "read");
+      const read = await order(m, { orderId: uid("o"), memberId: "read", amount });
+      expect([spec.status, read.status, spec.body.pointsEarned]).toEqual([201, 201, read.body.pointsEarned]);
+      expect(read.trips).toBeGreaterThan(1);
+      expect(await tierColumns("spec")).toEqual(await tierColumns("read"));
+      return spec.trips;
+    };
+    // Member, then silver; then orders that keep silver and requalify its status, one round trip each.
+    expect(await both(30_000)).toBe(2);
+    expect(await both(30_000)).toBe(1);
+    // A status date is not part of the snapshot: moved back elsewhere, the next speculative order requalifies it.
+    for (const id of ["spec", "read"])
+      await sqlOn(`UPDATE members SET tier_qualified_until = 1 WHERE merchant_id = ? AND id = ?`, m.id, id);
+    expect([await both(30_000), await both(30_000)]).toEqual([1, 1]);
+    expect(await tierColumns("spec")).toMatchObject({ tier_id: "silver", tier_qualified_until: expect.any(Number) });
+    expect((await tierColumns("spec"))?.tier_qualified_until).toBeGreaterThan(Date.now());
+    // Held above what the metric reaches (gold, given by hand, without a status date): kept, not requalified.
+    for (const id of ["spec", "read"])
+      await sqlOn(
+        `UPDATE members SET tier_id = 'gold', tier_manual = 1, tier_qualified_until = NULL WHERE merchant_id = ? AND id = ?`,
+        m.id,
+        id,
+      );
+    expect(await both(1000)).toBe(3);
+    expect([await both(1000), await both(1000)]).toEqual([1, 1]);
+    expect(await tierColumns("spec")).toMatchObject({ tier_id: "gold", tier_qualified_until: null });
+  });
+
+  it("a speculative order of a member in debt records what its lot repaid; one owing nothing writes no record", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    const repaid = (orderId: string) =>
+      env.DB.prepare(
+        `SELECT COALESCE(SUM(points), 0) AS points FROM lot_moves
+         WHERE lot_id = (SELECT lot_id FROM orders WHERE merchant_id = ? AND id = ?)`,
+      )
+        .bind(m.id, orderId)
+        .first<number>("points");
+    await order(m, { orderId: "debt-1", memberId: "debtor", amount: 1000 });
+    expect((await post(m, "/v1/redemptions", { memberId: "debtor", points: 10 }, uid("rd"))).status).toBe(201);
+    // The refund takes back 10 points the member already spent: the balance is -10.
+    const refund = await post(m, "/v1/orders/debt-1/refunds", { refundId: "r-1" }, uid("rf"));
+    expect([refund.status, refund.body.member.balance]).toEqual([201, -10]);
+    // Planned from the snapshot the refund kept: each lot repays 5 and says so (a later return of those
+    // points settles the refund's shortfall first; see ledger/claims.ts).
+    for (const orderId of ["debt-2", "debt-3"]) {
+      const paying = await order(m, { orderId, memberId: "debtor", amount: 500 });
+      expect([paying.status, paying.trips, await repaid(orderId)]).toEqual([201, 1, 5]);
+    }
+    const clear = await order(m, { orderId: "debt-4", memberId: "debtor", amount: 500 });
+    expect([clear.status, clear.trips, clear.body.member.balance, await repaid("debt-4")]).toEqual([201, 1, 5, 0]);
   });
 
   it("points paid toward the order elsewhere are seen: the order earns on the money part only", async () => {

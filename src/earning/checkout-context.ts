@@ -35,8 +35,11 @@ export interface CheckoutContext {
   program: ProgramSettings;
   /** The tier ladder, null when the merchant has none. */
   ladder: Ladder | null;
-  /** null when the member is not enrolled yet. `referred`: created with a referral code (src/referrals). */
-  member: (MemberFacts & MemberClock & MemberTierState & { referred: boolean }) | null;
+  /**
+   * null when the member is not enrolled yet. `referred`: created with a referral code (src/referrals);
+   * `inDebt`: a refund left the balance below zero (later credits repay it first).
+   */
+  member: (MemberFacts & MemberClock & MemberTierState & { referred: boolean; inDebt: boolean }) | null;
   /** The active rules, compiled once per configuration version. */
   ruleSet: RuleSet;
   /** What the active rules have awarded against their budgets, and this member against per-member limits. */
@@ -100,7 +103,13 @@ function configOf(row: CheckoutRow): CheckoutConfig | undefined {
 }
 
 type MemberRow = MemberClock &
-  MemberTierState & { orderCount: number; attributes: string | null; birthday: string | null; referred: number };
+  MemberTierState & {
+    orderCount: number;
+    attributes: string | null;
+    birthday: string | null;
+    referred: number;
+    inDebt: number;
+  };
 
 function contextFrom(row: CheckoutRow | undefined): CheckoutContext | undefined {
   if (!row) return undefined;
@@ -115,6 +124,7 @@ function contextFrom(row: CheckoutRow | undefined): CheckoutContext | undefined 
           ...tierFacts(config.ladder, member.storedTierId),
           previousOrders: member.orderCount,
           referred: Boolean(member.referred),
+          inDebt: Boolean(member.inDebt),
           attributes: member.attributes ? (JSON.parse(member.attributes) as Record<string, unknown>) : {},
         }
       : null,
@@ -187,7 +197,7 @@ async function checkoutBody(c: Parameters<Prefetch>[0]): Promise<CheckoutBody | 
 /** Prefetch for routes whose JSON body names the member and order (POST /v1/orders, quote). */
 export const prefetchCheckout: Prefetch = async (c): Promise<PrefetchReads> => {
   const body = await checkoutBody(c);
-  const hash = c.var.secretHash;
+  const hash = c.get("secretHash");
   if (!hash || !body) return {};
   const read = checkoutRead(
     merchantOfKey(hash),
@@ -196,7 +206,7 @@ export const prefetchCheckout: Prefetch = async (c): Promise<PrefetchReads> => {
     orderTimeOf(body.occurredAt, now()),
     cacheRef(hash),
   );
-  return { [CHECKOUT_READ]: prepare(c.var.db, read) };
+  return { [CHECKOUT_READ]: prepare(c.get("db"), read) };
 };
 
 /**
@@ -206,7 +216,7 @@ export const prefetchCheckout: Prefetch = async (c): Promise<PrefetchReads> => {
  */
 async function speculateCheckout(c: Parameters<Prefetch>[0], merchantId: string): Promise<Prefetched | undefined> {
   const body = await checkoutBody(c);
-  const hash = c.var.secretHash;
+  const hash = c.get("secretHash");
   if (!hash || !body) return undefined;
   const ref = cacheRef(hash);
   if (ref.known === null || ref.needsUsage) return undefined;

@@ -5,7 +5,8 @@
  * Everything that depends on the current account state (debt to repay, lots to consume, balance after,
  * what a refund may still take back) is computed by SQL inside that transaction, never from a snapshot
  * read earlier, so concurrent requests cannot overdraw or double-spend. Overdraw is refused by a
- * conditional update plus a batch guard; so is any running total that would leave the exact-integer range.
+ * conditional update plus a batch guard; so is any running total that would leave the exact-integer range
+ * (points and lifetime earned by a trigger on the member row, the others by guards).
  *
  * Invariants (checked by the property tests):
  * - sum(entry points) == balance + pending for every member;
@@ -58,6 +59,13 @@ export interface CreditInput {
   refs?: EntryRefs;
   /** Set for orders: bumps order_count and last_order_at in the same update. */
   orderAt?: number;
+  /** Further `column = value` assignments to the member row made by the same update (an order's tier metric). */
+  memberSet?: Sql;
+  /**
+   * The batch has already found the member owing nothing (balance >= 0), and nothing before this credit
+   * takes the balance below zero: the lot repays no debt, so no payer record is written.
+   */
+  debtFree?: boolean;
 }
 
 export interface SpendInput {
@@ -122,6 +130,8 @@ export interface SettleInput {
   /** Holds past their time: released first (a concurrent capture or cancel aborts the batch as a conflict). */
   dueHolds?: readonly DueHold[];
 }
+
+const alsoSet = (set: Sql | undefined): Sql => (set ? sql`, ${set}` : sql``);
 
 export class LedgerWriter {
   readonly statements: D1PreparedStatement[] = [];
@@ -191,18 +201,13 @@ export class LedgerWriter {
     const earned = input.countsAsEarned ? points : 0;
     this.push(sql`UPDATE members SET balance = balance + ${pending ? 0 : points}, pending = pending + ${pending ? points : 0},
          lifetime_earned = lifetime_earned + ${earned}, entry_seq = entry_seq + 1, updated_at = ${this.at},
-         ${this.activity}${orderSet}${releaseSet}
+         ${this.activity}${orderSet}${releaseSet}${alsoSet(input.memberSet)}
        WHERE ${this.member}`);
-    this.push(
-      guardSql(
-        GUARD.totalLimit,
-        sql`EXISTS (SELECT 1 FROM members WHERE ${this.member}
-              AND (balance + pending > ${MAX_TOTAL} OR lifetime_earned > ${MAX_TOTAL}))`,
-      ),
-    );
+    // Past MAX_TOTAL, the update itself aborts the batch (total_limit): a trigger checks the row
+    // (migrations/0013_members_total_limit.sql).
     // A lot that repaid debt paid a refund's shortfall: it is owed those points if they come back. A pending
     // lot repays nothing when it is made (its release does), so it needs no statement.
-    if (!pending)
+    if (!pending && !input.debtFree)
       this.push(sql`INSERT INTO lot_moves (move_id, lot_id, merchant_id, member_id, points)
          SELECT ${this.payers}, id, merchant_id, member_id, points - remaining FROM point_lots
          WHERE id = ${entryId} AND points > remaining`);
@@ -210,9 +215,9 @@ export class LedgerWriter {
   }
 
   /** An order that earned nothing still counts as activity (order count, last order time). */
-  touchOrder(orderAt: number): this {
+  touchOrder(orderAt: number, memberSet?: Sql): this {
     this.push(sql`UPDATE members SET order_count = order_count + 1, last_order_at = MAX(COALESCE(last_order_at, 0), ${orderAt}),
-         ${this.activity}, updated_at = ${this.at}
+         ${this.activity}, updated_at = ${this.at}${alsoSet(memberSet)}
        WHERE ${this.member}`);
     return this;
   }

@@ -27,6 +27,9 @@ export interface OrderTierPlan {
    * possible, so the order is planned again with its history row.
    */
   upgradeExpected: boolean;
+  /** The rank the member held as read, and the rank the window's metric reaches with this order. */
+  currentRank: number;
+  reachedRank: number;
 }
 
 /** The lot an order's points go to. */
@@ -57,6 +60,8 @@ export interface OrderPlan {
   due: SettleInput | null;
   /** null when the order earned nothing (it still counts as the member's activity). */
   lot: OrderLot | null;
+  /** The member owed nothing as read (balance >= 0): its lot repays no debt, if the batch holds that true. */
+  debtFree: boolean;
   /** null when the merchant has no tier ladder. */
   tier: OrderTierPlan | null;
   /** Stamps the order adds to the member's cards, and the cards it completes (paid in the same batch). */
@@ -116,8 +121,16 @@ function planTier(
     !counted ? 0 : ladder.metric === "spend" ? input.amount : ladder.metric === "orders" ? 1 : pointsAt(rank);
   const slide = ctx.member?.tierWindowStart !== startKey;
   const rank = earningRank(ladder, current, cached, share);
-  const upgradeExpected = slide || rankForValue(ladder, cached + share(rank)) > current;
-  return { startKey, orderDay, earningRank: rank, slide, upgradeExpected };
+  const reached = rankForValue(ladder, cached + share(rank));
+  return {
+    startKey,
+    orderDay,
+    earningRank: rank,
+    slide,
+    upgradeExpected: slide || reached > current,
+    currentRank: current,
+    reachedRank: reached,
+  };
 }
 
 const cacheKey = { spend: "tierSpend", points: "tierPoints", orders: "tierOrders" } as const;
@@ -153,6 +166,7 @@ export function planOrder(input: OrderInput, occurredAt: number, ctx: CheckoutCo
             ruleVersion: awards.length === 1 ? (awards[0]?.ruleVersion ?? null) : null,
           }
         : null,
+    debtFree: ctx.member?.inDebt === false,
     tier,
     stamps,
     referral:

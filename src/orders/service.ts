@@ -20,7 +20,7 @@ import type { RequestScope } from "../platform/scope";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { qualifySql } from "../referrals/qualify";
 import { type Ladder, windowStartKey } from "../tiers/ladder";
-import { slideSql, upgradeSql } from "../tiers/order-statements";
+import { knownTierSetSql, slideSql, upgradeSql } from "../tiers/order-statements";
 import { limitStatements } from "./limit-statements";
 import { evaluateOrder, type OrderPlan, planOrder } from "./order-plan";
 import { stampStatements } from "./stamp-statements";
@@ -160,12 +160,6 @@ function orderStatements(
         ),
       ),
     );
-  statements.push(...ledgerStatements(scope, input, occurredAt, plan, lotId));
-  // The referee's first order qualifies its referral (only then: other orders carry no such statement).
-  if (plan.referral)
-    statements.push(
-      prepare(db, qualifySql({ merchantId, refereeId: input.memberId, orderId: input.orderId, at, ...plan.referral })),
-    );
   const activity = { spend: input.amount, points: plan.pointsEarned, orders: 1 };
   const tier =
     plan.tier && ladder
@@ -181,11 +175,21 @@ function orderStatements(
           ...plan.tier,
         }
       : null;
+  // A verified order that moves no one sets its tier columns in the ledger's member update.
+  const tierSet = tier ? knownTierSetSql(tier) : null;
+  // Verified, the member's debt flag is as planned too: a member owing nothing needs no payer record.
+  const memberSide = { tierSet: tierSet ?? undefined, debtFree: verified && plan.debtFree };
+  statements.push(...ledgerStatements(scope, input, occurredAt, plan, lotId, memberSide));
+  // The referee's first order qualifies its referral (only then: other orders carry no such statement).
+  if (plan.referral)
+    statements.push(
+      prepare(db, qualifySql({ merchantId, refereeId: input.memberId, orderId: input.orderId, at, ...plan.referral })),
+    );
   // A slide is a no-op when the read saw the cache at today's window (it only ever moves to today's).
   if (tier?.slide) statements.push(prepare(db, slideSql(tier)));
   for (const upsert of activitySql(merchantId, input.memberId, occurredAt, scope.merchant.timezone, activity))
     statements.push(prepare(db, upsert));
-  if (tier) statements.push(...upgradeSql(tier).map((statement) => prepare(db, statement)));
+  if (tier && !tierSet) statements.push(...upgradeSql(tier).map((statement) => prepare(db, statement)));
   statements.push(
     write.finishSql(
       201,
@@ -215,13 +219,18 @@ function orderRowSql(
       ${serializeStampRecords(plan.stamps.map((step) => step.record))}, ${lotId}, ${at})`;
 }
 
-/** The member's side: settle what is due, then credit the lot (or count an order that earned nothing). */
+/**
+ * The member's side: settle what is due, then credit the lot (or count an order that earned nothing). The
+ * member update also carries `tierSet` when the order's tier columns are known (knownTierSetSql); `debtFree`
+ * when the batch has verified the member owes nothing (see LedgerWriter.credit).
+ */
 function ledgerStatements(
   scope: RequestScope,
   input: OrderInput,
   occurredAt: number,
   plan: OrderPlan,
   lotId: string | null,
+  member: { tierSet: Sql | undefined; debtFree: boolean },
 ): D1PreparedStatement[] {
   const ledger = new LedgerWriter(scope.db, scope.merchant.id, input.memberId, scope.at);
   if (plan.due) ledger.settle(plan.due);
@@ -236,9 +245,11 @@ function ledgerStatements(
       countsAsEarned: true,
       refs: { orderId: input.orderId, ruleId: plan.lot.ruleId, ruleVersion: plan.lot.ruleVersion },
       orderAt: occurredAt,
+      memberSet: member.tierSet,
+      debtFree: member.debtFree,
     });
   } else {
-    ledger.touchOrder(occurredAt);
+    ledger.touchOrder(occurredAt, member.tierSet);
   }
   const order = { merchantId: scope.merchant.id, memberId: input.memberId, orderId: input.orderId, at: scope.at };
   const stamps = stampStatements(order, plan.stamps, ledger, plan.rewardLot);

@@ -11,7 +11,7 @@ import type { ActivityDelta } from "../activity/periods";
 import { GUARD, guardSql } from "../platform/d1/guard";
 import { type Sql, sql } from "../platform/d1/sql";
 import { newId } from "../platform/ids";
-import { type Ladder, METRIC_COLUMNS, metricOf, statusValidUntil } from "./ladder";
+import { type Ladder, METRIC_COLUMNS, metricOf, statusValidUntil, tierAt } from "./ladder";
 import { rankForValueSql, rankOfTierSql, slideSetSql, tierIdAtSql } from "./metric-sql";
 
 export interface TierOrder {
@@ -29,6 +29,9 @@ export interface TierOrder {
   earningRank: number;
   /** The plan found an upgrade within reach; false also promises none (see the guard below). */
   upgradeExpected: boolean;
+  /** The rank the member held as read, and the rank the window's metric reaches with this order. */
+  currentRank: number;
+  reachedRank: number;
   /**
    * The batch starts with a guard that found the member's row exactly as the plan read it (a speculative
    * checkout, earning/member-snapshot.ts), and nothing before these statements moves its tier columns: the
@@ -88,6 +91,27 @@ export function upgradeSql(t: TierOrder): Sql[] {
   if (t.verified) return statements;
   // The points were computed at the rank before the upgrade, or (upgradeAppliesToQualifyingOrder) after it.
   return ladder.upgradeAppliesToQualifyingOrder ? [...statements, earningGuard] : [earningGuard, ...statements];
+}
+
+/**
+ * A verified order that moves no one (the plan found no upgrade within reach, and the speculation guard found
+ * the member row as read, so the rank held and the metric are the plan's): every CASE of upgradeSql is then
+ * known, and what is left is a plain SET list the ledger's member update carries, one statement fewer. Null
+ * for any other order, which goes through upgradeSql.
+ */
+export function knownTierSetSql(t: TierOrder): Sql | null {
+  if (!t.verified || t.upgradeExpected || t.ladder.upgradeAppliesToQualifyingOrder) return null;
+  const counted = t.orderDay >= t.startKey;
+  const share = (metric: keyof ActivityDelta) => (counted ? metricOf(metric, t.delta) : 0);
+  // As upgradeSql: the tier stays (an id that left the ladder becomes the lowest tier's), and the status is
+  // requalified when the metric reaches the tier held.
+  const requalified = t.reachedRank >= t.currentRank && t.reachedRank > 0;
+  return sql`tier_spend = tier_spend + ${share("spend")}, tier_points = tier_points + ${share("points")},
+    tier_orders = tier_orders + ${share("orders")}, tier_id = ${tierAt(t.ladder, t.currentRank).id}${
+      requalified
+        ? sql`, tier_qualified_until = MAX(COALESCE(tier_qualified_until, 0), ${statusValidUntil(t.ladder, t.at, t.timezone)})`
+        : sql``
+    }`;
 }
 
 /** A refund's share leaves the cache when its order's day is inside the cached range. Never moves down. */

@@ -6,6 +6,8 @@
 import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type CreditInput, LedgerWriter, NEVER_EXPIRES_KEY } from "../../src/ledger/statements";
+import { MAX_TOTAL } from "../../src/platform/assert";
+import { classifyBatchError } from "../../src/platform/db";
 import { checkMemberInvariants } from "../support/invariants";
 
 const MERCHANT = "m-ledger-writer";
@@ -262,6 +264,31 @@ describe("spend", () => {
     expect(await snapshot(member)).toEqual(before);
     await run(writer(member).credit(earn("big-ok", 5)));
     expect((await account(member)).balance).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it("pending points and lifetime earned are held to 2^53 - 1 too, by the member row's own check", async () => {
+    const pending = await newMember();
+    await env.DB.prepare(`UPDATE members SET balance = ?1, lifetime_earned = ?2 WHERE merchant_id = ?3 AND id = ?4`)
+      .bind(Number.MAX_SAFE_INTEGER - 10, 0, MERCHANT, pending)
+      .run();
+    const before = await snapshot(pending);
+    const waiting = earn("pending-over", 11, T0, { pending: true, availableAt: T0 + 1000 });
+    const failure = await env.DB.batch(writer(pending).credit(waiting).statements).catch(classifyBatchError);
+    // Read back as a guard's reason, so the API answers it as any total past the limit (422).
+    expect(failure).toEqual({ kind: "guard", reason: "total_limit" });
+    expect(await snapshot(pending)).toEqual(before);
+    const earned = await newMember();
+    await env.DB.prepare(`UPDATE members SET lifetime_earned = ?1 WHERE merchant_id = ?2 AND id = ?3`)
+      .bind(Number.MAX_SAFE_INTEGER - 1, MERCHANT, earned)
+      .run();
+    await expect(env.DB.batch(writer(earned).credit(earn("earned-over", 2)).statements)).rejects.toThrow(/total_limit/);
+    // A goodwill adjustment does not count as earned: it passes.
+    await run(writer(earned).credit(earn("adjust-ok", 2, T0, { type: "adjust", countsAsEarned: false })));
+    // The check's bound is the engine's own.
+    const trigger = await env.DB.prepare(`SELECT sql FROM sqlite_master WHERE name = 'members_total_limit'`).first<{
+      sql: string;
+    }>();
+    expect(trigger?.sql).toContain(`> ${MAX_TOTAL} OR`);
   });
 });
 

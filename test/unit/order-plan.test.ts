@@ -42,6 +42,7 @@ const member = {
   tierPoints: 0,
   tierOrders: 0,
   referred: false,
+  inDebt: false,
 };
 const context = (over: Partial<CheckoutContext> = {}): CheckoutContext => ({
   program: DEFAULT_PROGRAM,
