@@ -70,7 +70,7 @@ export function createApp() {
   ])
     app.route("/", router);
   documentation(app);
-  app.notFound((c) => problemResponse(new ApiError("not_found", "No such route."), c.var.requestId));
+  app.notFound((c) => problemResponse(new ApiError("not_found", "No such route."), c.get("requestId")));
   app.onError(problemForError);
   return app;
 }
@@ -83,7 +83,7 @@ const REQUEST_ID_HEADER = "Request-Id";
  */
 const requestIdOnEveryResponse: MiddlewareHandler<AppEnv> = async function requestIdOnEveryResponse(c, next) {
   await next();
-  c.res.headers.set(REQUEST_ID_HEADER, c.var.requestId);
+  c.res.headers.set(REQUEST_ID_HEADER, c.get("requestId"));
 };
 
 /** Binds D1 (metered when D1_STATS is on, for the benchmarks) and reports rows read and written. */
@@ -111,7 +111,7 @@ function tooLarge(): never {
 
 /** Every error becomes problem+json: domain errors as they are, malformed requests as 4xx, anything else 500. */
 function problemForError(error: Error, c: Context<AppEnv>): Response {
-  const id = c.var.requestId;
+  const id = c.get("requestId");
   if (error instanceof ApiError) return problemResponse(error, id);
   if (error instanceof HTTPException && error.status < 500) {
     const code = error.status === 413 ? "payload_too_large" : error.status === 401 ? "unauthorized" : "invalid_request";

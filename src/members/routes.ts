@@ -46,10 +46,10 @@ const tags = ["Members"];
 
 /** Prefetch for GET /v1/members/{memberId}: the whole read rides along with authentication. */
 const prefetchMember: Prefetch = (c): PrefetchReads => {
-  const hash = c.var.secretHash;
+  const hash = c.get("secretHash");
   const memberId = c.req.param("memberId");
   if (!hash || !memberId) return {};
-  return { [MEMBER_READ]: memberReadStatement(c.var.db, merchantOfKey(hash), memberId, now()) };
+  return { [MEMBER_READ]: memberReadStatement(c.get("db"), merchantOfKey(hash), memberId, now()) };
 };
 
 export const membersRouter = createRouter()

@@ -29,7 +29,7 @@ export const merchantsRouter = createRouter()
       },
     }),
     // The platform token has no merchant, so no request scope: only the database and the instant.
-    async (c) => c.json(await createMerchant({ orm: c.var.orm(), at: now() }, c.req.valid("json")), 201),
+    async (c) => c.json(await createMerchant({ orm: c.get("orm")(), at: now() }, c.req.valid("json")), 201),
   )
   .openapi(
     createRoute({

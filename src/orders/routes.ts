@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { prefetchCheckout, prefetchOrder } from "../earning/checkout-context";
 import { OrderInputSchema } from "../earning/schemas";
 import { allow, allowWith } from "../platform/auth";
-import { idempotent } from "../platform/idempotency";
+import { idempotent, writeReply } from "../platform/idempotency";
 import {
   bearer,
   commonErrors,
@@ -12,7 +12,7 @@ import {
   RequiredIdempotencyHeader,
   unprocessableError,
 } from "../platform/openapi";
-import { createRouter, sqlReply } from "../platform/router";
+import { createRouter } from "../platform/router";
 import { scopeOf } from "../platform/scope";
 import { MerchantChosenId } from "../platform/validation";
 import { readOrder } from "./read";
@@ -25,14 +25,6 @@ const tags = ["Checkout"];
 const OrderParams = z.object({
   orderId: MerchantChosenId.openapi({ param: { name: "orderId", in: "path" }, example: "order-1001" }),
 });
-
-/**
- * The reply of a points-moving write: its body rendered by SQL in the batch (or a twin's stored reply,
- * replayed with its headers), always 201 here: other outcomes are thrown as errors.
- */
-async function written<S extends z.ZodType>(res: Response) {
-  return sqlReply<S, 201>(await res.text(), 201, Object.fromEntries(res.headers));
-}
 
 export const ordersRouter = createRouter()
   .openapi(
@@ -55,7 +47,7 @@ export const ordersRouter = createRouter()
         ...unprocessableError,
       },
     }),
-    async (c) => written<typeof OrderResultSchema>(await postOrder(scopeOf(c), c.req.valid("json"))),
+    async (c) => writeReply<typeof OrderResultSchema, 201>(await postOrder(scopeOf(c), c.req.valid("json")), 201),
   )
   .openapi(
     createRoute({
@@ -100,7 +92,10 @@ export const ordersRouter = createRouter()
       },
     }),
     async (c) =>
-      written<typeof RefundResultSchema>(await postRefund(scopeOf(c), c.req.valid("param").orderId, c.req.valid("json"))),
+      writeReply<typeof RefundResultSchema, 201>(
+        await postRefund(scopeOf(c), c.req.valid("param").orderId, c.req.valid("json")),
+        201,
+      ),
   )
   .openapi(
     createRoute({

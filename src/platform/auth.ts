@@ -115,7 +115,7 @@ export function bearerSecret(): MiddlewareHandler<AppEnv> {
 }
 
 async function authenticate(c: Context<AppEnv>, prefetch?: Prefetch): Promise<Principal> {
-  const principal = await resolvePrincipal(c, c.var.secret, prefetch);
+  const principal = await resolvePrincipal(c, c.get("secret"), prefetch);
   c.set("principal", principal);
   return principal;
 }
@@ -124,7 +124,7 @@ async function resolvePrincipal(c: Context<AppEnv>, secret: string, prefetch?: P
   const platformToken = c.env.PLATFORM_TOKEN;
   if (platformToken && constantTimeEqual(secret, platformToken)) return { kind: "platform" };
 
-  const db = c.var.db;
+  const db = c.get("db");
   const hash = await sha256Hex(secret);
   const idempotencyKey = c.req.method === "POST" ? c.req.header("idempotency-key") : undefined;
 
@@ -139,14 +139,14 @@ async function resolvePrincipal(c: Context<AppEnv>, secret: string, prefetch?: P
     return { kind: "member", memberId: row.member_id, merchant: merchantOf(row) };
   }
 
+  const withKey = isIdempotencyKey(idempotencyKey);
+  const speculated = await speculatePrincipal(c, hash, prefetch, withKey);
+  if (speculated) return speculated;
   const keyQuery = prepare(
     db,
     sql`SELECT k.id, k.scope, k.secret_hash, k.revoked_at, m.id AS merchant_id, m.name AS merchant_name, m.currency, m.timezone
        FROM api_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.secret_hash = ${hash}`,
   );
-  const withKey = isIdempotencyKey(idempotencyKey);
-  const speculated = await speculatePrincipal(c, hash, prefetch, withKey);
-  if (speculated) return speculated;
   if (withKey || prefetch) c.set("secretHash", hash);
   const reads = prefetch ? await prefetch(c) : {};
   const names = Object.keys(reads);
@@ -203,8 +203,8 @@ export function memberOnly(): MiddlewareHandler<AppEnv> {
 }
 
 /** The token's member: the /v1/me routes read and write nothing else. */
-export function tokenMemberId(c: { var: { principal: { kind: string; memberId?: string } } }): string {
-  const p = c.var.principal;
+export function tokenMemberId(c: Context<AppEnv>): string {
+  const p = c.get("principal");
   if (p.kind !== "member" || p.memberId === undefined) throw new ApiError("forbidden", "This route needs a member token.");
   return p.memberId;
 }
@@ -219,7 +219,7 @@ export function platformOnly(): MiddlewareHandler<AppEnv> {
 
 /** The merchant of a key or member principal. */
 export function currentMerchant(c: Context<AppEnv>): MerchantRef {
-  const principal = c.var.principal;
+  const principal = c.get("principal");
   if (principal.kind === "platform") throw new ApiError("forbidden", "This route needs a merchant API key.");
   return principal.merchant;
 }

@@ -36,6 +36,10 @@ export interface IdempotencyContext {
 /** Results of a route's prefetched reads, by the names its Prefetch gave them (see auth.ts). */
 export type Prefetched = Readonly<Record<string, D1Result>>;
 
+/**
+ * The app's bindings and request variables. Read a variable with `c.get(name)`: hono's `c.var` copies every
+ * variable into a new object on each access, which on the checkout path costs more than the lookups it serves.
+ */
 export interface AppEnv {
   Bindings: Env;
   Variables: {

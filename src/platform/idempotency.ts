@@ -21,7 +21,7 @@ import { prepare, type Sql, sql } from "./d1/sql";
 import type { BatchFailure } from "./db";
 import { ApiError } from "./errors";
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from "./openapi";
-import { IDEMPOTENCY_REQUIRED, jsonText, sqlReply } from "./router";
+import { IDEMPOTENCY_REQUIRED, jsonText, sqlReply, typedReply } from "./router";
 import { commitWrite } from "./write";
 
 export const REPLAY_HEADER = "Idempotent-Replayed";
@@ -179,14 +179,14 @@ export function idempotent(required: boolean, options: IdempotencyOptions = {}):
   const middleware: MiddlewareHandler<AppEnv> = async function idempotent(c, next) {
     const key = c.req.header("idempotency-key");
     if (!isIdempotencyKey(key)) return next();
-    const principal = c.var.principal;
+    const principal = c.get("principal");
     // Keys are scoped per merchant; the platform operator has a scope of its own.
     const merchantId = principal.kind === "platform" ? PLATFORM_SCOPE : principal.merchant.id;
     const body = await c.req.text();
     const requestHash = await sha256Hex(`${c.req.method} ${c.req.path}\n${canonicalJson(body)}`);
     const context: IdempotencyContext = { merchantId, key, requestHash, stored: false };
-    const db = c.var.db;
-    const prefetched = c.var.idempotencyRecord;
+    const db = c.get("db");
+    const prefetched = c.get("idempotencyRecord");
     const record = prefetched === undefined ? await loadRecord(db, merchantId, key) : prefetched;
     if (record?.response != null) return answerFromRecord(record, requestHash);
     // The key is unused, or claimed by a request still running (or one that died: a stale claim is taken over).
@@ -209,7 +209,7 @@ export function idempotent(required: boolean, options: IdempotencyOptions = {}):
 
 /** After the handler: keep a 2xx response under the key; free a claim whose request was refused. */
 async function settle(c: Context<AppEnv>, context: IdempotencyContext, claimed: boolean, secretPaths?: string[]): Promise<void> {
-  const db = c.var.db;
+  const db = c.get("db");
   if (c.res.status < 200 || c.res.status >= 300) {
     if (claimed) await release(db, context);
     return;
@@ -284,7 +284,7 @@ export interface PlannedWrite {
 
 /** Commits a planned write; the response (rendered by SQL, or a twin's replay) keeps its status and headers. */
 export function commitPlanned(c: Context<AppEnv>, plan: PlannedWrite): Promise<Response> {
-  return commitWrite(c.var.db, plan.write, plan.statements, plan.status, plan.onFailure, plan.onCommitted);
+  return commitWrite(c.get("db"), plan.write, plan.statements, plan.status, plan.onFailure, plan.onCommitted);
 }
 
 /**
@@ -292,6 +292,7 @@ export function commitPlanned(c: Context<AppEnv>, plan: PlannedWrite): Promise<R
  * stored for a replay), so it is the schema's shape; status and headers (Idempotent-Replayed) are kept.
  */
 export async function writeReply<S extends z.ZodType, Status extends number>(response: Response, status: Status) {
-  // A replay carries the status stored by this same route, so it is `status` too.
+  // A replay carries the status stored by this same route, so it is `status` too: the response is sent as it is.
+  if (response.status === status) return typedReply<S, Status>(response);
   return sqlReply<S, Status>(await response.text(), status, Object.fromEntries(response.headers));
 }

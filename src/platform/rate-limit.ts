@@ -24,7 +24,7 @@ const MEMBER_TOKEN_PREFIX = "mt_";
 export function rateLimit(): MiddlewareHandler<AppEnv> {
   return async function rateLimit(c, next) {
     if (c.env.RATE_LIMITS === "off") return next();
-    const secret = c.var.secret;
+    const secret = c.get("secret");
     const limiter = secret.startsWith(MEMBER_TOKEN_PREFIX) ? c.env.MEMBER_TOKEN_RATE_LIMITER : c.env.API_KEY_RATE_LIMITER;
     const { success } = await limiter.limit({ key: await sha256Hex(secret) });
     if (!success) {

@@ -46,7 +46,6 @@ export function createRouter(): OpenAPIHono<AppEnv> {
   return router;
 }
 
-/** JSON response of a body that is already serialized (rendered by SQL or replayed from storage). */
 /**
  * A JSON body rendered by SQL, typed as the route's response schema. The one cast of such bodies lives here:
  * the SQL renders the schema's shape, and the test client parses every reply with the route's schema.
@@ -58,11 +57,12 @@ export function sqlReply<S extends z.ZodType, Status extends number>(
   status: Status,
   headers: Record<string, string> = {},
 ): TypedResponse<JSONParsed<z.output<S>>, Status & ContentfulStatusCode, "json"> {
-  return jsonText(body, status, headers) as unknown as TypedResponse<
-    JSONParsed<z.output<S>>,
-    Status & ContentfulStatusCode,
-    "json"
-  >;
+  return typedReply<S, Status>(jsonText(body, status, headers));
+}
+
+/** A JSON response whose body SQL rendered, typed as the route's response schema (see sqlReply). */
+export function typedReply<S extends z.ZodType, Status extends number>(response: Response) {
+  return response as unknown as TypedResponse<JSONParsed<z.output<S>>, Status & ContentfulStatusCode, "json">;
 }
 
 /** A response stored or rendered as JSON text, sent byte for byte. */

@@ -29,14 +29,14 @@ export interface RequestScope {
 /** The scope of the current request; a new instant for each call (a retried attempt reads the clock again). */
 export function scopeOf(c: Context<AppEnv>): RequestScope {
   return {
-    db: c.var.db,
+    db: c.get("db"),
     get orm() {
-      return c.var.orm();
+      return c.get("orm")();
     },
     merchant: currentMerchant(c),
     at: now(),
-    ...(c.var.idempotency ? { idempotency: c.var.idempotency } : {}),
-    ...(c.var.prefetched ? { prefetched: c.var.prefetched } : {}),
-    ...(c.var.keyRevoked ? { keyRevoked: c.var.keyRevoked } : {}),
+    ...(c.get("idempotency") ? { idempotency: c.get("idempotency") } : {}),
+    ...(c.get("prefetched") ? { prefetched: c.get("prefetched") } : {}),
+    ...(c.get("keyRevoked") ? { keyRevoked: c.get("keyRevoked") } : {}),
   };
 }

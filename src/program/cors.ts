@@ -18,7 +18,8 @@ import { allowedOriginsOf, isOriginListed } from "./service";
 export const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
 const preflight = cors({
-  origin: async (origin, c) => (c.req.method === "OPTIONS" && origin && (await isOriginListed(c.var.db, origin)) ? origin : null),
+  origin: async (origin, c) =>
+    c.req.method === "OPTIONS" && origin && (await isOriginListed(c.get("db"), origin)) ? origin : null,
   allowMethods: ["GET"],
   allowHeaders: ["Authorization", "Content-Type"],
   exposeHeaders: ["Request-Id", "Retry-After"],
@@ -31,9 +32,9 @@ export function memberCors(): MiddlewareHandler<AppEnv> {
     return preflight(c, async () => {
       await next();
       const origin = c.req.header("origin");
-      const principal = c.var.principal;
+      const principal = c.get("principal");
       if (!origin || principal?.kind !== "member") return;
-      if ((await allowedOriginsOf(c.var.orm(), principal.merchant.id)).includes(origin))
+      if ((await allowedOriginsOf(c.get("orm")(), principal.merchant.id)).includes(origin))
         c.res.headers.set("Access-Control-Allow-Origin", origin);
     });
   };

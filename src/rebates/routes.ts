@@ -202,7 +202,7 @@ export const rebatesRouter = createRouter()
       responses: { 200: jsonResponse(listSchema(MemberRebateSchema), "Rebates"), ...commonErrors },
     }),
     async (c) => {
-      const principal = c.var.principal;
+      const principal = c.get("principal");
       if (principal.kind !== "member") throw new ApiError("forbidden", "This route needs a member token.");
       const { limit, cursor } = c.req.valid("query");
       return c.json(await memberRebates(scopeOf(c), principal.memberId, limit, cursor), 200);
