@@ -124,6 +124,7 @@ describe("speculative checkout", () => {
       expect([spec.status, read.status, spec.body.pointsEarned]).toEqual([201, 201, read.body.pointsEarned]);
       expect(read.trips).toBeGreaterThan(1);
       expect(await tierColumns("spec")).toEqual(await tierColumns("read"));
+      expect(spec.body.member.tier).toEqual(read.body.member.tier);
       return spec.trips;
     };
     // Member, then silver; then orders that keep silver and requalify its status, one round trip each.
@@ -170,6 +171,34 @@ describe("speculative checkout", () => {
     }
     const clear = await order(m, { orderId: "debt-4", memberId: "debtor", amount: 500 });
     expect([clear.status, clear.trips, clear.body.member.balance, await repaid("debt-4")]).toEqual([201, 1, 5, 0]);
+  });
+
+  it("stamps moved by another isolate are seen when a card is active, and cost nothing when none is", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await order(m, { orderId: uid("o"), memberId: "stamper", amount: 1000 });
+    // No active card: the member's stamp rows play no part, so rows written elsewhere keep the speculation.
+    await sqlOn(
+      `INSERT INTO member_stamps (merchant_id, member_id, card_id, stamps, completed, debt, updated_at) VALUES (?, 'stamper', 'old', 1, 0, 0, 1)`,
+      m.id,
+    );
+    expect((await order(m, { orderId: uid("o"), memberId: "stamper", amount: 1000 })).trips).toBe(1);
+    const card = { name: "Every third visit", counts: "orders", stamps: 3, reward: { kind: "points", points: 100 } };
+    expect((await call("PUT", "/v1/stamp-cards/visits", { token: m.admin, body: card })).status).toBe(201);
+    // The card moved the configuration version: read again (which brings this isolate's cached configuration
+    // to the new version), then the card's stamps are in the snapshot and the next order is one round trip.
+    expect((await order(m, { orderId: uid("o"), memberId: "stamper", amount: 1000 })).trips).toBe(3);
+    expect((await order(m, { orderId: uid("o"), memberId: "stamper", amount: 1000 })).trips).toBe(1);
+    // Two stamps, and one more given elsewhere: the next order is planned again from three, completes the card
+    // and starts the next one (planned from the snapshot's two, it would have completed nothing).
+    await sqlOn(
+      `UPDATE member_stamps SET stamps = stamps + 1 WHERE merchant_id = ? AND member_id = 'stamper' AND card_id = 'visits'`,
+      m.id,
+    );
+    const completing = await order(m, { orderId: uid("o"), memberId: "stamper", amount: 1000 });
+    expect([completing.status, completing.trips]).toEqual([201, 3]);
+    const cards = await call("GET", "/v1/members/stamper/stamp-cards", { token: m.admin });
+    expect(cards.body.data.find((c: { cardId: string }) => c.cardId === "visits")).toMatchObject({ stamps: 1, completed: 1 });
   });
 
   it("points paid toward the order elsewhere are seen: the order earns on the money part only", async () => {

@@ -179,8 +179,14 @@ export async function loadCheckoutContext(
   const fromPrefetch = contextFrom(prefetched);
   if (fromPrefetch) return fromPrefetch;
   const occurredAt = orderTimeOf(input.occurredAt, scope.at);
-  const read = checkoutRead(sql`${scope.merchant.id}`, memberId, orderId, occurredAt, NO_CACHE);
-  const context = contextFrom((await prepare(scope.db, read).first<CheckoutRow>()) ?? undefined);
+  const readWith = async (cache: CheckoutCacheRef) => {
+    const read = checkoutRead(sql`${scope.merchant.id}`, memberId, orderId, occurredAt, cache);
+    return contextFrom((await prepare(scope.db, read).first<CheckoutRow>()) ?? undefined);
+  };
+  // Through the isolate's cache when the key is known: a read after a speculation found the configuration
+  // moved must leave the cache at the new version, or every later speculation of this isolate goes stale.
+  const cached = scope.configKey ? await readWith(cacheRef(scope.configKey)) : undefined;
+  const context = cached ?? (await readWith(NO_CACHE));
   if (!context) throw new Error("checkout read without a cache key returned no configuration");
   return context;
 }

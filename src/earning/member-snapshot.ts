@@ -38,6 +38,15 @@ function rememberSnapshot(merchantId: string, memberId: string, snapshot: Member
   keepMemberState(merchantId, memberId, snapshot);
 }
 
+/**
+ * What of the member side an order depends on. `stamps: false` when the configuration has no active stamp
+ * card: the plan uses no stamps, so the snapshot keeps none ('[]', as the checkout read gives) and the guard
+ * compares none; activating a card moves the configuration version, which the guard does compare.
+ */
+export interface SideOptions {
+  stamps: boolean;
+}
+
 /** A batch's reply row with the snapshot columns (null member when the member was not there). */
 type SnapshotRow = { member?: string | null; stamps?: string };
 
@@ -46,10 +55,10 @@ type SnapshotRow = { member?: string | null; stamps?: string };
  * side after its writes, and the commitWrite `onCommitted` that keeps it for the member's next order. Used by
  * the writes of a checkout (orders, redemptions, refunds), so "redeem, then post the order" still speculates.
  */
-export function snapshotAfter(merchantId: string, memberId: string) {
+export function snapshotAfter(merchantId: string, memberId: string, options: SideOptions = { stamps: true }) {
   const side = memberSideSql(sql`${merchantId}`, memberId);
   return {
-    columns: sql`, ${side.member} AS member, ${side.stamps} AS stamps`,
+    columns: sql`, ${side.member} AS member, ${options.stamps ? side.stamps : sql`'[]'`} AS stamps`,
     keep(results: D1Result[]): void {
       const row = results.at(-1)?.results[0] as SnapshotRow | undefined;
       if (row?.member && row.stamps !== undefined)
@@ -62,10 +71,17 @@ export function snapshotAfter(merchantId: string, memberId: string) {
  * Holds when a speculative order's snapshot is stale: the configuration version or the member side moved
  * since, or captured redemptions paid part of the order. Its batch starts with a guard on it (GUARD.stale).
  */
-export function speculationStaleSql(merchantId: string, memberId: string, orderId: string, speculation: Speculation): Sql {
+export function speculationStaleSql(
+  merchantId: string,
+  memberId: string,
+  orderId: string,
+  speculation: Speculation,
+  options: SideOptions = { stamps: true },
+): Sql {
   const m = sql`${merchantId}`;
   const side = memberSideSql(m, memberId);
   const { version, snapshot } = speculation;
+  const stamps = options.stamps ? sql` OR ${side.stamps} IS NOT ${snapshot.stamps}` : sql``;
   return sql`(SELECT config_version FROM merchants WHERE id = ${merchantId}) IS NOT ${version}
-      OR ${side.member} IS NOT ${snapshot.member} OR ${side.stamps} IS NOT ${snapshot.stamps} OR ${paidSql(m, orderId)} <> 0`;
+      OR ${side.member} IS NOT ${snapshot.member}${stamps} OR ${paidSql(m, orderId)} <> 0`;
 }

@@ -8,7 +8,7 @@ import { type CheckoutContext, checkOrder, loadCheckoutContext } from "../earnin
 import { snapshotAfter, speculationStaleSql } from "../earning/member-snapshot";
 import type { OrderInput } from "../earning/schemas";
 import { serializeStampRecords } from "../earning/stamp-take-back";
-import { MEMBER_JSON_SQL } from "../ledger/member-json";
+import { MEMBER_JSON_SQL, memberJsonWithTier } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
 import { now } from "../platform/clock";
 import { GUARD, guardSql } from "../platform/d1/guard";
@@ -19,7 +19,7 @@ import { newId } from "../platform/ids";
 import type { RequestScope } from "../platform/scope";
 import { commitWrite, RaceError, retryOnRace } from "../platform/write";
 import { qualifySql } from "../referrals/qualify";
-import { type Ladder, windowStartKey } from "../tiers/ladder";
+import { type Ladder, tierAt, windowStartKey } from "../tiers/ladder";
 import { knownTierSetSql, slideSql, upgradeSql } from "../tiers/order-statements";
 import { limitStatements } from "./limit-statements";
 import { evaluateOrder, type OrderPlan, planOrder } from "./order-plan";
@@ -55,7 +55,8 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
   }
   const plan = planOrder(input, occurredAt, ctx, merchant.timezone, at);
   // The member side after the order, kept for the member's next order (member-snapshot.ts).
-  const snapshot = ctx.ruleSet.limited ? undefined : snapshotAfter(merchant.id, input.memberId);
+  const side = { stamps: ctx.stampCards.length > 0 };
+  const snapshot = ctx.ruleSet.limited ? undefined : snapshotAfter(merchant.id, input.memberId, side);
   const statements = [
     ...speculationChecks(scope, input, ctx),
     ...orderStatements(scope, write, {
@@ -89,7 +90,9 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
 function speculationChecks(scope: RequestScope, input: OrderInput, ctx: CheckoutContext): D1PreparedStatement[] {
   const revoked = scope.keyRevoked;
   const stale = ctx.speculation
-    ? speculationStaleSql(scope.merchant.id, input.memberId, input.orderId, ctx.speculation)
+    ? speculationStaleSql(scope.merchant.id, input.memberId, input.orderId, ctx.speculation, {
+        stamps: ctx.stampCards.length > 0,
+      })
     : undefined;
   if (revoked && stale) {
     const reason = sql`CASE WHEN ${revoked} THEN ${GUARD.keyRevoked} ELSE ${GUARD.stale} END`;
@@ -190,11 +193,13 @@ function orderStatements(
   for (const upsert of activitySql(merchantId, input.memberId, occurredAt, scope.merchant.timezone, activity))
     statements.push(prepare(db, upsert));
   if (tier && !tierSet) statements.push(...upgradeSql(tier).map((statement) => prepare(db, statement)));
+  // With its tier columns known, so is the tier the reply shows.
+  const memberJson = tier && tierSet ? memberJsonWithTier(tierAt(tier.ladder, tier.currentRank)) : sql.raw(MEMBER_JSON_SQL);
   statements.push(
     write.finishSql(
       201,
       sql`SELECT json_object('orderId', ${input.orderId}, 'memberId', ${input.memberId}, 'pointsEarned', ${plan.pointsEarned},
-          'awards', json(${awards}), 'skipped', json(${skipped}), 'member', ${sql.raw(MEMBER_JSON_SQL)})
+          'awards', json(${awards}), 'skipped', json(${skipped}), 'member', ${memberJson})
         FROM members m WHERE m.merchant_id = ${merchantId} AND m.id = ${input.memberId}`,
       order.also,
     ),

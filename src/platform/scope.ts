@@ -24,6 +24,11 @@ export interface RequestScope {
    * when the key was revoked since. The write batch must start with a guard on it (GUARD.keyRevoked).
    */
   keyRevoked?: Sql;
+  /**
+   * The API key's hash when a checkout route authenticated with one: the key of the isolate's configuration
+   * cache (earning/config-cache.ts), so a checkout read made after the prefetched one keeps that cache current.
+   */
+  configKey?: string;
 }
 
 /** The scope of the current request; a new instant for each call (a retried attempt reads the clock again). */
@@ -38,5 +43,6 @@ export function scopeOf(c: Context<AppEnv>): RequestScope {
     ...(c.get("idempotency") ? { idempotency: c.get("idempotency") } : {}),
     ...(c.get("prefetched") ? { prefetched: c.get("prefetched") } : {}),
     ...(c.get("keyRevoked") ? { keyRevoked: c.get("keyRevoked") } : {}),
+    ...(c.get("secretHash") ? { configKey: c.get("secretHash") } : {}),
   };
 }

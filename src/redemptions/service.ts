@@ -8,7 +8,7 @@ import { and, eq } from "drizzle-orm";
 import { redemptions } from "../db/schema";
 import { snapshotAfter } from "../earning/member-snapshot";
 import { HOLD_TTL_MS } from "../ledger/holds";
-import { isoOrNullSql, MEMBER_JSON_SQL } from "../ledger/member-json";
+import { isoSql, MEMBER_JSON_SQL } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
 import { loadAccountContext } from "../members/account-context";
 import { MAX_TOTAL } from "../platform/assert";
@@ -27,7 +27,7 @@ import type { RedemptionInput } from "./schemas";
 const redemptionJson = (merchantId: string, id: string): Sql =>
   sql`SELECT json_object('id', r.id, 'memberId', r.member_id, 'status', r.status, 'asset', r.asset,
     'points', CASE WHEN r.asset = 'points' THEN r.points ELSE 0 END,
-    'credit', CASE WHEN r.asset = 'credit' THEN r.points ELSE 0 END, 'value', r.value, 'orderId', r.order_id, 'holdExpiresAt', ${sql.raw(isoOrNullSql("r.hold_expires_at"))},
+    'credit', CASE WHEN r.asset = 'credit' THEN r.points ELSE 0 END, 'value', r.value, 'orderId', r.order_id, 'holdExpiresAt', ${sql.raw(isoSql("r.hold_expires_at"))},
     'member', ${sql.raw(MEMBER_JSON_SQL)}) AS body
   FROM redemptions r JOIN members m ON m.merchant_id = r.merchant_id AND m.id = r.member_id
   WHERE r.merchant_id = ${merchantId} AND r.id = ${id}`;
