@@ -41,17 +41,36 @@ export const STALE_CLAIM_MS = 60_000;
 const stillProcessing = () =>
   new ApiError("conflict", "A request with this Idempotency-Key is still being processed; retry shortly.");
 
-/** Key-value pairs sorted, so a client re-serialising the same body in another key order still matches. */
-function canonicalJson(text: string): string {
+/**
+ * The body with every object's keys sorted (UTF-16 code unit order) and no whitespace, so a client
+ * re-serialising the same body in another key order still matches. Text that is not JSON stays as it is.
+ * The output is part of stored request hashes: it must not change (test/unit/canonical-json.test.ts).
+ */
+export function canonicalJson(text: string): string {
+  let parsed: unknown;
   try {
-    return JSON.stringify(JSON.parse(text), (_key, value: unknown) =>
-      value && typeof value === "object" && !Array.isArray(value)
-        ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-        : value,
-    );
+    parsed = JSON.parse(text);
   } catch {
     return text;
   }
+  return canonical(parsed);
+}
+
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
+
+/** An array index key, which JavaScript objects list first, in numeric order, whatever their insertion order. */
+const isIndex = (key: string) => ARRAY_INDEX.test(key) && Number(key) < 4_294_967_295;
+
+function canonical(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  const record = value as Record<string, unknown>;
+  // The order the first version produced (sorted entries rebuilt into an object): index keys in numeric
+  // order, then the others sorted.
+  const keys = Object.keys(record).sort();
+  const indexes = keys.filter(isIndex).sort((a, b) => Number(a) - Number(b));
+  const ordered = indexes.length === 0 ? keys : [...indexes, ...keys.filter((key) => !isIndex(key))];
+  return `{${ordered.map((key) => `${JSON.stringify(key)}:${canonical(record[key])}`).join(",")}}`;
 }
 
 /**
