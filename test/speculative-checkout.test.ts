@@ -63,6 +63,9 @@ describe("speculative checkout", () => {
     await sqlOn(`UPDATE merchants SET config_version = config_version + 1 WHERE id = ?`, m.id);
     const after = await order(m, { orderId: uid("o"), memberId: "moved", amount: 1000 });
     expect([after.status, after.trips, after.body.pointsEarned]).toEqual([201, 3, 10]);
+    // That read brought this isolate's cached configuration to the new version: speculation works again.
+    const current = await order(m, { orderId: uid("o"), memberId: "moved", amount: 1000 });
+    expect([current.status, current.trips, current.body.pointsEarned]).toEqual([201, 1, 10]);
   });
 
   it("a tier changed or an upgrade brought within reach by another isolate is planned again, at the new rate", async () => {

@@ -5,7 +5,7 @@
  */
 import { activitySql } from "../activity/statements";
 import { type CheckoutContext, checkOrder, loadCheckoutContext } from "../earning/checkout-context";
-import { snapshotAfter, speculationStaleSql } from "../earning/member-snapshot";
+import { type SideOptions, snapshotAfter, speculationStaleSql } from "../earning/member-snapshot";
 import type { OrderInput } from "../earning/schemas";
 import { serializeStampRecords } from "../earning/stamp-take-back";
 import { MEMBER_JSON_SQL, memberJsonWithTier } from "../ledger/member-json";
@@ -54,11 +54,12 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
     throw orderConflict(input.orderId);
   }
   const plan = planOrder(input, occurredAt, ctx, merchant.timezone, at);
-  // The member side after the order, kept for the member's next order (member-snapshot.ts).
+  // The member side after the order, kept for the member's next order (member-snapshot.ts); stamps only
+  // when a card is active.
   const side = { stamps: ctx.stampCards.length > 0 };
   const snapshot = ctx.ruleSet.limited ? undefined : snapshotAfter(merchant.id, input.memberId, side);
   const statements = [
-    ...speculationChecks(scope, input, ctx),
+    ...speculationChecks(scope, input, ctx, side),
     ...orderStatements(scope, write, {
       input,
       occurredAt,
@@ -87,12 +88,15 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
  * One guard first: a key authenticated from the isolate's cache must still be active (else 401), and an
  * order planned from the member's snapshot must find it unchanged (else it is planned again from a read).
  */
-function speculationChecks(scope: RequestScope, input: OrderInput, ctx: CheckoutContext): D1PreparedStatement[] {
+function speculationChecks(
+  scope: RequestScope,
+  input: OrderInput,
+  ctx: CheckoutContext,
+  side: SideOptions,
+): D1PreparedStatement[] {
   const revoked = scope.keyRevoked;
   const stale = ctx.speculation
-    ? speculationStaleSql(scope.merchant.id, input.memberId, input.orderId, ctx.speculation, {
-        stamps: ctx.stampCards.length > 0,
-      })
+    ? speculationStaleSql(scope.merchant.id, input.memberId, input.orderId, ctx.speculation, side)
     : undefined;
   if (revoked && stale) {
     const reason = sql`CASE WHEN ${revoked} THEN ${GUARD.keyRevoked} ELSE ${GUARD.stale} END`;

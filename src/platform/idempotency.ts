@@ -43,17 +43,17 @@ const stillProcessing = () =>
 
 /**
  * The body with every object's keys sorted (UTF-16 code unit order) and no whitespace, so a client
- * re-serialising the same body in another key order still matches. Text that is not JSON stays as it is.
+ * re-serialising the same body in another key order still matches. Text that is not JSON, or too deeply nested
+ * to walk, stays as it is.
  * The output is part of stored request hashes: it must not change (test/unit/canonical-json.test.ts).
  */
 export function canonicalJson(text: string): string {
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    return canonical(JSON.parse(text));
   } catch {
+    // Not JSON, or nested past the stack (such a body is refused by validation, whatever its hash).
     return text;
   }
-  return canonical(parsed);
 }
 
 const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
