@@ -26,6 +26,12 @@ function order(m: TestMerchant, body: { orderId: string; memberId: string; amoun
   return post(m, "/v1/orders", { ...body, currency: "CNY" }, key);
 }
 
+/** A tier ladder on spend over the calendar year. */
+async function spendLadder(m: TestMerchant, tiers: Record<string, unknown>[]) {
+  const ladder = { metric: "spend", window: { kind: "calendar_year" }, tiers };
+  expect((await call("PUT", "/v1/tiers", { token: m.admin, body: ladder })).status).toBe(200);
+}
+
 const sqlOn = (query: string, ...params: unknown[]) =>
   env.DB.prepare(query)
     .bind(...params)
@@ -71,15 +77,10 @@ describe("speculative checkout", () => {
   it("a tier changed or an upgrade brought within reach by another isolate is planned again, at the new rate", async () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);
-    const ladder = {
-      metric: "spend",
-      window: { kind: "calendar_year" },
-      tiers: [
-        { id: "member", name: "Member", threshold: 0, earnMultiplier: 1 },
-        { id: "gold", name: "Gold", threshold: 100_000, earnMultiplier: 2 },
-      ],
-    };
-    expect((await call("PUT", "/v1/tiers", { token: m.admin, body: ladder })).status).toBe(200);
+    await spendLadder(m, [
+      { id: "member", name: "Member", threshold: 0, earnMultiplier: 1 },
+      { id: "gold", name: "Gold", threshold: 100_000, earnMultiplier: 2 },
+    ]);
     expect((await order(m, { orderId: uid("o"), memberId: "climber", amount: 1000 })).body.pointsEarned).toBe(10);
     const steady = await order(m, { orderId: uid("o"), memberId: "climber", amount: 1000 });
     expect([steady.status, steady.trips, steady.body.pointsEarned]).toEqual([201, 1, 10]);
@@ -102,16 +103,11 @@ describe("speculative checkout", () => {
   it("a speculative order writes the tier columns an order planned from a read writes", async () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);
-    const ladder = {
-      metric: "spend",
-      window: { kind: "calendar_year" },
-      tiers: [
-        { id: "member", name: "Member", threshold: 0 },
-        { id: "silver", name: "Silver", threshold: 50_000 },
-        { id: "gold", name: "Gold", threshold: 1_000_000, earnMultiplier: 2 },
-      ],
-    };
-    expect((await call("PUT", "/v1/tiers", { token: m.admin, body: ladder })).status).toBe(200);
+    await spendLadder(m, [
+      { id: "member", name: "Member", threshold: 0 },
+      { id: "silver", name: "Silver", threshold: 50_000 },
+      { id: "gold", name: "Gold", threshold: 1_000_000, earnMultiplier: 2 },
+    ]);
     const tierColumns = (id: string) =>
       env.DB.prepare(
         `SELECT tier_id, tier_spend, tier_points, tier_orders, tier_window_start, tier_qualified_until, tier_manual,
