@@ -144,17 +144,8 @@ function orderStatements(
   const merchantId = scope.merchant.id;
   const member = sql`merchant_id = ${merchantId} AND id = ${input.memberId}`;
   const lotId = plan.lot ? newId("le", at) : null;
-  const awards = JSON.stringify(plan.awards);
-  const skipped = JSON.stringify(plan.skipped);
   const statements: D1PreparedStatement[] = [];
-  if (plan.enrol)
-    statements.push(
-      prepare(
-        db,
-        sql`INSERT INTO members (merchant_id, id, enrolled_at, updated_at)
-          VALUES (${merchantId}, ${input.memberId}, ${at}, ${at}) ON CONFLICT DO NOTHING`,
-      ),
-    );
+  if (plan.enrol) statements.push(prepare(db, enrolSql(merchantId, input.memberId, at)));
   statements.push(prepare(db, orderRowSql(merchantId, input, occurredAt, plan, lotId, at)));
   statements.push(...limitStatements(merchantId, input.memberId, plan.limitUses).map((s) => prepare(db, s)));
   if (plan.expectedOrderCount !== null && !verified)
@@ -199,16 +190,32 @@ function orderStatements(
   if (tier && !tierSet) statements.push(...upgradeSql(tier).map((statement) => prepare(db, statement)));
   // With its tier columns known, so is the tier the reply shows.
   const memberJson = tier && tierSet ? memberJsonWithTier(tierAt(tier.ladder, tier.currentRank)) : sql.raw(MEMBER_JSON_SQL);
-  statements.push(
-    write.finishSql(
-      201,
-      sql`SELECT json_object('orderId', ${input.orderId}, 'memberId', ${input.memberId}, 'pointsEarned', ${plan.pointsEarned},
-          'awards', json(${awards}), 'skipped', json(${skipped}), 'member', ${memberJson})
-        FROM members m WHERE m.merchant_id = ${merchantId} AND m.id = ${input.memberId}`,
-      order.also,
-    ),
-  );
+  statements.push(replyStatement(write, merchantId, input, plan, memberJson, order.also));
   return statements;
+}
+
+/** Enrols the member the order names (autoEnroll); a member enrolled meanwhile is kept as it is. */
+function enrolSql(merchantId: string, memberId: string, at: number): Sql {
+  return sql`INSERT INTO members (merchant_id, id, enrolled_at, updated_at)
+    VALUES (${merchantId}, ${memberId}, ${at}, ${at}) ON CONFLICT DO NOTHING`;
+}
+
+/** The batch's last statement: stores the reply (and returns it, with the columns `also` adds). */
+function replyStatement(
+  write: IdempotentWrite,
+  merchantId: string,
+  input: OrderInput,
+  plan: OrderPlan,
+  memberJson: Sql,
+  also: Sql | undefined,
+): D1PreparedStatement {
+  return write.finishSql(
+    201,
+    sql`SELECT json_object('orderId', ${input.orderId}, 'memberId', ${input.memberId}, 'pointsEarned', ${plan.pointsEarned},
+        'awards', json(${JSON.stringify(plan.awards)}), 'skipped', json(${JSON.stringify(plan.skipped)}), 'member', ${memberJson})
+      FROM members m WHERE m.merchant_id = ${merchantId} AND m.id = ${input.memberId}`,
+    also,
+  );
 }
 
 /** The order row, with each rule's award (and version), what the awards consumed of rule limits, and its stamps. */
