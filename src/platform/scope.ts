@@ -25,8 +25,9 @@ export interface RequestScope {
    */
   keyRevoked?: Sql;
   /**
-   * The API key's hash when a checkout route authenticated with one: the key of the isolate's configuration
-   * cache (earning/config-cache.ts), so a checkout read made after the prefetched one keeps that cache current.
+   * The API key's hash, when authentication kept it (routes with prefetched reads or an Idempotency-Key): the
+   * key of the isolate's configuration cache (earning/config-cache.ts), so a checkout read made after the
+   * prefetched one keeps that cache current.
    */
   configKey?: string;
 }

@@ -284,6 +284,11 @@ describe("spend", () => {
     await expect(env.DB.batch(writer(earned).credit(earn("earned-over", 2)).statements)).rejects.toThrow(/total_limit/);
     // A goodwill adjustment does not count as earned: it passes.
     await run(writer(earned).credit(earn("adjust-ok", 2, T0, { type: "adjust", countsAsEarned: false })));
+    // The check runs after the update: a trigger before it would make SQLite read every updated row twice.
+    const touch = await env.DB.prepare(`UPDATE members SET balance = balance WHERE merchant_id = ?1 AND id = ?2`)
+      .bind(MERCHANT, earned)
+      .run();
+    expect(touch.meta.rows_read).toBe(1);
     // The check's bound is the engine's own.
     const trigger = await env.DB.prepare(`SELECT sql FROM sqlite_master WHERE name = 'members_total_limit'`).first<{
       sql: string;
