@@ -4,6 +4,9 @@
  * Every tenant-owned row carries `merchant_id`, and member-owned rows also `member_id`: those two keys
  * are what lets a large merchant move to one D1 per merchant or per member-hash shard without a rewrite.
  * Times are integer milliseconds since the epoch (UTC); money and points are integers.
+ *
+ * The tables checkout, redemptions and refunds insert into are WITHOUT ROWID, which drizzle cannot express:
+ * migrations/0014_without_rowid.sql rebuilt them, and test/db/without-rowid.test.ts keeps them so.
  */
 
 import { sql } from "drizzle-orm";

@@ -17,7 +17,8 @@ export const housekeepingJob: Job = {
     const [keys, tokens] = await db.batch([
       prepare(
         db,
-        sql`DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys
+        // By key: the table has no rowid (migrations/0014_without_rowid.sql).
+        sql`DELETE FROM idempotency_keys WHERE (merchant_id, key) IN (SELECT merchant_id, key FROM idempotency_keys
           WHERE created_at < ${at - IDEMPOTENCY_RETENTION_MS} ${merchant} ORDER BY created_at LIMIT ${limit})`,
       ),
       prepare(
