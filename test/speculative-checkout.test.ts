@@ -46,6 +46,9 @@ describe("speculative checkout", () => {
     for (let i = 0; i < 3; i++) {
       const next = await order(m, { orderId: uid("o"), memberId: "spec", amount: 2500 });
       expect([next.status, next.trips, next.body.pointsEarned]).toEqual([201, 1, 25]);
+      // The order, its lot, the member, the ledger entry, the member's periods and the reply: the checks
+      // ride on the order's insert (orders.guard), not a statement of their own.
+      expect(next.statements).toBe(6);
     }
     expect((await member(m, "spec")).balance).toBe(85);
   });

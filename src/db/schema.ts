@@ -297,6 +297,12 @@ export const orders = sqliteTable(
      */
     stamps: text("stamps"),
     createdAt: integer("created_at").notNull(),
+    /**
+     * Always null once stored. The order's insert may set it to a batch-guard reason (platform/d1/guard.ts):
+     * the trigger `orders_guard` (migrations/0015) then aborts the batch with it, so the checks an order batch
+     * must pass before it writes ride on the order's own insert instead of a statement of their own.
+     */
+    guard: text("guard"),
   },
   (t) => [
     primaryKey({ columns: [t.merchantId, t.id] }),

@@ -3,8 +3,8 @@
  * returns the member side of the checkout after the batch (member row and stamps, rendered as the checkout
  * read renders them) and this isolate keeps that text (platform/member-state.ts). The member's next
  * order through this isolate skips the read round trip: it is planned from the snapshot and the cached
- * configuration, and its batch starts with a guard that renders the same member side, the configuration
- * version and what points paid of the order again, and aborts unless they are exactly what the plan used.
+ * configuration, and its order insert first renders the same member side, the configuration version and
+ * what points paid of the order again, and aborts (orders.guard) unless they are exactly what the plan used.
  * An aborted speculation is planned again from a fresh read, so a stale snapshot costs a round trip, never a
  * wrong award.
  *
@@ -69,7 +69,7 @@ export function snapshotAfter(merchantId: string, memberId: string, options: Sid
 
 /**
  * Holds when a speculative order's snapshot is stale: the configuration version or the member side moved
- * since, or captured redemptions paid part of the order. Its batch starts with a guard on it (GUARD.stale).
+ * since, or captured redemptions paid part of the order. Its order insert checks it first (GUARD.stale).
  */
 export function speculationStaleSql(
   merchantId: string,

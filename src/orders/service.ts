@@ -11,7 +11,7 @@ import { serializeStampRecords } from "../earning/stamp-take-back";
 import { MEMBER_JSON_SQL, memberJsonWithTier } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
 import { now } from "../platform/clock";
-import { GUARD, guardSql } from "../platform/d1/guard";
+import { GUARD, guardReasonSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { ApiError } from "../platform/errors";
 import { IdempotentWrite } from "../platform/idempotency";
@@ -58,17 +58,15 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
   // when a card is active.
   const side = { stamps: ctx.stampCards.length > 0 };
   const snapshot = ctx.ruleSet.limited ? undefined : snapshotAfter(merchant.id, input.memberId, side);
-  const statements = [
-    ...speculationChecks(scope, input, ctx, side),
-    ...orderStatements(scope, write, {
-      input,
-      occurredAt,
-      plan,
-      ladder: ctx.ladder,
-      also: snapshot?.columns,
-      verified: ctx.speculation !== undefined,
-    }),
-  ];
+  const statements = orderStatements(scope, write, {
+    input,
+    occurredAt,
+    plan,
+    ladder: ctx.ladder,
+    also: snapshot?.columns,
+    checks: speculationChecks(scope, input, ctx, side),
+    verified: ctx.speculation !== undefined,
+  });
   return commitWrite(
     scope.db,
     write,
@@ -84,26 +82,19 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
   );
 }
 
+/** A check the order's insert makes before anything of the member moves: why it fails, and when. */
+type Check = [reason: string, condition: Sql];
+
 /**
- * One guard first: a key authenticated from the isolate's cache must still be active (else 401), and an
- * order planned from the member's snapshot must find it unchanged (else it is planned again from a read).
+ * Checked first: a key authenticated from the isolate's cache must still be active (else 401), and an order
+ * planned from the member's snapshot must find it unchanged (else it is planned again from a read).
  */
-function speculationChecks(
-  scope: RequestScope,
-  input: OrderInput,
-  ctx: CheckoutContext,
-  side: SideOptions,
-): D1PreparedStatement[] {
-  const revoked = scope.keyRevoked;
-  const stale = ctx.speculation
-    ? speculationStaleSql(scope.merchant.id, input.memberId, input.orderId, ctx.speculation, side)
-    : undefined;
-  if (revoked && stale) {
-    const reason = sql`CASE WHEN ${revoked} THEN ${GUARD.keyRevoked} ELSE ${GUARD.stale} END`;
-    return [prepare(scope.db, guardSql(reason, sql`${revoked} OR ${stale}`))];
-  }
-  if (revoked) return [prepare(scope.db, guardSql(GUARD.keyRevoked, revoked))];
-  return stale ? [prepare(scope.db, guardSql(GUARD.stale, stale))] : [];
+function speculationChecks(scope: RequestScope, input: OrderInput, ctx: CheckoutContext, side: SideOptions): Check[] {
+  const checks: Check[] = [];
+  if (scope.keyRevoked) checks.push([GUARD.keyRevoked, scope.keyRevoked]);
+  if (ctx.speculation)
+    checks.push([GUARD.stale, speculationStaleSql(scope.merchant.id, input.memberId, input.orderId, ctx.speculation, side)]);
+  return checks;
 }
 
 /**
@@ -123,9 +114,10 @@ async function freshTierCache(scope: RequestScope, input: OrderInput, ctx: Check
 }
 
 /**
- * The write batch: enrol, record the order, re-check a raced first order, settle, credit, store the reply.
- * `verified`: the batch starts with the speculation guard, which found the member row (order count, tier
- * and its metric cache included) exactly as planned, so the later guards on those columns are left out.
+ * The write batch: enrol, record the order (its insert makes the `checks` and re-checks a raced first order,
+ * before anything of the member moves), settle, credit, store the reply.
+ * `verified`: the checks include the speculation's, which finds the member row (order count, tier and its
+ * metric cache included) exactly as planned, so the later guards on those columns are left out.
  */
 function orderStatements(
   scope: RequestScope,
@@ -136,6 +128,7 @@ function orderStatements(
     plan: OrderPlan;
     ladder: Ladder | null;
     also: Sql | undefined;
+    checks: Check[];
     verified: boolean;
   },
 ): D1PreparedStatement[] {
@@ -145,19 +138,15 @@ function orderStatements(
   const member = sql`merchant_id = ${merchantId} AND id = ${input.memberId}`;
   const lotId = plan.lot ? newId("le", at) : null;
   const statements: D1PreparedStatement[] = [];
-  if (plan.enrol) statements.push(prepare(db, enrolSql(merchantId, input.memberId, at)));
-  statements.push(prepare(db, orderRowSql(merchantId, input, occurredAt, plan, lotId, at)));
-  statements.push(...limitStatements(merchantId, input.memberId, plan.limitUses).map((s) => prepare(db, s)));
+  const checks = [...order.checks];
   if (plan.expectedOrderCount !== null && !verified)
-    statements.push(
-      prepare(
-        db,
-        guardSql(
-          GUARD.conflict,
-          sql`COALESCE((SELECT order_count FROM members WHERE ${member}), 0) <> ${plan.expectedOrderCount}`,
-        ),
-      ),
-    );
+    checks.push([
+      GUARD.conflict,
+      sql`COALESCE((SELECT order_count FROM members WHERE ${member}), 0) <> ${plan.expectedOrderCount}`,
+    ]);
+  if (plan.enrol) statements.push(prepare(db, enrolSql(merchantId, input.memberId, at)));
+  statements.push(prepare(db, orderRowSql(merchantId, input, occurredAt, plan, lotId, at, guardReasonSql(checks))));
+  statements.push(...limitStatements(merchantId, input.memberId, plan.limitUses).map((s) => prepare(db, s)));
   const activity = { spend: input.amount, points: plan.pointsEarned, orders: 1 };
   const tier =
     plan.tier && ladder
@@ -218,7 +207,10 @@ function replyStatement(
   );
 }
 
-/** The order row, with each rule's award (and version), what the awards consumed of rule limits, and its stamps. */
+/**
+ * The order row, with each rule's award (and version), what the awards consumed of rule limits, and its
+ * stamps. `guard` is the reason of the first check that fails, or NULL; a reason aborts the batch (orders_guard).
+ */
 function orderRowSql(
   merchantId: string,
   input: OrderInput,
@@ -226,13 +218,14 @@ function orderRowSql(
   plan: OrderPlan,
   lotId: string | null,
   at: number,
+  guard: Sql,
 ) {
   return sql`INSERT INTO orders (merchant_id, id, member_id, amount, currency, occurred_at, channel, items, points_earned,
-      awards, rule_usage, stamps, lot_id, created_at)
+      awards, rule_usage, stamps, lot_id, created_at, guard)
     VALUES (${merchantId}, ${input.orderId}, ${input.memberId}, ${input.amount}, ${input.currency}, ${occurredAt},
       ${input.channel ?? null}, ${input.items ? JSON.stringify(input.items) : null}, ${plan.pointsEarned},
       ${JSON.stringify(plan.awards)}, ${plan.limitUses.length ? JSON.stringify(plan.limitUses) : null},
-      ${serializeStampRecords(plan.stamps.map((step) => step.record))}, ${lotId}, ${at})`;
+      ${serializeStampRecords(plan.stamps.map((step) => step.record))}, ${lotId}, ${at}, ${guard})`;
 }
 
 /**

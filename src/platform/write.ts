@@ -24,7 +24,7 @@ export async function commitWrite(
   } catch (error) {
     const failure = classifyBatchError(error);
     // Whatever failed, a twin request with the same key may have committed first: answer as it did. Not after
-    // a speculation's first statements: a revoked key is refused whatever a twin did, and a stale snapshot is
+    // a speculation's first checks: a revoked key is refused whatever a twin did, and a stale snapshot is
     // planned again from a read, which finds a twin.
     if (failure.kind !== "other" && !(failure.kind === "guard" && SPECULATION_CHECKS.has(failure.reason))) {
       const twin = await write.recordAfterFailure();

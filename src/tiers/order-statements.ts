@@ -33,7 +33,7 @@ export interface TierOrder {
   currentRank: number;
   reachedRank: number;
   /**
-   * The batch starts with a guard that found the member's row exactly as the plan read it (a speculative
+   * The order's insert checked first that the member's row is exactly as the plan read it (a speculative
    * checkout, earning/member-snapshot.ts), and nothing before these statements moves its tier columns: the
    * rank and metric the plan used hold inside the transaction, so no guard here checks them again.
    */
@@ -94,7 +94,7 @@ export function upgradeSql(t: TierOrder): Sql[] {
 }
 
 /**
- * A verified order that moves no one (the plan found no upgrade within reach, and the speculation guard found
+ * A verified order that moves no one (the plan found no upgrade within reach, and the speculation's check found
  * the member row as read, so the rank held and the metric are the plan's): every CASE of upgradeSql is then
  * known, and what is left is a plain SET list the ledger's member update carries, one statement fewer. Null
  * for any other order, which goes through upgradeSql.

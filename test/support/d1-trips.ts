@@ -5,14 +5,20 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { createApp } from "../../src/app";
 
-/** A D1 binding that counts round trips: each batch() and each statement run on its own. */
+/**
+ * A D1 binding that counts round trips (each batch() and each statement run on its own) and the statements
+ * they carried.
+ */
 function countingD1(db: D1Database) {
-  const count = { trips: 0 };
+  const count = { trips: 0, statements: 0 };
   const wrapStatement = (stmt: D1PreparedStatement): D1PreparedStatement =>
     new Proxy(stmt, {
       get(target, prop) {
         if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args));
-        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") count.trips += 1;
+        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
+          count.trips += 1;
+          count.statements += 1;
+        }
         const value = Reflect.get(target, prop, target);
         return typeof value === "function" ? value.bind(target) : value;
       },
@@ -23,6 +29,7 @@ function countingD1(db: D1Database) {
       if (prop === "batch") {
         return (statements: D1PreparedStatement[]) => {
           count.trips += 1;
+          count.statements += statements.length;
           return target.batch(statements);
         };
       }
@@ -33,9 +40,11 @@ function countingD1(db: D1Database) {
   return { db: proxy, count };
 }
 
-/** The request's reply (body parsed) and its D1 round trips. */
-// biome-ignore lint/suspicious/noExplicitAny: replies are checked field by field by the tests
-export async function sendCounting(request: Request): Promise<{ status: number; trips: number; body: any; headers: Headers }> {
+/** The request's reply (body parsed), its D1 round trips and the statements they carried. */
+export async function sendCounting(
+  request: Request,
+  // biome-ignore lint/suspicious/noExplicitAny: replies are checked field by field by the tests
+): Promise<{ status: number; trips: number; statements: number; body: any; headers: Headers }> {
   const counting = countingD1(env.DB);
   const ctx = createExecutionContext();
   const response = await createApp().fetch(request, { ...env, DB: counting.db }, ctx);
@@ -44,6 +53,7 @@ export async function sendCounting(request: Request): Promise<{ status: number; 
   return {
     status: response.status,
     trips: counting.count.trips,
+    statements: counting.count.statements,
     body: text ? JSON.parse(text) : undefined,
     headers: response.headers,
   };
