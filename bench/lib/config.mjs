@@ -65,6 +65,7 @@ export function configFor(quick) {
     duration: quick ? 3 : 10, // seconds of measured load per operation and connection count
     rounds: quick ? 3 : 5, // ... split into this many rounds, alternating baseline and engine operations
     warmup: quick ? 0.5 : 2, // seconds of unrecorded load per operation before the first round
+    lead: quick ? 0.25 : 0.5, // seconds of unrecorded load at the start of every round, before its window opens
     connections: [10, 50],
     members: 1000,
     seedConcurrency: 24,

@@ -10,30 +10,54 @@ let sequence = 0;
 /** Next number of the run-wide sequence (for one-off requests that must not reuse a load id). */
 export const nextSequence = () => sequence++;
 
+/** Seconds the load keeps running after a round's window closes, so no connection winds down inside it. */
+const TAIL = 0.1;
+
 /**
- * One autocannon run.
+ * One autocannon run, measured over a window of steady load. All connections start together and idle, so
+ * the first `lead` seconds are load but not measurement: counted from a cold start, a round would miss about
+ * half a response per connection, more of the total for the slower side of a ratio. The window then counts
+ * every response that completed within it, and the server's CPU is read at its two ends.
  * @param {object} o
  * @param {string} o.url base URL, e.g. http://127.0.0.1:8787
  * @param {number} o.connections
- * @param {number} o.duration seconds
+ * @param {number} o.duration seconds measured
+ * @param {number} [o.lead] seconds of load before the window opens
  * @param {Record<string,string>} [o.headers] sent with every request
  * @param {(n: number) => RequestSpec} o.make
  * @param {number} [o.maxSamples] non-2xx responses kept, with the request that got them
- * @param {() => number | null} [o.cpu] the server's CPU used so far (ms), read before and after the run
+ * @param {() => number | null} [o.cpu] the server's CPU used so far (ms), read as the window opens and closes
  * @returns {Promise<RoundResult>}
  */
-export function measure({ url, connections, duration, headers = {}, make, maxSamples = 3, cpu = () => null }) {
+export function measure({ url, connections, duration, lead = 0, headers = {}, make, maxSamples = 3, cpu = () => null }) {
   /** @type {Sample[]} */
   const samples = []; // first few non-2xx responses, with the request that got them
   /** @type {number[]} */
-  const latencies = []; // every response time in ms, so rounds can be merged exactly
-  const cpuBefore = cpu();
+  const latencies = []; // every response time in the window (ms), so rounds can be merged exactly
+  /** @type {Record<string, number>} */
+  const statusCodes = {};
+  const span = { open: false, openedAt: 0, closedAt: 0, ok: 0, total: 0, cpuBefore: /** @type {number | null} */ (null) };
+  /** @type {number | null} */
+  let cpuAfter = null;
   return new Promise((resolve, reject) => {
+    const opening = setTimeout(() => {
+      span.open = true;
+      span.openedAt = performance.now();
+      span.cpuBefore = cpu();
+    }, lead * 1000);
+    const closing = setTimeout(
+      () => {
+        span.open = false;
+        span.closedAt = performance.now();
+        cpuAfter = cpu();
+      },
+      (lead + duration) * 1000,
+    );
     const tracker = autocannon(
       {
         url,
         connections,
-        duration,
+        duration: lead + duration + TAIL,
         timeout: 30,
         requests: [
           {
@@ -60,25 +84,34 @@ export function measure({ url, connections, duration, headers = {}, make, maxSam
         ],
       },
       (err, result) => {
+        clearTimeout(opening);
+        clearTimeout(closing);
         if (err) return reject(err);
-        const cpuAfter = cpu();
-        const ok = result["2xx"] ?? 0;
+        if (!span.closedAt) return reject(new Error("the load ended before its measured window closed"));
+        const { cpuBefore } = span;
         resolve({
           connections,
-          duration: result.duration,
-          ok,
-          total: ok + (result.non2xx ?? 0),
-          non2xx: result.non2xx ?? 0,
+          duration: (span.closedAt - span.openedAt) / 1000,
+          ok: span.ok,
+          total: span.total,
+          non2xx: span.total - span.ok,
+          // Errors and timeouts are the whole run's: autocannon reports them in total only.
           errors: result.errors ?? 0,
           timeouts: result.timeouts ?? 0,
-          statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([k, v]) => [k, v.count])),
+          statusCodes,
           samples,
           latencies,
           cpuMs: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
         });
       },
     );
-    tracker.on("response", (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+    tracker.on("response", (_client, status, _bytes, responseTime) => {
+      if (!span.open) return;
+      latencies.push(responseTime);
+      span.total += 1;
+      if (status >= 200 && status < 300) span.ok += 1;
+      statusCodes[status] = (statusCodes[status] ?? 0) + 1;
+    });
   });
 }
 

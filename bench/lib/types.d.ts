@@ -19,6 +19,8 @@ export interface Config {
   duration: number;
   rounds: number;
   warmup: number;
+  /** Seconds of unrecorded load at the start of each round, before its measured window. */
+  lead: number;
   connections: number[];
   members: number;
   seedConcurrency: number;

@@ -227,6 +227,7 @@ export async function measureLoad(run, servers, seed) {
             url: urlOf(op),
             connections,
             duration: roundDuration,
+            lead: cfg.lead,
             headers: headersFor(op),
             make: op.make,
             cpu: cpuOf(op),
@@ -297,7 +298,7 @@ export function renderLoad(cfg, load) {
       "`GET /select/:id` for reads at the same number of connections" +
       (several ? " (req/s: median of the per-round ratios; p99: over all responses). " : ". ") +
       (several
-        ? `Each row is ${cfg.rounds} rounds of ${(cfg.duration / cfg.rounds).toFixed(1)} s; the rounds of all operations alternate, and percentiles are over every response of every round.`
+        ? `Each row is ${cfg.rounds} rounds of ${(cfg.duration / cfg.rounds).toFixed(1)} s measured after ${cfg.lead} s of load: a round counts the responses completed in its window, once every connection is busy. The rounds of all operations alternate, and percentiles are over every response of every window.`
         : `Each row is one run of ${cfg.duration} s, after an unrecorded warm-up.`),
     "",
     "Server CPU is the CPU time the server's `wrangler dev` process group (wrangler and workerd) used during " +
