@@ -11,7 +11,7 @@ import { serializeStampRecords } from "../earning/stamp-take-back";
 import { MEMBER_JSON_SQL, memberJsonWithTier } from "../ledger/member-json";
 import { LedgerWriter } from "../ledger/statements";
 import { now } from "../platform/clock";
-import { GUARD, guardReasonSql } from "../platform/d1/guard";
+import { GUARD, type GuardCheck, guardReasonSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { ApiError } from "../platform/errors";
 import { IdempotentWrite } from "../platform/idempotency";
@@ -82,15 +82,12 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
   );
 }
 
-/** A check the order's insert makes before anything of the member moves: why it fails, and when. */
-type Check = [reason: string, condition: Sql];
-
 /**
  * Checked first: a key authenticated from the isolate's cache must still be active (else 401), and an order
  * planned from the member's snapshot must find it unchanged (else it is planned again from a read).
  */
-function speculationChecks(scope: RequestScope, input: OrderInput, ctx: CheckoutContext, side: SideOptions): Check[] {
-  const checks: Check[] = [];
+function speculationChecks(scope: RequestScope, input: OrderInput, ctx: CheckoutContext, side: SideOptions): GuardCheck[] {
+  const checks: GuardCheck[] = [];
   if (scope.keyRevoked) checks.push([GUARD.keyRevoked, scope.keyRevoked]);
   if (ctx.speculation)
     checks.push([GUARD.stale, speculationStaleSql(scope.merchant.id, input.memberId, input.orderId, ctx.speculation, side)]);
@@ -128,7 +125,7 @@ function orderStatements(
     plan: OrderPlan;
     ladder: Ladder | null;
     also: Sql | undefined;
-    checks: Check[];
+    checks: GuardCheck[];
     verified: boolean;
   },
 ): D1PreparedStatement[] {

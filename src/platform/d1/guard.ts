@@ -30,13 +30,16 @@ export function guardSql(reason: string | Sql, condition: Sql): Sql {
   return sql`INSERT INTO batch_guards (reason) SELECT ${reason} WHERE ${condition}`;
 }
 
+/** A check a write makes before it moves anything: the reason it fails with, and when it fails. */
+export type GuardCheck = [reason: string, condition: Sql];
+
 /**
  * The first reason whose condition holds, or NULL: the value of a row's guard column (orders.guard), whose
  * trigger aborts the batch with it. A check that way costs no statement of its own.
  *
  * @example guardReasonSql([[GUARD.keyRevoked, revoked], [GUARD.stale, stale]])
  */
-export function guardReasonSql(checks: Array<[reason: string, condition: Sql]>): Sql {
+export function guardReasonSql(checks: GuardCheck[]): Sql {
   if (checks.length === 0) return sql`NULL`;
   const cases = checks.map(([reason, condition]) => sql`WHEN ${condition} THEN ${reason}`);
   return sql`(CASE ${sql.join(cases, sql` `)} END)`;
