@@ -36,9 +36,16 @@ export function measure({ url, connections, duration, lead = 0, headers = {}, ma
   const latencies = []; // every response time in the window (ms), so rounds can be merged exactly
   /** @type {Record<string, number>} */
   const statusCodes = {};
-  const span = { open: false, openedAt: 0, closedAt: 0, ok: 0, total: 0, cpuBefore: /** @type {number | null} */ (null) };
-  /** @type {number | null} */
-  let cpuAfter = null;
+  /** The measured window: when it opened and closed, what completed in it, the server's CPU at its ends. */
+  const span = {
+    open: false,
+    openedAt: 0,
+    closedAt: 0,
+    ok: 0,
+    total: 0,
+    cpuBefore: /** @type {number | null} */ (null),
+    cpuAfter: /** @type {number | null} */ (null),
+  };
   return new Promise((resolve, reject) => {
     const opening = setTimeout(() => {
       span.open = true;
@@ -49,7 +56,7 @@ export function measure({ url, connections, duration, lead = 0, headers = {}, ma
       () => {
         span.open = false;
         span.closedAt = performance.now();
-        cpuAfter = cpu();
+        span.cpuAfter = cpu();
       },
       (lead + duration) * 1000,
     );
@@ -88,7 +95,7 @@ export function measure({ url, connections, duration, lead = 0, headers = {}, ma
         clearTimeout(closing);
         if (err) return reject(err);
         if (!span.closedAt) return reject(new Error("the load ended before its measured window closed"));
-        const { cpuBefore } = span;
+        const { cpuBefore, cpuAfter } = span;
         resolve({
           connections,
           duration: (span.closedAt - span.openedAt) / 1000,
