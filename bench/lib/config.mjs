@@ -62,8 +62,8 @@ export function parseOptions(argv, usageFile) {
 export function configFor(quick) {
   return {
     mode: quick ? "quick" : "full",
-    duration: quick ? 3 : 10, // seconds of measured load per operation and connection count
-    rounds: quick ? 3 : 5, // ... split into this many rounds, alternating baseline and engine operations
+    duration: quick ? 3 : 20, // seconds of measured load per operation and connection count
+    rounds: quick ? 3 : 10, // ... split into this many rounds, alternating baseline and engine operations
     warmup: quick ? 0.5 : 2, // seconds of unrecorded load per operation before the first round
     lead: quick ? 0.25 : 0.5, // seconds of unrecorded load at the start of every round, before its window opens
     connections: [10, 50],
