@@ -140,6 +140,30 @@ describe("POST /v1/orders", () => {
     for (const r of later) expect(r.status, r.text).toBe(201);
   });
 
+  it("pays an expression on the order count once when the member's orders arrive together, first or later", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    // The same bonuses written as expressions: each order's write re-checks the count it was planned on.
+    for (const [id, expression] of [
+      ["welcome-cel", "member.orderCount == 0"],
+      ["fifth-cel", "member.orderCount == 4"],
+    ])
+      await createRule(m, { id, name: id, conditions: { expression }, effect: { kind: "fixed", points: 500 } });
+    const paid = (replies: { body: { awards: { ruleId: string }[] } }[], ruleId: string) =>
+      replies.filter((r) => r.body.awards.some((a) => a.ruleId === ruleId)).length;
+    const first = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => postOrder(m, { orderId: `first-${i}`, memberId: "eager", amount: 1000 })),
+    );
+    for (const r of first) expect(r.status, r.text).toBe(201);
+    expect(paid(first, "welcome-cel")).toBe(1);
+    const later = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => postOrder(m, { orderId: `later-${i}`, memberId: "eager", amount: 1000 })),
+    );
+    for (const r of later) expect(r.status, r.text).toBe(201);
+    expect(paid(later, "fifth-cel")).toBe(1);
+    expect((await member(m, "eager")).balance).toBe(10 * 10 + 2 * 500);
+  });
+
   it("requires an Idempotency-Key", async () => {
     const m = await createMerchant();
     const r = await call("POST", "/v1/orders", {

@@ -141,6 +141,27 @@ function programOf(source: string): Program | null {
   return program;
 }
 
+/** Member fields whose value cannot move between an order's read and its write (a profile edit aside). */
+const STEADY_MEMBER_FIELDS = new Set(["attributes", "tier"]);
+
+/** Whether the tree may read `member.orderCount`: any use of `member` other than `.attributes` or `.tier`. */
+function mayReadOrderCount(node: ASTNode): boolean {
+  if ((node.op === "." || node.op === ".?") && node.args[0].op === "id" && node.args[0].args === "member")
+    return !STEADY_MEMBER_FIELDS.has(node.args[1]);
+  if (node.op === "id") return node.args === "member";
+  return children(node).some(mayReadOrderCount);
+}
+
+/**
+ * Whether an expression's result can depend on the member's order count, which concurrent orders of the
+ * member move: such a rule makes every order re-check the count it was planned on (order-plan.ts), as a
+ * firstOrder condition does for the first order. An expression that does not compile never holds: false.
+ */
+export function readsOrderCount(source: string): boolean {
+  const program = programOf(source);
+  return program !== null && mayReadOrderCount(program.ast);
+}
+
 /** JSON values as CEL sees them: whole numbers as ints, so `member.attributes.visits > 2` compares. */
 function celValue(value: unknown): unknown {
   if (typeof value === "number") return Number.isSafeInteger(value) ? BigInt(value) : value;

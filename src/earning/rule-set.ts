@@ -3,7 +3,7 @@
  * holds it, earning/config-cache.ts), never per order: sorted in evaluation order, list conditions as sets,
  * CEL expressions compiled, effect constants worked out. Pure.
  */
-import { type ExpressionTest, expressionTest } from "./expression";
+import { type ExpressionTest, expressionTest, readsOrderCount } from "./expression";
 import type { Rule } from "./types";
 
 /** A rule with its conditions ready to test; a list condition that is absent or empty is null. */
@@ -33,6 +33,11 @@ export interface RuleSet {
    * configuration is never planned from a member snapshot (member-snapshot.ts).
    */
   readonly limited: boolean;
+  /**
+   * Whether some rule's expression reads the member's order count: each order then re-checks, in its write,
+   * the count it was planned on (order-plan.ts), so concurrent orders cannot all earn on the same count.
+   */
+  readonly countSensitive: boolean;
 }
 
 export function byPriority(a: Rule, b: Rule): number {
@@ -71,7 +76,10 @@ export function compileRules(rules: readonly Rule[]): RuleSet {
   const sorted = [...rules].sort(byPriority);
   const duplicateIds = new Set(sorted.map((r) => r.id)).size !== sorted.length;
   const limited = sorted.some((rule) => rule.limits != null);
-  return { rules: sorted, compiled: sorted.map(compileRule), duplicateIds, limited };
+  const countSensitive = sorted.some(
+    (rule) => rule.conditions.expression !== undefined && readsOrderCount(rule.conditions.expression),
+  );
+  return { rules: sorted, compiled: sorted.map(compileRule), duplicateIds, limited, countSensitive };
 }
 
 /** Rule sets pass through; plain lists (drafts, tests) are compiled on the spot. */

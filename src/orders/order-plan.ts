@@ -144,16 +144,19 @@ export function planOrder(input: OrderInput, occurredAt: number, ctx: CheckoutCo
   const { pointsEarned, awards, skipped, limitUses, tier } = evaluateOrder(input, occurredAt, ctx, timezone, at);
   const stamps = planStamps(ctx.stampCards, ctx.stampProgress, { ...input, occurredAt });
   assertEarnable(pointsEarned + stampPoints(stamps));
-  // Only a member with no order yet can be raced on a firstOrder condition (the count only grows).
+  // The write re-checks the order count the plan used when an award may depend on it: a firstOrder
+  // condition only for a member with no order yet (the count only grows), an expression reading
+  // member.orderCount at any count.
   const previousOrders = ctx.member?.previousOrders ?? 0;
   const firstOrderMatters = ctx.ruleSet.rules.some((rule) => rule.conditions.firstOrder !== undefined);
+  const countMatters = ctx.ruleSet.countSensitive || (previousOrders === 0 && firstOrderMatters);
   return {
     pointsEarned,
     awards,
     skipped,
     limitUses,
     enrol: !ctx.member,
-    expectedOrderCount: previousOrders === 0 && firstOrderMatters ? previousOrders : null,
+    expectedOrderCount: countMatters ? previousOrders : null,
     // An order after the inactivity deadline first lets the old points expire, then resets the clock.
     due: ctx.member ? dueFor(ctx.member, ctx.program, timezone, at, false) : null,
     lot:

@@ -7,6 +7,8 @@
  * - debt never exceeds what the member spent (a refund racing a cancel once charged an unspent order twice);
  * - a refund excuses only what the order's own lot lost to expiry, and taken + excused is exactly the
  *   refunded share (a release repaying debt in the refund's own batch was once excused as expired).
+ * - an award that depends on the member's order count (an expression on member.orderCount) goes to exactly
+ *   the orders planned on that count: two orders raced on one count once both took an "every 4th order" bonus.
  * Seed 11 found the refund-then-cancel case: a refund that drained other lots while the order's points
  * were out, then a cancel that returned them to the order's lot, where they expired.
  * Replay a failing run with RACES_SEED=<seed printed in the failure>.
@@ -118,7 +120,25 @@ const RACES: [string, string][] = [
   ["refund", "read"],
   ["refund", "spend"],
   ["capture", "jobs"],
+  ["order", "order"],
 ];
+
+/** A bonus on every 4th order (the member's 1st, 5th, 9th, ...): raced orders must not share one count. */
+const EVERY_FOURTH = { id: "every-4th", expression: "member.orderCount % 4 == 0" };
+
+/** Exactly ceil(orders / 4) of the member's orders took the every-4th-order bonus. */
+async function checkCountAwards(merchantId: string, memberId: string): Promise<void> {
+  const row = await env.DB.prepare(
+    `SELECT (SELECT order_count FROM members WHERE merchant_id = ?1 AND id = ?2) AS orders,
+       (SELECT COUNT(*) FROM orders o, json_each(o.awards) a WHERE o.merchant_id = ?1 AND o.member_id = ?2
+          AND json_extract(a.value, '$.ruleId') = ?3) AS awarded`,
+  )
+    .bind(merchantId, memberId, EVERY_FOURTH.id)
+    .first<{ orders: number | null; awarded: number }>();
+  expect(row?.awarded, `every-4th-order bonuses of ${memberId} after ${row?.orders ?? 0} orders`).toBe(
+    Math.ceil((row?.orders ?? 0) / 4),
+  );
+}
 
 async function step(w: World): Promise<void> {
   w.focus = w.random.pick(w.members);
@@ -157,6 +177,12 @@ describe("lifecycle races with a moving clock", () => {
     it(`seed ${seed}: no double charge and no forgiven debt`, async () => {
       const m = await createMerchant();
       await createRule(m, BASE_RULE);
+      await createRule(m, {
+        id: EVERY_FOURTH.id,
+        name: EVERY_FOURTH.id,
+        conditions: { expression: EVERY_FOURTH.expression },
+        effect: { kind: "fixed", points: 1 },
+      });
       // Short windows, so the clock's jumps cross return windows and expiry dates often; one seed in two
       // has no return window at all.
       const pendingDays = seed % 2 === 0 ? 7 : 0;
@@ -190,7 +216,10 @@ describe("lifecycle races with a moving clock", () => {
       try {
         for (let i = 0; i < STEPS; i++) {
           await step(w);
-          for (const id of w.members) await checkMemberInvariants(m.id, id);
+          for (const id of w.members) {
+            await checkMemberInvariants(m.id, id);
+            await checkCountAwards(m.id, id);
+          }
           await checkOrderInvariants(m.id);
           await checkActivityInvariants(m.id);
         }

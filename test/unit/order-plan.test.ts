@@ -95,6 +95,25 @@ describe("planOrder", () => {
     expect(planOrder(input, at, context({ member: null }), tz, at).expectedOrderCount).toBeNull();
   });
 
+  it("re-checks the order count at any count when an expression may read it", () => {
+    const rule = (expression: string): Rule => ({ ...firstOrderBonus, id: "cel", conditions: { expression } });
+    const plan = (expression: string, previousOrders: number) =>
+      planOrder(
+        input,
+        at,
+        context({ member: { ...member, previousOrders }, ruleSet: compileRules([perYuan, rule(expression)]) }),
+        tz,
+        at,
+      ).expectedOrderCount;
+    expect(plan("member.orderCount >= 5", 7)).toBe(7);
+    expect(plan("member.orderCount == 0 || order.amount > 1", 0)).toBe(0);
+    // `member` as a whole may reach the count (member == member, [member][0].orderCount): re-checked too.
+    expect(plan("[member][0].orderCount > 2", 3)).toBe(3);
+    // Attributes and tier do not move with the member's orders: no re-check.
+    expect(plan('member.tier == "gold" && member.attributes.vip == true', 3)).toBeNull();
+    expect(plan("order.amount > 100", 3)).toBeNull();
+  });
+
   it("makes no lot for an order that earns nothing", () => {
     const plan = planOrder({ ...input, amount: 99 }, at, context(), tz, at);
     expect(plan).toMatchObject({ pointsEarned: 0, awards: [], lot: null });
