@@ -1,6 +1,10 @@
 /** Stamp cards and vouchers through HTTP: stamps move with orders, completed cards pay in the order's batch. */
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
+import { advanceClock, MINUTE_MS, resetClock } from "../src/platform/clock";
 import { call, createMerchant, ledger, member, postOrder, uid } from "./support/api";
+import { dyingAfter } from "./support/dying-d1";
 
 const teaCard = {
   name: "Tenth tea free",
@@ -59,6 +63,38 @@ describe("stamp cards", () => {
       404,
     );
     expect((await call("GET", "/v1/members/st/vouchers", { token: other.admin })).status).toBe(404);
+  });
+
+  it("a redemption whose reply was lost once it committed is replayed to the retry, not refused as redeemed", async () => {
+    const m = await createMerchant();
+    await call("PUT", "/v1/stamp-cards/tea5", { token: m.admin, body: teaCard });
+    await postOrder(m, {
+      orderId: "lost1",
+      memberId: "lr",
+      amount: 5000,
+      items: [{ sku: "lj", category: "tea", quantity: 5, unitPrice: 1000 }],
+    });
+    const code = (await call("GET", "/v1/members/lr/vouchers", { token: m.read })).body.data[0].code;
+    const key = uid("v");
+    // The first attempt dies right after the voucher's update commits; its client never hears back.
+    const ctx = createExecutionContext();
+    const request = new Request(`http://engine.test/v1/vouchers/${code}/redeem`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${m.checkout}`, "idempotency-key": key },
+    });
+    const dying = { ...env, DB: dyingAfter(env.DB, /UPDATE\s+"?vouchers"?/i) };
+    await (await createApp().fetch(request, dying, ctx)).text();
+    await waitOnExecutionContext(ctx);
+    // The client retries with the same key, later than any claim of a dead request is honoured.
+    advanceClock(5 * MINUTE_MS);
+    try {
+      const retry = await call("POST", `/v1/vouchers/${code}/redeem`, { token: m.checkout, idempotencyKey: key });
+      expect(retry.status, retry.text).toBe(200);
+      expect(retry.body).toMatchObject({ code, status: "redeemed" });
+      expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    } finally {
+      resetClock();
+    }
   });
 
   it("pays points for a completed card through the ledger, and concurrent orders never lose or double a stamp", async () => {

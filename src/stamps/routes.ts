@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { MAX_ACTIVE_STAMP_CARDS } from "../earning/stamp-card-row";
 import { allow, memberOnly, tokenMemberId } from "../platform/auth";
-import { idempotent } from "../platform/idempotency";
+import { commitPlanned, idempotent, writeReply } from "../platform/idempotency";
 import {
   bearer,
   commonErrors,
@@ -16,7 +16,7 @@ import { createRouter } from "../platform/router";
 import { scopeOf } from "../platform/scope";
 import { MerchantChosenId } from "../platform/validation";
 import { MemberStampCardsSchema, StampCardInputSchema, StampCardSchema, VoucherSchema } from "./schemas";
-import { listStampCards, memberStampCards, memberVouchers, putStampCard, redeemVoucher } from "./service";
+import { listStampCards, memberStampCards, memberVouchers, planVoucherRedemption, putStampCard } from "./service";
 
 const tags = ["Stamp cards and vouchers"];
 const CardParams = z.object({ cardId: MerchantChosenId.openapi({ param: { name: "cardId", in: "path" } }) });
@@ -108,11 +108,15 @@ export const stampsRouter = createRouter()
       summary: "Redeem a voucher",
       description: "A voucher is redeemed once: a second redemption (under another key) is 409 conflict.",
       security: bearer,
-      middleware: [allow("admin", "checkout"), idempotent(true)] as const,
+      middleware: [allow("admin", "checkout"), idempotent(true, { storedInBatch: true })] as const,
       request: { params: CodeParams, headers: RequiredIdempotencyHeader },
       responses: { 200: jsonResponse(VoucherSchema, "Redeemed"), ...commonErrors, ...conflictError },
     }),
-    async (c) => c.json(await redeemVoucher(scopeOf(c), c.req.valid("param").code), 200),
+    async (c) =>
+      writeReply<typeof VoucherSchema, 200>(
+        await commitPlanned(c, planVoucherRedemption(scopeOf(c), c.req.valid("param").code)),
+        200,
+      ),
   )
   .openapi(
     createRoute({

@@ -1,9 +1,13 @@
 /** Stamp cards and vouchers: admin CRUD, member progress, voucher redemption. Orders collect stamps (orders/). */
-import { and, asc, count, desc, sql as drizzleSql, eq, gt, isNull, lt, ne } from "drizzle-orm";
+import { and, asc, count, desc, sql as drizzleSql, eq, gt, lt, ne } from "drizzle-orm";
 import { memberStamps, members, merchants, stampCards, vouchers } from "../db/schema";
 import { MAX_ACTIVE_STAMP_CARDS, type StampCardRow, stampCardFromRow } from "../earning/stamp-card-row";
+import { isoSql } from "../ledger/member-json";
 import { toIso } from "../platform/clock";
+import { guardSql } from "../platform/d1/guard";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { ApiError, notFound } from "../platform/errors";
+import { type PlannedWrite, scopedWrite } from "../platform/idempotency";
 import { decodeCursor, isString, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
 import type { StampCardInput } from "./schemas";
@@ -164,16 +168,41 @@ export async function memberVouchers(
   return { data: result.data.map(voucherBody), nextCursor: result.nextCursor };
 }
 
-/** Redeems a voucher once: the conditional update decides, so two concurrent redemptions cannot both succeed. */
-export async function redeemVoucher(scope: RequestScope, code: string) {
-  const key = and(eq(vouchers.merchantId, scope.merchant.id), eq(vouchers.code, code));
-  const [updated] = await scope.orm
-    .update(vouchers)
-    .set({ redeemedAt: scope.at })
-    .where(and(key, isNull(vouchers.redeemedAt)))
-    .returning();
-  if (updated) return voucherBody(updated);
-  const [existing] = await scope.orm.select({ code: vouchers.code }).from(vouchers).where(key);
-  if (!existing) throw notFound(`Voucher ${code}`);
-  throw new ApiError("conflict", `Voucher ${code} was already redeemed.`);
+/** Guard reasons of a redemption that matched no voucher to redeem. */
+const VOUCHER_REDEEMED = "voucher_redeemed";
+const VOUCHER_UNKNOWN = "voucher_unknown";
+
+/** The redeemed voucher as voucherBody renders it, by SQL, for the key's stored reply. */
+function redeemedJsonSql(merchantId: string, code: string): Sql {
+  return sql`SELECT json_object('code', v.code, 'memberId', v.member_id, 'cardId', v.card_id, 'name', v.name,
+      'value', v.value, 'orderId', v.order_id, 'status', 'redeemed', 'createdAt', ${sql.raw(isoSql("v.created_at"))},
+      'redeemedAt', ${sql.raw(isoSql("v.redeemed_at"))})
+    FROM vouchers v WHERE v.merchant_id = ${merchantId} AND v.code = ${code}`;
+}
+
+/**
+ * Redeems a voucher once. The conditional update decides, so two concurrent redemptions cannot both succeed,
+ * and it commits in one batch with the key's stored reply: a retry after a lost response is replayed, where a
+ * reply stored after the update could be lost with it and the retry find the voucher already redeemed.
+ */
+export function planVoucherRedemption(scope: RequestScope, code: string): PlannedWrite {
+  const { db, at } = scope;
+  const merchantId = scope.merchant.id;
+  const voucher = sql`merchant_id = ${merchantId} AND code = ${code}`;
+  const write = scopedWrite(scope);
+  const why = sql`CASE WHEN EXISTS (SELECT 1 FROM vouchers WHERE ${voucher}) THEN ${VOUCHER_REDEEMED} ELSE ${VOUCHER_UNKNOWN} END`;
+  return {
+    write,
+    statements: [
+      prepare(db, sql`UPDATE vouchers SET redeemed_at = ${at} WHERE ${voucher} AND redeemed_at IS NULL`),
+      prepare(db, guardSql(why, sql`changes() = 0`)),
+      write.finishSql(200, redeemedJsonSql(merchantId, code)),
+    ],
+    status: 200,
+    onFailure: (failure) => {
+      if (failure.kind !== "guard") return;
+      if (failure.reason === VOUCHER_UNKNOWN) throw notFound(`Voucher ${code}`);
+      if (failure.reason === VOUCHER_REDEEMED) throw new ApiError("conflict", `Voucher ${code} was already redeemed.`);
+    },
+  };
 }

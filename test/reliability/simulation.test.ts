@@ -1,6 +1,8 @@
 /**
  * Reliability simulation: a seeded random run of many members doing orders, refunds, redemptions, holds,
- * captures, cancels, adjustments, rebate closes paid as store credit, credit redemptions and stamp cards, with retries of the same Idempotency-Key, responses lost after commit,
+ * captures, cancels, adjustments, rebate closes paid as store credit, credit redemptions, stamp cards and their
+ * vouchers, with retries of the same Idempotency-Key, responses lost after commit, requests that die between
+ * two D1 round trips once a write committed (a voucher's reply once stored after its update was lost with it),
  * D1 batches that fail midway (a failing statement injected at a random position of a real batch, so real
  * D1 rolls the transaction back), and scheduled jobs that crash and are re-run.
  *
@@ -15,6 +17,7 @@ import { createApp } from "../../src/app";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { advanceClock, MINUTE_MS, resetClock } from "../../src/platform/clock";
 import { BASE_RULE, call, createMerchant, createRule, type TestMerchant } from "../support/api";
+import { ANY_WRITE, dyingAfter } from "../support/dying-d1";
 import { checkActivityInvariants, checkMemberInvariants, checkStampInvariants } from "../support/invariants";
 import { LedgerModel } from "../support/model";
 import { rng } from "../support/random";
@@ -52,7 +55,7 @@ async function simulate(
   seed: number,
   m: TestMerchant,
   steps: number,
-): Promise<{ injected: number; lost: number; replays: number }> {
+): Promise<{ injected: number; lost: number; died: number; replays: number }> {
   const random = rng(seed);
   const faulty = faultyD1(env.DB, random.next);
   const faultyEnv: Env = { ...(env as unknown as Env), DB: faulty.db };
@@ -63,6 +66,7 @@ async function simulate(
   let serial = 0;
   let rebateMonth = 0;
   let lost = 0;
+  let died = 0;
   let replays = 0;
 
   /** The member's stored tier before an order (null: never placed, the lowest). */
@@ -78,7 +82,7 @@ async function simulate(
     return Math.floor((amount * TIER_BPS[tier]!) / 1_000_000);
   };
 
-  const send = async (method: string, path: string, body: unknown, key: string, token = m.admin) => {
+  const send = async (method: string, path: string, body: unknown, key: string, token = m.admin, to: Env = faultyEnv) => {
     const ctx = createExecutionContext();
     const response = await app.fetch(
       new Request(`http://engine.test${path}`, {
@@ -86,7 +90,7 @@ async function simulate(
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json", "idempotency-key": key },
         body: body === undefined ? undefined : JSON.stringify(body),
       }),
-      faultyEnv,
+      to,
       ctx,
     );
     await waitOnExecutionContext(ctx);
@@ -101,11 +105,17 @@ async function simulate(
 
   /**
    * Sends a write the way a careful client does: maybe a batch fails midway (500, nothing written, retry),
-   * maybe the response is lost after commit (retry), and every retry uses the same key.
+   * maybe the response is lost after commit (retry), maybe the request dies between two round trips once a
+   * write committed (retry; `dies` is how often), and every retry uses the same key.
    */
-  const write = async (method: string, path: string, body: unknown) => {
+  const write = async (method: string, path: string, body: unknown, { dies = 0.06 } = {}) => {
     const key = `sim-${seed}-${++serial}`;
     const roll = random.next();
+    if (roll >= 0.24 && roll < 0.24 + dies) {
+      // The request dies once its first write committed; the client, which heard nothing, retries.
+      await send(method, path, body, key, m.admin, { ...faultyEnv, DB: dyingAfter(faulty.db, ANY_WRITE) });
+      died += 1;
+    }
     if (roll < 0.12) {
       const injectedBefore = faulty.state.injected;
       faulty.state.armed = true;
@@ -200,7 +210,8 @@ async function simulate(
       expect(o.status, o.text).toBe(201);
       model.order(id, member, 100, pointsAtTier(100, beforeRebateOrder, o.body));
       const credit = random.int(1, 400);
-      const r = await write("POST", `/v1/rebate-programs/credit/periods/${month}/close`, { netProfit: credit });
+      // A close resumes under its claimed key (rebates/): a retry while the claim is fresh is told to wait.
+      const r = await write("POST", `/v1/rebate-programs/credit/periods/${month}/close`, { netProfit: credit }, { dies: 0 });
       expect(r.status, r.text).toBe(200);
       expect(r.body).toMatchObject({ status: "closed", paid: credit });
       model.addCredit(member, credit);
@@ -213,6 +224,17 @@ async function simulate(
         expect(r.status, r.text).toBe(201);
         model.adjust(member, points);
       }
+    } else if (op < 0.88) {
+      // One of the member's vouchers (from the stamp cards) is redeemed: once, whatever befell the request.
+      const codes = await env.DB.prepare(
+        "SELECT code, redeemed_at AS redeemedAt FROM vouchers WHERE merchant_id = ?1 AND member_id = ?2",
+      )
+        .bind(m.id, member)
+        .all<{ code: string; redeemedAt: number | null }>();
+      const voucher = codes.results.length ? random.pick(codes.results) : undefined;
+      if (!voucher) continue;
+      const r = await write("POST", `/v1/vouchers/${voucher.code}/redeem`, undefined, { dies: 0.5 });
+      expect(r.status, r.text).toBe(voucher.redeemedAt === null ? 200 : 409);
     } else if (op < 0.92) {
       const minutes = random.int(1, 20);
       advanceClock(minutes * MINUTE_MS);
@@ -249,7 +271,7 @@ async function simulate(
     .bind(m.id)
     .all();
   expect(dup.results).toEqual([]);
-  return { injected: faulty.state.injected, lost, replays };
+  return { injected: faulty.state.injected, lost, died, replays };
 }
 
 const SIMULATION_CARDS = {
@@ -307,6 +329,7 @@ describe("reliability simulation with injected faults", () => {
         const stats = await simulate(seed, m, 220);
         expect(stats.injected).toBeGreaterThan(5);
         expect(stats.lost).toBeGreaterThan(5);
+        expect(stats.died).toBeGreaterThan(5);
         expect(stats.replays).toBeGreaterThan(5);
         expect(logged).toHaveBeenCalled();
       } catch (error) {
