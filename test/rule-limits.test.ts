@@ -112,6 +112,99 @@ describe("rule limits", () => {
     expect(third.body).toMatchObject({ pointsEarned: 100, skipped: [{ ruleId: "spend", reason: "budget_spent" }] });
   });
 
+  it("a partial refund of an order with several budgeted awards gives back the points it reverses", async () => {
+    const m = await createMerchant();
+    for (const id of ["a", "b", "c"])
+      await createRule(m, { id, name: id, effect: { kind: "fixed", points: 1 }, limits: { budget: 1 } });
+    expect((await postOrder(m, { orderId: "o1", memberId: "u", amount: 300 })).body.pointsEarned).toBe(3);
+    const r = await call("POST", "/v1/orders/o1/refunds", {
+      token: m.checkout,
+      idempotencyKey: uid("r"),
+      body: { refundId: "most", amount: 200 },
+    });
+    expect(r.status, r.text).toBe(201);
+    expect(r.body.pointsReversed).toBe(2);
+    // 3 awarded, 2 reversed: the budgets together have 2 points of room again.
+    const used = await env.DB.prepare("SELECT SUM(points) AS points FROM rule_usage WHERE merchant_id = ?")
+      .bind(m.id)
+      .first<{ points: number }>();
+    expect(used?.points).toBe(1);
+    expect((await postOrder(m, { orderId: "o2", memberId: "v", amount: 300 })).body.pointsEarned).toBe(2);
+  });
+
+  it("a rule whose budget is spent is skipped budget_spent, also when it has a per-order limit", async () => {
+    const m = await createMerchant();
+    await createRule(m, {
+      id: "promo",
+      name: "promo",
+      effect: { kind: "per_amount", points: 1, per: 100 },
+      limits: { perOrder: 50, budget: 100 },
+    });
+    // The second order finds as much budget as the per-order limit: the per-order limit is named.
+    for (const orderId of ["a", "b"]) {
+      const r = await postOrder(m, { orderId, memberId: "u", amount: 10_000 });
+      expect(r.body).toMatchObject({ pointsEarned: 50, skipped: [{ ruleId: "promo", reason: "per_order_limit" }] });
+    }
+    const spent = await postOrder(m, { orderId: "c", memberId: "u", amount: 10_000 });
+    expect(spent.body).toMatchObject({ pointsEarned: 0, skipped: [{ ruleId: "promo", reason: "budget_spent" }] });
+  });
+
+  it("an amount-0 order's award comes back once on refund, even after the rule was edited and deactivated", async () => {
+    const m = await createMerchant();
+    await createRule(m, {
+      id: "f",
+      name: "f",
+      effect: { kind: "fixed", points: 50 },
+      limits: { budget: 50, perMember: { points: 50, per: "month" } },
+    });
+    expect((await postOrder(m, { orderId: "z", memberId: "u", amount: 0 })).body.pointsEarned).toBe(50);
+    const put = await call("PUT", "/v1/rules/f", {
+      token: m.admin,
+      body: {
+        name: "f2",
+        active: false,
+        effect: { kind: "fixed", points: 10 },
+        limits: { budget: 10, perMember: { points: 10, per: "day" } },
+      },
+    });
+    expect(put.status, put.text).toBe(200);
+    const refund = (refundId: string) =>
+      call("POST", "/v1/orders/z/refunds", { token: m.checkout, idempotencyKey: uid("r"), body: { refundId } });
+    expect((await refund("r1")).status).toBe(201);
+    expect((await refund("r2")).status).toBe(422);
+    const usage = await env.DB.prepare("SELECT points FROM rule_usage WHERE merchant_id = ?")
+      .bind(m.id)
+      .all<{ points: number }>();
+    expect(usage.results.map((row) => row.points)).toEqual([0, 0]);
+  });
+
+  it("parallel orders of one member never pass a per-member day limit, and replays of one order consume it once", async () => {
+    const m = await createMerchant({ timezone: "America/New_York" });
+    await createRule(m, {
+      id: "d",
+      name: "d",
+      effect: { kind: "fixed", points: 100 },
+      limits: { perMember: { points: 300, per: "day" }, budget: 100_000 },
+    });
+    // 01:30 in New York on the night its clocks go forward: the day key is still the local day.
+    const order = (orderId: string, key?: string) =>
+      postOrder(m, { orderId, memberId: "u", amount: 100, occurredAt: "2025-03-09T06:30:00Z" }, key);
+    const replayed = await Promise.all(Array.from({ length: 6 }, () => order("same", "one-key")));
+    for (const r of replayed.filter((r) => r.status === 201)) expect(r.body.pointsEarned).toBe(100);
+    const replies = await Promise.all(Array.from({ length: 12 }, (_, i) => order(`o${i}`)));
+    expect(replies.map((r) => r.status)).toEqual(Array(12).fill(201));
+    expect(replies.reduce((s, r) => s + r.body.pointsEarned, 0)).toBe(200);
+    const rows = await env.DB.prepare(
+      "SELECT member_id AS memberId, period, points FROM rule_usage WHERE merchant_id = ? ORDER BY member_id",
+    )
+      .bind(m.id)
+      .all();
+    expect(rows.results).toEqual([
+      { memberId: "", period: "", points: 300 },
+      { memberId: "u", period: "d2025-03-09", points: 300 },
+    ]);
+  });
+
   it("caps per order and per member per local period (merchant timezone)", async () => {
     const m = await createMerchant();
     await createRule(m, {

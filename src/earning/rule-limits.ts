@@ -1,8 +1,9 @@
 /**
  * Rule limits, pure: how much of a rule's computed points an order may keep, and which limit bound it.
- * Limits apply in a fixed order (per order, per member, budget) so the reported reason is the first limit
- * that cut the award. The order batch re-checks the per-member and budget room with conditional updates
- * (orders/limit-statements.ts), so the figures read here only plan: they never decide alone.
+ * The reported reason is the limit with the least room, the one that decided what the award kept; on a tie
+ * the first of per order, per member, budget is named. The order batch re-checks the per-member and budget
+ * room with conditional updates (orders/limit-statements.ts), so the figures read here only plan: they
+ * never decide alone.
  */
 import { dayKey, monthKey } from "../activity/periods";
 import { type LocalDate, localDate } from "../platform/timezone";
@@ -66,12 +67,21 @@ export function roomIn(rule: Rule, usage: LimitUsage, period: string | null): Li
   };
 }
 
-/** The points a rule keeps of `raw`, and the first limit that cut them (none when it kept all). */
+/**
+ * The points a rule keeps of `raw`, and the limit that bound them (none when it kept all): the tightest one,
+ * not the first that `raw` passed, so a spent budget reads `budget_spent` even when a per-order limit is
+ * also below `raw`. Ties go to the earlier of per order, per member, budget.
+ */
 export function clipToLimits(rule: Rule, raw: number, room: LimitRoom): { points: number; cut?: SkipReason } {
-  const perOrder = rule.limits?.perOrder;
-  if (perOrder !== undefined && raw > perOrder)
-    return { points: Math.min(perOrder, room.member, room.budget), cut: "per_order_limit" };
-  if (raw > room.member) return { points: Math.min(room.member, room.budget), cut: "per_member_limit" };
-  if (raw > room.budget) return { points: room.budget, cut: "budget_spent" };
-  return { points: raw };
+  let tightest = rule.limits?.perOrder ?? Number.POSITIVE_INFINITY;
+  let cut: SkipReason = "per_order_limit";
+  if (room.member < tightest) {
+    tightest = room.member;
+    cut = "per_member_limit";
+  }
+  if (room.budget < tightest) {
+    tightest = room.budget;
+    cut = "budget_spent";
+  }
+  return raw > tightest ? { points: tightest, cut } : { points: raw };
 }

@@ -3,8 +3,8 @@
  * conditional upsert that refuses to pass the limit, followed by a guard: when concurrent orders used the
  * room this order planned with, the whole batch aborts and the order is planned again from fresh reads
  * (it then finds the budget spent, or less room left). So a budget is never exceeded, whatever runs at once.
- * A refund gives back each award's share with the same cumulative-floor split as its points (refund-math.ts),
- * so refunding an order in parts gives back exactly what one full refund would.
+ * A refund gives back what its plan splits over the limited awards (limitGiveBack in refund-math.ts): the
+ * points it reverses of them, so refunding an order in parts gives back exactly what one full refund would.
  */
 import type { LimitUse } from "../earning/types";
 import { GUARD, guardSql } from "../platform/d1/guard";
@@ -44,15 +44,16 @@ function takeBack(merchantId: string, ruleId: string, memberId: string, period: 
     WHERE merchant_id = ${merchantId} AND rule_id = ${ruleId} AND member_id = ${memberId} AND period = ${period}`;
 }
 
-/** The refund batch's statements: give back `share(points)` of every limited award. */
+/** The refund batch's statements: give back `backs[i]` points to the limits of `uses[i]`. */
 export function giveBackStatements(
   merchantId: string,
   memberId: string,
   uses: readonly LimitUse[],
-  share: (points: number) => number,
+  backs: readonly number[],
 ): Sql[] {
-  return uses.flatMap((use) => {
-    const back = share(use.points);
+  if (backs.length !== uses.length) throw new Error("giveBackStatements: one give-back per limit use");
+  return uses.flatMap((use, i) => {
+    const back = backs[i] ?? 0;
     if (back <= 0) return [];
     return [
       ...(use.budget !== null ? [takeBack(merchantId, use.ruleId, BUDGET, BUDGET, back)] : []),

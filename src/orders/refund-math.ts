@@ -16,6 +16,39 @@ export function pointsToReverse(pointsEarned: number, orderAmount: number, refun
   return mulDiv(pointsEarned, refundedBefore + refundNow, orderAmount) - mulDiv(pointsEarned, refundedBefore, orderAmount);
 }
 
+/**
+ * What a refund gives back to the limits (budget, per-member period) of each limited award of an order,
+ * the awards in their stored order. The total follows the points formula on the awards' sum L,
+ * floor(L * (R + r) / A) - floor(L * R / A), so when every award is limited it equals the points the refund
+ * reverses; with unlimited awards too it is the limited awards' proportional part (one refund may then give
+ * back a point more than it reverses, never more in total). Flooring each award on its own would lose up to
+ * a point per award on every partial refund, budget that no later refund returns. The cumulative total is
+ * split by filling the awards one after another, a split that only grows with the total: each refund's part
+ * is >= 0, no award gets back more than it consumed, refunds in parts give back what one refund of their
+ * sum would, and a full refund gives back everything.
+ *
+ * @example limitGiveBack([{ points: 1 }, { points: 1 }, { points: 1 }], 300, 0, 200) // [1, 1, 0]
+ */
+export function limitGiveBack(
+  awards: readonly { points: number }[],
+  orderAmount: number,
+  refundedBefore: number,
+  refundNow: number,
+): number[] {
+  const total = awards.reduce((sum, award) => sum + award.points, 0);
+  // Given back by earlier refunds (an order of amount 0 has none: its one refund is a full refund).
+  const before = orderAmount > 0 ? mulDiv(total, refundedBefore, orderAmount) : 0;
+  const after = before + pointsToReverse(total, orderAmount, refundedBefore, refundNow);
+  let earlier = 0;
+  return awards.map(({ points }) => {
+    // The part of a cumulative total that falls on this award, once the awards before it are full.
+    const filled = (upTo: number) => Math.min(Math.max(upTo - earlier, 0), points);
+    const back = filled(after) - filled(before);
+    earlier += points;
+    return back;
+  });
+}
+
 export interface ItemRefundRequest {
   sku: string;
   quantity: number;

@@ -34,7 +34,7 @@ import { referralRefundStatements } from "../referrals/clawback";
 import { type ReferralRow, referralOfOrderQuery } from "../referrals/reads";
 import { refundCacheSql } from "../tiers/order-statements";
 import { giveBackStatements, parseLimitUses } from "./limit-statements";
-import { parseRefundedItems, planRefund, pointsToReverse, serializeRefundedItems } from "./refund-math";
+import { limitGiveBack, parseRefundedItems, planRefund, pointsToReverse, serializeRefundedItems } from "./refund-math";
 import type { RefundInput } from "./schemas";
 import { takeBackSql } from "./stamp-statements";
 
@@ -89,6 +89,9 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
     { amount: order.amount, refundedAmount: order.refundedAmount + plan.amount, refundedItems: plan.refundedItems },
     input.items ? 0 : plan.amount,
   );
+  // Budgets and per-member limits get back the points this refund reverses of the limited awards.
+  const uses = parseLimitUses(order.ruleUsage);
+  const backs = limitGiveBack(uses, order.amount, order.refundedAmount, plan.amount);
   const due = dueFor(member, program, merchant.timezone, at, true);
   // The refund counts in its order's period: net spend, net points, and the order itself once refunded in full.
   const fully = order.refundedAmount + plan.amount === order.amount;
@@ -97,10 +100,7 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
     ...activitySql(order.merchantId, order.memberId, order.occurredAt, merchant.timezone, activity),
     // Lowers the tier metric (never the tier: only a review moves a member down).
     refundCacheSql({ ...order, orderDay: activityKeys(order.occurredAt, merchant.timezone).day, delta: activity }),
-    // Budgets and per-member limits get back the refunded share of what the order's awards consumed.
-    ...giveBackStatements(order.merchantId, order.memberId, parseLimitUses(order.ruleUsage), (points) =>
-      pointsToReverse(points, order.amount, order.refundedAmount, plan.amount),
-    ),
+    ...giveBackStatements(order.merchantId, order.memberId, uses, backs),
     ...stamps.takeBack.map((back) => takeBackSql({ ...order, at }, back)),
   ];
   const planned = { ...plan, reversed, stampRecords: serializeStampRecords(stamps.records), stampsTakenBack: stamps.takeBack };

@@ -148,20 +148,16 @@ function referenceRoom(rule: Rule, usage: LimitUsage, at: number, tz: string): R
   };
 }
 
-/** The limits in their fixed order; the first that cuts is the reason. */
+/** The award keeps at most the least room of its limits; that limit is the reason (ties: per order, per member, budget). */
 function referenceClip(rule: Rule, raw: number, room: Room): { points: number; cut?: SkipReason } {
-  let points = raw;
-  let cut: SkipReason | undefined;
-  const bound = (limit: number, reason: SkipReason) => {
-    if (points > limit) {
-      points = limit;
-      cut ??= reason;
-    }
-  };
-  if (rule.limits?.perOrder !== undefined) bound(rule.limits.perOrder, "per_order_limit");
-  bound(room.member, "per_member_limit");
-  bound(room.budget, "budget_spent");
-  return cut === undefined ? { points } : { points, cut };
+  const limits: [number, SkipReason][] = [
+    [rule.limits?.perOrder ?? Number.POSITIVE_INFINITY, "per_order_limit"],
+    [room.member, "per_member_limit"],
+    [room.budget, "budget_spent"],
+  ];
+  const least = Math.min(...limits.map(([limit]) => limit));
+  if (raw <= least) return { points: raw };
+  return { points: least, cut: limits.find(([limit]) => limit === least)?.[1] };
 }
 
 function referenceEvaluate(

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  limitGiveBack,
   parseRefundedItems,
   planRefund,
   pointsToReverse,
@@ -34,6 +35,59 @@ describe("pointsToReverse", () => {
 
   it("reverses every point of an order of amount 0: its one refund is a full refund", () => {
     expect(pointsToReverse(50, 0, 0, 0)).toBe(50);
+  });
+});
+
+describe("limitGiveBack", () => {
+  const sum = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0);
+
+  it("property: each refund gives back the points it reverses, split within what each award consumed", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 10_000_000 }),
+        fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 1, maxLength: 8 }),
+        (awards, amount, weights) => {
+          const uses = awards.map((points) => ({ points }));
+          const total = sum(weights);
+          let given = awards.map(() => 0);
+          const giveBack = (backs: number[]) => {
+            given = given.map((g, i) => g + (backs[i] ?? 0));
+          };
+          let refunded = 0;
+          for (const w of weights) {
+            const part = Math.min(amount - refunded, Math.floor((amount * w) / total));
+            const backs = limitGiveBack(uses, amount, refunded, part);
+            // Every award limited: the parts add up to the points this refund reverses.
+            expect(sum(backs)).toBe(pointsToReverse(sum(awards), amount, refunded, part));
+            expect(Math.min(...backs)).toBeGreaterThanOrEqual(0);
+            giveBack(backs);
+            for (const [i, g] of given.entries()) expect(g).toBeLessThanOrEqual(awards[i] ?? 0);
+            refunded += part;
+          }
+          expect(given).toEqual(limitGiveBack(uses, amount, 0, refunded));
+          giveBack(limitGiveBack(uses, amount, refunded, amount - refunded));
+          expect(given).toEqual(awards);
+        },
+      ),
+    );
+  });
+
+  const of = (...points: number[]) => points.map((p) => ({ points: p }));
+
+  it("gives back the point a refund reverses even when no award's own share reaches a point", () => {
+    // 3 awards of 1 point on an order of 300: refunding 200 reverses 2 points.
+    expect(limitGiveBack(of(1, 1, 1), 300, 0, 200)).toEqual([1, 1, 0]);
+    expect(limitGiveBack(of(1, 1, 1), 300, 200, 100)).toEqual([0, 0, 1]);
+  });
+
+  it("gives back the limited awards' proportional part when the order also has unlimited awards", () => {
+    // 30 limited points of an order that earned 100 on 1000: a refund of 500 reverses 50, gives back 15.
+    expect(sum(limitGiveBack(of(10, 20), 1000, 0, 500))).toBe(15);
+  });
+
+  it("gives back everything on the one refund of an order of amount 0", () => {
+    expect(limitGiveBack(of(5, 7), 0, 0, 0)).toEqual([5, 7]);
   });
 });
 

@@ -42,7 +42,7 @@ describe("limit periods", () => {
 });
 
 describe("clipping to limits", () => {
-  it("never gives more than any limit leaves, and names the first limit that cut", () => {
+  it("never gives more than any limit leaves, and names the limit that bound the award", () => {
     fc.assert(
       fc.property(
         fc.nat(10_000),
@@ -69,9 +69,25 @@ describe("clipping to limits", () => {
           if (perMember !== undefined) expect(points).toBeLessThanOrEqual(Math.max(0, perMember - memberUsed));
           if (budget !== undefined) expect(points).toBeLessThanOrEqual(Math.max(0, budget - budgetUsed));
           expect(cut === undefined).toBe(points === raw);
+          // The named limit left exactly what was kept; on a tie, the first of per order, per member, budget.
+          const rooms = [
+            ["per_order_limit", perOrder ?? Number.POSITIVE_INFINITY],
+            ["per_member_limit", perMember === undefined ? Number.POSITIVE_INFINITY : Math.max(0, perMember - memberUsed)],
+            ["budget_spent", budget === undefined ? Number.POSITIVE_INFINITY : Math.max(0, budget - budgetUsed)],
+          ] as const;
+          if (cut !== undefined) expect(rooms.find(([, room]) => room === points)?.[0]).toBe(cut);
         },
       ),
     );
+  });
+
+  it("a spent budget is the reason, also when the per-order limit cut the points first", () => {
+    const r = rule("r", { limits: { perOrder: 50, budget: 100 } });
+    const usage = (used: number): LimitUsage => ({ budget: new Map([["r", used]]), member: new Map() });
+    expect(clipToLimits(r, 100, limitRoom(r, usage(100), at, tz))).toEqual({ points: 0, cut: "budget_spent" });
+    expect(clipToLimits(r, 100, limitRoom(r, usage(70), at, tz))).toEqual({ points: 30, cut: "budget_spent" });
+    // As much room in the budget as the per-order limit: the per-order limit is named.
+    expect(clipToLimits(r, 100, limitRoom(r, usage(50), at, tz))).toEqual({ points: 50, cut: "per_order_limit" });
   });
 });
 
