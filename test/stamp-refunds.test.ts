@@ -51,6 +51,30 @@ describe("stamps taken back by refunds", () => {
     await checkStampInvariants(m.id);
   });
 
+  it("refunding other items first does not dilute a refund by amount: parts in any order take what one refund does", async () => {
+    const m = await merchantWithCard("tea20", { ...teaCard, stamps: 20 });
+    const items = [
+      { sku: "lj", category: "tea", quantity: 10, unitPrice: 100 },
+      { sku: "cake", category: "food", quantity: 1, unitPrice: 1000 },
+    ];
+    const order = (orderId: string, memberId: string) => postOrder(m, { orderId, memberId, amount: 2000, items });
+    const taken = (reply: { body: { stampsTakenBack: { stamps: number }[] } }) => reply.body.stampsTakenBack[0]?.stamps ?? 0;
+    // One refund of 1999 by amount: the order is worth 1 of 2000, so 9 of its 10 tea stamps go back.
+    expect((await order("one", "one")).status).toBe(201);
+    expect(taken(await refund(m, "one", { amount: 1999 }))).toBe(9);
+    // The cake by items (no tea stamp), then 999 by amount: 999 of the 1000 the tea is left worth.
+    expect((await order("cake-first", "cake-first")).status).toBe(201);
+    expect(taken(await refund(m, "cake-first", { items: [{ sku: "cake", quantity: 1 }] }))).toBe(0);
+    expect(taken(await refund(m, "cake-first", { amount: 999 }))).toBe(9);
+    // 999 by amount first (4.995 stamps of the whole order), then the cake: the same 9 in all.
+    expect((await order("amount-first", "amount-first")).status).toBe(201);
+    expect(taken(await refund(m, "amount-first", { amount: 999 }))).toBe(4);
+    expect(taken(await refund(m, "amount-first", { items: [{ sku: "cake", quantity: 1 }] }))).toBe(5);
+    for (const memberId of ["one", "cake-first", "amount-first"])
+      expect(await cardOf(m, memberId, "tea20"), memberId).toMatchObject({ stamps: 1, stampDebt: 0 });
+    await checkStampInvariants(m.id);
+  });
+
   it("refunds by amount take stamps back in proportion; all of them once below the card's minimum", async () => {
     const m = await createMerchant();
     await call("PUT", "/v1/stamp-cards/tea5", { token: m.admin, body: teaCard });
@@ -111,6 +135,31 @@ describe("stamps taken back by refunds", () => {
       { cardId: "teavisit", stamps: 1 },
     ]);
     expect(await cardOf(m, "iv", "teavisit")).toMatchObject({ stamps: 0, stampDebt: 0 });
+  });
+
+  it("concurrent refunds by items of one order take back each unit's stamp once", async () => {
+    const m = await merchantWithCard("tea100", { ...teaCard, stamps: 100 });
+    const items = [{ sku: "lj", category: "tea", quantity: 10, unitPrice: 100 }];
+    await postOrder(m, { orderId: "o1", memberId: "ci", amount: 1000, items });
+    const replies = await Promise.all(Array.from({ length: 6 }, () => refund(m, "o1", { items: [{ sku: "lj", quantity: 2 }] })));
+    const ok = replies.filter((r) => r.status === 201);
+    expect(ok.length).toBe(5);
+    expect(ok.reduce((sum, r) => sum + (r.body.stampsTakenBack[0]?.stamps ?? 0), 0)).toBe(10);
+    expect(await cardOf(m, "ci", "tea100")).toMatchObject({ stamps: 0, stampDebt: 0 });
+    await checkStampInvariants(m.id);
+  });
+
+  it("a full refund of an order that completed its card 50 times leaves debt, not a negative card", async () => {
+    const m = await merchantWithCard("tea1", { ...teaCard, stamps: 1 });
+    const items = Array.from({ length: 3 }, (_, i) => ({ sku: `t${i}`, category: "tea", quantity: 1_000_000, unitPrice: 1 }));
+    expect((await postOrder(m, { orderId: "big", memberId: "hq", amount: 3_000_000, items })).status).toBe(201);
+    // At most 50 completions per order; the stamps beyond stay on the card.
+    expect(await cardOf(m, "hq", "tea1")).toMatchObject({ stamps: 2_999_950, completed: 50 });
+    const back = await refund(m, "big");
+    expect(back.status, back.text).toBe(201);
+    expect(back.body.stampsTakenBack).toEqual([{ cardId: "tea1", stamps: 3_000_000 }]);
+    expect(await cardOf(m, "hq", "tea1")).toMatchObject({ stamps: 0, stampDebt: 50 });
+    await checkStampInvariants(m.id);
   });
 
   it("refunds racing orders of the same member never lose or double a stamp", async () => {

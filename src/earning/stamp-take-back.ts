@@ -7,9 +7,18 @@
  *   longer qualifies).
  * - Refunds by items: the stamps of the refunded matching units go back (an `orders` card with item
  *   conditions: its stamp, once no matching unit is left).
- * - Refunds by amount: stamps in proportion to the amount, rounded in the member's favour as points are.
- * - A mix of both: the larger of the two (never both for the same stamp).
+ * - Refunds by amount: of the stamps item refunds left, a share in proportion to the amount refunded by amount
+ *   over what item refunds left of the order amount, rounded in the member's favour as points are.
+ *
+ * Both parts are functions of where the order stands, not of the steps that got it there, so refunds in
+ * parts, by items and by amount in any order, take back what one refund reaching the same state would, and
+ * refunding other items first does not dilute a refund by amount. The stamps kept, with `left` the stamps
+ * item refunds left, are ceil(left × net / (net + byAmount)): net + byAmount is what item refunds left of the
+ * order amount, and an item refund of value v turns net / (net + byAmount) into (net - v) / (net + byAmount
+ * - v), never more, so every refund keeps as many stamps or fewer: a later refund never gives stamps back.
  */
+
+import { mulDiv } from "../platform/math";
 
 /** What one order gave one card, and what refunds took back so far. */
 export interface StampRecord {
@@ -39,8 +48,14 @@ export function stampsTakenAfter(record: StampRecord, state: RefundedOrderState)
   // An order of amount 0 has one refund, in full; it marks its refunded items.
   const whole = state.amount > 0 ? net <= 0 : state.refundedItems !== null;
   if (whole || (record.minAmount !== undefined && net < record.minAmount)) return record.given;
-  const byAmount = state.amount > 0 ? Math.floor((record.given * record.byAmount) / state.amount) : 0;
-  return Math.min(record.given, Math.max(record.taken, byAmount, takenByItems(record, state.refundedItems)));
+  const byItems = takenByItems(record, state.refundedItems);
+  // Measured against what item refunds left (not the original amount): refunding other items first must not
+  // dilute a refund by amount of what is left.
+  const base = net + record.byAmount;
+  const byAmount = base > 0 ? mulDiv(record.given - byItems, record.byAmount, base) : 0;
+  // The rule never lowers a count it gave before (see above), nor one the former rule stored (it took
+  // max(share of the whole amount, items), never more); record.taken only guards the stored value.
+  return Math.min(record.given, Math.max(record.taken, byItems + byAmount));
 }
 
 function takenByItems(record: StampRecord, refunded: ReadonlyMap<string, number> | null): number {
