@@ -161,4 +161,20 @@ export async function checkStampInvariants(merchantId: string): Promise<void> {
     expect(r.stamps >= 0 && r.debt >= 0 && (r.debt === 0 || r.stamps === 0), `debt only on an empty card; ${context}`).toBe(true);
     if (r.reward === "voucher") expect(r.vouchers, `one voucher per completed card; ${context}`).toBe(r.completed);
   }
+  // Per order and card: a refund never takes back more than the order gave, and an order refunded in full
+  // has given every stamp back.
+  const { results: records } = await env.DB.prepare(
+    `SELECT o.id AS orderId, o.amount, o.refunded_amount AS refunded, o.refunded_items AS items,
+       json_extract(r.value, '$.cardId') AS cardId, json_extract(r.value, '$.given') AS given,
+       json_extract(r.value, '$.taken') AS taken
+     FROM orders o, json_each(o.stamps) r WHERE o.merchant_id = ?1`,
+  )
+    .bind(merchantId)
+    .all<any>();
+  for (const r of records) {
+    const context = `order ${r.orderId}, card ${r.cardId}: ${JSON.stringify(r)}`;
+    expect(r.taken >= 0 && r.taken <= r.given, `0 <= taken <= given; ${context}`).toBe(true);
+    const full = r.amount > 0 ? r.refunded === r.amount : r.items !== null;
+    if (full) expect(r.taken, `a full refund takes every stamp back; ${context}`).toBe(r.given);
+  }
 }
