@@ -1621,7 +1621,7 @@ export interface components {
              */
             referrerId: string;
             /**
-             * @description `waiting`: no order yet. `pending`: the first order is inside its return window. `paid`: both rewards were credited. `void`: not paid (the first order was refunded below the minimum before payment, or referrals were off). `clawed_back`: paid, then a refund took the first order below the minimum and the rewards were taken back.
+             * @description `waiting`: no order yet. `pending`: the first order is inside its return window. `paid`: both rewards were credited. `void`: not paid (the first order was refunded below the minimum before payment, referrals were off, or the ledger refused the payment: `total_limit`, a member's totals would pass the largest exact integer). `clawed_back`: paid, then a refund took the first order below the minimum and the rewards were taken back.
              * @enum {string}
              */
             status: "waiting" | "pending" | "paid" | "void" | "clawed_back";
@@ -1633,7 +1633,7 @@ export interface components {
             firstOrderId: string | null;
             /**
              * Format: date-time
-             * @description When the first order's return window ends and the referral may be paid.
+             * @description When the first order's return window ends and the referral may be paid; an hour later after each payment that failed unexpectedly.
              * @example 2026-11-22T10:00:00.000Z
              */
             dueAt: string | null;

@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { advanceClock, DAY_MS, resetClock } from "../src/platform/clock";
+import { advanceClock, DAY_MS, now, resetClock } from "../src/platform/clock";
 import { call, ledger, member, postOrder, type TestMerchant, uid } from "./support/api";
 import { merchantWith, refund, runFor } from "./support/flows";
 import { checkMemberInvariants } from "./support/invariants";
@@ -312,5 +312,85 @@ describe("payout", () => {
     await payDue(m);
     expect(await referralRow(m, referee)).toMatchObject({ status: "paid", referrer_points: 500 });
     expect(await bonuses(m, late.referrer)).toEqual([]);
+  });
+
+  it("expires points past the inactivity deadline before the bonus makes the members active again", async () => {
+    // Both members' deadlines (end of local day 5) pass inside the first order's return window (7 days).
+    const m = await merchantWith({ pendingDays: PENDING_DAYS, expiry: { policy: "inactivity", days: 5 }, referral: REFERRAL });
+    const { referrer, referee } = await referred(m, "inactive");
+    expect((await postOrder(m, { orderId: uid("o"), memberId: referrer, amount: 100_000 })).status).toBe(201);
+    expect((await postOrder(m, { orderId: uid("o"), memberId: referee, amount: 10_000 })).status).toBe(201);
+    await payDue(m);
+    expect(await referralRow(m, referee)).toMatchObject({ status: "paid" });
+    // The job finds nothing left: the payout expired the old points before its credits moved the last activity.
+    expect((await runFor(m, "inactivity-expiry")).body.processed).toBe(0);
+    expect(await member(m, referrer)).toMatchObject({ balance: 500, pending: 0 });
+    expect(await member(m, referee)).toMatchObject({ balance: 200, pending: 0 });
+    for (const [id, earned, bonus] of [
+      [referrer, 1000, 500],
+      [referee, 100, 200],
+    ] as const) {
+      const entries = (await ledger(m, id)).map((e) => [e.type, e.points, e.reason]);
+      expect(entries.slice(-2), id).toEqual([
+        ["expire", -earned, "inactivity"],
+        ["bonus", bonus, expect.any(String)],
+      ]);
+      await checkMemberInvariants(m.id, id);
+    }
+  });
+
+  it("voids a referral whose payment the ledger refuses, with the reason, and still pays the later ones", async () => {
+    const m = await programWithReferrals();
+    const stuck = await referred(m, "stuck");
+    const ok = await referred(m, "ok");
+    // The stuck referral is due first.
+    await postOrder(m, { orderId: uid("o"), memberId: stuck.referee, amount: 10_000 });
+    advanceClock(1000);
+    await postOrder(m, { orderId: uid("o"), memberId: ok.referee, amount: 10_000 });
+    // The referrer sits just under the exact-integer limit (reachable by ~9000 maximal adjustments; set directly).
+    await env.DB.prepare("UPDATE members SET balance = ? WHERE merchant_id = ? AND id = ?")
+      .bind(Number.MAX_SAFE_INTEGER - 100, m.id, stuck.referrer)
+      .run();
+    const run = await payDue(m);
+    expect(run, JSON.stringify(run)).toMatchObject({ status: "succeeded", processed: 2 });
+    expect(await referralRow(m, stuck.referee)).toMatchObject({ status: "void", reason: "total_limit", paid_at: null });
+    expect(await bonuses(m, stuck.referee)).toEqual([]);
+    expect(await referralRow(m, ok.referee)).toMatchObject({ status: "paid" });
+    // Later runs pay nothing twice and meet nothing stuck.
+    expect((await runFor(m, "referral-payout")).body).toMatchObject({ status: "succeeded", processed: 0 });
+    expect(await bonuses(m, ok.referrer)).toEqual([500]);
+    expect(await bonuses(m, ok.referee)).toEqual([200]);
+  });
+
+  it("moves a referral whose payment fails unexpectedly an hour on, pays the others, and records the error", async () => {
+    const m = await programWithReferrals();
+    const failing = await referred(m, "fail");
+    const ok = await referred(m, "fine");
+    await postOrder(m, { orderId: uid("o"), memberId: failing.referee, amount: 10_000 });
+    advanceClock(1000);
+    await postOrder(m, { orderId: uid("o"), memberId: ok.referee, amount: 10_000 });
+    // Fault injection: any new lot of the failing referee aborts its batch with an error that is no guard.
+    await env.DB.prepare(
+      `CREATE TRIGGER inject_payout_failure BEFORE INSERT ON point_lots WHEN NEW.member_id = '${failing.referee}'
+       BEGIN SELECT RAISE(ABORT, 'Injected failure'); END`,
+    ).run();
+    try {
+      const run = await payDue(m);
+      expect(run.status).toBe("failed");
+      expect(run.errors.join()).toContain(`referral of ${failing.referee}`);
+      expect(await referralRow(m, ok.referee)).toMatchObject({ status: "paid" });
+      const row = await referralRow(m, failing.referee);
+      expect(row.status).toBe("pending");
+      expect(row.due_at).toBeGreaterThan(now());
+      expect((await runFor(m, "referral-payout")).body).toMatchObject({ status: "succeeded", processed: 0 });
+    } finally {
+      await env.DB.prepare("DROP TRIGGER inject_payout_failure").run();
+    }
+    // An hour on it is tried again and paid once.
+    advanceClock(60 * 60 * 1000);
+    expect((await runFor(m, "referral-payout")).body).toMatchObject({ status: "succeeded", processed: 1 });
+    expect(await bonuses(m, failing.referrer)).toEqual([500]);
+    expect(await bonuses(m, failing.referee)).toEqual([200]);
+    expect(await bonuses(m, ok.referee)).toEqual([200]);
   });
 });

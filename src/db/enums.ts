@@ -57,8 +57,9 @@ export type RebateClosePhase = (typeof REBATE_CLOSE_PHASES)[number];
 
 /**
  * A referral's life: `waiting` for the referee's first order, `pending` through that order's return window,
- * then `paid`, or `void` (the order was refunded below the minimum before payment, or referrals were off),
- * or `clawed_back` (a refund took the paid order below the minimum afterwards).
+ * then `paid`, or `void` (the order was refunded below the minimum before payment, referrals were off, or
+ * the ledger refused the payment, e.g. `total_limit`), or `clawed_back` (a refund took the paid order below
+ * the minimum afterwards).
  */
 export const REFERRAL_STATUSES = ["waiting", "pending", "paid", "void", "clawed_back"] as const;
 export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];

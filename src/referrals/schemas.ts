@@ -30,13 +30,16 @@ export const ReferralSchema = z
     status: z.enum(REFERRAL_STATUSES).openapi({
       description:
         "`waiting`: no order yet. `pending`: the first order is inside its return window. `paid`: both rewards were credited. " +
-        "`void`: not paid (the first order was refunded below the minimum before payment, or referrals were off). " +
+        "`void`: not paid (the first order was refunded below the minimum before payment, referrals were off, or the " +
+        "ledger refused the payment: `total_limit`, a member's totals would pass the largest exact integer). " +
         "`clawed_back`: paid, then a refund took the first order below the minimum and the rewards were taken back.",
     }),
     createdAt: Timestamp,
     firstOrderId: z.string().nullable(),
     dueAt: Timestamp.nullable().openapi({
-      description: "When the first order's return window ends and the referral may be paid.",
+      description:
+        "When the first order's return window ends and the referral may be paid; an hour later after each payment that " +
+        "failed unexpectedly.",
     }),
     referrerPoints: z.number().int().nullable().openapi({ description: "Fixed when the first order was posted." }),
     refereePoints: z.number().int().nullable(),
