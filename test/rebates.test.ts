@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { resetClock } from "../src/platform/clock";
+import { advanceClock, resetClock } from "../src/platform/clock";
 import { closeTuning } from "../src/rebates/engine";
 import { call, type TestMerchant, uid } from "./support/api";
 import { merchantWith } from "./support/flows";
@@ -250,6 +250,55 @@ describe("rebate closes", () => {
     expect(again.body.code).toBe("conflict");
     expect(first.body.status).toBe("closed");
     expect((await rebateEntries(m.id)).length).toBe(3);
+  });
+
+  it("a month's spend shares once: after the program changes its period kind, overlapping closes are 409", async () => {
+    const m = await restaurant("credit");
+    expect((await orderAt(m, "alice", 100, "2026-04-15T04:00:00.000Z")).status).toBe(201);
+    expect((await close(m, "share", "2026-07", 30_000)).body).toMatchObject({ status: "closed", paid: 3_000 });
+    // The marketer moves the program to quarters: Q3 holds July, already shared; so does the year 2026.
+    expect((await putProgram(m, "share", { name: "q", period: "quarter", shareBps: 1000, payout: "credit" })).status).toBe(200);
+    const q3 = await close(m, "share", "2026-Q3", 30_000);
+    expect(q3.status, q3.text).toBe(409);
+    expect(q3.body.detail).toContain("2026-07");
+    // The close it names stays readable under the new kind.
+    expect((await report(m, "share", "2026-07")).body).toMatchObject({ status: "closed", paid: 3_000 });
+    expect((await report(m, "share", "2026-Q3")).status).toBe(404); // nothing started
+    // Q2 shares no month with July: it closes.
+    const q2 = await close(m, "share", "2026-Q2", 30_000);
+    expect(q2.body, q2.text).toMatchObject({ status: "closed", paid: 3_000, members: 1 });
+    expect((await putProgram(m, "share", { name: "y", period: "year", shareBps: 1000, payout: "credit" })).status).toBe(200);
+    advanceClock(400 * 86_400_000); // past the end of 2026, whenever the test runs
+    expect((await close(m, "share", "2026", 30_000)).status).toBe(409);
+    expect((await rebateEntries(m.id)).map((e) => [e.memberId, e.points, e.reason])).toEqual([
+      ["alice", 1_000, "rebate share 2026-07"],
+      ["alice", 3_000, "rebate share 2026-Q2"],
+      ["bob", 1_000, "rebate share 2026-07"],
+      ["carol", 1_000, "rebate share 2026-07"],
+    ]);
+  });
+
+  it("a pool that would take a member's credit or points past 2^53 - 1 is 422 naming netProfit, not a close stuck running", async () => {
+    const MAX = Number.MAX_SAFE_INTEGER;
+    const m = await restaurant("credit");
+    expect((await orderAt(m, "alice", 100, "2026-08-15T04:00:00.000Z")).status).toBe(201);
+    expect((await close(m, "share", "2026-07", 30)).status).toBe(200); // alice holds 1 unit of credit
+    expect((await putProgram(m, "all", { name: "all", period: "month", shareBps: 10_000, payout: "credit" })).status).toBe(201);
+    // The whole pool of 2^53 - 1 would go to alice, on top of her credit: her pay chunk could never commit.
+    const huge = await close(m, "all", "2026-08", MAX);
+    expect(huge.status, huge.text).toBe(422);
+    expect(huge.body.errors[0].path).toBe("netProfit");
+    expect((await report(m, "all", "2026-08")).status).toBe(404); // nothing started, nothing stuck
+    expect((await close(m, "all", "2026-08", 5_000)).body).toMatchObject({ status: "closed", paid: 5_000 });
+
+    // Points: at 1 point per minor unit the pool buys 2^53 - 1 points, past the member's points from the order.
+    const p = await restaurant("points", { points: 1, amount: 1 });
+    expect((await putProgram(p, "all", { name: "all", period: "month", shareBps: 10_000, payout: "points" })).status).toBe(201);
+    const points = await close(p, "all", "2026-07", MAX);
+    expect(points.status, points.text).toBe(422);
+    expect(points.body.errors[0].path).toBe("netProfit");
+    expect((await report(p, "all", "2026-07")).status).toBe(404);
+    for (const id of ["alice", "bob", "carol"]) await checkMemberInvariants(p.id, id);
   });
 
   it("zero or negative profit, or nobody eligible, pays nothing and says so", async () => {

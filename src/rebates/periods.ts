@@ -44,6 +44,26 @@ export function parsePeriodKey(key: string): PeriodRange | null {
   };
 }
 
+/**
+ * Every other key whose months overlap the period's: its year, its quarter(s) and its month(s). A program
+ * may change its period kind (month to quarter, say) after closing some periods; a close of any of these
+ * would share the same spend, and the profit it came from, a second time.
+ *
+ * @example
+ * overlappingKeys("2026-07", parsePeriodKey("2026-07")!) // ["2026", "2026-Q3"]
+ */
+export function overlappingKeys(periodKey: string, range: PeriodRange): string[] {
+  const { year, month: first } = range.start;
+  const months = range.kind === "year" ? 12 : range.kind === "quarter" ? 3 : 1;
+  const keys = new Set<string>([String(year)]);
+  for (let month = first; month < first + months; month++) {
+    keys.add(`${year}-Q${Math.ceil(month / 3)}`);
+    keys.add(`${year}-${String(month).padStart(2, "0")}`);
+  }
+  keys.delete(periodKey);
+  return [...keys];
+}
+
 /** An example key of a period kind, for error messages. */
 export const PERIOD_KEY_EXAMPLE: Record<RebatePeriod, string> = { month: "2026-07", quarter: "2026-Q3", year: "2026" };
 

@@ -12,10 +12,12 @@ import type { PeriodReport } from "./schemas";
 export async function periodReport(scope: RequestScope, programId: string, periodKey: string): Promise<PeriodReport> {
   const { db, orm, merchant } = scope;
   const program = await loadProgram(orm, merchant.id, programId);
-  programPeriod(program, periodKey);
   const close = await loadClose(db, { merchantId: merchant.id, programId, periodKey });
-  if (!close) throw notFound(`A close of period ${periodKey} of program ${programId}`);
-  return reportOf(db, close);
+  if (close) return reportOf(db, close);
+  // A close stays readable after its program changes period kind (the 409 of an overlapping close names it);
+  // without one, a key of another kind is 422 and a malformed one 400, as for preview and close.
+  programPeriod(program, periodKey);
+  throw notFound(`A close of period ${periodKey} of program ${programId}`);
 }
 
 export async function reportOf(db: D1Database, close: CloseRow): Promise<PeriodReport> {

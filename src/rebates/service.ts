@@ -5,7 +5,7 @@
 import { programQuery } from "../members/account-context";
 import { MAX_TOTAL } from "../platform/assert";
 import { GUARD, guardSql } from "../platform/d1/guard";
-import { prepare, sql } from "../platform/d1/sql";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { classifyBatchError, rethrowGuard } from "../platform/db";
 import { ApiError } from "../platform/errors";
 import type { RequestScope } from "../platform/scope";
@@ -14,7 +14,7 @@ import { allocate, distribution, rebatePool, toPoints } from "./allocation";
 import { type CloseRef, type CloseRow, closeKey, loadClose } from "./close-state";
 import { eligibleSpendSql } from "./eligibility";
 import { advanceClose, closeTuning } from "./engine";
-import { type PeriodRange, periodEnded } from "./periods";
+import { overlappingKeys, type PeriodRange, periodEnded } from "./periods";
 import { loadProgram, type ProgramRow, programPeriod } from "./programs";
 import { reportOf } from "./reports";
 import { type PeriodReport, PREVIEW_TOP, type Preview } from "./schemas";
@@ -69,6 +69,14 @@ export async function previewPeriod(
   };
 }
 
+/** Batch-guard reasons of a close's start (platform/d1/guard.ts): lowercase snake_case words. */
+const START_GUARD = {
+  /** Another close of the program covers some of the same months (the program changed its period kind). */
+  overlap: "rebate_period_overlap",
+  /** Some eligible member could be paid more than their balance or credit may still take. */
+  payoutLimit: "rebate_payout_limit",
+} as const;
+
 const tooMuchSpend = () =>
   new ApiError("unprocessable", `The period's total net spend passes ${MAX_TOTAL}, past exact integer maths.`, [
     { path: "periodKey", message: `total net spend of the period is above ${MAX_TOTAL}` },
@@ -99,13 +107,17 @@ export async function startClose(
   if (existing) return resumeOrRefuse(existing, key);
   const pointValue = programFromRow(programRows[0]).pointValue;
   const pool = rebatePool(netProfit, program.shareBps);
+  // What one member could be paid at most, in the payout's units (points or credit): the whole pool.
+  const units = program.payout === "points" ? toPoints(pool, pointValue).points : pool;
   // The points a pool buys are a running total of the close: refuse before it could pass exact integers.
-  if (program.payout === "points" && toPoints(pool, pointValue).points > MAX_TOTAL)
+  if (units > MAX_TOTAL)
     throw new ApiError("unprocessable", `The pool would buy more than ${MAX_TOTAL} points at this program's pointValue.`, [
       { path: "netProfit", message: `buys more than ${MAX_TOTAL} points` },
     ]);
+  const overlaps = overlappingKeys(periodKey, range);
+  const terms = { key, netProfit, pool, units, pointValue, overlaps, at };
   try {
-    await db.batch(startStatements(ref, program, range, { key, netProfit, pool, pointValue, at }).map((s) => prepare(db, s)));
+    await db.batch(startStatements(ref, program, range, terms).map((s) => prepare(db, s)));
   } catch (error) {
     const failure = classifyBatchError(error);
     if (failure.kind === "unique" && failure.table === "rebate_closes") {
@@ -113,10 +125,34 @@ export async function startClose(
       if (winner) return resumeOrRefuse(winner, key);
     }
     if (failure.kind === "guard" && failure.reason === GUARD.totalLimit) throw tooMuchSpend();
+    if (failure.kind === "guard" && failure.reason === START_GUARD.overlap) throw await overlapping(db, ref, overlaps);
+    if (failure.kind === "guard" && failure.reason === START_GUARD.payoutLimit)
+      throw new ApiError(
+        "unprocessable",
+        `An eligible member's ${program.payout === "points" ? "points" : "store credit"} plus the pool would pass ${MAX_TOTAL}, the largest the engine keeps exactly; nothing was started.`,
+        [{ path: "netProfit", message: `would take a member's ${program.payout} past ${MAX_TOTAL}` }],
+      );
     rethrowGuard(failure);
   }
   return ref;
 }
+
+/** 409 naming the close that already covers some of the period's months. */
+async function overlapping(db: D1Database, ref: CloseRef, overlaps: readonly string[]): Promise<ApiError> {
+  const other = await prepare(db, overlapSql(ref, overlaps, sql`period_key`)).first<{ periodKey: string }>();
+  return new ApiError(
+    "conflict",
+    `Period ${ref.periodKey} overlaps period ${other?.periodKey ?? "(another)"} of program ${ref.programId}, already closed or being closed; the same spend is shared once.`,
+  );
+}
+
+/** Closes of the program over any of `overlaps` (see overlappingKeys). */
+const overlapSql = (ref: CloseRef, overlaps: readonly string[], columns: Sql) =>
+  sql`SELECT ${columns} AS periodKey FROM rebate_closes WHERE merchant_id = ${ref.merchantId} AND program_id = ${ref.programId}
+    AND period_key IN (${sql.join(
+      overlaps.map((k) => sql`${k}`),
+      sql`, `,
+    )}) LIMIT 1`;
 
 /**
  * Starts (or resumes) a close and works it as far as the request's budget allows; the rest is handed to
@@ -149,7 +185,11 @@ interface StartTerms {
   key: string;
   netProfit: number;
   pool: number;
+  /** The pool in the payout's units (points at pointValue, or credit): the most one member can be paid. */
+  units: number;
   pointValue: { points: number; amount: number };
+  /** Other period keys covering some of the same months (overlappingKeys). */
+  overlaps: readonly string[];
   at: number;
 }
 
@@ -159,6 +199,8 @@ function startStatements(ref: CloseRef, program: ProgramRow, range: PeriodRange,
       net_profit, share_bps, pool, point_value_points, point_value_amount, created_at, updated_at)
     VALUES (${ref.merchantId}, ${ref.programId}, ${ref.periodKey}, ${t.key}, 'running', 'rank', ${program.payout},
       ${t.netProfit}, ${program.shareBps}, ${t.pool}, ${t.pointValue.points}, ${t.pointValue.amount}, ${t.at}, ${t.at})`;
+  // One close per month of spend: none of the program's closes may cover a month of this one already.
+  const noOverlap = guardSql(START_GUARD.overlap, sql`EXISTS (${overlapSql(ref, t.overlaps, sql`1`)})`);
   // With no pool nobody is paid: count who would have shared, freeze nothing.
   const freeze =
     t.pool > 0
@@ -177,8 +219,18 @@ function startStatements(ref: CloseRef, program: ProgramRow, range: PeriodRange,
     GUARD.totalLimit,
     sql`(SELECT TOTAL(spend) FROM rebate_allocations WHERE ${closeKey(ref)}) > ${MAX_TOTAL}`,
   );
+  // A member whose points or credit plus the pool could pass MAX_TOTAL would make their pay chunk abort for
+  // ever (the close stuck running, the request a 500): refuse the close before it starts. Bounded by the pool,
+  // the most any one member can be paid.
+  const room = MAX_TOTAL - t.units;
+  const held = program.payout === "credit" ? sql`m.credit + m.credit_held` : sql`MAX(m.balance + m.pending, m.lifetime_earned)`;
+  const payable = guardSql(
+    START_GUARD.payoutLimit,
+    sql`EXISTS (SELECT 1 FROM rebate_allocations a JOIN members m ON m.merchant_id = a.merchant_id AND m.id = a.member_id
+      WHERE ${closeKey(ref, "a.")} AND ${held} > ${room})`,
+  );
   const settle = sql`UPDATE rebate_closes SET status = 'closed', phase = 'done', finished_at = ${t.at},
       note = CASE WHEN pool <= 0 THEN ${nothingToPay(0, 0)} ELSE ${nothingToPay(1, 0)} END
     WHERE ${closeKey(ref)} AND (pool <= 0 OR members = 0)`;
-  return [insertClose, ...freeze, bound, settle];
+  return [insertClose, noOverlap, ...freeze, bound, ...(t.pool > 0 ? [payable] : []), settle];
 }
