@@ -4,7 +4,13 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
+import { activityKeys } from "../src/activity/periods";
+import { activitySql } from "../src/activity/statements";
 import { DAY_MS, resetClock, setClock } from "../src/platform/clock";
+import { prepare, sql } from "../src/platform/d1/sql";
+import { windowStartKey } from "../src/tiers/ladder";
+import { type LadderRow, ladderFromRow, ladderQuery } from "../src/tiers/ladder-row";
+import { upgradeSql } from "../src/tiers/order-statements";
 import { call, member, postOrder, type TestMerchant, uid } from "./support/api";
 import { merchantWith, refund, runFor } from "./support/flows";
 
@@ -331,6 +337,26 @@ describe("the ladder", () => {
     expect((await member(m, "q2")).tier).toEqual({ id: "silver", name: "Silver!" });
   });
 
+  it("a change of the downgrade rules alone re-places nobody: a status still held is not judged again", async () => {
+    setClock(Date.parse("2026-03-01T04:00:00.000Z"));
+    const rolling = { window: { kind: "rolling_days", days: 30 } };
+    const m = await withLadder(rolling);
+    await order(m, "keeper", 60_000);
+    setClock(Date.parse("2026-03-20T04:00:00.000Z"));
+    await order(m, "keeper", 60_000); // 1200.00 over the last 30 days: silver, held through 19 April
+    setClock(Date.parse("2026-04-04T04:00:00.000Z"));
+    // Re-placing would judge 6 March-4 April and 4 February-5 March, 600.00 each, though the status has two
+    // weeks to run under thresholds that do not change.
+    const r = await call("PUT", "/v1/tiers", {
+      token: m.admin,
+      body: { ...LADDER, ...rolling, downgrade: { graceDays: 14, steps: 1 } },
+    });
+    expect(r.status, r.text).toBe(200);
+    expect((await member(m, "keeper")).tier.id).toBe("silver");
+    expect(r.body).toMatchObject({ version: 1, downgrade: { graceDays: 14, steps: 1 }, placement: { placed: 0 } });
+    expect((await historyOf(m, "keeper")).map((h) => h.reason)).toEqual(["upgrade"]);
+  });
+
   it("concurrent ladder changes leave every member placed by the ladder that stands", async () => {
     setClock(Date.parse("2026-05-10T04:00:00.000Z"));
     const m = await withLadder();
@@ -346,6 +372,40 @@ describe("the ladder", () => {
     const silver = stands.tiers.find((t: { id: string }) => t.id === "silver").threshold;
     // Each has spent 600.00 this year: silver under the low ladder, the lowest tier under the high one.
     for (const id of ["c1", "c2", "c3"]) expect((await member(m, id)).tier.id).toBe(silver === 10_000 ? "silver" : "member");
+  });
+
+  it("an order planned under the old ladder and written after a ladder change is refused, not placed by it", async () => {
+    setClock(Date.parse("2026-05-10T04:00:00.000Z"));
+    const m = await withLadder();
+    await order(m, "stale", 50_000);
+    const old = ladderFromRow(await prepare(env.DB, ladderQuery(sql`${m.id}`)).first<LadderRow>());
+    if (!old) throw new Error("no ladder");
+    // The ladder changes between the order's read and its write: silver now starts at 3000.00.
+    const raised = { ...LADDER, tiers: LADDER.tiers.map((t) => (t.id === "silver" ? { ...t, threshold: 300_000 } : t)) };
+    expect((await call("PUT", "/v1/tiers", { token: m.admin, body: raised })).body.version).toBe(2);
+    // The order's batch as planned under version 1: 500.00 + 800.00 reaches silver there.
+    const at = Date.parse("2026-05-10T04:00:00.000Z");
+    const startKey = windowStartKey(old, at, "Asia/Shanghai");
+    const delta = { spend: 80_000, points: 800, orders: 1 };
+    const planned = upgradeSql({
+      ladder: old,
+      merchantId: m.id,
+      memberId: "stale",
+      orderId: "o-stale",
+      at,
+      timezone: "Asia/Shanghai",
+      startKey,
+      orderDay: activityKeys(at, "Asia/Shanghai").day,
+      delta,
+      earningRank: 0,
+      upgradeExpected: true,
+      currentRank: 0,
+      reachedRank: 1,
+    });
+    const batch = [...activitySql(m.id, "stale", at, "Asia/Shanghai", delta), ...planned].map((s) => prepare(env.DB, s));
+    // Refused, so the order is planned again under the ladder that stands.
+    await expect(env.DB.batch(batch)).rejects.toThrow(/conflict/);
+    expect((await member(m, "stale")).tier.id).toBe("member");
   });
 
   it("tiers are rule conditions and the member API shows the token's tier", async () => {

@@ -35,10 +35,15 @@ export function ladderBody(ladder: Ladder) {
   };
 }
 
-/** Same rules of placement (names and multipliers aside): members need not be re-placed. */
+/**
+ * Same rules of placement (names and multipliers aside): members need not be re-placed. The downgrade rules
+ * (graceDays, steps) are not among them: placement never reads them, and re-placing judges every member on
+ * two fixed windows again, which would demote a member whose status still holds (reached over a rolling
+ * window that straddles them, or landed by a review at most `steps` down) under unchanged thresholds. The
+ * review reads them from the ladder on every run, so they apply at once without a new version.
+ */
 export function samePlacementRules(a: Ladder | null, b: Ladder): boolean {
   if (!a) return false;
-  const shape = (l: Ladder) =>
-    JSON.stringify([l.metric, l.window, l.graceDays, l.downgradeSteps, l.tiers.map((t) => [t.id, t.threshold])]);
+  const shape = (l: Ladder) => JSON.stringify([l.metric, l.window, l.tiers.map((t) => [t.id, t.threshold])]);
   return shape(a) === shape(b);
 }

@@ -5,7 +5,9 @@
  *   metric reaches, with a history row naming the order; the status is (re)qualified when the metric
  *   reaches the tier the member ends up holding. Never down: that is the review's job.
  * The tier the order earned at is re-checked by a guard, so an order raced by another that moved the
- * member's tier is planned again rather than paid at a stale rate.
+ * member's tier is planned again rather than paid at a stale rate; the same guard refuses an order planned
+ * under a ladder version that has since been replaced. (A verified order needs neither: its speculation
+ * checks the merchant's configuration version, which every ladder change bumps.)
  */
 import type { ActivityDelta } from "../activity/periods";
 import { GUARD, guardSql } from "../platform/d1/guard";
@@ -57,9 +59,13 @@ export function upgradeSql(t: TierOrder): Sql[] {
   const value = sql`(${cache} + ${share(ladder.metric)})`;
   const current = rankOfTierSql(ladder, sql.raw("tier_id"));
   const reached = rankForValueSql(ladder, value);
+  // The plan's ranks, tier ids and thresholds are the ladder's as read: a ladder changed since (PUT /v1/tiers,
+  // which may already have re-placed this member under its new version) would be overwritten with the old
+  // ladder's tier, never placed again. Such an order is refused, and planned again under the ladder that stands.
+  const ladderMoved = sql`(SELECT version FROM tier_ladders WHERE merchant_id = ${t.merchantId}) IS NOT ${ladder.version}`;
   const earningGuard = guardSql(
     GUARD.conflict,
-    sql`COALESCE((SELECT ${current} FROM members WHERE ${owner(t)}), 0) <> ${t.earningRank}`,
+    sql`COALESCE((SELECT ${current} FROM members WHERE ${owner(t)}), 0) <> ${t.earningRank} OR ${ladderMoved}`,
   );
   const update = sql`UPDATE members SET tier_spend = tier_spend + ${share("spend")}, tier_points = tier_points + ${share("points")},
         tier_orders = tier_orders + ${share("orders")},
@@ -76,7 +82,8 @@ export function upgradeSql(t: TierOrder): Sql[] {
     if (t.verified) return [update];
     const unchanged = guardSql(
       GUARD.conflict,
-      sql`EXISTS (SELECT 1 FROM members WHERE ${owner(t)} AND (${current} <> ${t.earningRank} OR ${reached} > ${current}))`,
+      sql`EXISTS (SELECT 1 FROM members WHERE ${owner(t)} AND (${current} <> ${t.earningRank} OR ${reached} > ${current}))
+        OR ${ladderMoved}`,
     );
     return [unchanged, update];
   }

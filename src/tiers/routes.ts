@@ -44,9 +44,9 @@ export const tiersRouter = createRouter()
       summary: "Replace the tier ladder",
       description:
         "Tiers are listed lowest first; the lowest tier's threshold is 0, so every member holds it from enrolment. " +
-        "A change of thresholds, metric, window or downgrade rules makes a new version and re-places every member by it " +
+        "A change of thresholds, metric or window makes a new version and re-places every member by it " +
         "(`ladder_change` in the tier history): the first members at once, the rest by the tier-review job in chunks. " +
-        "Names and multipliers alone apply at once and move nobody.",
+        "Names, multipliers and downgrade rules alone apply at once and move nobody.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { body: jsonBody(LadderInputSchema) },

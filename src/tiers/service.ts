@@ -42,9 +42,9 @@ export async function readLadder(scope: RequestScope) {
 }
 
 /**
- * Replaces the ladder. A change of thresholds, metric, window or downgrade rules makes a new version and
- * re-places every member by it (in chunks, recording `ladder_change` history); names and multipliers alone
- * apply at once without moving anyone.
+ * Replaces the ladder. A change of thresholds, metric or window makes a new version and re-places every
+ * member by it (in chunks, recording `ladder_change` history); names, multipliers and downgrade rules alone
+ * apply at once without moving anyone (the review reads the downgrade rules on every run).
  */
 export function replaceLadder(scope: RequestScope, input: LadderInput) {
   return retryOnRace(() => writeLadder(scope, input));
