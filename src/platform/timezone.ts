@@ -94,13 +94,25 @@ export function localDate(atMs: number, timezone: string): LocalDate {
   return { year, month, day };
 }
 
-/** The instant a local date starts (its midnight, or the first valid instant on a DST gap day). */
+const DAY_MS = 24 * HOUR_MS;
+
+const sameDate = (a: LocalDate, b: LocalDate) => a.year === b.year && a.month === b.month && a.day === b.day;
+
+/**
+ * The instant a local date starts: its first instant, which is midnight at the offset then in force, or, where
+ * a DST change skips midnight (Santiago, Havana: 00:00 -> 01:00), the change itself, and the first of two
+ * midnights where one repeats (Gaza). Each is the date's naive midnight minus an offset in force within a day
+ * of it (no zone changes offset twice in a day), so the start is the earliest such candidate still on the date.
+ */
 export function startOfLocalDate(date: LocalDate, timezone: string): number {
   const naive = Date.UTC(date.year, date.month - 1, date.day);
-  // Two passes settle the offset across a DST change.
-  let guess = naive - zoneOffsetMs(naive, timezone);
-  guess = naive - zoneOffsetMs(guess, timezone);
-  return guess;
+  let start = Number.POSITIVE_INFINITY;
+  for (const probe of [naive - DAY_MS, naive, naive + DAY_MS]) {
+    const candidate = naive - zoneOffsetMs(probe, timezone);
+    if (candidate < start && sameDate(localDate(candidate, timezone), date)) start = candidate;
+  }
+  // Unreachable for real zones; kept so a date always maps to an instant.
+  return Number.isFinite(start) ? start : naive - zoneOffsetMs(naive, timezone);
 }
 
 /** Adds calendar days to a local date (month and year roll over). */

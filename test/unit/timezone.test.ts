@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isoWeekday } from "../../src/earning/calendar";
-import { endOfLocalDayAfter, startOfLocalDate, zoneOffsetMs } from "../../src/platform/timezone";
+import { addDays, endOfLocalDayAfter, localDate, startOfLocalDate, zoneOffsetMs } from "../../src/platform/timezone";
 
 describe("time zone arithmetic", () => {
   it("ends a day at the merchant's midnight", () => {
@@ -24,6 +24,33 @@ describe("time zone arithmetic", () => {
       "2026-03-09T04:00:00.000Z",
     );
     expect(zoneOffsetMs(Date.parse("2026-07-01T12:00:00Z"), "America/New_York")).toBe(-4 * 3600_000);
+  });
+
+  it("starts a day whose midnight a DST change skips at the change, not an hour before on the day before", () => {
+    // Santiago springs forward at 00:00 on 6 September 2026: the day starts at 01:00 -03:00.
+    expect(new Date(startOfLocalDate({ year: 2026, month: 9, day: 6 }, "America/Santiago")).toISOString()).toBe(
+      "2026-09-06T04:00:00.000Z",
+    );
+  });
+
+  it("gives every date's first instant, in zones whose changes skip or repeat midnight", () => {
+    const zones = [
+      "America/Santiago",
+      "America/Asuncion",
+      "America/Havana",
+      "Asia/Gaza",
+      "America/New_York",
+      "Australia/Lord_Howe",
+      "Pacific/Apia",
+      "Asia/Kathmandu",
+    ];
+    for (const zone of zones)
+      for (let date = { year: 2024, month: 1, day: 1 }; date.year < 2027; date = addDays(date, 1)) {
+        const start = startOfLocalDate(date, zone);
+        const label = `${zone} ${date.year}-${date.month}-${date.day}`;
+        expect(localDate(start, zone), label).toEqual(date);
+        expect(localDate(start - 1, zone), label).not.toEqual(date);
+      }
   });
 });
 
