@@ -563,7 +563,7 @@ export interface paths {
         put?: never;
         /**
          * Replay draft rules over the stored orders of a date range
-         * @description What the orders that occurred in [from, to) earned, and what they would have earned under the drafts, in total and per rule. Reads at most 2000 orders per call in chunks; nextCursor continues. Writes nothing.
+         * @description What the orders that occurred in [from, to) earned, and what they would have earned under the drafts, in total and per rule. Reads at most 2000 orders per call in chunks, and stops sooner when the evaluation work (rules, plus items per rule with an expression) passes 1000000 per call; nextCursor continues. A draft that would give one order more points than an order may earn is 422 naming `rules`. Writes nothing.
          */
         post: operations["replayRules"];
         delete?: never;
@@ -786,7 +786,7 @@ export interface paths {
         get: operations["getTierLadder"];
         /**
          * Replace the tier ladder
-         * @description Tiers are listed lowest first; the lowest tier's threshold is 0, so every member holds it from enrolment. A change of thresholds, metric, window or downgrade rules makes a new version and re-places every member by it (`ladder_change` in the tier history): the first members at once, the rest by the tier-review job in chunks. Names and multipliers alone apply at once and move nobody.
+         * @description Tiers are listed lowest first; the lowest tier's threshold is 0, so every member holds it from enrolment. A change of thresholds, metric or window makes a new version and re-places every member by it (`ladder_change` in the tier history): the first members at once, the rest by the tier-review job in chunks. Names, multipliers and downgrade rules alone apply at once and move nobody.
          */
         put: operations["replaceTierLadder"];
         post?: never;
@@ -2107,7 +2107,7 @@ export interface components {
                     orders: number;
                 }[];
             };
-            /** @description Set when the range holds more than 2000 orders: send it back to replay the next ones. */
+            /** @description Set when the range holds more orders than one call replays (2000, fewer when the rules have expressions and the orders many items): send it back to replay the next ones. */
             nextCursor: string | null;
         };
         ReplayInput: {
@@ -6211,6 +6211,16 @@ export interface operations {
             };
             /** @description unsupported_media_type: the body is not JSON (send `Content-Type: application/json`) */
             415: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unprocessable: valid shape that breaks a business rule */
+            422: {
                 headers: {
                     "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;

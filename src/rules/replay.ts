@@ -32,8 +32,17 @@ function usageOf(totals: ReplayTotals, memberId: string): LimitUsage {
   return { budget: totals.usage.budget, member: totals.usage.member.get(memberId) ?? new Map() };
 }
 
-/** Adds one order to the totals. */
-export function replayOrder(totals: ReplayTotals, rules: RuleSet, entry: ReplayOrder, timezone: string): void {
+/**
+ * The work of evaluating one order, in rule-item units: a rule without an expression costs 1, one with an
+ * expression 1 + the order's items (its list macros walk them). Bounds a replay call's CPU (MAX_REPLAY_WORK).
+ */
+export function replayCost(rules: RuleSet, entry: ReplayOrder): number {
+  const withExpression = rules.compiled.filter((c) => c.expression !== null).length;
+  return rules.compiled.length + withExpression * (entry.order.items?.length ?? 0);
+}
+
+/** Adds one order to the totals; returns the points the order would earn. */
+export function replayOrder(totals: ReplayTotals, rules: RuleSet, entry: ReplayOrder, timezone: string): number {
   totals.orders += 1;
   for (const award of entry.earned) totals.earned.set(award.ruleId, (totals.earned.get(award.ruleId) ?? 0) + award.points);
   const result = evaluateRules(rules, entry.order, entry.member, timezone, usageOf(totals, entry.memberId));
@@ -50,6 +59,7 @@ export function replayOrder(totals: ReplayTotals, rules: RuleSet, entry: ReplayO
     byRule.set(use.ruleId, periods);
     totals.usage.member.set(entry.memberId, byRule);
   }
+  return result.pointsEarned;
 }
 
 /** The reply's totals: points in all and per rule, highest first. */

@@ -17,6 +17,7 @@ import { scopeOf } from "../platform/scope";
 import { MerchantChosenId } from "../platform/validation";
 import {
   MAX_REPLAY_ORDERS,
+  MAX_REPLAY_WORK,
   ReplayInputSchema,
   ReplayResultSchema,
   RuleCreateSchema,
@@ -174,11 +175,17 @@ export const rulesRouter = createRouter()
       summary: "Replay draft rules over the stored orders of a date range",
       description:
         "What the orders that occurred in [from, to) earned, and what they would have earned under the drafts, in total and " +
-        `per rule. Reads at most ${MAX_REPLAY_ORDERS} orders per call in chunks; nextCursor continues. Writes nothing.`,
+        `per rule. Reads at most ${MAX_REPLAY_ORDERS} orders per call in chunks, and stops sooner when the evaluation ` +
+        `work (rules, plus items per rule with an expression) passes ${MAX_REPLAY_WORK} per call; nextCursor continues. ` +
+        "A draft that would give one order more points than an order may earn is 422 naming `rules`. Writes nothing.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { body: jsonBody(ReplayInputSchema) },
-      responses: { 200: jsonResponse(ReplayResultSchema, "Earned and would-earn totals"), ...commonErrors },
+      responses: {
+        200: jsonResponse(ReplayResultSchema, "Earned and would-earn totals"),
+        ...commonErrors,
+        ...unprocessableError,
+      },
     }),
     async (c) => c.json(await replayRules(scopeOf(c), c.req.valid("json")), 200),
   );

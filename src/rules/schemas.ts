@@ -93,12 +93,17 @@ export const RuleLimitsSchema = z
   })
   .openapi("RuleLimits");
 
+/** Year 10000 and later would render as `+010000-...`, which is no ISO 8601 timestamp a client can parse. */
+const LAST_RENDERABLE_MS = Date.UTC(10_000, 0, 1) - 1;
+// An unparseable value is reported by the ISO check alone.
+const RuleInstant = IsoTimestamp.refine((v) => !(Date.parse(v) > LAST_RENDERABLE_MS), "must be before the year 10000 (UTC)");
+
 const RuleFields = {
   name: z.string().min(1).max(200).openapi({ example: "Double points on tea" }),
   active: z.boolean().default(true),
   priority: z.number().int().min(-1_000_000).max(1_000_000).default(0).openapi({ example: 10 }),
-  startsAt: IsoTimestamp.nullish().openapi({ example: "2026-12-01T00:00:00.000Z" }),
-  endsAt: IsoTimestamp.nullish().openapi({ example: "2027-01-01T00:00:00.000Z" }),
+  startsAt: RuleInstant.nullish().openapi({ example: "2026-12-01T00:00:00.000Z" }),
+  endsAt: RuleInstant.nullish().openapi({ example: "2027-01-01T00:00:00.000Z" }),
   conditions: RuleConditionsSchema.default({}),
   effect: RuleEffectSchema,
   exclusive: z.boolean().default(false).openapi({
@@ -211,6 +216,12 @@ export type RuleBody = z.infer<typeof RuleSchema>;
 /** Orders one replay call evaluates at most (in chunks of REPLAY_CHUNK); the reply's cursor continues. */
 export const MAX_REPLAY_ORDERS = 2000;
 export const REPLAY_CHUNK = 500;
+/**
+ * Work one replay call does at most, in rule-item units (rules/replay.ts, replayCost): 200 drafts with list
+ * macros over orders of 500 items cost about 0.3 s of CPU per order, so 2000 of them would take minutes,
+ * far past the Workers CPU limit. A call stops before the order that would pass it; nextCursor continues.
+ */
+export const MAX_REPLAY_WORK = 1_000_000;
 
 export const ReplayInputSchema = z
   .strictObject({
@@ -249,7 +260,9 @@ export const ReplayResultSchema = z
       .string()
       .nullable()
       .openapi({
-        description: `Set when the range holds more than ${MAX_REPLAY_ORDERS} orders: send it back to replay the next ones.`,
+        description:
+          `Set when the range holds more orders than one call replays (${MAX_REPLAY_ORDERS}, fewer when the rules have ` +
+          "expressions and the orders many items): send it back to replay the next ones.",
       }),
   })
   .openapi("ReplayResult");

@@ -13,12 +13,14 @@ import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { ApiError, notFound } from "../platform/errors";
 import { decodeCursor, encodeCursor, isNumber, isString, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
+import { MAX_UNITS } from "../platform/validation";
 import type { Ladder } from "../tiers/ladder";
 import { type LadderRow, ladderFromRow, ladderQuery } from "../tiers/ladder-row";
 import { lintRule, type RuleWarning } from "./lint";
-import { emptyTotals, type ReplayOrder, replayOrder, summarizeReplay } from "./replay";
+import { emptyTotals, type ReplayOrder, replayCost, replayOrder, summarizeReplay } from "./replay";
 import {
   MAX_REPLAY_ORDERS,
+  MAX_REPLAY_WORK,
   REPLAY_CHUNK,
   type ReplayInput,
   type RuleCreate,
@@ -122,6 +124,15 @@ async function saveRule(scope: RequestScope, row: RuleValues, replace: boolean) 
   };
 }
 
+async function hasVersions(scope: RequestScope, ruleId: string): Promise<boolean> {
+  const [row] = await scope.orm
+    .select({ version: ruleVersions.version })
+    .from(ruleVersions)
+    .where(and(eq(ruleVersions.merchantId, scope.merchant.id), eq(ruleVersions.ruleId, ruleId)))
+    .limit(1);
+  return row !== undefined;
+}
+
 /** Versions of a rule, newest first; 404 when the rule never existed for this merchant. */
 export async function listVersions(scope: RequestScope, ruleId: string, query: { limit: number; cursor?: string | undefined }) {
   const before = query.cursor ? decodeCursor(query.cursor, isNumber) : undefined;
@@ -137,7 +148,8 @@ export async function listVersions(scope: RequestScope, ruleId: string, query: {
     )
     .orderBy(desc(ruleVersions.version))
     .limit(query.limit + 1);
-  if (rows.length === 0 && before === undefined) throw notFound(`Rule ${ruleId}`);
+  // A cursor does not make a rule exist: an unknown (or another merchant's) rule is 404 on every page.
+  if (rows.length === 0 && (before === undefined || !(await hasVersions(scope, ruleId)))) throw notFound(`Rule ${ruleId}`);
   const result = page(rows, query.limit, (last) => last.version);
   return { data: result.data.map(versionBody), nextCursor: result.nextCursor };
 }
@@ -288,15 +300,32 @@ export async function replayRules(scope: RequestScope, input: ReplayInput) {
   const totals = emptyTotals();
   let after = input.cursor ? decodeCursor(input.cursor, isReplayCursor) : undefined;
   let more = true;
-  while (more && totals.orders < MAX_REPLAY_ORDERS) {
+  let work = 0;
+  chunks: while (more && totals.orders < MAX_REPLAY_ORDERS) {
     const rows = (await prepare(scope.db, replayChunkSql(merchantId, Date.parse(input.from), Date.parse(input.to), after)).all())
       .results as unknown as ReplayRow[];
-    for (const row of rows) replayOrder(totals, evaluated, replayEntry(row, ladder), scope.merchant.timezone);
-    const last = rows[rows.length - 1];
-    if (last) after = [last.occurredAt, last.id];
     more = rows.length === REPLAY_CHUNK;
+    for (const row of rows) {
+      const entry = replayEntry(row, ladder);
+      // Bounded CPU: stop before the order that would pass the budget (the first order always runs, so calls progress).
+      work += replayCost(evaluated, entry);
+      if (totals.orders > 0 && work > MAX_REPLAY_WORK) {
+        more = true;
+        break chunks;
+      }
+      assertReplayEarnable(row.id, replayOrder(totals, evaluated, entry, scope.merchant.timezone));
+      after = [row.occurredAt, row.id];
+    }
   }
   return { ...summarizeReplay(totals), nextCursor: more && after ? encodeCursor(after) : null };
+}
+
+/** Like simulate and checkout: an order's points stay within MAX_UNITS, so the sums of a call stay exact integers. */
+function assertReplayEarnable(orderId: string, points: number): void {
+  if (points > MAX_UNITS)
+    throw new ApiError("unprocessable", `Order ${orderId} would earn more than ${MAX_UNITS} points under the drafts.`, [
+      { path: "rules", message: `would give an order more than ${MAX_UNITS} points` },
+    ]);
 }
 
 const isReplayCursor = (v: unknown): v is [number, string] =>

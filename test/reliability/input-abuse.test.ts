@@ -12,6 +12,7 @@
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MAX_REPLAY_WORK } from "../../src/rules/schemas";
 import { BASE_RULE, call, createMerchant, createRule, ledger, PLATFORM_TOKEN, type TestMerchant, uid } from "../support/api";
 import { encodeJson, Failures, problemIssues, type RawJson, raw, send } from "./support";
 
@@ -1070,6 +1071,19 @@ describe("path ids", () => {
       param: "programId",
       body: () => ({ netProfit: 1 }),
     },
+    { method: "GET", template: "/v1/rules/{}/versions", param: "ruleId" },
+    {
+      method: "PUT",
+      template: "/v1/stamp-cards/{}",
+      param: "cardId",
+      body: () => ({ name: "x", counts: "orders", stamps: 2, reward: { kind: "points", points: 1 } }),
+    },
+    { method: "GET", template: "/v1/members/{}/stamp-cards", param: "memberId" },
+    { method: "GET", template: "/v1/members/{}/vouchers", param: "memberId" },
+    { method: "POST", template: "/v1/vouchers/{}/redeem", param: "code", idempotency: true },
+    { method: "GET", template: "/v1/members/{}/referral-code", param: "memberId" },
+    { method: "GET", template: "/v1/members/{}/referrals", param: "memberId" },
+    { method: "POST", template: "/v1/jobs/{}/runs", param: "job" },
     { method: "GET", template: "/v1/rebate-programs/p/periods/{}", param: "periodKey" },
     { method: "POST", template: "/v1/rebate-programs/p/periods/{}/preview", param: "periodKey", body: () => ({ netProfit: 1 }) },
     {
@@ -1476,5 +1490,94 @@ describe("regressions of bugs found by this suite", () => {
       },
     });
     expect(problemIssues(reply, { status: 422, code: "unprocessable" })).toEqual([]);
+  });
+
+  /** Posts an order of a fresh member at a fixed past instant, so a replay can take exactly its range. */
+  async function pastOrder(occurredAt: string, extra: Record<string, unknown>) {
+    const memberId = uid("replay-member");
+    expect((await call("PUT", `/v1/members/${memberId}`, { token: A.admin, body: {} })).status).toBe(201);
+    const reply = await call("POST", "/v1/orders", {
+      token: A.checkout,
+      idempotencyKey: uid("k"),
+      body: { orderId: uid("replay-order"), memberId, currency: "CNY", occurredAt, ...extra },
+    });
+    expect(reply.status, reply.text).toBe(201);
+  }
+
+  // Was: replay did not apply the cap simulate and POST /v1/orders apply. A stored order of amount 1e12 replayed under
+  // drafts per_amount 1,000,000 per 1 and a multiplier 100 answered 200 "wouldEarn":{"points":100000000000000000000,...}
+  // (beyond 2^53: JSON clients read another number than the engine summed).
+  it("keeps replayed awards within the order cap (422 naming rules, like simulate)", async () => {
+    await pastOrder("2001-02-03T10:00:00Z", { amount: 1_000_000_000_000 });
+    const reply = await send({
+      method: "POST",
+      path: "/v1/rules/replay",
+      token: A.admin,
+      body: encodeJson({
+        from: "2001-02-03T00:00:00Z",
+        to: "2001-02-04T00:00:00Z",
+        onlyDrafts: true,
+        rules: [
+          { id: "huge", name: "huge", effect: { kind: "per_amount", points: 1_000_000, per: 1 } },
+          { id: "x100", name: "x100", effect: { kind: "multiplier", factor: 100 } },
+        ],
+      }),
+    });
+    expect(problemIssues(reply, { status: 422, code: "unprocessable" })).toEqual([]);
+    expect(reply.body.errors?.map((e: { path: string }) => e.path)).toEqual(["rules"]);
+  });
+
+  // Was: one replay call evaluated up to 2000 orders whatever the drafts cost. 200 drafts with list macros over orders of
+  // 500 items take about 0.3 s of CPU per order (measured in workerd), so one call ran for minutes, far past the Workers
+  // CPU limit. A call now stops at MAX_REPLAY_WORK rule-item evaluations; nextCursor continues where it stopped.
+  it("bounds the work of one replay call, and its cursor continues exactly where it stopped", async () => {
+    const ORDERS = 12;
+    const items = Array.from({ length: 500 }, (_, i) => ({ sku: `s${i}`, quantity: 1, unitPrice: 100 }));
+    for (let i = 0; i < ORDERS; i++)
+      await pastOrder(`2001-03-03T10:00:${String(i).padStart(2, "0")}Z`, { amount: 50_000, items });
+    const drafts = Array.from({ length: 200 }, (_, i) => ({
+      id: `macro-${i}`,
+      name: "walks every item",
+      conditions: { expression: `order.items.exists(i, i.sku == "none-${i}")` },
+      effect: { kind: "fixed", points: 1 },
+    }));
+    const perOrder = drafts.length * (1 + items.length);
+    let cursor: string | undefined;
+    let replayed = 0;
+    let calls = 0;
+    do {
+      const reply = await call("POST", "/v1/rules/replay", {
+        token: A.admin,
+        body: { from: "2001-03-03T00:00:00Z", to: "2001-03-04T00:00:00Z", onlyDrafts: true, rules: drafts, cursor },
+      });
+      expect(reply.status, reply.text).toBe(200);
+      expect(reply.body.orders).toBeGreaterThan(0);
+      expect(reply.body.orders * perOrder, `call ${calls + 1} replayed ${reply.body.orders} orders`).toBeLessThanOrEqual(
+        MAX_REPLAY_WORK,
+      );
+      replayed += reply.body.orders;
+      cursor = reply.body.nextCursor ?? undefined;
+      calls += 1;
+    } while (cursor && calls < ORDERS);
+    expect(cursor).toBeUndefined();
+    expect(replayed).toBe(ORDERS);
+  }, 60_000);
+
+  // Was: a rule accepted startsAt "9999-12-31T23:59:59-01:00" (year 10000 in UTC) and rendered it back as
+  // "+010000-01-01T00:59:59.000Z", which is no ISO 8601 / RFC 3339 timestamp strict clients can parse.
+  it("refuses rule times that would fall in the year 10000 in UTC, naming the field", async () => {
+    for (const field of ["startsAt", "endsAt"]) {
+      const reply = await call("PUT", `/v1/rules/${uid("far-rule")}`, {
+        token: A.admin,
+        body: { name: "far", [field]: "9999-12-31T23:59:59-01:00", effect: { kind: "fixed", points: 1 } },
+      });
+      expect(problemIssues(reply, { status: 400, code: "invalid_request", field }), reply.text).toEqual([]);
+    }
+    const ok = await call("PUT", `/v1/rules/${uid("far-rule")}`, {
+      token: A.admin,
+      body: { name: "far", active: false, endsAt: "9999-12-31T23:59:59Z", effect: { kind: "fixed", points: 1 } },
+    });
+    expect(ok.status, ok.text).toBe(201);
+    expect(ok.body.endsAt).toBe("9999-12-31T23:59:59.000Z");
   });
 });

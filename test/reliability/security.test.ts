@@ -622,6 +622,28 @@ describe("tenant isolation", () => {
     expect(failures.list).toEqual([]);
   }, 60_000);
 
+  // Was: with any ?cursor, GET /v1/rules/{ruleId}/versions answered 200 {"data":[],"nextCursor":null} for an absent rule
+  // and for another merchant's: the 404 of the first page was skipped once a cursor was given.
+  it("answers B's rule-versions pages of A's rule with 404, whatever the cursor", async () => {
+    const failures = new Failures();
+    const cursor = btoa("99").replaceAll("=", "");
+    for (const [label, token, ruleId] of [
+      ["B on A's rule", B.admin, RULE_A],
+      ["B on an absent rule", B.admin, ABSENT.ruleId!],
+      ["A on an absent rule", A.admin, ABSENT.ruleId!],
+    ] as const) {
+      const reply = await call("GET", `/v1/rules/${ruleId}/versions?cursor=${cursor}`, { token });
+      failures.check(label, reply, [
+        ...problemIssues(reply, { status: 404, code: "not_found" }),
+        ...leaks(reply, ruleId).map((s) => `leaks ${s}`),
+      ]);
+    }
+    // The same cursor on A's own rule is a page (empty: the rule has fewer versions).
+    const own = await call("GET", `/v1/rules/${RULE_A}/versions?cursor=${cursor}`, { token: A.admin });
+    failures.check("A on its own rule", own, own.status === 200 ? [] : [`status ${own.status}`]);
+    expect(failures.list).toEqual([]);
+  }, 60_000);
+
   it("shows B nothing of A on the other routes (lists, program, checkout, routes with other ids)", async () => {
     const failures = new Failures();
     // B's checkout bodies name a member of its own, so B's later probes of A's ids still find nothing of B's.
