@@ -72,6 +72,38 @@ describe("switching cost", () => {
     expect(mine.body).toEqual(r.body);
   });
 
+  it("estimates the accrued rebate from the period that ended last, after the program changed its period kind", async () => {
+    const m = await merchantWith({});
+    const program = { name: "Credit back", period: "quarter", shareBps: 1000, payout: "credit" };
+    expect((await call("PUT", "/v1/rebate-programs/back", { token: m.admin, body: program })).status).toBe(201);
+    const close = async (periodKey: string, netProfit: number) => {
+      const r = await call("POST", `/v1/rebate-programs/back/periods/${periodKey}/close`, {
+        token: m.admin,
+        idempotencyKey: uid("k"),
+        body: { netProfit },
+      });
+      expect(r.status, r.text).toBe(200);
+    };
+    // Q1 closes quarterly (pool 100.00 over 300.00); then the program goes monthly and April closes (50.00 over 600.00).
+    setClock(Date.parse("2026-01-20T04:00:00.000Z"));
+    await postOrder(m, { orderId: "jan", memberId: "kim", amount: 30_000 });
+    setClock(Date.parse("2026-04-05T04:00:00.000Z"));
+    await close("2026-Q1", 100_000);
+    expect(
+      (await call("PUT", "/v1/rebate-programs/back", { token: m.admin, body: { ...program, period: "month" } })).status,
+    ).toBe(200);
+    setClock(Date.parse("2026-04-20T04:00:00.000Z"));
+    await postOrder(m, { orderId: "apr", memberId: "kim", amount: 60_000 });
+    setClock(Date.parse("2026-05-02T04:00:00.000Z"));
+    await close("2026-04", 50_000);
+    setClock(Date.parse("2026-05-10T04:00:00.000Z"));
+    await postOrder(m, { orderId: "may", memberId: "kim", amount: 20_000 });
+    const r = await call("GET", "/v1/members/kim/switching-cost", { token: m.read });
+    const accrued = r.body.components.find((c: { kind: string }) => c.kind === "rebate_accrued");
+    // April's pool 50.00 x May's 200.00 so far / April's 600.00 (text order would take Q1: '2026-Q1' > '2026-04').
+    expect(accrued?.value, r.text).toBe(1666);
+  });
+
   it("an unknown member is 404, and a member with nothing has a zero statement", async () => {
     const m = await merchantWith({});
     expect((await call("GET", "/v1/members/nobody/switching-cost", { token: m.read })).status).toBe(404);

@@ -11,13 +11,23 @@ import { localDate } from "../platform/timezone";
 import { parsePeriodKey } from "../rebates/periods";
 import { money } from "./components";
 
-/** Rebate programs with their last closed period (one row each). */
+/**
+ * The month a period key ends in, as year x 12 + month: `2026` -> Dec, `2026-Q1` -> Mar, `2026-04` -> Apr.
+ * Keys of different kinds do not sort by time as text ('2026-Q1' > '2026-04'), and a program may change its
+ * period kind between closes.
+ */
+const endMonthSql = (key: string) =>
+  sql.raw(`CAST(substr(${key}, 1, 4) AS INTEGER) * 12 + CASE WHEN length(${key}) = 4 THEN 12
+    WHEN substr(${key}, 6, 1) = 'Q' THEN CAST(substr(${key}, 7, 1) AS INTEGER) * 3
+    ELSE CAST(substr(${key}, 6, 2) AS INTEGER) END`);
+
+/** Rebate programs with their last closed period, the one ending latest (one row each). */
 export function programsWithLastClose(merchantId: string): Sql {
   return sql`SELECT p.id, p.name, p.period, c.period_key AS lastKey, c.pool AS lastPool, c.total_net_spend AS lastTotal
     FROM rebate_programs p
-    LEFT JOIN rebate_closes c ON c.merchant_id = p.merchant_id AND c.program_id = p.id AND c.status = 'closed'
-      AND c.period_key = (SELECT MAX(period_key) FROM rebate_closes x
-        WHERE x.merchant_id = p.merchant_id AND x.program_id = p.id AND x.status = 'closed')
+    LEFT JOIN rebate_closes c ON c.merchant_id = p.merchant_id AND c.program_id = p.id AND c.period_key = (
+      SELECT x.period_key FROM rebate_closes x WHERE x.merchant_id = p.merchant_id AND x.program_id = p.id
+        AND x.status = 'closed' ORDER BY ${endMonthSql("x.period_key")} DESC, x.period_key DESC LIMIT 1)
     WHERE p.merchant_id = ${merchantId} ORDER BY p.id`;
 }
 
