@@ -5,21 +5,13 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { advanceClock, resetClock, setClock } from "../src/platform/clock";
-import { call, createMerchant, createRule, member, postOrder, type TestMerchant, uid } from "./support/api";
-import { cancel, merchantWith, redeem, refund, runFor } from "./support/flows";
+import { createMerchant, createRule, member, postOrder, uid } from "./support/api";
+import { cancel, codeOf, merchantWith, putMember, redeem, refund, runFor } from "./support/flows";
 import { checkMemberInvariants } from "./support/invariants";
 
 afterEach(() => resetClock());
 
 const REFERRAL = { referrerPoints: 500, refereePoints: 200, minOrderAmount: 5000 };
-
-async function codeOf(m: TestMerchant, memberId: string): Promise<string> {
-  const r = await call("GET", `/v1/members/${memberId}/referral-code`, { token: m.read });
-  expect(r.status, r.text).toBe(200);
-  return r.body.code;
-}
-const putMember = (m: TestMerchant, memberId: string, body: Record<string, unknown>) =>
-  call("PUT", `/v1/members/${memberId}`, { token: m.checkout, body });
 
 describe("referral and bonus-event edges", () => {
   it("clawback after the referee spent everything, then the redemption is cancelled: ends at 0", async () => {

@@ -6,7 +6,7 @@ import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { advanceClock, DAY_MS, now, resetClock } from "../src/platform/clock";
 import { call, ledger, member, postOrder, type TestMerchant, uid } from "./support/api";
-import { merchantWith, refund, runFor } from "./support/flows";
+import { codeOf, merchantWith, putMember, refund, runFor } from "./support/flows";
 import { checkMemberInvariants } from "./support/invariants";
 
 afterEach(() => resetClock());
@@ -15,15 +15,6 @@ const REFERRAL = { referrerPoints: 500, refereePoints: 200, minOrderAmount: 5000
 const PENDING_DAYS = 7;
 
 const programWithReferrals = () => merchantWith({ pendingDays: PENDING_DAYS, referral: REFERRAL });
-
-async function codeOf(m: TestMerchant, memberId: string): Promise<string> {
-  const r = await call("GET", `/v1/members/${memberId}/referral-code`, { token: m.read });
-  expect(r.status, r.text).toBe(200);
-  return r.body.code;
-}
-
-const putMember = (m: TestMerchant, memberId: string, body: Record<string, unknown>) =>
-  call("PUT", `/v1/members/${memberId}`, { token: m.checkout, body });
 
 async function referralRow(m: TestMerchant, refereeId: string): Promise<any> {
   return env.DB.prepare("SELECT * FROM referrals WHERE merchant_id = ? AND referee_id = ?").bind(m.id, refereeId).first();

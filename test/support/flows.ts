@@ -51,3 +51,14 @@ export const capture = (m: TestMerchant, redemptionId: string) =>
 
 /** Runs one scheduled job now, for this merchant only. */
 export const runFor = (m: TestMerchant, job: string) => call("POST", `/v1/jobs/${job}/runs`, { token: m.admin });
+
+/** The member's referral code (made on the first request). */
+export async function codeOf(m: TestMerchant, memberId: string): Promise<string> {
+  const r = await call("GET", `/v1/members/${memberId}/referral-code`, { token: m.read });
+  expect(r.status, r.text).toBe(200);
+  return r.body.code;
+}
+
+/** Creates or updates a member (`referredBy` links a new one to a code). */
+export const putMember = (m: TestMerchant, memberId: string, body: Record<string, unknown>) =>
+  call("PUT", `/v1/members/${memberId}`, { token: m.checkout, body });
