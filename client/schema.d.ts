@@ -830,7 +830,7 @@ export interface paths {
         get: operations["getMemberTier"];
         /**
          * Assign a tier by hand
-         * @description Holds until `until` (or until changed); orders still move the member up when the metric reaches higher. When it ends the member returns to what the metric earns: it is never a floor.
+         * @description Holds until `until` (or until changed); orders still move the member up when the metric reaches higher. When it ends the member returns to what the metric earns: it is never a floor. 409 when a ladder change removed the tier while it was being assigned.
          */
         put: operations["assignMemberTier"];
         post?: never;
@@ -7637,6 +7637,16 @@ export interface operations {
             };
             /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
             404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description conflict, idempotency_key_reused, insufficient_points: the request conflicts with the current state */
+            409: {
                 headers: {
                     "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;

@@ -2,10 +2,11 @@
  * Frequent-buyer tiers through the Worker: qualification windows in the merchant's timezone, instant
  * upgrades, reviewed downgrades, manual status, ladder changes, and the errors other engines make.
  */
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { activityKeys } from "../src/activity/periods";
 import { activitySql } from "../src/activity/statements";
+import { createApp } from "../src/app";
 import { DAY_MS, resetClock, setClock } from "../src/platform/clock";
 import { prepare, sql } from "../src/platform/d1/sql";
 import { windowStartKey } from "../src/tiers/ladder";
@@ -248,6 +249,42 @@ describe("manual status", () => {
     expect(after.current.id).toBe("silver");
     expect(after.manual).toBeNull();
     expect((await historyOf(m, "vip"))[0]).toMatchObject({ from: "platinum", to: "silver", reason: "review" });
+  });
+
+  it("refuses, with nothing written, a manual tier whose id leaves the ladder between the check and the write", async () => {
+    const m = await withLadder();
+    await order(m, "racer", 100);
+    // A ladder change dropping gold lands after the request checked gold against the ladder, before its write.
+    const racing = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch")
+          return async (statements: D1PreparedStatement[]) => {
+            await target.prepare("DELETE FROM tiers WHERE merchant_id = ? AND id = 'gold'").bind(m.id).run();
+            return target.batch(statements);
+          };
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const ctx = createExecutionContext();
+    const response = await createApp().fetch(
+      new Request("http://engine.test/v1/members/racer/tier", {
+        method: "PUT",
+        headers: { authorization: `Bearer ${m.admin}`, "content-type": "application/json" },
+        body: JSON.stringify({ tierId: "gold", reason: "race" }),
+      }),
+      { ...env, DB: racing },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status, await response.text()).toBe(409);
+    const row = await env.DB.prepare(
+      "SELECT tier_id AS tier, tier_manual AS manual FROM members WHERE merchant_id = ? AND id = 'racer'",
+    )
+      .bind(m.id)
+      .first<{ tier: string | null; manual: number }>();
+    expect(row).toMatchObject({ manual: 0 });
+    expect(row?.tier).not.toBe("gold");
   });
 
   it("refuses a tier outside the ladder and an end in the past, naming the field", async () => {

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { MemberParams } from "../members/schemas";
 import { allow, memberOnly, tokenMemberId } from "../platform/auth";
-import { bearer, commonErrors, jsonBody, jsonResponse, unprocessableError } from "../platform/openapi";
+import { bearer, commonErrors, conflictError, jsonBody, jsonResponse, unprocessableError } from "../platform/openapi";
 import { listSchema, PageQuery } from "../platform/pagination";
 import { createRouter } from "../platform/router";
 import { scopeOf } from "../platform/scope";
@@ -97,11 +97,17 @@ export const tiersRouter = createRouter()
       summary: "Assign a tier by hand",
       description:
         "Holds until `until` (or until changed); orders still move the member up when the metric reaches higher. " +
-        "When it ends the member returns to what the metric earns: it is never a floor.",
+        "When it ends the member returns to what the metric earns: it is never a floor. 409 when a ladder change " +
+        "removed the tier while it was being assigned.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { params: MemberParams, body: jsonBody(ManualTierInputSchema) },
-      responses: { 200: jsonResponse(MemberTierSchema, "Tier status"), ...commonErrors, ...unprocessableError },
+      responses: {
+        200: jsonResponse(MemberTierSchema, "Tier status"),
+        ...commonErrors,
+        ...unprocessableError,
+        ...conflictError,
+      },
     }),
     async (c) => c.json(await assignTier(scopeOf(c), c.req.valid("param").memberId, c.req.valid("json")), 200),
   )

@@ -154,6 +154,9 @@ export async function tierHistory(scope: RequestScope, memberId: string, limit: 
   return { ...listed, data: listed.data.map(({ id: _id, at, ...change }) => ({ ...change, at: toIso(at) })) };
 }
 
+/** Guard reason: a manual tier's id left the ladder between the check and the write. */
+const TIER_LEFT_LADDER = "tier_left_ladder";
+
 /**
  * Assigns a tier by hand, with a reason and an optional end. While it holds, orders still move the member
  * up when the metric reaches higher; when it ends, the review returns the member to what the metric earns.
@@ -174,18 +177,30 @@ export async function assignTier(
   const key = sql`merchant_id = ${scope.merchant.id} AND id = ${memberId}`;
   const detail = until === null ? input.reason : `${input.reason} (until ${toIso(until)})`;
   forgetMemberState(scope.merchant.id, memberId);
-  const [, updated] = await scope.db.batch([
-    prepare(
-      scope.db,
-      sql`INSERT INTO tier_history (id, merchant_id, member_id, from_tier, to_tier, reason, detail, at)
-        SELECT ${newId("th", scope.at)}, merchant_id, id, tier_id, ${input.tierId}, 'manual', ${detail}, ${scope.at}
-        FROM members WHERE ${key}`,
-    ),
-    prepare(
-      scope.db,
-      sql`UPDATE members SET tier_id = ${input.tierId}, tier_manual = 1, tier_manual_until = ${until} WHERE ${key}`,
-    ),
-  ]);
+  // The tier was checked against the ladder as read: a ladder change landing meanwhile must not leave the
+  // member on a tier id the ladder no longer has, so the batch checks it again.
+  const inLadder = sql`EXISTS (SELECT 1 FROM tiers WHERE merchant_id = ${scope.merchant.id} AND id = ${input.tierId})`;
+  let updated: D1Result | undefined;
+  try {
+    [, , updated] = await scope.db.batch([
+      prepare(scope.db, guardSql(TIER_LEFT_LADDER, sql`NOT ${inLadder}`)),
+      prepare(
+        scope.db,
+        sql`INSERT INTO tier_history (id, merchant_id, member_id, from_tier, to_tier, reason, detail, at)
+          SELECT ${newId("th", scope.at)}, merchant_id, id, tier_id, ${input.tierId}, 'manual', ${detail}, ${scope.at}
+          FROM members WHERE ${key}`,
+      ),
+      prepare(
+        scope.db,
+        sql`UPDATE members SET tier_id = ${input.tierId}, tier_manual = 1, tier_manual_until = ${until} WHERE ${key}`,
+      ),
+    ]);
+  } catch (error) {
+    const failure = classifyBatchError(error);
+    if (failure.kind === "guard" && failure.reason === TIER_LEFT_LADDER)
+      throw new ApiError("conflict", `Tier ${input.tierId} left the ladder while it was being assigned; read the ladder again.`);
+    throw error;
+  }
   if (!updated?.meta.changes) throw notFound(`Member ${memberId}`);
   return memberTierBody(ladder, await readMemberTier(scope, ladder, memberId));
 }
