@@ -2,11 +2,11 @@
  * Perks through the Worker: unlock conditions at their edges in the merchant's timezone, progress, an
  * atomic quota under parallel uses, reversal, lapses (recorded by the perk-lapse job) and streak resets.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { createApp } from "../src/app";
 import { resetClock, setClock } from "../src/platform/clock";
 import { call, postOrder, type TestMerchant, uid } from "./support/api";
+import { beforeBatch, sendThrough, sqlOf } from "./support/d1-faults";
 import { merchantWith, refund, runFor } from "./support/flows";
 
 afterEach(() => resetClock());
@@ -165,32 +165,19 @@ describe("lapses", () => {
     // The use reads 15,000 of lifetime spend (unlocked); before its batch runs, a refund of 10,000 commits
     // through the Worker and leaves 5,000 (locked).
     let injected = false;
-    const racing = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch")
-          return async (statements: D1PreparedStatement[]) => {
-            const sqlOf = (s: D1PreparedStatement) => String((s as unknown as { statement?: string }).statement);
-            if (!injected && statements.some((s) => sqlOf(s).includes("INSERT INTO perk_uses"))) {
-              injected = true;
-              const r = await refund(m, "race-big");
-              expect(r.status, r.text).toBe(201);
-            }
-            return target.batch(statements);
-          };
-        const value = Reflect.get(target, prop, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    const racing = beforeBatch(env.DB, async (statements) => {
+      if (injected || !statements.some((s) => sqlOf(s).includes("INSERT INTO perk_uses"))) return;
+      injected = true;
+      const r = await refund(m, "race-big");
+      expect(r.status, r.text).toBe(201);
     });
-    const ctx = createExecutionContext();
-    const response = await createApp().fetch(
+    const response = await sendThrough(
+      racing,
       new Request("http://engine.test/v1/members/race/perks/gold/uses", {
         method: "POST",
         headers: { authorization: `Bearer ${m.checkout}`, "idempotency-key": uid("k") },
       }),
-      { ...env, DB: racing },
-      ctx,
     );
-    await waitOnExecutionContext(ctx);
     const body = (await response.json()) as { detail?: string };
     expect(injected).toBe(true);
     expect(response.status, JSON.stringify(body)).toBe(409);

@@ -1,10 +1,9 @@
 /** Stamp cards and vouchers through HTTP: stamps move with orders, completed cards pay in the order's batch. */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../src/app";
 import { advanceClock, MINUTE_MS, resetClock } from "../src/platform/clock";
 import { call, createMerchant, ledger, member, postOrder, uid } from "./support/api";
-import { dyingAfter } from "./support/dying-d1";
+import { dyingAfter, sendThrough } from "./support/d1-faults";
 
 const teaCard = {
   name: "Tenth tea free",
@@ -77,14 +76,11 @@ describe("stamp cards", () => {
     const code = (await call("GET", "/v1/members/lr/vouchers", { token: m.read })).body.data[0].code;
     const key = uid("v");
     // The first attempt dies right after the voucher's update commits; its client never hears back.
-    const ctx = createExecutionContext();
     const request = new Request(`http://engine.test/v1/vouchers/${code}/redeem`, {
       method: "POST",
       headers: { authorization: `Bearer ${m.checkout}`, "idempotency-key": key },
     });
-    const dying = { ...env, DB: dyingAfter(env.DB, /UPDATE\s+"?vouchers"?/i) };
-    await (await createApp().fetch(request, dying, ctx)).text();
-    await waitOnExecutionContext(ctx);
+    await (await sendThrough(dyingAfter(env.DB, /UPDATE\s+"?vouchers"?/i), request)).text();
     // The client retries with the same key, later than any claim of a dead request is honoured.
     advanceClock(5 * MINUTE_MS);
     try {

@@ -2,17 +2,17 @@
  * Frequent-buyer tiers through the Worker: qualification windows in the merchant's timezone, instant
  * upgrades, reviewed downgrades, manual status, ladder changes, and the errors other engines make.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { activityKeys } from "../src/activity/periods";
 import { activitySql } from "../src/activity/statements";
-import { createApp } from "../src/app";
 import { DAY_MS, resetClock, setClock } from "../src/platform/clock";
 import { prepare, sql } from "../src/platform/d1/sql";
 import { windowStartKey } from "../src/tiers/ladder";
 import { type LadderRow, ladderFromRow, ladderQuery } from "../src/tiers/ladder-row";
 import { upgradeSql } from "../src/tiers/order-statements";
 import { call, member, postOrder, type TestMerchant, uid } from "./support/api";
+import { beforeBatch, sendThrough } from "./support/d1-faults";
 import { merchantWith, refund, runFor } from "./support/flows";
 
 afterEach(() => resetClock());
@@ -255,28 +255,17 @@ describe("manual status", () => {
     const m = await withLadder();
     await order(m, "racer", 100);
     // A ladder change dropping gold lands after the request checked gold against the ladder, before its write.
-    const racing = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "batch")
-          return async (statements: D1PreparedStatement[]) => {
-            await target.prepare("DELETE FROM tiers WHERE merchant_id = ? AND id = 'gold'").bind(m.id).run();
-            return target.batch(statements);
-          };
-        const value = Reflect.get(target, prop, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    const ctx = createExecutionContext();
-    const response = await createApp().fetch(
+    const racing = beforeBatch(env.DB, () =>
+      env.DB.prepare("DELETE FROM tiers WHERE merchant_id = ? AND id = 'gold'").bind(m.id).run(),
+    );
+    const response = await sendThrough(
+      racing,
       new Request("http://engine.test/v1/members/racer/tier", {
         method: "PUT",
         headers: { authorization: `Bearer ${m.admin}`, "content-type": "application/json" },
         body: JSON.stringify({ tierId: "gold", reason: "race" }),
       }),
-      { ...env, DB: racing },
-      ctx,
     );
-    await waitOnExecutionContext(ctx);
     expect(response.status, await response.text()).toBe(409);
     const row = await env.DB.prepare(
       "SELECT tier_id AS tier, tier_manual AS manual FROM members WHERE merchant_id = ? AND id = 'racer'",

@@ -17,7 +17,7 @@ import { createApp } from "../../src/app";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { advanceClock, MINUTE_MS, resetClock } from "../../src/platform/clock";
 import { BASE_RULE, call, createMerchant, createRule, type TestMerchant } from "../support/api";
-import { ANY_WRITE, dyingAfter } from "../support/dying-d1";
+import { ANY_WRITE, dyingAfter } from "../support/d1-faults";
 import { checkActivityInvariants, checkMemberInvariants, checkStampInvariants } from "../support/invariants";
 import { LedgerModel } from "../support/model";
 import { rng } from "../support/random";

@@ -2,8 +2,8 @@
  * Counts D1 round trips of one request: the app runs in the test's own module instance on a D1 binding that
  * records every call, so its isolate caches (configuration, keys, member snapshots) are the test's too.
  */
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
-import { createApp } from "../../src/app";
+import { env } from "cloudflare:test";
+import { sendThrough } from "./d1-faults";
 
 /**
  * A D1 binding that counts round trips (each batch() and each statement run on its own) and the statements
@@ -46,9 +46,7 @@ export async function sendCounting(
   // biome-ignore lint/suspicious/noExplicitAny: replies are checked field by field by the tests
 ): Promise<{ status: number; trips: number; statements: number; body: any; headers: Headers }> {
   const counting = countingD1(env.DB);
-  const ctx = createExecutionContext();
-  const response = await createApp().fetch(request, { ...env, DB: counting.db }, ctx);
-  await waitOnExecutionContext(ctx);
+  const response = await sendThrough(counting.db, request);
   const text = await response.text();
   return {
     status: response.status,

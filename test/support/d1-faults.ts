@@ -1,4 +1,35 @@
-/** A request that dies between two of its D1 round trips, after a write committed. */
+/**
+ * D1 bindings for one request that meets a fault: another writer's change landing just before its write batch,
+ * or the request dying between two round trips once a write committed. `sendThrough` runs the app on one.
+ */
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { createApp } from "../../src/app";
+
+/** The SQL text of a prepared statement (for hooks that pick a batch by what it writes). */
+export const sqlOf = (statement: D1PreparedStatement) => String((statement as unknown as { statement?: string }).statement);
+
+/** A binding whose every batch first awaits `hook`: a concurrent change that lands between a read and a write. */
+export function beforeBatch(db: D1Database, hook: (statements: D1PreparedStatement[]) => Promise<unknown>): D1Database {
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === "batch")
+        return async (statements: D1PreparedStatement[]) => {
+          await hook(statements);
+          return target.batch(statements);
+        };
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** One request through the app on `db` (the test's module instance, so isolate caches are shared). */
+export async function sendThrough(db: D1Database, request: Request): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await createApp().fetch(request, { ...env, DB: db }, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
 
 /**
  * A D1 binding for a request that dies once a write matching `pattern` has committed: every later call of
