@@ -2468,7 +2468,7 @@ export interface components {
                 /** @enum {string} */
                 per: "month" | "year";
             } | null;
-            /** @description The perk locks again after this many local days without an order, and its streak starts over. */
+            /** @description The perk locks again after this many local days without an order (one refunded whole does not count), and its streak starts over; a lapse the member has since ordered after still starts the streak over. */
             lapseAfterInactiveDays?: number | null;
         };
         MemberPerks: {

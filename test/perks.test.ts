@@ -214,9 +214,98 @@ describe("lapses", () => {
       lapsed: false,
       progress: [{ current: 0 }],
     });
+    // July counts once the member orders in it, with no gap of more than 10 days since.
+    setClock(Date.parse("2026-06-28T04:00:00.000Z"));
+    await order(m, "drifter", 1000);
     setClock(Date.parse("2026-07-02T04:00:00.000Z"));
     await order(m, "drifter", 1000);
     expect((await perksOf(m, "drifter")).get("club")).toMatchObject({ unlocked: true });
+  });
+
+  it("a lapse nobody observed before the member's next order still starts the streak over", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "club", { unlock: { streakMonths: 1 }, lapseAfterInactiveDays: 10 });
+    await putPerk(m, "lounge", { unlock: {}, lapseAfterInactiveDays: 10 });
+    setClock(Date.parse("2026-06-05T04:00:00.000Z"));
+    await order(m, "returner", 1000);
+    expect((await perksOf(m, "returner")).get("club")).toMatchObject({ unlocked: true });
+    // Both perks lapse at 00:00 on 16 June (local); no read, use or job sees it before the next order.
+    setClock(Date.parse("2026-06-20T04:00:00.000Z"));
+    await order(m, "returner", 1000);
+    const perks = await perksOf(m, "returner");
+    expect(perks.get("club")).toMatchObject({ unlocked: false, lapsed: false, progress: [{ current: 0 }] });
+    expect(perks.get("lounge")).toMatchObject({ unlocked: true, lapsed: false });
+    const events = await env.DB.prepare(
+      "SELECT perk_id AS perkId, kind, at FROM perk_events WHERE merchant_id = ? ORDER BY perk_id, at",
+    )
+      .bind(m.id)
+      .all<{ perkId: string; kind: string; at: number }>();
+    // The lapse is recorded at the instant it happened; unlocks at the read that saw them.
+    const lapse = Date.parse("2026-06-15T16:00:00.000Z");
+    expect(events.results.map((e) => [e.perkId, e.kind, e.kind === "lapsed" ? e.at : "read"])).toEqual([
+      ["club", "unlocked", "read"],
+      ["club", "lapsed", lapse],
+      ["lounge", "unlocked", "read"],
+      ["lounge", "lapsed", lapse],
+      ["lounge", "unlocked", "read"],
+    ]);
+    // Recorded once: a later read writes nothing more.
+    await perksOf(m, "returner");
+    const again = await env.DB.prepare("SELECT COUNT(*) AS n FROM perk_events WHERE merchant_id = ?").bind(m.id).first();
+    expect(again?.n).toBe(5);
+  });
+
+  it("a gap of exactly N empty days lapses; one day fewer does not", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "club", { unlock: { streakMonths: 1 }, lapseAfterInactiveDays: 3 });
+    setClock(Date.parse("2026-06-01T04:00:00.000Z"));
+    await order(m, "steady", 1000);
+    await order(m, "gapped", 1000);
+    // steady: 2, 3, 4 June empty, back on the 4th (local 12:00): 3 days after the 1st, not yet lapsed.
+    setClock(Date.parse("2026-06-04T04:00:00.000Z"));
+    await order(m, "steady", 1000);
+    // gapped: 2, 3, 4 June empty, lapsed at 00:00 on the 5th, back that day.
+    setClock(Date.parse("2026-06-05T04:00:00.000Z"));
+    await order(m, "gapped", 1000);
+    expect((await perksOf(m, "steady")).get("club")).toMatchObject({ unlocked: true });
+    expect((await perksOf(m, "gapped")).get("club")).toMatchObject({ unlocked: false, progress: [{ current: 0 }] });
+  });
+
+  it("a gap that starts before the streak's span is measured from the member's last order before it, not enrolment", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "lounge", { unlock: {}, lapseAfterInactiveDays: 10 });
+    setClock(Date.parse("2019-12-01T04:00:00.000Z"));
+    await enrol(m, "longgone");
+    setClock(Date.parse("2020-01-01T04:00:00.000Z"));
+    await order(m, "longgone", 1000);
+    // More than 60 months later: the 2020 order is outside the month rows a streak is read from.
+    setClock(Date.parse("2026-06-10T04:00:00.000Z"));
+    await order(m, "longgone", 1000);
+    expect((await perksOf(m, "longgone")).get("lounge")).toMatchObject({ unlocked: true });
+    const events = await env.DB.prepare("SELECT kind, at FROM perk_events WHERE merchant_id = ? ORDER BY at")
+      .bind(m.id)
+      .all<{ kind: string; at: number }>();
+    expect(events.results.map((e) => e.kind)).toEqual(["lapsed", "unlocked"]);
+    expect(events.results[0]?.at).toBe(Date.parse("2020-01-11T16:00:00.000Z"));
+  });
+
+  it("fully refunded orders do not keep a perk alive; the job records the lapse from the last order that stands", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "lounge", { unlock: {}, lapseAfterInactiveDays: 10 });
+    setClock(Date.parse("2026-06-05T04:00:00.000Z"));
+    await order(m, "refunder", 1000);
+    expect((await perksOf(m, "refunder")).get("lounge")).toMatchObject({ lapsesAt: "2026-06-15T16:00:00.000Z" });
+    setClock(Date.parse("2026-06-12T04:00:00.000Z"));
+    await postOrder(m, { orderId: "refunded-later", memberId: "refunder", amount: 3000 });
+    expect((await perksOf(m, "refunder")).get("lounge")).toMatchObject({ lapsesAt: "2026-06-22T16:00:00.000Z" });
+    const r = await refund(m, "refunded-later");
+    expect(r.status, r.text).toBe(201);
+    // The refund took the 12 June order back whole: the perk lapses 10 days after 5 June again.
+    expect((await perksOf(m, "refunder")).get("lounge")).toMatchObject({ lapsesAt: "2026-06-15T16:00:00.000Z" });
+    setClock(Date.parse("2026-06-16T04:00:00.000Z"));
+    const run = await runFor(m, "perk-lapse");
+    expect(run.body).toMatchObject({ status: "succeeded", processed: 1 });
+    expect((await perksOf(m, "refunder")).get("lounge")).toMatchObject({ unlocked: false, lapsed: true });
   });
 
   it("the member API shows the token's perks", async () => {

@@ -14,6 +14,11 @@ export function dayKey(date: LocalDate): string {
   return `d${pad(date.year, 4)}-${pad(date.month)}-${pad(date.day)}`;
 }
 
+/** The local date a day key names: the inverse of dayKey. */
+export function dateOfDayKey(key: string): LocalDate {
+  return { year: Number(key.slice(1, 5)), month: Number(key.slice(6, 8)), day: Number(key.slice(9, 11)) };
+}
+
 export function monthKey(date: Pick<LocalDate, "year" | "month">): string {
   return `m${pad(date.year, 4)}-${pad(date.month)}`;
 }

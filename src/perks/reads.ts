@@ -1,14 +1,15 @@
 /**
  * What perks (and the switching-cost statement) depend on, for one member or a chunk of members, in bounded
  * reads batched into one round trip: the ladder's tiers and the perk definitions (per merchant); per
- * member the account row, the lifetime activity row, the month rows a streak can span, the recorded perk
- * states and this period's uses. None of it grows with a member's history.
+ * member the account row, the lifetime activity row, the month rows a streak can span, the active days a lapse
+ * depends on, the recorded perk states and this period's uses. Reads are bounded by the streak's span
+ * (MAX_STREAK_MONTHS), never the member's whole history.
  */
-import { LIFETIME_KEY, monthKey } from "../activity/periods";
+import { DAY_KEYS_END, dateOfDayKey, dayKey, LIFETIME_KEY, monthKey } from "../activity/periods";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { notFound } from "../platform/errors";
 import type { RequestScope } from "../platform/scope";
-import { localDate } from "../platform/timezone";
+import { type LocalDate, localDate } from "../platform/timezone";
 import { MAX_PERKS, MAX_STREAK_MONTHS } from "./limits";
 import { type PerkRow, perkFromRow } from "./perk-row";
 import type { StoredPerkState } from "./transitions";
@@ -28,7 +29,9 @@ export interface MemberRecord {
   credit: number;
   tierId: string | null;
   enrolledAt: number;
+  /** Latest order date, refunded or not: what a perk use checks has not moved (factsHoldSql). */
   lastOrderAt: number | null;
+  activeDays: { last: LocalDate | null; returns: { after: LocalDate | null; on: LocalDate }[] };
   lifetimeSpend: number;
   /** Orders net of full refunds since enrolment (the lifetime activity row). */
   lifetimeOrders: number;
@@ -60,10 +63,39 @@ export function merchantPerksFrom([tiers, perks]: D1Result[]): MerchantPerks {
   };
 }
 
+/** Statements memberRecordReads makes, in the order memberRecordsFrom reads their results. */
+export const MEMBER_RECORD_READS = 5;
+
+/**
+ * Each member's latest day with an order that stands (member_periods day rows net of full refunds), and the days
+ * it ordered again after a gap longer than the shortest lapse of the merchant's perks: the days from `fromDay`
+ * on, plus the last active day before it (`early`), which only ever serves as the `prev` of the first. Nothing
+ * is read when no perk can lapse.
+ */
+function activeDaysSql(merchantId: string, list: Sql, fromDay: string): Sql {
+  const shortestLapse = sql`(SELECT MIN(lapse_after_days) FROM perks WHERE merchant_id = ${merchantId})`;
+  return sql`WITH days AS (
+      SELECT member_id, period, 0 AS early FROM member_periods
+      WHERE merchant_id = ${merchantId} AND member_id IN ${list} AND period >= ${fromDay} AND period < ${DAY_KEYS_END}
+        AND orders > 0 AND ${shortestLapse} IS NOT NULL
+      UNION ALL
+      SELECT m.id, (SELECT p.period FROM member_periods p WHERE p.merchant_id = m.merchant_id AND p.member_id = m.id
+          AND p.period > 'd' AND p.period < ${fromDay} AND p.orders > 0 ORDER BY p.period DESC LIMIT 1), 1
+      FROM members m WHERE m.merchant_id = ${merchantId} AND m.id IN ${list} AND ${shortestLapse} IS NOT NULL
+    ), steps AS (
+      SELECT member_id, period, early, LAG(period) OVER w AS prev, LEAD(period) OVER w AS next
+      FROM days WHERE period IS NOT NULL WINDOW w AS (PARTITION BY member_id ORDER BY period)
+    )
+    SELECT member_id AS memberId, prev, period AS day, early, next IS NULL AS last FROM steps
+    WHERE next IS NULL OR (early = 0 AND (prev IS NULL
+      OR julianday(substr(period, 2)) - julianday(substr(prev, 2)) > ${shortestLapse}))`;
+}
+
 /** Per-member reads for `ids` (a JSON list bound once per statement). */
 export function memberRecordReads(db: D1Database, merchantId: string, ids: readonly string[], at: number, timezone: string) {
   const today = localDate(at, timezone);
   const first = new Date(Date.UTC(today.year, today.month - 1 - MAX_STREAK_MONTHS, 1));
+  const firstMonth = { year: first.getUTCFullYear(), month: first.getUTCMonth() + 1 };
   const list = sql`(SELECT value FROM json_each(${JSON.stringify(ids)}))`;
   const mine = sql`merchant_id = ${merchantId} AND member_id IN ${list}`;
   return [
@@ -75,9 +107,9 @@ export function memberRecordReads(db: D1Database, merchantId: string, ids: reado
     prepare(
       db,
       sql`SELECT member_id AS memberId, period, spend, orders FROM member_periods WHERE ${mine}
-      AND (period = ${LIFETIME_KEY} OR (period >= ${monthKey({ year: first.getUTCFullYear(), month: first.getUTCMonth() + 1 })}
-        AND period <= ${monthKey(today)}))`,
+      AND (period = ${LIFETIME_KEY} OR (period >= ${monthKey(firstMonth)} AND period <= ${monthKey(today)}))`,
     ),
+    prepare(db, activeDaysSql(merchantId, list, dayKey({ ...firstMonth, day: 1 }))),
     prepare(
       db,
       sql`SELECT member_id AS memberId, perk_id AS perkId, unlocked, lapsed_at AS lapsedAt FROM member_perks WHERE ${mine}`,
@@ -99,11 +131,12 @@ export function memberRecordsFrom(
   at: number,
   timezone: string,
 ): Map<string, MemberRecord> {
-  const [accounts, periods, states, uses] = results.map((r) => (r?.results ?? []) as Row[]);
+  const [accounts, periods, days, states, uses] = results.map((r) => (r?.results ?? []) as Row[]);
   const records = new Map<string, MemberRecord>();
   for (const a of accounts ?? [])
     records.set(String(a.id), {
-      ...(a as unknown as Omit<MemberRecord, "lifetimeSpend" | "lifetimeOrders" | "months" | "states" | "used">),
+      ...(a as unknown as Omit<MemberRecord, "activeDays" | "lifetimeSpend" | "lifetimeOrders" | "months" | "states" | "used">),
+      activeDays: { last: null, returns: [] },
       lifetimeSpend: 0,
       lifetimeOrders: 0,
       months: new Map(),
@@ -117,6 +150,14 @@ export function memberRecordsFrom(
       record.lifetimeSpend = Number(p.spend);
       record.lifetimeOrders = Number(p.orders);
     } else record.months.set(String(p.period).slice(1), { spend: Number(p.spend), orders: Number(p.orders) });
+  }
+  for (const d of days ?? []) {
+    const activeDays = records.get(String(d.memberId))?.activeDays;
+    if (!activeDays) continue;
+    const on = dateOfDayKey(String(d.day));
+    if (d.last) activeDays.last = on;
+    // The last day comes back whether or not it ends a gap; lapseBeforeReturn measures every gap per perk.
+    if (!d.early) activeDays.returns.push({ after: d.prev === null ? null : dateOfDayKey(String(d.prev)), on });
   }
   for (const s of states ?? [])
     records
@@ -133,7 +174,7 @@ export function memberRecordsFrom(
 export function perkFacts(merchant: MerchantPerks, record: MemberRecord): Omit<MemberPerkFacts, "lapsedAt"> {
   return {
     enrolledAt: record.enrolledAt,
-    lastOrderAt: record.lastOrderAt,
+    activeDays: record.activeDays,
     tierRank: merchant.tierRanks.size ? (merchant.tierRanks.get(record.tierId ?? "") ?? 0) : null,
     tierRanks: merchant.tierRanks,
     lifetimeSpend: record.lifetimeSpend,
@@ -160,7 +201,7 @@ export async function readMemberPerks(scope: RequestScope, memberId: string, ext
     ...extra,
   ]);
   const merchant = merchantPerksFrom(results.slice(0, 2));
-  const record = memberRecordsFrom(results.slice(2, 6), merchant.perks, at, timezone).get(memberId);
+  const record = memberRecordsFrom(results.slice(2, 2 + MEMBER_RECORD_READS), merchant.perks, at, timezone).get(memberId);
   if (!record) throw notFound(`Member ${memberId}`);
   const context: MemberPerkContext = {
     merchant,
@@ -170,5 +211,5 @@ export async function readMemberPerks(scope: RequestScope, memberId: string, ext
     states: record.states,
     used: record.used,
   };
-  return { context, extra: results.slice(6) };
+  return { context, extra: results.slice(2 + MEMBER_RECORD_READS) };
 }

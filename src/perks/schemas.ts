@@ -28,9 +28,17 @@ export const PerkInputSchema = z
       .strictObject({ uses: z.number().int().min(1).max(MAX_QUOTA_USES), per: z.enum(["month", "year"]) })
       .nullish()
       .openapi({ description: "Uses per local calendar month or year; omitted: unlimited." }),
-    lapseAfterInactiveDays: z.number().int().min(1).max(MAX_LAPSE_DAYS).nullish().openapi({
-      description: "The perk locks again after this many local days without an order, and its streak starts over.",
-    }),
+    lapseAfterInactiveDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_LAPSE_DAYS)
+      .nullish()
+      .openapi({
+        description:
+          "The perk locks again after this many local days without an order (one refunded whole does not count), and its " +
+          "streak starts over; a lapse the member has since ordered after still starts the streak over.",
+      }),
   })
   .openapi("PerkInput");
 

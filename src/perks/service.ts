@@ -17,7 +17,7 @@ import { type PerkRow, perkBody, perkFromRow } from "./perk-row";
 import { type MemberPerkContext, type MemberRecord, perksQuery, readMemberPerks } from "./reads";
 import type { PerkInput } from "./schemas";
 import { transitionSql } from "./statements";
-import { perkTransition } from "./transitions";
+import { perkTransitions, transitionState } from "./transitions";
 import { type PerkDef, perkStatus, quotaPeriod } from "./unlock";
 
 export async function listPerks(scope: RequestScope) {
@@ -67,8 +67,12 @@ function evaluate(scope: RequestScope, memberId: string, ctx: MemberPerkContext)
   const data = ctx.perks.map((perk) => {
     const stored = ctx.states.get(perk.id);
     const status = perkStatus(perk, { ...ctx.facts, lapsedAt: stored?.lapsedAt ?? null }, at, tz);
-    const transition = perkTransition(stored, status, perk.lapseAfterInactiveDays, at);
-    if (transition) writes.push(...transitionSql(scope.merchant.id, memberId, perk.id, stored, transition));
+    // Each transition is written conditional on the state the one before it leaves.
+    let state = stored;
+    for (const transition of perkTransitions(stored, status, perk.lapseAfterInactiveDays, at)) {
+      writes.push(...transitionSql(scope.merchant.id, memberId, perk.id, state, transition));
+      state = transitionState(state, transition);
+    }
     const usesLeft = perk.quota ? Math.max(0, perk.quota.uses - (ctx.used.get(perk.id) ?? 0)) : null;
     return {
       perk,

@@ -2,7 +2,7 @@
 
 import { type Sql, sql } from "../platform/d1/sql";
 import { newId } from "../platform/ids";
-import type { PerkTransition, StoredPerkState } from "./transitions";
+import { type PerkTransition, type StoredPerkState, transitionState } from "./transitions";
 
 export function transitionSql(
   merchantId: string,
@@ -16,8 +16,7 @@ export function transitionSql(
   const asRead = stored
     ? sql`EXISTS (SELECT 1 FROM member_perks WHERE ${key} AND unlocked = ${stored.unlocked} AND lapsed_at IS ${stored.lapsedAt})`
     : sql`NOT EXISTS (SELECT 1 FROM member_perks WHERE ${key})`;
-  const unlocked = t.kind === "unlocked";
-  const lapsedAt = t.kind === "lapsed" ? t.at : (stored?.lapsedAt ?? null);
+  const { unlocked, lapsedAt } = transitionState(stored, t);
   return [
     sql`INSERT INTO perk_events (id, merchant_id, member_id, perk_id, kind, reason, at)
       SELECT ${newId("pe", t.at)}, ${merchantId}, ${memberId}, ${perkId}, ${t.kind}, ${t.reason}, ${t.at} WHERE ${asRead}`,

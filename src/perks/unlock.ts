@@ -6,7 +6,9 @@
  * - lifetimeSpend: order amounts net of refunds since enrolment, minor units;
  * - streakMonths: consecutive calendar months (local) with at least one order, ending this month or last
  *   month (the month in progress does not break a streak), counted only after the perk last lapsed.
- * A perk with lapseAfterInactiveDays locks again once that many local days pass without an order.
+ * A perk with lapseAfterInactiveDays locks again once that many local days pass without an order that stands
+ * (a fully refunded order does not count). A lapse is a fact of the member's order days, whether or not anyone
+ * saw it: one that ended before the member ordered again still starts the streak over.
  */
 import { addDays, type LocalDate, localDate, startOfLocalDate } from "../platform/timezone";
 
@@ -26,10 +28,17 @@ export interface PerkDef {
   lapseAfterInactiveDays: number | null;
 }
 
+/** The local days a member placed an order that stands, as far as lapses need them. */
+export interface ActiveDays {
+  /** The latest such day (null: none). */
+  last: LocalDate | null;
+  /** Days the member ordered again after at least one day without: `after` is the active day before (null: none since enrolment). */
+  returns: readonly { after: LocalDate | null; on: LocalDate }[];
+}
+
 export interface MemberPerkFacts {
   enrolledAt: number;
-  /** Latest order date (null: no order yet). */
-  lastOrderAt: number | null;
+  activeDays: ActiveDays;
   /** Rank of the member's tier and the rank of each tier id, when the merchant has a ladder. */
   tierRank: number | null;
   tierRanks: ReadonlyMap<string, number>;
@@ -51,11 +60,12 @@ const monthOf = (d: Pick<LocalDate, "year" | "month">) => `${d.year}-${String(d.
 const previousMonth = (d: Pick<LocalDate, "year" | "month">) =>
   d.month === 1 ? { year: d.year - 1, month: 12 } : { year: d.year, month: d.month - 1 };
 
+const daysFrom = (a: LocalDate, b: LocalDate) =>
+  Math.round((Date.UTC(b.year, b.month - 1, b.day) - Date.UTC(a.year, a.month - 1, a.day)) / 86_400_000);
+
 /** Whole local days from the day of `from` to the day of `at`. */
 export function localDaysBetween(from: number, at: number, timezone: string): number {
-  const a = localDate(from, timezone);
-  const b = localDate(at, timezone);
-  return Math.round((Date.UTC(b.year, b.month - 1, b.day) - Date.UTC(a.year, a.month - 1, a.day)) / 86_400_000);
+  return daysFrom(localDate(from, timezone), localDate(at, timezone));
 }
 
 /** Consecutive months with an order, ending this month or (if none yet this month) last month. */
@@ -72,12 +82,26 @@ export function streakMonths(months: ReadonlySet<string>, at: number, timezone: 
 }
 
 /**
- * The instant the perk lapses for lack of orders: the end of the N-th local day after the last order (or
- * enrolment, before any order). Null when the perk cannot lapse.
+ * The instant a perk lapses for lack of orders: the end of the N-th local day after `since`, the last day with
+ * an order (or the day of enrolment, before any order).
  */
-export function lapsesAt(lapseDays: number | null, since: number, timezone: string): number | null {
-  if (lapseDays === null) return null;
-  return startOfLocalDate(addDays(localDate(since, timezone), lapseDays + 1), timezone);
+export function lapsesAt(lapseDays: number, since: LocalDate, timezone: string): number {
+  return startOfLocalDate(addDays(since, lapseDays + 1), timezone);
+}
+
+/**
+ * The latest lapse the member has since ordered after: a gap of more than N days between two active days
+ * (or between enrolment and the first order). Null when there was none.
+ */
+export function lapseBeforeReturn(lapseDays: number, facts: MemberPerkFacts, timezone: string): number | null {
+  let latest: number | null = null;
+  for (const { after, on } of facts.activeDays.returns) {
+    const since = after ?? localDate(facts.enrolledAt, timezone);
+    if (daysFrom(since, on) <= lapseDays) continue;
+    const at = lapsesAt(lapseDays, since, timezone);
+    if (latest === null || at > latest) latest = at;
+  }
+  return latest;
 }
 
 /**
@@ -104,13 +128,18 @@ export function perkStatus(perk: PerkDef, facts: MemberPerkFacts, at: number, ti
       current: facts.lifetimeSpend,
       met: facts.lifetimeSpend >= u.lifetimeSpend,
     });
+  const days = perk.lapseAfterInactiveDays;
+  const since = facts.activeDays.last ?? localDate(facts.enrolledAt, timezone);
+  const lapseAt = days === null ? null : lapsesAt(days, since, timezone);
+  const lapsed = lapseAt !== null && lapseAt <= at;
+  const missedLapseAt = days === null ? null : lapseBeforeReturn(days, facts, timezone);
   if (u.streakMonths !== undefined) {
-    const streak = streakMonths(facts.orderMonths, at, timezone, facts.lapsedAt);
+    // Counted after the last lapse: recorded, missed, or the one in force now.
+    const lapses = [facts.lapsedAt, missedLapseAt, lapsed ? lapseAt : null].filter((t): t is number => t !== null);
+    const streak = streakMonths(facts.orderMonths, at, timezone, lapses.length ? Math.max(...lapses) : null);
     progress.push({ condition: "streakMonths", required: u.streakMonths, current: streak, met: streak >= u.streakMonths });
   }
-  const lapseAt = lapsesAt(perk.lapseAfterInactiveDays, facts.lastOrderAt ?? facts.enrolledAt, timezone);
-  const lapsed = lapseAt !== null && lapseAt <= at;
-  return { unlocked: !lapsed && progress.every((p) => p.met), lapsed, lapseAt, progress };
+  return { unlocked: !lapsed && progress.every((p) => p.met), lapsed, lapseAt, missedLapseAt, progress };
 }
 
 /** The quota period an instant falls in, locally (null: no quota). */
