@@ -6,6 +6,7 @@
  * (MAX_STREAK_MONTHS), never the member's whole history.
  */
 import { DAY_KEYS_END, dateOfDayKey, dayKey, LIFETIME_KEY, monthKey } from "../activity/periods";
+import { DAY_MS } from "../platform/clock";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { notFound } from "../platform/errors";
 import type { RequestScope } from "../platform/scope";
@@ -13,7 +14,7 @@ import { type LocalDate, localDate } from "../platform/timezone";
 import { MAX_PERKS, MAX_STREAK_MONTHS } from "./limits";
 import { type PerkRow, perkFromRow } from "./perk-row";
 import type { StoredPerkState } from "./transitions";
-import { type MemberPerkFacts, type PerkDef, quotaPeriod } from "./unlock";
+import { type ActiveDays, type MemberPerkFacts, type PerkDef, quotaPeriod } from "./unlock";
 
 export interface MerchantPerks {
   perks: PerkDef[];
@@ -31,7 +32,7 @@ export interface MemberRecord {
   enrolledAt: number;
   /** Latest order date, refunded or not: what a perk use checks has not moved (factsHoldSql). */
   lastOrderAt: number | null;
-  activeDays: { last: LocalDate | null; returns: { after: LocalDate | null; on: LocalDate }[] };
+  activeDays: ActiveDays;
   lifetimeSpend: number;
   /** Orders net of full refunds since enrolment (the lifetime activity row). */
   lifetimeOrders: number;
@@ -67,28 +68,34 @@ export function merchantPerksFrom([tiers, perks]: D1Result[]): MerchantPerks {
 export const MEMBER_RECORD_READS = 5;
 
 /**
- * Each member's latest day with an order that stands (member_periods day rows net of full refunds), and the days
- * it ordered again after a gap longer than the shortest lapse of the merchant's perks: the days from `fromDay`
- * on, plus the last active day before it (`early`), which only ever serves as the `prev` of the first. Nothing
+ * Each member's local days with an order that stands (member_periods day rows net of full refunds) from `fromDay`
+ * on, as one list, and the last such day before it (which only ever serves as the day before the first). Nothing
  * is read when no perk can lapse.
  */
 function activeDaysSql(merchantId: string, list: Sql, fromDay: string): Sql {
-  const shortestLapse = sql`(SELECT MIN(lapse_after_days) FROM perks WHERE merchant_id = ${merchantId})`;
-  return sql`WITH days AS (
-      SELECT member_id, period, 0 AS early FROM member_periods
-      WHERE merchant_id = ${merchantId} AND member_id IN ${list} AND period >= ${fromDay} AND period < ${DAY_KEYS_END}
-        AND orders > 0 AND ${shortestLapse} IS NOT NULL
-      UNION ALL
-      SELECT m.id, (SELECT p.period FROM member_periods p WHERE p.merchant_id = m.merchant_id AND p.member_id = m.id
-          AND p.period > 'd' AND p.period < ${fromDay} AND p.orders > 0 ORDER BY p.period DESC LIMIT 1), 1
-      FROM members m WHERE m.merchant_id = ${merchantId} AND m.id IN ${list} AND ${shortestLapse} IS NOT NULL
-    ), steps AS (
-      SELECT member_id, period, early, LAG(period) OVER w AS prev, LEAD(period) OVER w AS next
-      FROM days WHERE period IS NOT NULL WINDOW w AS (PARTITION BY member_id ORDER BY period)
-    )
-    SELECT member_id AS memberId, prev, period AS day, early, next IS NULL AS last FROM steps
-    WHERE next IS NULL OR (early = 0 AND (prev IS NULL
-      OR julianday(substr(period, 2)) - julianday(substr(prev, 2)) > ${shortestLapse}))`;
+  const active = sql`p.merchant_id = m.merchant_id AND p.member_id = m.id AND p.orders > 0`;
+  return sql`SELECT m.id AS memberId,
+      (SELECT group_concat(p.period) FROM member_periods p WHERE ${active} AND p.period >= ${fromDay} AND p.period < ${DAY_KEYS_END}) AS days,
+      (SELECT p.period FROM member_periods p WHERE ${active} AND p.period > 'd' AND p.period < ${fromDay}
+        ORDER BY p.period DESC LIMIT 1) AS before
+    FROM members m WHERE m.merchant_id = ${merchantId} AND m.id IN ${list}
+      AND EXISTS (SELECT 1 FROM perks WHERE merchant_id = ${merchantId} AND lapse_after_days IS NOT NULL)`;
+}
+
+/** A member's active days as perkStatus reads them: the last, and each day that follows a day without an order. */
+function activeDaysFrom(row: Record<string, unknown>): ActiveDays {
+  const days = row.days ? String(row.days).split(",").sort() : [];
+  let previous = row.before ? String(row.before) : null;
+  const returns: { after: LocalDate | null; on: LocalDate }[] = [];
+  for (const day of days) {
+    const on = dateOfDayKey(day);
+    const after = previous === null ? null : dateOfDayKey(previous);
+    // A lapse needs at least one day without an order (lapseAfterInactiveDays >= 1).
+    if (after === null || Date.UTC(on.year, on.month - 1, on.day) - Date.UTC(after.year, after.month - 1, after.day) > DAY_MS)
+      returns.push({ after, on });
+    previous = day;
+  }
+  return { last: previous === null ? null : dateOfDayKey(previous), returns };
 }
 
 /** Per-member reads for `ids` (a JSON list bound once per statement). */
@@ -152,12 +159,8 @@ export function memberRecordsFrom(
     } else record.months.set(String(p.period).slice(1), { spend: Number(p.spend), orders: Number(p.orders) });
   }
   for (const d of days ?? []) {
-    const activeDays = records.get(String(d.memberId))?.activeDays;
-    if (!activeDays) continue;
-    const on = dateOfDayKey(String(d.day));
-    if (d.last) activeDays.last = on;
-    // The last day comes back whether or not it ends a gap; lapseBeforeReturn measures every gap per perk.
-    if (!d.early) activeDays.returns.push({ after: d.prev === null ? null : dateOfDayKey(String(d.prev)), on });
+    const record = records.get(String(d.memberId));
+    if (record) record.activeDays = activeDaysFrom(d);
   }
   for (const s of states ?? [])
     records
