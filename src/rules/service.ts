@@ -250,16 +250,30 @@ interface ReplayRow {
   previousOrders: number;
 }
 
-/** One chunk of the range's orders in time order, each with its member as it is now and its earlier orders. */
+/**
+ * One chunk of the range's orders in time order, each with its member as it is now and the count of its earlier
+ * orders. The count is taken once per member in the chunk (before its first order there) and carried forward
+ * by the member's position in the chunk, so a member with a long history costs one index range per chunk,
+ * not one per order.
+ */
 function replayChunkSql(merchantId: string, from: number, to: number, after: [number, string] | undefined): Sql {
   const resume = after ? sql`AND (o.occurred_at, o.id) > (${after[0]}, ${after[1]})` : sql``;
-  return sql`SELECT o.id, o.member_id AS memberId, o.amount, o.currency, o.occurred_at AS occurredAt, o.channel, o.items,
-      o.awards, m.tier_id AS tierId, m.attributes, m.birthday, m.enrolled_at AS enrolledAt,
-      (SELECT COUNT(*) FROM orders p WHERE p.merchant_id = o.merchant_id AND p.member_id = o.member_id
-        AND (p.occurred_at < o.occurred_at OR (p.occurred_at = o.occurred_at AND p.id < o.id))) AS previousOrders
-    FROM orders o LEFT JOIN members m ON m.merchant_id = o.merchant_id AND m.id = o.member_id
-    WHERE o.merchant_id = ${merchantId} AND o.occurred_at >= ${from} AND o.occurred_at < ${to} ${resume}
-    ORDER BY o.occurred_at, o.id LIMIT ${REPLAY_CHUNK}`;
+  // Materialized, so each CTE runs once (inlined, the count ran again for every row of the chunk).
+  return sql`WITH chunk AS MATERIALIZED (
+      SELECT c.*, ROW_NUMBER() OVER (PARTITION BY c.member_id ORDER BY c.occurred_at, c.id) - 1 AS nth
+      FROM (SELECT o.id, o.member_id, o.amount, o.currency, o.occurred_at, o.channel, o.items, o.awards FROM orders o
+        WHERE o.merchant_id = ${merchantId} AND o.occurred_at >= ${from} AND o.occurred_at < ${to} ${resume}
+        ORDER BY o.occurred_at, o.id LIMIT ${REPLAY_CHUNK}) c
+    ), earlier AS MATERIALIZED (
+      SELECT c.member_id, (SELECT COUNT(*) FROM orders p WHERE p.merchant_id = ${merchantId} AND p.member_id = c.member_id
+        AND (p.occurred_at < c.occurred_at OR (p.occurred_at = c.occurred_at AND p.id < c.id))) AS n
+      FROM chunk c WHERE c.nth = 0
+    )
+    SELECT c.id, c.member_id AS memberId, c.amount, c.currency, c.occurred_at AS occurredAt, c.channel, c.items, c.awards,
+      m.tier_id AS tierId, m.attributes, m.birthday, m.enrolled_at AS enrolledAt, e.n + c.nth AS previousOrders
+    FROM chunk c JOIN earlier e ON e.member_id = c.member_id
+      LEFT JOIN members m ON m.merchant_id = ${merchantId} AND m.id = c.member_id
+    ORDER BY c.occurred_at, c.id`;
 }
 
 function replayEntry(row: ReplayRow, ladder: Ladder | null): ReplayOrder {
