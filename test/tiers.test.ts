@@ -383,6 +383,30 @@ describe("the ladder", () => {
     expect((await historyOf(m, "keeper")).map((h) => h.reason)).toEqual(["upgrade"]);
   });
 
+  it("a ladder change honours a status that still holds by what it proves, measured by the new thresholds", async () => {
+    setClock(Date.parse("2026-03-01T04:00:00.000Z"));
+    const rolling = { window: { kind: "rolling_days", days: 30 } };
+    const m = await withLadder(rolling);
+    await order(m, "keeper", 60_000);
+    setClock(Date.parse("2026-03-20T04:00:00.000Z"));
+    await order(m, "keeper", 60_000); // 1200.00 over the last 30 days: silver, held through 19 April
+    const held = (await tierOf(m, "keeper")).qualifiedUntil;
+    setClock(Date.parse("2026-04-04T04:00:00.000Z"));
+    // Only platinum moves. The two windows re-placing judges hold 600.00 each; the status proves 1000.00.
+    const platinum = LADDER.tiers.map((t) => (t.id === "platinum" ? { ...t, threshold: 3_000_000 } : t));
+    const r = await call("PUT", "/v1/tiers", { token: m.admin, body: { ...LADDER, ...rolling, tiers: platinum } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body).toMatchObject({ version: 2, placement: { placed: 1, remaining: 0 } });
+    expect(await tierOf(m, "keeper")).toMatchObject({ current: { id: "silver" }, qualifiedUntil: held });
+    expect((await historyOf(m, "keeper")).map((h) => h.reason)).toEqual(["upgrade"]);
+    // Silver raised past what the status proves: the member is placed by the windows.
+    const raised = platinum.map((t) => (t.id === "silver" ? { ...t, threshold: 110_000 } : t));
+    const again = await call("PUT", "/v1/tiers", { token: m.admin, body: { ...LADDER, ...rolling, tiers: raised } });
+    expect(again.body).toMatchObject({ version: 3, placement: { placed: 1, remaining: 0 } });
+    expect((await member(m, "keeper")).tier.id).toBe("member");
+    expect((await historyOf(m, "keeper"))[0]).toMatchObject({ from: "silver", to: "member", reason: "ladder_change" });
+  });
+
   it("concurrent ladder changes leave every member placed by the ladder that stands", async () => {
     setClock(Date.parse("2026-05-10T04:00:00.000Z"));
     const m = await withLadder();

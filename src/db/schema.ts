@@ -511,6 +511,24 @@ export const tierLadders = sqliteTable("tier_ladders", {
   updatedAt: integer("updated_at").notNull(),
 });
 
+/**
+ * The metric and thresholds each version of a merchant's ladder placed members by, written with the version.
+ * A ladder change re-places members placed under an older one, and a member whose status still holds keeps
+ * what that status proves: the threshold of its tier under the version that placed it (tiers/placement.ts).
+ */
+export const tierLadderVersions = sqliteTable(
+  "tier_ladder_versions",
+  {
+    merchantId: text("merchant_id").notNull(),
+    version: integer("version").notNull(),
+    metric: text("metric", { enum: TIER_METRICS }).notNull(),
+    /** JSON object: tier id -> threshold. */
+    thresholds: text("thresholds").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.merchantId, t.version] })],
+);
+
 /** Tier ladder of a merchant (frequent-buyer tiers). Members point at a tier by `tier_id`. */
 export const tiers = sqliteTable(
   "tiers",

@@ -43,10 +43,19 @@ async function readDue(chunk: TierChunk, due: Sql, order: Sql): Promise<DueRow[]
     sql`SELECT m.id, m.tier_id AS tierId, m.tier_qualified_until AS qualifiedUntil, m.tier_manual AS manual,
         m.tier_manual_until AS manualUntil, m.tier_version AS version, m.tier_window_start AS windowStart,
         m.${sql.raw(METRIC_CACHE[chunk.ladder.metric])} AS cache,
-        ${metricFromSql("m", chunk.ladder.metric, startKey)} AS current
+        ${metricFromSql("m", chunk.ladder.metric, startKey)} AS current, ${heldThresholdSql(chunk.ladder)} AS heldThreshold
       FROM members m WHERE m.merchant_id = ${chunk.merchantId} AND ${due} ORDER BY ${order} LIMIT ${chunk.limit}`,
   ).all<Omit<DueRow, "manual"> & { manual: number }>();
   return results.map((r) => ({ ...r, manual: Boolean(r.manual) }));
+}
+
+/**
+ * The threshold of the member's tier under the ladder version that placed it, when that version measured the
+ * same metric (null otherwise): what a status that still holds proves the member reached.
+ */
+function heldThresholdSql(ladder: Ladder): Sql {
+  return sql`(SELECT j.value FROM tier_ladder_versions v, json_each(v.thresholds) j
+    WHERE v.merchant_id = m.merchant_id AND v.version = m.tier_version AND v.metric = ${ladder.metric} AND j.key = m.tier_id)`;
 }
 
 /** The metric of each member over its own earlier window [from, to). */

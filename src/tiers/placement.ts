@@ -17,6 +17,11 @@ export interface MemberTierRow {
   manual: boolean;
   manualUntil: number | null;
   version: number;
+  /**
+   * The threshold of the tier held, under the ladder version that placed the member (null when unknown or on
+   * another metric): a status that still holds proves the member reached it.
+   */
+  heldThreshold?: number | null;
 }
 
 /** The metric over the current window and over the window judged before it. */
@@ -91,7 +96,10 @@ export function reviewPlacement(
 
 /**
  * A member under a changed ladder: placed by the new thresholds; a manual tier still in the ladder and not
- * ended stays.
+ * ended stays. A status that still holds is honoured until it lapses: the member keeps at least the tier the
+ * new thresholds give the value it proves (its tier's threshold under the version that placed it), with its
+ * status date unchanged. The two windows alone would demote a member whose status was reached over a rolling
+ * window that straddles them, or landed by a review at most `steps` down, under thresholds that did not move.
  */
 export function ladderPlacement(
   ladder: Ladder,
@@ -110,6 +118,19 @@ export function ladderPlacement(
       change: null,
     };
   const { rank, value } = reached(ladder, values);
+  const holds = row.heldThreshold != null && !row.manual && row.qualifiedUntil !== null && row.qualifiedUntil > at;
+  const proven = holds ? rankForValue(ladder, Number(row.heldThreshold)) : 0;
+  if (proven > rank) {
+    const toTier = tierAt(ladder, proven).id;
+    const detail = `ladder version ${ladder.version}: status until ${isoDay(Number(row.qualifiedUntil))} proves ${ladder.metric} ${row.heldThreshold}, which reaches ${toTier}`;
+    return {
+      toTier,
+      qualifiedUntil: row.qualifiedUntil,
+      manual: false,
+      manualUntil: null,
+      change: toTier === row.tierId ? null : { reason: "ladder_change", detail },
+    };
+  }
   const detail = `ladder version ${ladder.version}: ${ladder.metric} ${value} reaches ${tierAt(ladder, rank).id}`;
   return placed(ladder, row, rank, at, timezone, detail, "ladder_change");
 }

@@ -46,6 +46,7 @@ export const tiersRouter = createRouter()
         "Tiers are listed lowest first; the lowest tier's threshold is 0, so every member holds it from enrolment. " +
         "A change of thresholds, metric or window makes a new version and re-places every member by it " +
         "(`ladder_change` in the tier history): the first members at once, the rest by the tier-review job in chunks. " +
+        "A status that still holds keeps at least the tier its old threshold reaches under the new ones, until it lapses. " +
         "Names, multipliers and downgrade rules alone apply at once and move nobody.",
       security: bearer,
       middleware: [allow("admin")] as const,

@@ -78,6 +78,13 @@ async function writeLadder(scope: RequestScope, input: LadderInput) {
           upgrade_applies = excluded.upgrade_applies, version = excluded.version,
           updated_at = excluded.updated_at`,
       ),
+      // What this version places by, kept for the re-placement of a later one (a same version keeps its row).
+      prepare(
+        db,
+        sql`INSERT INTO tier_ladder_versions (merchant_id, version, metric, thresholds, created_at)
+        VALUES (${merchantId}, ${version}, ${ladder.metric}, ${JSON.stringify(Object.fromEntries(ladder.tiers.map((t) => [t.id, t.threshold])))}, ${at})
+        ON CONFLICT (merchant_id, version) DO NOTHING`,
+      ),
       prepare(db, sql`DELETE FROM tiers WHERE merchant_id = ${merchantId}`),
       prepare(
         db,
