@@ -174,6 +174,39 @@ describe("ladder placement", () => {
       manual: false,
     });
   });
+
+  it("a status that holds keeps what its old threshold reaches, and never more than the windows or it reach (property)", () => {
+    const at = Date.parse("2026-06-01T00:00:00Z");
+    const thresholds = fc.uniqueArray(fc.integer({ min: 1, max: 50_000 }), { minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(
+        thresholds,
+        fc.integer({ min: 0, max: 50_000 }),
+        fc.integer({ min: 0, max: 60_000 }),
+        fc.integer({ min: 0, max: 60_000 }),
+        fc.boolean(),
+        (ts, held, current, previous, holds) => {
+          const ladder: Ladder = {
+            ...LADDER,
+            tiers: [tier("t0", 0), ...[...ts].sort((a, b) => a - b).map((t, i) => tier(`t${i + 1}`, t))],
+            version: 2,
+          };
+          const member = row({
+            tierId: "old",
+            heldThreshold: held,
+            qualifiedUntil: holds ? at + 1 : at,
+          });
+          const placement = ladderPlacement(ladder, member, { current, previous }, at, SH);
+          const windows = rankForValue(ladder, Math.max(current, previous));
+          const proven = holds ? rankForValue(ladder, held) : 0;
+          expect(rankOfTier(ladder, placement.toTier)).toBe(Math.max(windows, proven));
+          // Honoured, not renewed: the status date stays when the old status alone keeps the tier.
+          if (proven > windows) expect(placement.qualifiedUntil).toBe(member.qualifiedUntil);
+        },
+      ),
+      { numRuns: 300, seed: propertySeed(20261130) },
+    );
+  });
 });
 
 describe("member tier body", () => {
