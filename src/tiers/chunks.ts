@@ -35,15 +35,19 @@ interface DueRow extends MemberTierRow {
 
 const METRIC_CACHE = { spend: "tier_spend", points: "tier_points", orders: "tier_orders" } as const;
 
-/** Members matching `due`, with their stored state and the metric over today's window. */
-async function readDue(chunk: TierChunk, due: Sql, order: Sql): Promise<DueRow[]> {
+/**
+ * Members matching `due`, with their stored state and the metric over today's window; with `held`, what their
+ * status proves (re-placement and its preview; a review judges lapsed statuses only).
+ */
+async function readDue(chunk: TierChunk, due: Sql, order: Sql, held = false): Promise<DueRow[]> {
   const startKey = windowStartKey(chunk.ladder, chunk.at, chunk.timezone);
   const { results } = await prepare(
     chunk.db,
     sql`SELECT m.id, m.tier_id AS tierId, m.tier_qualified_until AS qualifiedUntil, m.tier_manual AS manual,
         m.tier_manual_until AS manualUntil, m.tier_version AS version, m.tier_window_start AS windowStart,
         m.${sql.raw(METRIC_CACHE[chunk.ladder.metric])} AS cache,
-        ${metricFromSql("m", chunk.ladder.metric, startKey)} AS current, ${heldThresholdSql(chunk.ladder)} AS heldThreshold
+        ${metricFromSql("m", chunk.ladder.metric, startKey)} AS current,
+        ${held ? heldThresholdSql(chunk.ladder) : sql`NULL`} AS heldThreshold
       FROM members m WHERE m.merchant_id = ${chunk.merchantId} AND ${due} ORDER BY ${order} LIMIT ${chunk.limit}`,
   ).all<Omit<DueRow, "manual"> & { manual: number }>();
   return results.map((r) => ({ ...r, manual: Boolean(r.manual) }));
@@ -115,7 +119,7 @@ export const unplaced = (ladder: Ladder): Sql => sql`m.tier_version < ${ladder.v
 
 /** Re-places members not yet placed under the ladder's current version. */
 export async function placementChunk(chunk: TierChunk): Promise<ChunkOutcome> {
-  const rows = await readDue(chunk, unplaced(chunk.ladder), sql.raw("m.tier_version"));
+  const rows = await readDue(chunk, unplaced(chunk.ladder), sql.raw("m.tier_version"), true);
   const earlier = windowEndingAt(chunk.ladder, startOf(chunk), chunk.timezone);
   const values = await readEarlier(
     chunk,
@@ -167,7 +171,7 @@ function valuesOf(row: DueRow, earlier: Map<string, number>): WindowValues {
 
 /** A page of members (by id, after `afterId`) with where the ladder would place them, writing nothing. */
 export async function previewPage(chunk: TierChunk, afterId: string): Promise<{ row: MemberTierRow; placement: Placement }[]> {
-  const rows = await readDue(chunk, sql`m.id > ${afterId}`, sql.raw("m.id"));
+  const rows = await readDue(chunk, sql`m.id > ${afterId}`, sql.raw("m.id"), true);
   const earlier = windowEndingAt(chunk.ladder, startOf(chunk), chunk.timezone);
   const values = await readEarlier(
     chunk,

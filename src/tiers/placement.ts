@@ -97,8 +97,8 @@ export function reviewPlacement(
 /**
  * A member under a changed ladder: placed by the new thresholds; a manual tier still in the ladder and not
  * ended stays. A status that still holds is honoured until it lapses: the member keeps at least the tier the
- * new thresholds give the value it proves (its tier's threshold under the version that placed it), with its
- * status date unchanged. The two windows alone would demote a member whose status was reached over a rolling
+ * new thresholds give the value it proves (its tier's threshold under the version that placed it), never above
+ * the tier it holds, with its status date unchanged. The two windows alone would demote a member whose status was reached over a rolling
  * window that straddles them, or landed by a review at most `steps` down, under thresholds that did not move.
  */
 export function ladderPlacement(
@@ -119,7 +119,10 @@ export function ladderPlacement(
     };
   const { rank, value } = reached(ladder, values);
   const holds = row.heldThreshold != null && !row.manual && row.qualifiedUntil !== null && row.qualifiedUntil > at;
-  const proven = holds ? rankForValue(ladder, Number(row.heldThreshold)) : 0;
+  // Never above the tier held, where the new ladder keeps it: an order may have moved the member up under a
+  // later version than the one `heldThreshold` was read from.
+  const cap = ladder.tiers.some((t) => t.id === row.tierId) ? rankOfTier(ladder, row.tierId) : ladder.tiers.length - 1;
+  const proven = holds ? Math.min(cap, rankForValue(ladder, Number(row.heldThreshold))) : 0;
   if (proven > rank) {
     const toTier = tierAt(ladder, proven).id;
     const detail = `ladder version ${ladder.version}: status until ${isoDay(Number(row.qualifiedUntil))} proves ${ladder.metric} ${row.heldThreshold}, which reaches ${toTier}`;

@@ -175,7 +175,7 @@ describe("ladder placement", () => {
     });
   });
 
-  it("a status that holds keeps what its old threshold reaches, and never more than the windows or it reach (property)", () => {
+  it("a status that holds keeps what its old threshold reaches, up to its tier; never more than the windows or it (property)", () => {
     const at = Date.parse("2026-06-01T00:00:00Z");
     const thresholds = fc.uniqueArray(fc.integer({ min: 1, max: 50_000 }), { minLength: 1, maxLength: 4 });
     fc.assert(
@@ -185,20 +185,25 @@ describe("ladder placement", () => {
         fc.integer({ min: 0, max: 60_000 }),
         fc.integer({ min: 0, max: 60_000 }),
         fc.boolean(),
-        (ts, held, current, previous, holds) => {
+        fc.boolean(),
+        fc.nat(4),
+        (ts, held, current, previous, holds, keepsTier, heldRank) => {
           const ladder: Ladder = {
             ...LADDER,
             tiers: [tier("t0", 0), ...[...ts].sort((a, b) => a - b).map((t, i) => tier(`t${i + 1}`, t))],
             version: 2,
           };
+          // Held: a tier id the new ladder no longer has, or one it keeps (which bounds what the status keeps).
+          const kept = ladder.tiers[heldRank % ladder.tiers.length]!;
           const member = row({
-            tierId: "old",
+            tierId: keepsTier ? kept.id : "old",
             heldThreshold: held,
             qualifiedUntil: holds ? at + 1 : at,
           });
           const placement = ladderPlacement(ladder, member, { current, previous }, at, SH);
           const windows = rankForValue(ladder, Math.max(current, previous));
-          const proven = holds ? rankForValue(ladder, held) : 0;
+          const cap = keepsTier ? rankOfTier(ladder, kept.id) : ladder.tiers.length - 1;
+          const proven = holds ? Math.min(cap, rankForValue(ladder, held)) : 0;
           expect(rankOfTier(ladder, placement.toTier)).toBe(Math.max(windows, proven));
           // Honoured, not renewed: the status date stays when the old status alone keeps the tier.
           if (proven > windows) expect(placement.qualifiedUntil).toBe(member.qualifiedUntil);
