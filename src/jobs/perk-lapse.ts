@@ -1,7 +1,8 @@
 /**
  * perk-lapse: records, without waiting for a read, that perks held unlocked have lapsed because the member
- * placed no order that stands (not refunded whole) for the perk's lapseAfterInactiveDays. Chosen by state (unlocked and past the lapse),
- * each write conditional on the state read, so repeated or overlapping runs record each lapse once.
+ * placed no order that stands (not refunded whole) for the perk's lapseAfterInactiveDays. Chosen by state
+ * (unlocked and past the lapse), each write conditional on the state read, so repeated or overlapping runs
+ * record each lapse once.
  */
 
 import { DAY_KEYS_END, dateOfDayKey } from "../activity/periods";

@@ -6,7 +6,6 @@
  * (MAX_STREAK_MONTHS), never the member's whole history.
  */
 import { DAY_KEYS_END, dateOfDayKey, dayKey, LIFETIME_KEY, monthKey } from "../activity/periods";
-import { DAY_MS } from "../platform/clock";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { notFound } from "../platform/errors";
 import type { RequestScope } from "../platform/scope";
@@ -14,7 +13,7 @@ import { type LocalDate, localDate } from "../platform/timezone";
 import { MAX_PERKS, MAX_STREAK_MONTHS } from "./limits";
 import { type PerkRow, perkFromRow } from "./perk-row";
 import type { StoredPerkState } from "./transitions";
-import { type ActiveDays, type MemberPerkFacts, type PerkDef, quotaPeriod } from "./unlock";
+import { type ActiveDays, daysFrom, type MemberPerkFacts, type PerkDef, quotaPeriod } from "./unlock";
 
 export interface MerchantPerks {
   perks: PerkDef[];
@@ -75,7 +74,8 @@ export const MEMBER_RECORD_READS = 5;
 function activeDaysSql(merchantId: string, list: Sql, fromDay: string): Sql {
   const active = sql`p.merchant_id = m.merchant_id AND p.member_id = m.id AND p.orders > 0`;
   return sql`SELECT m.id AS memberId,
-      (SELECT group_concat(p.period) FROM member_periods p WHERE ${active} AND p.period >= ${fromDay} AND p.period < ${DAY_KEYS_END}) AS days,
+      (SELECT group_concat(p.period) FROM member_periods p
+        WHERE ${active} AND p.period >= ${fromDay} AND p.period < ${DAY_KEYS_END}) AS days,
       (SELECT p.period FROM member_periods p WHERE ${active} AND p.period > 'd' AND p.period < ${fromDay}
         ORDER BY p.period DESC LIMIT 1) AS before
     FROM members m WHERE m.merchant_id = ${merchantId} AND m.id IN ${list}
@@ -91,8 +91,7 @@ function activeDaysFrom(row: Record<string, unknown>): ActiveDays {
     const on = dateOfDayKey(day);
     const after = previous === null ? null : dateOfDayKey(previous);
     // A lapse needs at least one day without an order (lapseAfterInactiveDays >= 1).
-    if (after === null || Date.UTC(on.year, on.month - 1, on.day) - Date.UTC(after.year, after.month - 1, after.day) > DAY_MS)
-      returns.push({ after, on });
+    if (after === null || daysFrom(after, on) > 1) returns.push({ after, on });
     previous = day;
   }
   return { last: previous === null ? null : dateOfDayKey(previous), returns };

@@ -32,7 +32,10 @@ export interface PerkDef {
 export interface ActiveDays {
   /** The latest such day (null: none). */
   last: LocalDate | null;
-  /** Days the member ordered again after at least one day without: `after` is the active day before (null: none since enrolment). */
+  /**
+   * Days the member ordered again after at least one day without: `after` is the active day before (null: none
+   * since enrolment).
+   */
   returns: readonly { after: LocalDate | null; on: LocalDate }[];
 }
 
@@ -60,7 +63,8 @@ const monthOf = (d: Pick<LocalDate, "year" | "month">) => `${d.year}-${String(d.
 const previousMonth = (d: Pick<LocalDate, "year" | "month">) =>
   d.month === 1 ? { year: d.year - 1, month: 12 } : { year: d.year, month: d.month - 1 };
 
-const daysFrom = (a: LocalDate, b: LocalDate) =>
+/** Calendar days from date `a` to date `b`. */
+export const daysFrom = (a: LocalDate, b: LocalDate) =>
   Math.round((Date.UTC(b.year, b.month - 1, b.day) - Date.UTC(a.year, a.month - 1, a.day)) / 86_400_000);
 
 /** Whole local days from the day of `from` to the day of `at`. */
