@@ -12,7 +12,7 @@
 //   --live    run the engine from the working tree instead of a snapshot of it (see bench/lib/engine.mjs)
 //   --ref <rev>  benchmark the engine as committed at a git revision (e.g. HEAD) instead of the working tree
 //   --skip-jobs  leave out the expiry-job and tier benchmarks (bench/sections/jobs.mjs, tiers.mjs), which otherwise run after the rest
-//   --only <section>  run one self-contained section alone and print it (rebates, jobs, rules); RESULTS.md is left alone
+//   --only <section>  run one self-contained section alone and print it (rebates, jobs, rules, tiers); RESULTS.md is left alone
 // @ts-check
 import fs from "node:fs";
 import os from "node:os";

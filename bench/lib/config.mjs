@@ -14,7 +14,7 @@ export const rel = (p) => path.relative(ROOT, p) || ".";
 export const PLATFORM_TOKEN = "bench-platform-token";
 
 /** Sections that `--only <name>` runs alone (each starts its own server, or none: rules is a pure function). */
-export const ONLY_SECTIONS = ["rebates", "jobs", "rules"];
+export const ONLY_SECTIONS = ["rebates", "jobs", "rules", "tiers"];
 
 /**
  * Reads the switches; prints the usage comment at the top of `usageFile` for --help.

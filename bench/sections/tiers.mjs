@@ -75,6 +75,8 @@ INSERT INTO api_keys (id, merchant_id, scope, name, secret_hash, hint, created_a
 INSERT INTO tier_ladders (merchant_id, metric, window_kind, window_days, grace_days, downgrade_steps, upgrade_applies, version, updated_at)
   VALUES ('mer_tiers', 'spend', 'rolling_days', 365, 0, 1, 0, 1, ${now - 400 * DAY});
 INSERT INTO tiers (merchant_id, id, name, threshold, earn_multiplier_bps, position) VALUES ${tiers};
+INSERT INTO tier_ladder_versions (merchant_id, version, metric, thresholds, created_at)
+  VALUES ('mer_tiers', 1, 'spend', '${JSON.stringify(Object.fromEntries(TIERS.map((t) => [t.id, t.threshold])))}', ${now - 400 * DAY});
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${members - 1})
 INSERT INTO members (merchant_id, id, enrolled_at, updated_at, order_count, tier_id, tier_qualified_until, tier_version,
     tier_window_start, tier_spend, tier_orders)
