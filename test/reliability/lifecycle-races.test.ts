@@ -9,6 +9,8 @@
  *   refunded share (a release repaying debt in the refund's own batch was once excused as expired).
  * - an award that depends on the member's order count (an expression on member.orderCount) goes to exactly
  *   the orders planned on that count: two orders raced on one count once both took an "every 4th order" bonus.
+ * - a tier status that still holds survives a ladder change that leaves its threshold alone: re-placement once
+ *   judged two fixed windows and demoted members whose rolling-window status straddled them.
  * Seed 11 found the refund-then-cancel case: a refund that drained other lots while the order's points
  * were out, then a cancel that returned them to the order's lot, where they expired.
  * Replay a failing run with RACES_SEED=<seed printed in the failure>.
@@ -104,10 +106,47 @@ const ops: Record<string, Op> = {
   async read(w) {
     return call("GET", `/v1/members/${w.focus}`, { token: w.m.read });
   },
+  /** The top tier's threshold moves; plus (what most statuses hold) stays at 20,000. */
+  async ladder(w) {
+    return call("PUT", "/v1/tiers", { token: w.m.admin, body: raceLadder(w.random.int(30, 90) * 1000) });
+  },
   async jobs() {
     return runScheduledJobs(env as unknown as Env);
   },
 };
+
+/** A short rolling ladder (multipliers 1x, so points stay the model's): the clock's jumps slide its window. */
+function raceLadder(topThreshold: number) {
+  return {
+    metric: "spend",
+    window: { kind: "rolling_days", days: 3 },
+    tiers: [
+      { id: "base", name: "Base", threshold: 0 },
+      { id: "plus", name: "Plus", threshold: 20_000 },
+      { id: "top", name: "Top", threshold: topThreshold },
+    ],
+    downgrade: { graceDays: 1, steps: 1 },
+  };
+}
+
+type Statuses = Map<string, { tierId: string | null; qualifiedUntil: number | null }>;
+
+async function statuses(merchantId: string): Promise<Statuses> {
+  const { results } = await env.DB.prepare(
+    "SELECT id, tier_id AS tierId, tier_qualified_until AS qualifiedUntil FROM members WHERE merchant_id = ?1",
+  )
+    .bind(merchantId)
+    .all<{ id: string; tierId: string | null; qualifiedUntil: number | null }>();
+  return new Map(results.map((r) => [r.id, r]));
+}
+
+/** A member above base whose status still holds is still above base: plus's threshold never moves. */
+function checkStatusesHeld(before: Statuses, after: Statuses): void {
+  for (const [id, was] of before) {
+    if (was.tierId === "base" || was.tierId === null || (was.qualifiedUntil ?? 0) <= now()) continue;
+    expect(after.get(id)?.tierId, `${id} held ${was.tierId} until ${was.qualifiedUntil}, now ${now()}`).not.toBe("base");
+  }
+}
 
 const STEPS = 150;
 const EXPIRY_DAYS = 10;
@@ -121,6 +160,8 @@ const RACES: [string, string][] = [
   ["refund", "spend"],
   ["capture", "jobs"],
   ["order", "order"],
+  ["ladder", "order"],
+  ["ladder", "jobs"],
 ];
 
 /** A bonus on every 4th order (the member's 1st, 5th, 9th, ...): raced orders must not share one count. */
@@ -193,17 +234,7 @@ describe("lifecycle races with a moving clock", () => {
         autoEnroll: true,
       };
       expect((await call("PUT", "/v1/program", { token: m.admin, body: program })).status).toBe(200);
-      // A short rolling ladder (multipliers 1x, so points stay the model's): the clock's jumps slide its window.
-      const ladder = {
-        metric: "spend",
-        window: { kind: "rolling_days", days: 3 },
-        tiers: [
-          { id: "base", name: "Base", threshold: 0 },
-          { id: "plus", name: "Plus", threshold: 20_000 },
-        ],
-        downgrade: { graceDays: 1, steps: 1 },
-      };
-      expect((await call("PUT", "/v1/tiers", { token: m.admin, body: ladder })).status).toBe(200);
+      expect((await call("PUT", "/v1/tiers", { token: m.admin, body: raceLadder(60_000) })).status).toBe(200);
       const w: World = {
         m,
         members: Array.from({ length: 2 }, (_, i) => `race-${seed}-${i}`),
@@ -215,7 +246,9 @@ describe("lifecycle races with a moving clock", () => {
       };
       try {
         for (let i = 0; i < STEPS; i++) {
+          const before = await statuses(m.id);
           await step(w);
+          checkStatusesHeld(before, await statuses(m.id));
           for (const id of w.members) {
             await checkMemberInvariants(m.id, id);
             await checkCountAwards(m.id, id);
