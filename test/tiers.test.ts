@@ -49,6 +49,18 @@ const historyOf = async (m: TestMerchant, memberId: string) => {
 const order = (m: TestMerchant, memberId: string, amount: number, extra: Record<string, unknown> = {}) =>
   postOrder(m, { orderId: uid("o"), memberId, amount, ...extra });
 
+const rolling = { window: { kind: "rolling_days", days: 30 } };
+
+/** A 30-day rolling ladder and member `keeper` at silver: 600.00 on 1 March and 600.00 on 20 March, held through 19 April. */
+async function rollingKeeper(): Promise<TestMerchant> {
+  setClock(Date.parse("2026-03-01T04:00:00.000Z"));
+  const m = await withLadder(rolling);
+  await order(m, "keeper", 60_000);
+  setClock(Date.parse("2026-03-20T04:00:00.000Z"));
+  await order(m, "keeper", 60_000);
+  return m;
+}
+
 describe("tier placement at checkout", () => {
   it("a first order lands in the lowest tier, not the second (threshold 0 is the floor, not a step)", async () => {
     const m = await withLadder();
@@ -364,12 +376,7 @@ describe("the ladder", () => {
   });
 
   it("a change of the downgrade rules alone re-places nobody: a status still held is not judged again", async () => {
-    setClock(Date.parse("2026-03-01T04:00:00.000Z"));
-    const rolling = { window: { kind: "rolling_days", days: 30 } };
-    const m = await withLadder(rolling);
-    await order(m, "keeper", 60_000);
-    setClock(Date.parse("2026-03-20T04:00:00.000Z"));
-    await order(m, "keeper", 60_000); // 1200.00 over the last 30 days: silver, held through 19 April
+    const m = await rollingKeeper();
     setClock(Date.parse("2026-04-04T04:00:00.000Z"));
     // Re-placing would judge 6 March-4 April and 4 February-5 March, 600.00 each, though the status has two
     // weeks to run under thresholds that do not change.
@@ -384,12 +391,7 @@ describe("the ladder", () => {
   });
 
   it("a ladder change honours a status that still holds by what it proves, measured by the new thresholds", async () => {
-    setClock(Date.parse("2026-03-01T04:00:00.000Z"));
-    const rolling = { window: { kind: "rolling_days", days: 30 } };
-    const m = await withLadder(rolling);
-    await order(m, "keeper", 60_000);
-    setClock(Date.parse("2026-03-20T04:00:00.000Z"));
-    await order(m, "keeper", 60_000); // 1200.00 over the last 30 days: silver, held through 19 April
+    const m = await rollingKeeper();
     const held = (await tierOf(m, "keeper")).qualifiedUntil;
     setClock(Date.parse("2026-04-04T04:00:00.000Z"));
     // Only platinum moves. The two windows re-placing judges hold 600.00 each; the status proves 1000.00.
