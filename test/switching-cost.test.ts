@@ -72,6 +72,25 @@ describe("switching cost", () => {
     expect(mine.body).toEqual(r.body);
   });
 
+  it("counts the streak as the perk it unlocks does: a lapse starts it over", async () => {
+    const m = await merchantWith({});
+    await call("PUT", "/v1/perks/loyal", {
+      token: m.admin,
+      body: { name: "Loyal gift", value: 3000, unlock: { streakMonths: 2 }, lapseAfterInactiveDays: 10 },
+    });
+    // April and May each have an order, but 38 days apart: the gift lapsed on 16 April, so only May counts.
+    setClock(Date.parse("2026-04-05T04:00:00.000Z"));
+    await postOrder(m, { orderId: "april", memberId: "gap", amount: 1000 });
+    setClock(Date.parse("2026-05-13T04:00:00.000Z"));
+    await postOrder(m, { orderId: "may", memberId: "gap", amount: 1000 });
+    const perks = await call("GET", "/v1/members/gap/perks", { token: m.read });
+    expect(perks.body.data[0]).toMatchObject({ unlocked: false, progress: [{ condition: "streakMonths", current: 1 }] });
+    const r = await call("GET", "/v1/members/gap/switching-cost", { token: m.read });
+    const streak = r.body.components.find((c: { kind: string }) => c.kind === "streak");
+    expect(streak.detail).toContain("1 consecutive months");
+    expect(streak.detail).toContain("1 more unlock Loyal gift");
+  });
+
   it("estimates the accrued rebate from the period that ended last, after the program changed its period kind", async () => {
     const m = await merchantWith({});
     const program = { name: "Credit back", period: "quarter", shareBps: 1000, payout: "credit" };

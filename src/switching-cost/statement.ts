@@ -50,12 +50,14 @@ export function statementFor(ctx: MerchantCost, record: MemberRecord, at: number
   const statuses = ctx.perks.perks.map((perk) => {
     const status = perkStatus(perk, { ...facts, lapsedAt: record.states.get(perk.id)?.lapsedAt ?? null }, at, tz);
     const usesLeft = perk.quota ? Math.max(0, perk.quota.uses - (record.used.get(perk.id) ?? 0)) : null;
-    return { perk, unlocked: status.unlocked, usesLeft };
+    // The streak as this perk counts it: only months after its last lapse.
+    const streak = status.progress.find((p) => p.condition === "streakMonths")?.current;
+    return { perk, unlocked: status.unlocked, usesLeft, streak: typeof streak === "number" ? streak : null };
   });
-  const streak = streakMonths(facts.orderMonths, at, tz, null);
-  const next = statuses
-    .filter((s) => !s.unlocked && (s.perk.unlock.streakMonths ?? 0) > streak)
-    .sort((x, y) => (x.perk.unlock.streakMonths ?? 0) - (y.perk.unlock.streakMonths ?? 0))[0];
+  const toGo = (s: (typeof statuses)[number]) => (s.perk.unlock.streakMonths ?? 0) - (s.streak ?? 0);
+  // The locked streak perk nearest to unlocking; the streak shown is the one it counts.
+  const next = statuses.filter((s) => !s.unlocked && s.streak !== null && toGo(s) > 0).sort((x, y) => toGo(x) - toGo(y))[0];
+  const streak = next?.streak ?? streakMonths(facts.orderMonths, at, tz, null);
   const monthSpend = new Map([...record.months].map(([month, m]) => [`m${month}`, m.spend]));
   const switching: SwitchingFacts = {
     currency: ctx.currency,
@@ -73,9 +75,7 @@ export function statementFor(ctx: MerchantCost, record: MemberRecord, at: number
     tier: tierExtra(ctx, record.tierId, lastYearSpend(record, at, tz), at),
     streak: {
       months: streak,
-      next: next
-        ? { perk: next.perk.name, value: next.perk.value, monthsToGo: (next.perk.unlock.streakMonths ?? 0) - streak }
-        : null,
+      next: next ? { perk: next.perk.name, value: next.perk.value, monthsToGo: toGo(next) } : null,
     },
     rebate: rebateAccrued(ctx.rebates, monthSpend, at, tz, ctx.currency),
   };
