@@ -47,29 +47,16 @@ describe("referral and bonus-event edges", () => {
     await putMember(m, "may", { birthday: "1990-05-15" });
     await putMember(m, "leap", { birthday: "02-29" });
     await putMember(m, "none", {});
+    const earned = async (memberId: string, occurredAt: string) =>
+      (await postOrder(m, { orderId: uid("o"), memberId, amount: 100, occurredAt })).body.pointsEarned;
     // 2026-06-01T03:30Z is 2026-05-31 23:30 EDT: May.
-    expect(
-      (await postOrder(m, { orderId: uid("o"), memberId: "may", amount: 100, occurredAt: "2026-06-01T03:30:00.000Z" })).body
-        .pointsEarned,
-    ).toBe(77);
+    expect(await earned("may", "2026-06-01T03:30:00.000Z")).toBe(77);
     // 2026-05-01T03:30Z is 2026-04-30 23:30 EDT: April.
-    expect(
-      (await postOrder(m, { orderId: uid("o"), memberId: "may", amount: 100, occurredAt: "2026-05-01T03:30:00.000Z" })).body
-        .pointsEarned,
-    ).toBe(0);
+    expect(await earned("may", "2026-05-01T03:30:00.000Z")).toBe(0);
     // 2026-03-01T04:30Z is 2026-02-28 23:30 EST.
-    expect(
-      (await postOrder(m, { orderId: uid("o"), memberId: "leap", amount: 100, occurredAt: "2026-03-01T04:30:00.000Z" })).body
-        .pointsEarned,
-    ).toBe(77);
-    expect(
-      (await postOrder(m, { orderId: uid("o"), memberId: "leap", amount: 100, occurredAt: "2026-03-01T05:30:00.000Z" })).body
-        .pointsEarned,
-    ).toBe(0);
-    expect(
-      (await postOrder(m, { orderId: uid("o"), memberId: "none", amount: 100, occurredAt: "2026-03-01T04:30:00.000Z" })).body
-        .pointsEarned,
-    ).toBe(0);
+    expect(await earned("leap", "2026-03-01T04:30:00.000Z")).toBe(77);
+    expect(await earned("leap", "2026-03-01T05:30:00.000Z")).toBe(0);
+    expect(await earned("none", "2026-03-01T04:30:00.000Z")).toBe(0);
   });
 
   it("29 February enrolment: anniversary on 28 February of a non-leap year, once", async () => {
