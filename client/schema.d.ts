@@ -311,7 +311,7 @@ export interface paths {
         put?: never;
         /**
          * Post an order and earn points
-         * @description Evaluates the active earning rules and credits the member. Enrols an unknown member when autoEnroll is on. An orderId earns once: posting it again under another Idempotency-Key is 409 conflict.
+         * @description Evaluates the active earning rules and credits the member. Enrols an unknown member when autoEnroll is on. An orderId earns once: posting it again under another Idempotency-Key is 409 conflict. Points pay for an order before it is posted: the order earns only on what captured redemptions with its orderId left to money (unless the program says earnOnPointsPaid), and a hold with its orderId still within its time is 409 conflict naming orderId until the hold is captured or cancelled.
          */
         post: operations["postOrder"];
         delete?: never;
@@ -391,7 +391,7 @@ export interface paths {
         put?: never;
         /**
          * Redeem points as payment, or hold them
-         * @description Not enough spendable points: 409 insufficient_points and nothing is written. Points worth nothing at the program's pointValue (the value is rounded down), or worth more than 2^53 - 1 minor units, or a spend that would take lifetimeRedeemed + held past 2^53 - 1: 422 unprocessable naming points. A hold is released by itself after 15 minutes; holds of the member past that time are released first, in the same transaction.
+         * @description Not enough spendable points: 409 insufficient_points and nothing is written. Points worth nothing at the program's pointValue (the value is rounded down), or worth more than 2^53 - 1 minor units, or a spend that would take lifetimeRedeemed + held past 2^53 - 1: 422 unprocessable naming points. A hold is released by itself after 15 minutes; holds of the member past that time are released first, in the same transaction. An orderId names the order the points pay for, before it is posted: naming an order already posted is 422 unprocessable naming orderId (it earned on its whole amount), unless the program says earnOnPointsPaid.
          */
         post: operations["createRedemption"];
         delete?: never;
@@ -1862,7 +1862,10 @@ export interface components {
              * @example 500
              */
             credit?: number;
-            /** @example order-1001 */
+            /**
+             * @description The order these points pay for, not yet posted: it then earns only on the part money paid (unless the program says earnOnPointsPaid).
+             * @example order-1001
+             */
             orderId?: string;
             /** @description Reserve the points until captured or cancelled (released by itself after 15 minutes). */
             hold?: boolean;

@@ -10,19 +10,23 @@ describe("GET /v1/orders/{orderId}", () => {
       { sku: "longjing-50g", category: "tea", quantity: 2, unitPrice: 6400 },
       { sku: "cup", quantity: 1, unitPrice: 2000 },
     ];
-    const posted = await postOrder(m, { orderId: "order-1001", memberId: "alice", amount: 14800, items, channel: "web" });
-    expect(posted.status, posted.text).toBe(201);
-    await postOrder(m, { orderId: "order-1002", memberId: "alice", amount: 5000 });
+    await postOrder(m, { orderId: "order-1000", memberId: "alice", amount: 50000 });
     const pay = (orderId: string, points: number, hold = false) =>
       call("POST", "/v1/redemptions", {
         token: m.checkout,
         idempotencyKey: uid("pay"),
         body: { memberId: "alice", points, orderId, ...(hold ? { hold } : {}) },
       });
+    // Points pay for an order before it is posted; a hold is captured or cancelled first.
     const captured = await pay("order-1001", 100);
     const held = await pay("order-1001", 20, true);
     await pay("order-1002", 10);
     expect([captured.status, held.status]).toEqual([201, 201]);
+    const cancel = await call("POST", `/v1/redemptions/${held.body.id}/cancel`, { token: m.checkout, idempotencyKey: uid("c") });
+    expect(cancel.status, cancel.text).toBe(200);
+    const posted = await postOrder(m, { orderId: "order-1001", memberId: "alice", amount: 14800, items, channel: "web" });
+    expect(posted.status, posted.text).toBe(201);
+    await postOrder(m, { orderId: "order-1002", memberId: "alice", amount: 5000 });
     const firstRefund = await refund(m, "order-1001", {
       refundId: "refund-1001-a",
       items: [{ sku: "longjing-50g", quantity: 1 }],
@@ -54,7 +58,7 @@ describe("GET /v1/orders/{orderId}", () => {
     ]);
     expect(r.body.redemptions.map((x: any) => [x.id, x.status, x.points])).toEqual([
       [captured.body.id, "captured", 100],
-      [held.body.id, "held", 20],
+      [held.body.id, "cancelled", 20],
     ]);
   });
 

@@ -2,7 +2,9 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { call, createMerchant, createRule, ledger, postOrder, uid } from "./support/api";
+import { advanceClock, MINUTE_MS, resetClock } from "../src/platform/clock";
+import { call, createMerchant, createRule, ledger, postOrder, type TestMerchant, uid } from "./support/api";
+import { beforeBatch, sendThrough, sqlOf } from "./support/d1-faults";
 
 const at = "2026-11-18T04:00:00Z";
 
@@ -519,6 +521,128 @@ describe("bonus events", () => {
     const all = await postOrder(m, { orderId: "mixed2", memberId: "pp", amount: 10_000 });
     expect(all.body.pointsEarned).toBe(100);
   });
+});
+
+describe("orders paid with points: the redemption comes first", () => {
+  const base = { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } };
+  const pay = (m: TestMerchant, orderId: string, points: number, hold = false) =>
+    call("POST", "/v1/redemptions", {
+      token: m.checkout,
+      idempotencyKey: uid("rd"),
+      body: { memberId: "pp", points, orderId, ...(hold ? { hold } : {}) },
+    });
+  const balance = async (m: TestMerchant) => (await call("GET", "/v1/members/pp", { token: m.admin })).body.balance as number;
+  const linked = async (m: TestMerchant, orderId: string) =>
+    (
+      await env.DB.prepare("SELECT COUNT(*) AS n FROM redemptions WHERE merchant_id = ? AND order_id = ?")
+        .bind(m.id, orderId)
+        .first<{ n: number }>()
+    )?.n;
+
+  it("a redemption for an order already posted is 422 naming orderId, and writes nothing", async () => {
+    const m = await createMerchant();
+    await createRule(m, base);
+    await postOrder(m, { orderId: "seed", memberId: "pp", amount: 1_000_000 });
+    // Posted first, it earned on its whole 100.00: paying 40.00 of it with points now would earn on points.
+    const posted = await postOrder(m, { orderId: "late", memberId: "pp", amount: 10_000 });
+    expect(posted.body.pointsEarned).toBe(100);
+    const before = await balance(m);
+    for (const hold of [false, true]) {
+      const r = await pay(m, "late", 4000, hold);
+      expect(r.status, r.text).toBe(422);
+      expect(r.body).toMatchObject({ code: "unprocessable", errors: [{ path: "orderId" }] });
+    }
+    expect(await balance(m)).toBe(before);
+    expect(await linked(m, "late")).toBe(0);
+  });
+
+  it("an order with points held for it is 409 until the hold is captured (earns on the money part) or cancelled", async () => {
+    const m = await createMerchant();
+    await createRule(m, base);
+    await postOrder(m, { orderId: "seed", memberId: "pp", amount: 1_000_000 });
+    const hold = await pay(m, "held", 4000, true);
+    expect(hold.status, hold.text).toBe(201);
+    const refused = await postOrder(m, { orderId: "held", memberId: "pp", amount: 10_000 });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.body).toMatchObject({ code: "conflict", errors: [{ path: "orderId" }] });
+    const orders = await env.DB.prepare("SELECT COUNT(*) AS n FROM orders WHERE merchant_id = ? AND id = 'held'")
+      .bind(m.id)
+      .first<{ n: number }>();
+    expect(orders?.n).toBe(0);
+    const capture = await call("POST", `/v1/redemptions/${hold.body.id}/capture`, {
+      token: m.checkout,
+      idempotencyKey: uid("c"),
+    });
+    expect(capture.status, capture.text).toBe(200);
+    const captured = await postOrder(m, { orderId: "held", memberId: "pp", amount: 10_000 });
+    expect(captured.status, captured.text).toBe(201);
+    expect(captured.body.pointsEarned).toBe(60);
+    // Cancelled: the order was paid with money alone.
+    const other = await pay(m, "unheld", 4000, true);
+    await call("POST", `/v1/redemptions/${other.body.id}/cancel`, { token: m.checkout, idempotencyKey: uid("c") });
+    expect((await postOrder(m, { orderId: "unheld", memberId: "pp", amount: 10_000 })).body.pointsEarned).toBe(100);
+    // Past its 15 minutes a hold can pay nothing (a capture then releases it): the order earns on the whole amount.
+    const lapsed = await pay(m, "lapsed", 4000, true);
+    try {
+      advanceClock(15 * MINUTE_MS + 1);
+      const late = await postOrder(m, { orderId: "lapsed", memberId: "pp", amount: 10_000 });
+      expect([late.status, late.body.pointsEarned]).toEqual([201, 100]);
+      const tooLate = await call("POST", `/v1/redemptions/${lapsed.body.id}/capture`, {
+        token: m.checkout,
+        idempotencyKey: uid("c"),
+      });
+      expect(tooLate.status, tooLate.text).toBe(409);
+    } finally {
+      resetClock();
+    }
+  });
+
+  it("with earnOnPointsPaid, points-paid parts earn: a later redemption and a pending hold are accepted", async () => {
+    const m = await createMerchant();
+    await createRule(m, base);
+    const program = { pointValue: { points: 100, amount: 100 }, pendingDays: 0, expiry: { policy: "none" }, autoEnroll: true };
+    expect((await call("PUT", "/v1/program", { token: m.admin, body: { ...program, earnOnPointsPaid: true } })).status).toBe(200);
+    await postOrder(m, { orderId: "seed", memberId: "pp", amount: 1_000_000 });
+    await postOrder(m, { orderId: "late", memberId: "pp", amount: 10_000 });
+    expect((await pay(m, "late", 4000)).status).toBe(201);
+    expect((await pay(m, "held", 4000, true)).status).toBe(201);
+    expect((await postOrder(m, { orderId: "held", memberId: "pp", amount: 10_000 })).body.pointsEarned).toBe(100);
+  });
+
+  // The order is planned from its member snapshot (speculation) or from a read; either way a redemption linked
+  // to it that commits before its write batch must be seen.
+  for (const planned of ["from the member snapshot", "from a read"])
+    it(`a redemption linked to the order between its plan (${planned}) and its write: planned again`, async () => {
+      const m = await createMerchant();
+      await createRule(m, base);
+      await postOrder(m, { orderId: "seed", memberId: "pp", amount: 1_000_000 });
+      // A linked redemption keeps no snapshot: the next order of the member reads.
+      if (planned === "from a read") expect((await pay(m, "elsewhere", 100)).status).toBe(201);
+      for (const [orderId, hold] of [
+        ["raced", false],
+        ["raced-hold", true],
+      ] as const) {
+        let injected = false;
+        const racing = beforeBatch(env.DB, async (statements) => {
+          if (injected || !statements.some((s) => sqlOf(s).includes("INSERT INTO orders"))) return;
+          injected = true;
+          const r = await pay(m, orderId, 4000, hold);
+          expect(r.status, r.text).toBe(201);
+        });
+        const response = await sendThrough(
+          racing,
+          new Request("http://engine.test/v1/orders", {
+            method: "POST",
+            headers: { authorization: `Bearer ${m.checkout}`, "idempotency-key": uid("k"), "content-type": "application/json" },
+            body: JSON.stringify({ orderId, memberId: "pp", amount: 10_000, currency: "CNY" }),
+          }),
+        );
+        const body = (await response.json()) as { pointsEarned?: number; code?: string };
+        expect(injected).toBe(true);
+        if (hold) expect([response.status, body.code]).toEqual([409, "conflict"]);
+        else expect([response.status, body.pointsEarned]).toEqual([201, 60]);
+      }
+    });
 });
 
 describe("rule lint", () => {

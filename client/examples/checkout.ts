@@ -1,6 +1,7 @@
 /**
- * A checkout with the typed client: enrol a member, post an order, pay part of it with points, refund part
- * of it, then read the order back for reconciliation. Each step stops on a problem, printing its code.
+ * A checkout with the typed client: enrol a member, post an order, redeem some of its points, refund part of
+ * the order, then read the order back for reconciliation. Each step stops on a problem, printing its code.
+ * (Points that pay for an order are redeemed with its orderId before the order is posted.)
  *
  * @example
  * const engine = createLoyaltyClient({ baseUrl: "http://localhost:8787", token: checkoutKey });
@@ -57,7 +58,7 @@ export async function checkout(engine: Client<ClientPaths>, ids: CheckoutIds): P
       },
     }),
   );
-  const redemption = must("redeem", await engine.POST("/v1/redemptions", { body: { memberId, points: 100, orderId } }));
+  const redemption = must("redeem", await engine.POST("/v1/redemptions", { body: { memberId, points: 100 } }));
   const refund = must(
     "refund",
     await engine.POST("/v1/orders/{orderId}/refunds", {

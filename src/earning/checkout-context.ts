@@ -46,6 +46,8 @@ export interface CheckoutContext {
   usage: LimitUsage;
   /** What captured redemptions linked to the order paid of it, in minor units. */
   paidWithPoints: number;
+  /** Points are held for the order (a linked hold neither captured nor cancelled). */
+  holdPending: boolean;
   /** The member's stamps and stamp debt per card id. */
   stampProgress: ReadonlyMap<string, StampProgress>;
   stampCards: StampCard[];
@@ -136,6 +138,7 @@ function contextFrom(row: CheckoutRow | undefined): CheckoutContext | undefined 
       ]),
     ),
     paidWithPoints: Number(row.paid),
+    holdPending: Boolean(row.holdPending),
     orderExists: Boolean(row.orderExists),
     ...(row.speculative && row.member !== null
       ? { speculation: { version: row.version, snapshot: { member: row.member, stamps: row.stamps } } }
@@ -180,7 +183,7 @@ export async function loadCheckoutContext(
   if (fromPrefetch) return fromPrefetch;
   const occurredAt = orderTimeOf(input.occurredAt, scope.at);
   const readWith = async (cache: CheckoutCacheRef) => {
-    const read = checkoutRead(sql`${scope.merchant.id}`, memberId, orderId, occurredAt, cache);
+    const read = checkoutRead(sql`${scope.merchant.id}`, memberId, orderId, occurredAt, scope.at, cache);
     return contextFrom((await prepare(scope.db, read).first<CheckoutRow>()) ?? undefined);
   };
   // Through the isolate's cache when the key is known: a read after a speculation found the configuration
@@ -210,6 +213,7 @@ export const prefetchCheckout: Prefetch = async (c): Promise<PrefetchReads> => {
     body.memberId,
     body.orderId,
     orderTimeOf(body.occurredAt, now()),
+    now(),
     cacheRef(hash),
   );
   return { [CHECKOUT_READ]: prepare(c.get("db"), read) };
@@ -240,6 +244,7 @@ async function speculateCheckout(c: Parameters<Prefetch>[0], merchantId: string)
     usage: "[]",
     stamps: snapshot.stamps,
     paid: 0,
+    holdPending: 0,
     orderExists: 0,
     speculative: true,
   };

@@ -153,9 +153,16 @@ export function memberSideSql(m: Sql, memberId: string): { member: Sql; stamps: 
 
 /**
  * The statement. `merchant` is the merchant's id, or the merchant of the calling key (merchantOfKey) when
- * the read rides along with authentication; inner reads refer to the row it found.
+ * the read rides along with authentication; inner reads refer to the row it found. `at`: the request's time.
  */
-export function checkoutRead(merchant: Sql, memberId: string, orderId: string, occurredAt: number, cache: CheckoutCacheRef): Sql {
+export function checkoutRead(
+  merchant: Sql,
+  memberId: string,
+  orderId: string,
+  occurredAt: number,
+  at: number,
+  cache: CheckoutCacheRef,
+): Sql {
   const m = sql.raw("m.id");
   const periods = sql.join(
     candidatePeriodKeys(occurredAt).map((key) => sql`${key}`),
@@ -180,6 +187,7 @@ export function checkoutRead(merchant: Sql, memberId: string, orderId: string, o
       ${ifNeeded(cache.needsUsage, jsonRows(usage, USAGE_COLUMNS))} AS usage,
       ${ifNeeded(cache.needsStamps, side.stamps)} AS stamps,
       ${paidSql(m, orderId)} AS paid,
+      ${holdPendingSql(m, orderId, at)} AS holdPending,
       EXISTS (SELECT 1 FROM orders WHERE merchant_id = ${m} AND id = ${orderId}) AS orderExists
     FROM merchants m WHERE m.id = ${merchant}`;
 }
@@ -188,6 +196,16 @@ export function checkoutRead(merchant: Sql, memberId: string, orderId: string, o
 export function paidSql(m: Sql, orderId: string): Sql {
   return sql`(SELECT COALESCE(SUM(value), 0) FROM redemptions
         WHERE merchant_id = ${m} AND order_id = ${orderId} AND status = 'captured')`;
+}
+
+/**
+ * Whether points are held for the order at `at` (a hold linked by orderId, neither captured nor cancelled, within
+ * its time): what points pay of the order is not known yet, so the order cannot be posted (orders/service.ts).
+ * A hold past its time pays nothing: it is released (by the order's own settling, or the job).
+ */
+export function holdPendingSql(m: Sql, orderId: string, at: number): Sql {
+  return sql`EXISTS (SELECT 1 FROM redemptions WHERE merchant_id = ${m} AND order_id = ${orderId} AND status = 'held'
+        AND hold_expires_at > ${at})`;
 }
 
 /** The statement's row, JSON columns still as text (null when the merchant was not found). */
@@ -203,6 +221,7 @@ export interface CheckoutRow {
   usage: string;
   stamps: string;
   paid: number;
+  holdPending: number;
   orderExists: number;
   /** Not read: made from the isolate's member snapshot (member-snapshot.ts), to be checked by the batch. */
   speculative?: boolean;

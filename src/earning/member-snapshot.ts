@@ -12,7 +12,7 @@
  */
 import { type Sql, sql } from "../platform/d1/sql";
 import { keepMemberState, takeMemberState } from "../platform/member-state";
-import { memberSideSql, paidSql } from "./checkout-read";
+import { holdPendingSql, memberSideSql, paidSql } from "./checkout-read";
 
 /** The member side as text, exactly as SQL rendered it. */
 export interface MemberSnapshot {
@@ -69,13 +69,15 @@ export function snapshotAfter(merchantId: string, memberId: string, options: Sid
 
 /**
  * Holds when a speculative order's snapshot is stale: the configuration version or the member side moved
- * since, or captured redemptions paid part of the order. Its order insert checks it first (GUARD.stale).
+ * since, or redemptions linked to the order paid part of it or hold points for it. Its order insert checks it
+ * first (GUARD.stale).
  */
 export function speculationStaleSql(
   merchantId: string,
   memberId: string,
   orderId: string,
   speculation: Speculation,
+  at: number,
   options: SideOptions = { stamps: true },
 ): Sql {
   const m = sql`${merchantId}`;
@@ -83,5 +85,5 @@ export function speculationStaleSql(
   const { version, snapshot } = speculation;
   const stamps = options.stamps ? sql` OR ${side.stamps} IS NOT ${snapshot.stamps}` : sql``;
   return sql`(SELECT config_version FROM merchants WHERE id = ${merchantId}) IS NOT ${version}
-      OR ${side.member} IS NOT ${snapshot.member}${stamps} OR ${paidSql(m, orderId)} <> 0`;
+      OR ${side.member} IS NOT ${snapshot.member}${stamps} OR ${paidSql(m, orderId)} <> 0 OR ${holdPendingSql(m, orderId, at)}`;
 }

@@ -36,7 +36,10 @@ export const ordersRouter = createRouter()
       summary: "Post an order and earn points",
       description:
         "Evaluates the active earning rules and credits the member. Enrols an unknown member when autoEnroll is on. " +
-        "An orderId earns once: posting it again under another Idempotency-Key is 409 conflict.",
+        "An orderId earns once: posting it again under another Idempotency-Key is 409 conflict. " +
+        "Points pay for an order before it is posted: the order earns only on what captured redemptions with its orderId " +
+        "left to money (unless the program says earnOnPointsPaid), and a hold with its orderId still within its time is " +
+        "409 conflict naming orderId until the hold is captured or cancelled.",
       security: bearer,
       middleware: [allowWith(prefetchOrder, "admin", "checkout"), idempotent(true, { storedInBatch: true })] as const,
       request: { headers: RequiredIdempotencyHeader, body: jsonBody(OrderInputSchema) },

@@ -5,6 +5,7 @@
  */
 import { activitySql } from "../activity/statements";
 import { type CheckoutContext, checkOrder, loadCheckoutContext } from "../earning/checkout-context";
+import { holdPendingSql, paidSql } from "../earning/checkout-read";
 import { type SideOptions, snapshotAfter, speculationStaleSql } from "../earning/member-snapshot";
 import type { OrderInput } from "../earning/schemas";
 import { serializeStampRecords } from "../earning/stamp-take-back";
@@ -26,8 +27,8 @@ import { evaluateOrder, type OrderPlan, planOrder } from "./order-plan";
 import { stampStatements } from "./stamp-statements";
 
 const RACE =
-  "Another order changed what this one depends on (the member's first order, a rule's budget or per-member limit) " +
-  "at the same moment; retry with the same Idempotency-Key.";
+  "Another request changed what this order depends on (the member's first order, a rule's budget or per-member limit, " +
+  "a redemption linked to this order) at the same moment; retry with the same Idempotency-Key.";
 
 export function postOrder(scope: RequestScope, input: OrderInput): Promise<Response> {
   let attempt = scope;
@@ -53,6 +54,8 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
     if (twin) return twin;
     throw orderConflict(input.orderId);
   }
+  const paid = ctx.program.earnOnPointsPaid ? null : ctx.paidWithPoints;
+  if (paid !== null && ctx.holdPending) throw holdPending(input.orderId);
   const plan = planOrder(input, occurredAt, ctx, merchant.timezone, at);
   // The member side after the order, kept for the member's next order (member-snapshot.ts); stamps only
   // when a card is active.
@@ -66,6 +69,7 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
     also: snapshot?.columns,
     checks: speculationChecks(scope, input, ctx, side),
     verified: ctx.speculation !== undefined,
+    paid,
   });
   return commitWrite(
     scope.db,
@@ -90,7 +94,10 @@ function speculationChecks(scope: RequestScope, input: OrderInput, ctx: Checkout
   const checks: GuardCheck[] = [];
   if (scope.keyRevoked) checks.push([GUARD.keyRevoked, scope.keyRevoked]);
   if (ctx.speculation)
-    checks.push([GUARD.stale, speculationStaleSql(scope.merchant.id, input.memberId, input.orderId, ctx.speculation, side)]);
+    checks.push([
+      GUARD.stale,
+      speculationStaleSql(scope.merchant.id, input.memberId, input.orderId, ctx.speculation, scope.at, side),
+    ]);
   return checks;
 }
 
@@ -115,6 +122,8 @@ async function freshTierCache(scope: RequestScope, input: OrderInput, ctx: Check
  * before anything of the member moves), settle, credit, store the reply.
  * `verified`: the checks include the speculation's, which finds the member row (order count, tier and its
  * metric cache included) exactly as planned, so the later guards on those columns are left out.
+ * `paid`: what points paid of the order as planned (null when the program lets that part earn too); a
+ * redemption linked to the order meanwhile (captured or held) makes the batch fail as a race.
  */
 function orderStatements(
   scope: RequestScope,
@@ -127,6 +136,7 @@ function orderStatements(
     also: Sql | undefined;
     checks: GuardCheck[];
     verified: boolean;
+    paid: number | null;
   },
 ): D1PreparedStatement[] {
   const { db, at } = scope;
@@ -141,6 +151,11 @@ function orderStatements(
       GUARD.conflict,
       sql`COALESCE((SELECT order_count FROM members WHERE ${member}), 0) <> ${plan.expectedOrderCount}`,
     ]);
+  // The speculation's checks compare what points paid of the order already.
+  if (order.paid !== null && !verified) {
+    const m = sql`${merchantId}`;
+    checks.push([GUARD.conflict, sql`${paidSql(m, input.orderId)} <> ${order.paid} OR ${holdPendingSql(m, input.orderId, at)}`]);
+  }
   if (plan.enrol) statements.push(prepare(db, enrolSql(merchantId, input.memberId, at)));
   statements.push(prepare(db, orderRowSql(merchantId, input, occurredAt, plan, lotId, at, guardReasonSql(checks))));
   statements.push(...limitStatements(merchantId, input.memberId, plan.limitUses).map((s) => prepare(db, s)));
@@ -260,6 +275,16 @@ function ledgerStatements(
   const order = { merchantId: scope.merchant.id, memberId: input.memberId, orderId: input.orderId, at: scope.at };
   const stamps = stampStatements(order, plan.stamps, ledger, plan.rewardLot);
   return [...ledger.statements, ...stamps.map((statement) => prepare(scope.db, statement))];
+}
+
+/** Points are held for the order: what they will pay of it (and so what it earns) is not known yet. */
+function holdPending(orderId: string): ApiError {
+  return new ApiError(
+    "conflict",
+    `Points are held for order ${orderId} (a redemption with this orderId, neither captured nor cancelled). ` +
+      "Capture or cancel the hold first: the order earns only on the part paid with money.",
+    [{ path: "orderId", message: "has a hold of points pending" }],
+  );
 }
 
 function orderConflict(orderId: string): ApiError {

@@ -33,7 +33,8 @@ export const redemptionsRouter = createRouter()
         "pointValue (the value is rounded down), or worth more than 2^53 - 1 minor units, or a spend that would take " +
         "lifetimeRedeemed + held past 2^53 - 1: 422 unprocessable naming points. " +
         `A hold is released by itself after ${HOLD_TTL_TEXT}; holds of the member past that time are released first, in the ` +
-        "same transaction.",
+        "same transaction. An orderId names the order the points pay for, before it is posted: naming an order already " +
+        "posted is 422 unprocessable naming orderId (it earned on its whole amount), unless the program says earnOnPointsPaid.",
       security: bearer,
       middleware: [allow("admin", "checkout"), idempotent(true, { storedInBatch: true })] as const,
       request: { headers: RequiredIdempotencyHeader, body: jsonBody(RedemptionInputSchema) },

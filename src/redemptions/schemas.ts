@@ -12,7 +12,11 @@ export const RedemptionInputSchema = z
       description: "Store credit to redeem, in minor units (its value is the amount). Exactly one of `points` and `credit`.",
       example: 500,
     }),
-    orderId: MerchantChosenId.optional().openapi({ example: "order-1001" }),
+    orderId: MerchantChosenId.optional().openapi({
+      description:
+        "The order these points pay for, not yet posted: it then earns only on the part money paid (unless the program says earnOnPointsPaid).",
+      example: "order-1001",
+    }),
     hold: z
       .boolean()
       .optional()

@@ -80,9 +80,28 @@ export async function planRedemption(scope: RequestScope, input: RedemptionInput
   // the redemption pays part of that very order (the snapshot does not hold what orders were paid).
   const snapshot = input.orderId ? undefined : snapshotAfter(merchant.id, input.memberId);
   const reply = write.finishSql(201, redemptionJson(merchant.id, id), snapshot?.columns);
-  const statements = [prepare(db, insert), ...ledger.statements, reply];
+  const posted = input.orderId && !program.earnOnPointsPaid ? [prepare(db, orderPostedSql(merchant.id, input.orderId))] : [];
+  const statements = [...posted, prepare(db, insert), ...ledger.statements, reply];
   const onCommitted = snapshot?.keep;
-  return { write, statements, status: 201, onFailure: conflictIsRace, onCommitted };
+  return { write, statements, status: 201, onFailure: redemptionFailure, onCommitted };
+}
+
+/**
+ * Points pay for an order before it is posted: the order earns only on the part money paid (unless the
+ * program lets points-paid parts earn), so once posted it has earned on what this redemption would pay.
+ */
+function orderPostedSql(merchantId: string, orderId: string): Sql {
+  return guardSql(GUARD.orderPosted, sql`EXISTS (SELECT 1 FROM orders WHERE merchant_id = ${merchantId} AND id = ${orderId})`);
+}
+
+function redemptionFailure(failure: BatchFailure): void {
+  if (failure.kind === "guard" && failure.reason === GUARD.orderPosted)
+    throw new ApiError(
+      "unprocessable",
+      "That order was already posted and earned on its whole amount; redeem points for an order before posting it.",
+      [{ path: "orderId", message: "names an order already posted: points pay for an order before it is posted" }],
+    );
+  conflictIsRace(failure);
 }
 
 interface RedemptionRow {

@@ -338,7 +338,8 @@ const ROUTES: BodyRoute[] = [
     method: "POST",
     path: "/v1/redemptions",
     token: () => A.checkout,
-    valid: { memberId: MEMBER, points: 1, orderId: ORDER, hold: false },
+    // Points pay for an order before it is posted: the next one, not ORDER.
+    valid: { memberId: MEMBER, points: 1, orderId: `${ORDER}-next`, hold: false },
     required: ["memberId", "points"],
     idempotency: "required",
     idField: "memberId",

@@ -49,6 +49,7 @@ const context = (over: Partial<CheckoutContext> = {}): CheckoutContext => ({
   ladder: null,
   usage: NO_USAGE,
   paidWithPoints: 0,
+  holdPending: false,
   stampProgress: new Map(),
   stampCards: [],
   member,

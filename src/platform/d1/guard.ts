@@ -18,6 +18,8 @@ export const GUARD = {
   stale: "stale",
   /** The API key a request was authenticated with from the isolate's cache was revoked meanwhile. */
   keyRevoked: "key_revoked",
+  /** A redemption names an order that was already posted (and earned on what points would pay of it). */
+  orderPosted: "order_posted",
 } as const;
 
 /**
