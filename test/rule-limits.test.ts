@@ -2,9 +2,12 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
-import { advanceClock, MINUTE_MS, resetClock } from "../src/platform/clock";
+import { expiryJob } from "../src/jobs/expiry";
+import { runJob } from "../src/jobs/runner";
+import { advanceClock, DAY_MS, MINUTE_MS, resetClock } from "../src/platform/clock";
 import { call, createMerchant, createRule, ledger, postOrder, type TestMerchant, uid } from "./support/api";
 import { beforeBatch, sendThrough, sqlOf } from "./support/d1-faults";
+import { PROGRAM_DEFAULTS } from "./support/flows";
 
 const at = "2026-11-18T04:00:00Z";
 
@@ -133,6 +136,37 @@ describe("rule limits", () => {
       .first<{ points: number }>();
     expect(used?.points).toBe(1);
     expect((await postOrder(m, { orderId: "o2", memberId: "v", amount: 300 })).body.pointsEarned).toBe(2);
+  });
+
+  it("a refund gives back no budget for points that had expired: it took nothing back from anyone", async () => {
+    const m = await createMerchant();
+    const program = { ...PROGRAM_DEFAULTS, expiry: { policy: "after_earn", days: 10 } };
+    expect((await call("PUT", "/v1/program", { token: m.admin, body: program })).status).toBe(200);
+    await createRule(m, { id: "promo", name: "promo", effect: { kind: "fixed", points: 100 }, limits: { budget: 100 } });
+    expect((await postOrder(m, { orderId: "a", memberId: "u", amount: 1000 })).body.pointsEarned).toBe(100);
+    try {
+      // The 100 expire unspent; the order is then refunded in halves: the points are not taken back.
+      advanceClock(12 * DAY_MS);
+      expect((await runJob(env.DB, expiryJob, { trigger: "cron" })).status).toBe("succeeded");
+      for (const refundId of ["a-1", "a-2"]) {
+        const r = await call("POST", "/v1/orders/a/refunds", {
+          token: m.checkout,
+          idempotencyKey: uid("k"),
+          body: { refundId, amount: 500 },
+        });
+        expect(r.body, r.text).toMatchObject({ pointsReversed: 0, pointsAlreadyExpired: 50 });
+      }
+      const usage = await env.DB.prepare(
+        "SELECT points FROM rule_usage WHERE merchant_id = ? AND rule_id = 'promo' AND member_id = ''",
+      )
+        .bind(m.id)
+        .first<{ points: number }>();
+      expect(usage?.points).toBe(100);
+      const next = await postOrder(m, { orderId: "b", memberId: "v", amount: 1000 });
+      expect(next.body).toMatchObject({ pointsEarned: 0, skipped: [{ ruleId: "promo", reason: "budget_spent" }] });
+    } finally {
+      resetClock();
+    }
   });
 
   it("a rule whose budget is spent is skipped budget_spent, also when it has a per-order limit", async () => {

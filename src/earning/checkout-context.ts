@@ -46,7 +46,7 @@ export interface CheckoutContext {
   usage: LimitUsage;
   /** What captured redemptions linked to the order paid of it, in minor units. */
   paidWithPoints: number;
-  /** Points are held for the order (a linked hold neither captured nor cancelled). */
+  /** Points are held for the order (a linked hold neither captured nor cancelled, within its time). */
   holdPending: boolean;
   /** The member's stamps and stamp debt per card id. */
   stampProgress: ReadonlyMap<string, StampProgress>;

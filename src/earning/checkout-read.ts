@@ -201,7 +201,7 @@ export function paidSql(m: Sql, orderId: string): Sql {
 /**
  * Whether points are held for the order at `at` (a hold linked by orderId, neither captured nor cancelled, within
  * its time): what points pay of the order is not known yet, so the order cannot be posted (orders/service.ts).
- * A hold past its time pays nothing: it is released (by the order's own settling, or the job).
+ * A hold past its time pays nothing: a capture then fails and releases it, as the hold-release job does.
  */
 export function holdPendingSql(m: Sql, orderId: string, at: number): Sql {
   return sql`EXISTS (SELECT 1 FROM redemptions WHERE merchant_id = ${m} AND order_id = ${orderId} AND status = 'held'

@@ -89,7 +89,8 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
     { amount: order.amount, refundedAmount: order.refundedAmount + plan.amount, refundedItems: plan.refundedItems },
     input.items ? 0 : plan.amount,
   );
-  // Budgets and per-member limits get back the points this refund reverses of the limited awards.
+  // Budgets and per-member limits get back the points this refund reverses of the limited awards (what it
+  // takes back: not the part of the order's points that had expired).
   const uses = parseLimitUses(order.ruleUsage);
   const backs = limitGiveBack(uses, order.amount, order.refundedAmount, plan.amount);
   const due = dueFor(member, program, merchant.timezone, at, true);
@@ -100,7 +101,7 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
     ...activitySql(order.merchantId, order.memberId, order.occurredAt, merchant.timezone, activity),
     // Lowers the tier metric (never the tier: only a review moves a member down).
     refundCacheSql({ ...order, orderDay: activityKeys(order.occurredAt, merchant.timezone).day, delta: activity }),
-    ...giveBackStatements(order.merchantId, order.memberId, uses, backs),
+    ...giveBackStatements(order.merchantId, order.memberId, uses, backs, { taken: takenSql(order), reversed }),
     ...stamps.takeBack.map((back) => takeBackSql({ ...order, at }, back)),
   ];
   const planned = { ...plan, reversed, stampRecords: serializeStampRecords(stamps.records), stampsTakenBack: stamps.takeBack };
@@ -124,6 +125,10 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
     snapshot.keep,
   );
 }
+
+/** The points a refund took from the member, read back from the order row after its compare-and-set (refundStatements). */
+const takenSql = (order: OrderRow): Sql =>
+  sql`(SELECT points_reversed - ${order.pointsReversed} FROM orders WHERE merchant_id = ${order.merchantId} AND id = ${order.id})`;
 
 /** The order, whether the refund exists, the member's clock, the program and the order's referral, in one round trip. */
 async function readRefund(scope: RequestScope, orderId: string, refundId: string) {
@@ -176,7 +181,7 @@ function refundStatements(
   const fromOwnLot = sql`MIN(${plan.reversed}, ${lot(sql.raw("remaining"))})`;
   // Evaluated in the UPDATE, where expired_excused is still the value before it.
   const excused = sql`MAX(0, MIN(${plan.reversed} - ${fromOwnLot}, ${lot(sql.raw("expired"))} - expired_excused))`;
-  const taken = sql`(SELECT points_reversed - ${order.pointsReversed} FROM orders WHERE ${key})`;
+  const taken = takenSql(order);
   const excusedNow = sql`(SELECT expired_excused - ${order.expiredExcused} FROM orders WHERE ${key})`;
   const reversal = ledger().reverse({
     entryId: newId("le", at),

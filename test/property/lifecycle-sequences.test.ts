@@ -3,7 +3,9 @@
  * holds, cancels, partial refunds, adjustments, reads and job runs keep, after every step: spendable +
  * pending equal to the unexpired lots' remainders (net of debt), no lot below zero, no lot expiring more
  * than was left unspent of it, debt never above what was spent, refund claims matched by debt and payers,
- * and per order, taken + excused exactly the refunded share with nothing excused beyond what expired.
+ * and per order, taken + excused exactly the refunded share with nothing excused beyond what expired. With
+ * the rule under a budget: its usage is what the orders earned less what refunds took back (points that
+ * expired before their refund stay counted: nobody gave them back).
  */
 
 import { env } from "cloudflare:test";
@@ -64,7 +66,18 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 
 afterAll(() => resetClock());
 
-async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
+/** The budgeted rule's usage: every point its orders earned, less what refunds took back from members. */
+async function checkBudgetUsage(merchantId: string): Promise<void> {
+  const row = await env.DB.prepare(
+    `SELECT (SELECT COALESCE(SUM(points), 0) FROM rule_usage WHERE merchant_id = ?1 AND member_id = '') AS used,
+       (SELECT COALESCE(SUM(points_earned - points_reversed), 0) FROM orders WHERE merchant_id = ?1) AS kept`,
+  )
+    .bind(merchantId)
+    .first<{ used: number; kept: number }>();
+  expect(row?.used, "budget usage == points earned - points taken back").toBe(row?.kept);
+}
+
+async function runSequence(m: TestMerchant, steps: Step[], budgeted = false): Promise<void> {
   const members = [uid("la"), uid("lb")];
   const orders: { id: string; left: number }[] = [];
   const redemptions: string[] = [];
@@ -139,6 +152,7 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
     for (const member of members) await checkMemberInvariants(m.id, member);
     await checkOrderInvariants(m.id);
     await checkActivityInvariants(m.id);
+    if (budgeted) await checkBudgetUsage(m.id);
   }
   // In the end, after every date has passed and the jobs ran, nothing is left but what cannot expire.
   advanceClock(40 * DAY_MS);
@@ -156,21 +170,24 @@ async function runSequence(m: TestMerchant, steps: Step[]): Promise<void> {
 }
 
 describe("points lifecycle under random sequences with a moving clock", () => {
-  it("keeps lots, balances and expiry exact", async () => {
-    const m = await createMerchant();
-    await createRule(m, BASE_RULE);
-    await call("PUT", "/v1/program", {
-      token: m.admin,
-      body: {
-        pointValue: { points: 100, amount: 100 },
-        pendingDays: 2,
-        expiry: { policy: "after_earn", days: 10 },
-        autoEnroll: true,
-      },
-    });
-    await fc.assert(
-      fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 30 }), (steps) => runSequence(m, steps)),
-      { numRuns: 20, seed: propertySeed(3112026), verbose: 1 },
-    );
-  }, 240_000);
+  for (const budgeted of [false, true])
+    it(`keeps lots, balances and expiry exact${budgeted ? ", and a rule's budget usage" : ""}`, async () => {
+      const m = await createMerchant();
+      // A budget far above what a run earns: never spent, but every order and refund moves its usage.
+      await createRule(m, budgeted ? { ...BASE_RULE, limits: { budget: 1_000_000_000 } } : BASE_RULE);
+      await call("PUT", "/v1/program", {
+        token: m.admin,
+        body: {
+          pointValue: { points: 100, amount: 100 },
+          pendingDays: 2,
+          // Shorter with the budget, so refunds often meet points that already expired.
+          expiry: { policy: "after_earn", days: budgeted ? 3 : 10 },
+          autoEnroll: true,
+        },
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 30 }), (steps) => runSequence(m, steps, budgeted)),
+        { numRuns: 20, seed: propertySeed(3112026), verbose: 1 },
+      );
+    }, 240_000);
 });
