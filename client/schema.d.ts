@@ -351,7 +351,7 @@ export interface paths {
         put?: never;
         /**
          * Refund an order (by amount or items) and reverse its points
-         * @description Points come back in proportion to what was refunded; partial refunds add up to exactly what one full refund reverses. Items refund what they were paid: their share of the order amount by list price. An order of amount 0 is refunded once, in full, reversing all its points. A reversal may take the balance below zero when the points were already spent; later earnings repay it first.
+         * @description Points come back in proportion to what was refunded; partial refunds add up to exactly what one full refund reverses. Items refund what they were paid: their share of the order amount by list price; units paid nothing come back as a refund of amount 0 that takes back their stamps. An order of amount 0 is refunded once, in full, reversing all its points. A reversal may take the balance below zero when the points were already spent; later earnings repay it first.
          */
         post: operations["refundOrder"];
         delete?: never;
@@ -1706,7 +1706,10 @@ export interface components {
         OrderItem: {
             /** @example longjing-50g */
             sku: string;
-            /** @example tea */
+            /**
+             * @description Every line of one sku gives the same category (or none).
+             * @example tea
+             */
             category?: string;
             /** @example 1 */
             quantity: number;

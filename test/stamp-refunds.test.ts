@@ -51,6 +51,40 @@ describe("stamps taken back by refunds", () => {
     await checkStampInvariants(m.id);
   });
 
+  it("a unit paid nothing (a free sample) comes back by items: no money or points move, its stamp goes back", async () => {
+    const m = await merchantWithCard("tea5", teaCard);
+    const items = [
+      { sku: "lj", category: "tea", quantity: 1, unitPrice: 1000 },
+      { sku: "sample", category: "tea", quantity: 1, unitPrice: 0 },
+    ];
+    expect((await postOrder(m, { orderId: "free", memberId: "s", amount: 1000, items })).status).toBe(201);
+    expect(await cardOf(m, "s", "tea5")).toMatchObject({ stamps: 2 });
+    const back = await refund(m, "free", { items: [{ sku: "sample", quantity: 1 }] });
+    expect(back.status, back.text).toBe(201);
+    expect(back.body).toMatchObject({ amount: 0, pointsReversed: 0, stampsTakenBack: [{ cardId: "tea5", stamps: 1 }] });
+    expect(await cardOf(m, "s", "tea5")).toMatchObject({ stamps: 1 });
+    // Returned once: the sample is not left to refund.
+    const again = await refund(m, "free", { items: [{ sku: "sample", quantity: 1 }] });
+    expect(again.status, again.text).toBe(422);
+    await checkStampInvariants(m.id);
+  });
+
+  it("one sku has one category: lines that disagree are refused, naming the line", async () => {
+    const m = await merchantWithCard("tea5", teaCard);
+    // Which line a returned unit came from is unknown, so the tea's stamp could go back for the cake.
+    const items = [
+      { sku: "misc", category: "tea", quantity: 1, unitPrice: 1000 },
+      { sku: "misc", category: "food", quantity: 1, unitPrice: 100 },
+      { sku: "misc", quantity: 1, unitPrice: 100 },
+    ];
+    const r = await postOrder(m, { orderId: "mixed", memberId: "s", amount: 1200, items });
+    expect(r.status, r.text).toBe(400);
+    expect(r.body.errors.map((e: { path: string }) => e.path)).toEqual(["items.1.category", "items.2.category"]);
+    // The same sku at two prices, one category: accepted.
+    const same = items.slice(0, 2).map((item) => ({ ...item, category: "tea" }));
+    expect((await postOrder(m, { orderId: "same", memberId: "s", amount: 1100, items: same })).status).toBe(201);
+  });
+
   it("refunding other items first does not dilute a refund by amount: parts in any order take what one refund does", async () => {
     const m = await merchantWithCard("tea20", { ...teaCard, stamps: 20 });
     const items = [

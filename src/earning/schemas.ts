@@ -21,7 +21,10 @@ const OccurredAt = IsoTimestamp.refine(
 export const OrderItemSchema = z
   .strictObject({
     sku: Label.openapi({ example: "longjing-50g" }),
-    category: Label.optional().openapi({ example: "tea" }),
+    category: Label.optional().openapi({
+      description: "Every line of one sku gives the same category (or none).",
+      example: "tea",
+    }),
     quantity: z.number().int("must be an integer").min(1, "must be at least 1").max(1_000_000).openapi({ example: 1 }),
     unitPrice: MinorUnits.openapi({ example: 12800 }),
   })
@@ -45,9 +48,27 @@ export const OrderInputSchema = z
       description: `When the order happened; defaults to now. Rules and periods use it. From ${EARLIEST_OCCURRED_AT} to now (a few minutes of clock skew are tolerated).`,
     }),
     channel: Label.optional().openapi({ example: "web" }),
-    items: z.array(OrderItemSchema).max(500, "at most 500 items").optional(),
+    items: z.array(OrderItemSchema).max(500, "at most 500 items").superRefine(oneCategoryPerSku).optional(),
   })
   .openapi("OrderInput");
+
+/**
+ * A sku names one product, so every line of it has the same category (or none). Lines that disagree would
+ * make a returned unit match a card or rule on one line and not on another: which one came back is unknown.
+ */
+function oneCategoryPerSku(items: readonly { sku?: unknown; category?: unknown }[], ctx: z.RefinementCtx): void {
+  const first = new Map<unknown, number>();
+  items.forEach((item, i) => {
+    const j = first.get(item.sku);
+    if (j === undefined) first.set(item.sku, i);
+    else if (items[j]?.category !== item.category)
+      ctx.addIssue({
+        code: "custom",
+        path: [i, "category"],
+        message: `must be the category items.${j} gives sku ${String(item.sku)} (one category per sku)`,
+      });
+  });
+}
 
 export const AwardSchema = z
   .object({

@@ -200,10 +200,8 @@ export function planRefund(order: RefundableOrder, request: RefundRequest): Refu
     return refused(`Only ${left} of order ${order.id} is left to refund.`, [
       { path: "amount", message: `must be at most ${left}` },
     ]);
-  if (amount <= 0)
-    return refused("The refund amount is zero.", [
-      { path: "items", message: "these units were paid nothing (their share of the order amount is 0)" },
-    ]);
+  // Units paid nothing (a free sample) may come back too: no money or points move, but the return is recorded
+  // and the stamps they earned go back.
   return { ok: true, amount, refundedItems };
 }
 

@@ -77,7 +77,8 @@ export const ordersRouter = createRouter()
       summary: "Refund an order (by amount or items) and reverse its points",
       description:
         "Points come back in proportion to what was refunded; partial refunds add up to exactly what one full refund reverses. " +
-        "Items refund what they were paid: their share of the order amount by list price. " +
+        "Items refund what they were paid: their share of the order amount by list price; units paid nothing come back " +
+        "as a refund of amount 0 that takes back their stamps. " +
         "An order of amount 0 is refunded once, in full, reversing all its points. " +
         "A reversal may take the balance below zero when the points were already spent; later earnings repay it first.",
       security: bearer,

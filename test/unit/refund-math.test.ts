@@ -217,7 +217,7 @@ describe("planRefund", () => {
   const paid = { id: "o", amount: 600, refundedAmount: 0, items, refundedItems: null };
   const free = { ...paid, amount: 0 };
 
-  it("refunds what is left without amount or items, and refuses more or nothing", () => {
+  it("refunds what is left without amount or items, refuses more or an amount of 0, takes back units paid nothing", () => {
     expect(planRefund(paid, {})).toEqual({ ok: true, amount: 600, refundedItems: null });
     expect(planRefund({ ...paid, refundedAmount: 600 }, {})).toMatchObject({
       ok: false,
@@ -225,7 +225,12 @@ describe("planRefund", () => {
     });
     expect(planRefund(paid, { amount: 601 })).toMatchObject({ ok: false, code: "unprocessable", errors: [{ path: "amount" }] });
     expect(planRefund(paid, { amount: 0 })).toMatchObject({ ok: false, code: "invalid_request", errors: [{ path: "amount" }] });
-    expect(planRefund(paid, { items: [{ sku: "b", quantity: 1 }] })).toMatchObject({ ok: false, errors: [{ path: "items" }] });
+    // Units paid nothing come back for nothing: the return is recorded (their stamps go back).
+    expect(planRefund(paid, { items: [{ sku: "b", quantity: 1 }] })).toEqual({
+      ok: true,
+      amount: 0,
+      refundedItems: new Map([["b", 1]]),
+    });
   });
 
   it("refunds an order of amount 0 once, in full, marking every unit refunded", () => {
