@@ -35,9 +35,11 @@ export function orderBody(n, member, orderId) {
     const hk = hash(n * 7 + k);
     const quantity = 1 + (hk % 3);
     const unitPrice = 500 + ((hk >>> 3) % 196) * 100; // 5.00 .. 200.00
+    // A sku names one product: its category follows from it (the engine refuses one sku in two categories).
+    const sku = (hk >>> 11) % 500;
     items.push({
-      sku: `sku-${(hk >>> 11) % 500}`,
-      category: CATEGORIES[(hk >>> 5) % CATEGORIES.length],
+      sku: `sku-${sku}`,
+      category: CATEGORIES[sku % CATEGORIES.length],
       quantity,
       unitPrice,
     });
