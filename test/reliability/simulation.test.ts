@@ -1,5 +1,6 @@
 /**
- * Reliability simulation: a seeded random run of many members doing orders, refunds, redemptions, holds,
+ * Reliability simulation: a seeded random run of many members doing orders, refunds (by amount and by items,
+ * free sample units included), redemptions (some paying for the member's next order), holds,
  * captures, cancels, adjustments, rebate closes paid as store credit, credit redemptions, stamp cards and their
  * vouchers, with retries of the same Idempotency-Key, responses lost after commit, requests that die between
  * two D1 round trips once a write committed (a voucher's reply once stored after its update was lost with it),
@@ -69,6 +70,7 @@ async function simulate(
   // each linked redemption is worth (minor units).
   const payFor = new Map<string, string>();
   const linked = new Map<string, { red: ModelRedemption; value: number }[]>();
+  const unitsLeft = new Map<string, Map<string, number>>();
   let lost = 0;
   let died = 0;
   let replays = 0;
@@ -153,9 +155,10 @@ async function simulate(
       const id = payFor.get(member) ?? `so-${seed}-${step}`;
       const pays = linked.get(id) ?? [];
       const before = await tierOf(member);
-      // Half the orders list tea units, which the quantity stamp card counts.
-      const items =
-        random.next() < 0.5 ? [{ sku: "tea", category: "tea", quantity: random.int(1, 4), unitPrice: 100 }] : undefined;
+      // Half the orders list tea units, which the quantity stamp card counts; some with a free sample tea.
+      const tea = { sku: "tea", category: "tea", quantity: random.int(1, 4), unitPrice: 100 };
+      const sample = { sku: "sample", category: "tea", quantity: 1, unitPrice: 0 };
+      const items = random.next() < 0.5 ? (random.next() < 0.3 ? [tea, sample] : [tea]) : undefined;
       // Another isolate writes the member (attributes no rule reads): an order planned from this isolate's
       // snapshot (earning/member-snapshot.ts) must be refused by its guard and planned again, crediting once.
       if (random.next() < 0.15)
@@ -176,10 +179,30 @@ async function simulate(
       const paid = pays.reduce((sum, { red, value }) => sum + (red.status === "captured" ? value : 0), 0);
       model.order(id, member, amount, pointsAtTier(amount - Math.min(paid, amount), before, r.body));
       payFor.delete(member);
+      // Units a refund by items may return (an order of amount 0 is refunded once, in full).
+      if (items && amount > 0) unitsLeft.set(id, new Map(items.map((item) => [item.sku, item.quantity])));
     } else if (op < 0.42) {
       const order = orders.length ? random.pick(orders) : undefined;
       if (!order) continue;
       const left = model.refundable(order);
+      // Some refunds return one unit (the free sample's too: a refund of 0 that takes its stamp back).
+      const units = unitsLeft.get(order.id);
+      const returnable = [...(units ?? [])].filter(([, n]) => n > 0).map(([sku]) => sku);
+      const sku = returnable.length && random.next() < 0.4 ? random.pick(returnable) : undefined;
+      if (units && sku) {
+        const r = await write("POST", `/v1/orders/${order.id}/refunds`, {
+          refundId: `sr-${step}`,
+          items: [{ sku, quantity: 1 }],
+        });
+        if (left <= 0) {
+          expect(r.status, r.text).toBe(422);
+          continue;
+        }
+        expect(r.status, r.text).toBe(201);
+        expect(r.body.pointsReversed).toBe(model.refund(order, r.body.amount));
+        units.set(sku, (units.get(sku) ?? 0) - 1);
+        continue;
+      }
       const amount = Math.max(1, Math.floor((left * random.int(1, 100)) / 100));
       const r = await write("POST", `/v1/orders/${order.id}/refunds`, { refundId: `sr-${step}`, amount });
       if (left <= 0) {
