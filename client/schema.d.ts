@@ -582,7 +582,7 @@ export interface paths {
         get?: never;
         /**
          * Create or replace a stamp card
-         * @description Orders collect stamps on active cards (at most 20: one more is 422 naming `active`).
+         * @description Orders collect stamps on active cards (at most 20: one more is 422 naming `active`). The reply lists warnings: advice on the definition, never a refusal.
          */
         put: operations["putStampCard"];
         post?: never;
@@ -2138,6 +2138,19 @@ export interface components {
             to: string;
             /** @description nextCursor of the previous reply, to continue the range. */
             cursor?: string;
+        };
+        StampCardSaved: components["schemas"]["StampCard"] & {
+            /** @description Advice, never a refusal: a card that counts orders without match.minAmount keeps a visit's stamp through any partial refund (only a full refund takes it back), so it is flagged. */
+            warnings: {
+                /**
+                 * @description What the warning is about.
+                 * @example visit_kept_on_partial_refund
+                 * @enum {string}
+                 */
+                code: "visit_kept_on_partial_refund";
+                /** @description Why, and what to change. */
+                message: string;
+            }[];
         };
         StampCard: components["schemas"]["StampCardInput"] & {
             id: string;
@@ -6273,24 +6286,24 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Replaced */
+            /** @description Replaced, with warnings */
             200: {
                 headers: {
                     "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StampCard"];
+                    "application/json": components["schemas"]["StampCardSaved"];
                 };
             };
-            /** @description Created */
+            /** @description Created, with warnings */
             201: {
                 headers: {
                     "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["StampCard"];
+                    "application/json": components["schemas"]["StampCardSaved"];
                 };
             };
             /** @description invalid_request: malformed JSON or schema violation; `errors` lists every bad field (path, query, headers and body) */

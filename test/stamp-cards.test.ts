@@ -124,4 +124,32 @@ describe("stamp cards", () => {
     const list = await call("GET", "/v1/stamp-cards", { token: m.read });
     expect(list.body.data.map((c: any) => c.id)).toEqual(["a"]);
   });
+
+  it("warns when a card counts orders without minAmount: a visit refunded all but a little keeps its stamp", async () => {
+    const m = await createMerchant();
+    const visits = {
+      name: "Tenth coffee",
+      counts: "orders",
+      stamps: 10,
+      reward: { kind: "voucher", name: "Coffee", value: 500 },
+    };
+    const bare = await call("PUT", "/v1/stamp-cards/visits", { token: m.admin, body: visits });
+    expect(bare.status, bare.text).toBe(201);
+    expect(bare.body.warnings).toEqual([{ code: "visit_kept_on_partial_refund", message: expect.stringContaining("minAmount") }]);
+    // What the warning says: 5.00 refunded down to 0.01 keeps the visit's stamp.
+    await postOrder(m, { orderId: "coffee", memberId: "v", amount: 500 });
+    const back = await call("POST", "/v1/orders/coffee/refunds", {
+      token: m.checkout,
+      idempotencyKey: uid("k"),
+      body: { refundId: "most", amount: 499 },
+    });
+    expect(back.body.stampsTakenBack).toEqual([]);
+    // With minAmount, or counting units: no warning.
+    const guarded = await call("PUT", "/v1/stamp-cards/visits", {
+      token: m.admin,
+      body: { ...visits, match: { minAmount: 300 } },
+    });
+    expect([guarded.status, guarded.body.warnings]).toEqual([200, []]);
+    expect((await call("PUT", "/v1/stamp-cards/tea", { token: m.admin, body: teaCard })).body.warnings).toEqual([]);
+  });
 });

@@ -62,6 +62,28 @@ function matchingUnits(card: StampCard, order: OrderFacts): Map<string, number> 
   return units;
 }
 
+/** Advice on a card's definition, never a refusal (returned by PUT /v1/stamp-cards/{cardId}). */
+export interface StampCardWarning {
+  code: "visit_kept_on_partial_refund";
+  message: string;
+}
+
+/**
+ * An `orders` card without `minAmount` keeps a visit's stamp through any partial refund by amount (stamps go
+ * back in the member's favour, as points do): ten orders each refunded all but 0.01 still complete ten visits.
+ */
+export function stampCardWarnings(card: Pick<StampCard, "counts" | "match">): StampCardWarning[] {
+  if (card.counts !== "orders" || card.match?.minAmount !== undefined) return [];
+  return [
+    {
+      code: "visit_kept_on_partial_refund",
+      message:
+        "This card counts orders and has no match.minAmount: an order refunded all but a little keeps its stamp. " +
+        "Set minAmount so a stamp goes back once the order's net amount falls below it.",
+    },
+  ];
+}
+
 /** Stamps the order adds to a card. */
 export function stampsFor(card: StampCard, order: OrderFacts): number {
   return stampGrant(card, order).given;

@@ -15,7 +15,7 @@ import { listSchema, PageQuery } from "../platform/pagination";
 import { createRouter } from "../platform/router";
 import { scopeOf } from "../platform/scope";
 import { MerchantChosenId } from "../platform/validation";
-import { MemberStampCardsSchema, StampCardInputSchema, StampCardSchema, VoucherSchema } from "./schemas";
+import { MemberStampCardsSchema, StampCardInputSchema, StampCardSavedSchema, StampCardSchema, VoucherSchema } from "./schemas";
 import { listStampCards, memberStampCards, memberVouchers, planVoucherRedemption, putStampCard } from "./service";
 
 const tags = ["Stamp cards and vouchers"];
@@ -38,13 +38,15 @@ export const stampsRouter = createRouter()
       operationId: "putStampCard",
       tags,
       summary: "Create or replace a stamp card",
-      description: `Orders collect stamps on active cards (at most ${MAX_ACTIVE_STAMP_CARDS}: one more is 422 naming \`active\`).`,
+      description:
+        `Orders collect stamps on active cards (at most ${MAX_ACTIVE_STAMP_CARDS}: one more is 422 naming \`active\`). ` +
+        "The reply lists warnings: advice on the definition, never a refusal.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { params: CardParams, body: jsonBody(StampCardInputSchema) },
       responses: {
-        200: jsonResponse(StampCardSchema, "Replaced"),
-        201: jsonResponse(StampCardSchema, "Created"),
+        200: jsonResponse(StampCardSavedSchema, "Replaced, with warnings"),
+        201: jsonResponse(StampCardSavedSchema, "Created, with warnings"),
         ...commonErrors,
         ...unprocessableError,
       },

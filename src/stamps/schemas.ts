@@ -39,6 +39,23 @@ export const StampCardSchema = StampCardInputSchema.extend({
   updatedAt: Timestamp,
 }).openapi("StampCard");
 
+export const StampCardSavedSchema = StampCardSchema.extend({
+  warnings: z
+    .array(
+      z.object({
+        code: z
+          .literal("visit_kept_on_partial_refund")
+          .openapi({ description: "What the warning is about.", example: "visit_kept_on_partial_refund" }),
+        message: z.string().openapi({ description: "Why, and what to change." }),
+      }),
+    )
+    .openapi({
+      description:
+        "Advice, never a refusal: a card that counts orders without match.minAmount keeps a visit's stamp through any " +
+        "partial refund (only a full refund takes it back), so it is flagged.",
+    }),
+}).openapi("StampCardSaved");
+
 export const MemberStampCardsSchema = z
   .object({
     data: z.array(

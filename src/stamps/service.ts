@@ -2,6 +2,7 @@
 import { and, asc, count, desc, sql as drizzleSql, eq, gt, lt, ne } from "drizzle-orm";
 import { memberStamps, members, merchants, stampCards, vouchers } from "../db/schema";
 import { MAX_ACTIVE_STAMP_CARDS, type StampCardRow, stampCardFromRow } from "../earning/stamp-card-row";
+import { stampCardWarnings } from "../earning/stamps";
 import { isoSql } from "../ledger/member-json";
 import { toIso } from "../platform/clock";
 import { guardSql } from "../platform/d1/guard";
@@ -89,7 +90,10 @@ export async function putStampCard(scope: RequestScope, cardId: string, input: S
       .where(eq(merchants.id, merchantId)),
   ]);
   if (!saved[0]) throw new Error(`stamp card ${cardId} was not saved`);
-  return { body: cardBody(saved[0]), created: existing.length === 0 };
+  return {
+    body: { ...cardBody(saved[0]), warnings: stampCardWarnings({ counts: input.counts, match: input.match ?? null }) },
+    created: existing.length === 0,
+  };
 }
 
 export async function listStampCards(scope: RequestScope, query: { limit: number; cursor?: string | undefined }) {
