@@ -2,8 +2,10 @@
  * Refunds take stamps back: the stamps of refunded units, in proportion for amounts, all of them when the
  * order no longer qualifies; from a card that already paid out they become stamp debt on the next card.
  */
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { call, createMerchant, ledger, member, postOrder, type TestMerchant } from "./support/api";
+import { call, createMerchant, ledger, member, postOrder, type TestMerchant, uid } from "./support/api";
+import { beforeBatch, sendThrough, sqlOf } from "./support/d1-faults";
 import { refund } from "./support/flows";
 import { checkStampInvariants } from "./support/invariants";
 
@@ -66,6 +68,40 @@ describe("stamps taken back by refunds", () => {
     // Returned once: the sample is not left to refund.
     const again = await refund(m, "free", { items: [{ sku: "sample", quantity: 1 }] });
     expect(again.status, again.text).toBe(422);
+    await checkStampInvariants(m.id);
+  });
+
+  it("a free sample refunded twice at once takes its stamp back once: the second refund is planned again, 422", async () => {
+    const m = await merchantWithCard("tea2", { ...teaCard, stamps: 2 });
+    const items = [
+      { sku: "lj", category: "tea", quantity: 1, unitPrice: 1000 },
+      { sku: "sample", category: "tea", quantity: 1, unitPrice: 0 },
+    ];
+    // 2 stamps: the card completes once (a voucher), 0 stamps left.
+    expect((await postOrder(m, { orderId: "free2", memberId: "s", amount: 1000, items })).status).toBe(201);
+    expect(await cardOf(m, "s", "tea2")).toMatchObject({ stamps: 0, stampDebt: 0, completed: 1 });
+    // A refund of the sample reads the order; before its batch runs, another refund of the sample commits. A
+    // refund of 0 moves no refunded total: the compare-and-set must pin the items and stamp records too.
+    let injected = false;
+    const racing = beforeBatch(env.DB, async (statements) => {
+      if (injected || !statements.some((s) => sqlOf(s).includes("INSERT INTO refunds"))) return;
+      injected = true;
+      const r = await refund(m, "free2", { items: [{ sku: "sample", quantity: 1 }] });
+      expect(r.status, r.text).toBe(201);
+    });
+    const response = await sendThrough(
+      racing,
+      new Request("http://engine.test/v1/orders/free2/refunds", {
+        method: "POST",
+        headers: { authorization: `Bearer ${m.checkout}`, "idempotency-key": uid("k"), "content-type": "application/json" },
+        body: JSON.stringify({ refundId: uid("r"), items: [{ sku: "sample", quantity: 1 }] }),
+      }),
+    );
+    const text = await response.text();
+    expect(injected).toBe(true);
+    expect(response.status, text).toBe(422);
+    // One sample bought, one returned: one stamp of debt, never two.
+    expect(await cardOf(m, "s", "tea2")).toMatchObject({ stamps: 0, stampDebt: 1 });
     await checkStampInvariants(m.id);
   });
 

@@ -8,8 +8,8 @@
  * points already expired, is decided inside the write transaction, after settling what is due: a cancel,
  * a hold release or an expiry committed a moment earlier (or a release that repaid debt from the order's
  * own lot in this very batch) changes what is left of the lot, so no value read before the batch may
- * decide it. The order's refunded total is advanced with a compare-and-set, so two refunds racing on one
- * order cannot both reverse from the same starting point.
+ * decide it. The order's refunded total, items and stamp records are advanced with a compare-and-set, so two
+ * refunds racing on one order (a refund of units paid nothing moves no total) cannot both start from one state.
  */
 import { and, sql as drizzleSql, eq } from "drizzle-orm";
 import { activityKeys } from "../activity/periods";
@@ -199,6 +199,7 @@ function refundStatements(
          refunded_items = ${plan.refundedItems ? serializeRefundedItems(plan.refundedItems) : null},
          stamps = ${plan.stampRecords}
        WHERE ${key} AND refunded_amount = ${order.refundedAmount}
+         AND refunded_items IS ${order.refundedItems} AND stamps IS ${order.stamps}
          AND (${order.amount} <> 0 OR refunded_items IS NULL)`,
     ),
     prepare(db, guardSql("conflict", sql`changes() = 0`)),
