@@ -287,6 +287,34 @@ describe("lapses", () => {
     expect(events[0]?.at).toBe(Date.parse("2020-01-11T16:00:00.000Z"));
   });
 
+  it("an order posted late that fills the gap takes back a lapse a read had recorded: same order days, same perk", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "club", { unlock: { streakMonths: 2 }, lapseAfterInactiveDays: 30 });
+    // Two members with the same orders: 20 January, 10 February, and a sale of 5 March posted late on 14 March.
+    for (const who of ["seen", "quiet"]) {
+      setClock(Date.parse("2026-01-20T04:00:00.000Z"));
+      await order(m, who, 1000);
+      setClock(Date.parse("2026-02-10T04:00:00.000Z"));
+      await order(m, who, 1000);
+      expect((await perksOf(m, who)).get("club")).toMatchObject({ unlocked: true });
+    }
+    // 00:00 on 13 March (local) the gap is a lapse; a read on 14 March sees it for "seen" only, and records it.
+    setClock(Date.parse("2026-03-14T04:00:00.000Z"));
+    expect((await perksOf(m, "seen")).get("club")).toMatchObject({ unlocked: false, lapsed: true });
+    for (const who of ["seen", "quiet"]) await order(m, who, 1000, "2026-03-05T04:00:00.000Z");
+    // Neither member went 30 days without an order: a streak of 3 (January to March) and the perk, for both.
+    for (const who of ["quiet", "seen"])
+      expect((await perksOf(m, who)).get("club"), who).toMatchObject({
+        unlocked: true,
+        lapsed: false,
+        progress: [{ current: 3 }],
+      });
+    expect((await use(m, "seen", "club")).status).toBe(201);
+    // The history keeps what was seen: the lapse, then the unlock that followed the late order.
+    const seen = (await eventsOf(m)).filter((e) => e.perkId === "club").map((e) => e.kind);
+    expect(seen).toEqual(["unlocked", "unlocked", "lapsed", "unlocked"]);
+  });
+
   it("fully refunded orders do not keep a perk alive; the job records the lapse from the last order that stands", async () => {
     const m = await merchantWith({});
     await putPerk(m, "lounge", { unlock: {}, lapseAfterInactiveDays: 10 });

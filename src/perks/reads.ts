@@ -173,7 +173,7 @@ export function memberRecordsFrom(
 }
 
 /** The facts perks unlock on, from a member's records. */
-export function perkFacts(merchant: MerchantPerks, record: MemberRecord): Omit<MemberPerkFacts, "lapsedAt"> {
+export function perkFacts(merchant: MerchantPerks, record: MemberRecord): MemberPerkFacts {
   return {
     enrolledAt: record.enrolledAt,
     activeDays: record.activeDays,
@@ -188,7 +188,7 @@ export interface MemberPerkContext {
   merchant: MerchantPerks;
   perks: PerkDef[];
   record: MemberRecord;
-  facts: Omit<MemberPerkFacts, "lapsedAt">;
+  facts: MemberPerkFacts;
   states: Map<string, StoredPerkState>;
   used: Map<string, number>;
 }

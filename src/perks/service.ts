@@ -66,7 +66,7 @@ function evaluate(scope: RequestScope, memberId: string, ctx: MemberPerkContext)
   const writes: Sql[] = [];
   const data = ctx.perks.map((perk) => {
     const stored = ctx.states.get(perk.id);
-    const status = perkStatus(perk, { ...ctx.facts, lapsedAt: stored?.lapsedAt ?? null }, at, tz);
+    const status = perkStatus(perk, ctx.facts, at, tz);
     // Each transition is written conditional on the state the one before it leaves.
     let state = stored;
     for (const transition of perkTransitions(stored, status, perk.lapseAfterInactiveDays, at)) {

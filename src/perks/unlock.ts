@@ -48,8 +48,6 @@ export interface MemberPerkFacts {
   lifetimeSpend: number;
   /** Month keys (YYYY-MM, local) with at least one order that still counts. */
   orderMonths: ReadonlySet<string>;
-  /** When this perk last lapsed for the member (its streak counts only months after it). */
-  lapsedAt: number | null;
 }
 
 export interface ConditionProgress {
@@ -138,8 +136,9 @@ export function perkStatus(perk: PerkDef, facts: MemberPerkFacts, at: number, ti
   const lapsed = lapseAt !== null && lapseAt <= at;
   const missedLapseAt = days === null ? null : lapseBeforeReturn(days, facts, timezone);
   if (u.streakMonths !== undefined) {
-    // Counted after the last lapse: recorded, missed, or the one in force now.
-    const lapses = [facts.lapsedAt, missedLapseAt, lapsed ? lapseAt : null].filter((t): t is number => t !== null);
+    // Counted after the last lapse the member's order days show: missed (ordered after since), or in force now.
+    // Not the one recorded: an order posted late (occurredAt) can fill the gap it was recorded for.
+    const lapses = [missedLapseAt, lapsed ? lapseAt : null].filter((t): t is number => t !== null);
     const streak = streakMonths(facts.orderMonths, at, timezone, lapses.length ? Math.max(...lapses) : null);
     progress.push({ condition: "streakMonths", required: u.streakMonths, current: streak, met: streak >= u.streakMonths });
   }

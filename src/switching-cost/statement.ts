@@ -48,7 +48,7 @@ export function statementFor(ctx: MerchantCost, record: MemberRecord, at: number
   const tz = ctx.timezone;
   const facts = perkFacts(ctx.perks, record);
   const statuses = ctx.perks.perks.map((perk) => {
-    const status = perkStatus(perk, { ...facts, lapsedAt: record.states.get(perk.id)?.lapsedAt ?? null }, at, tz);
+    const status = perkStatus(perk, facts, at, tz);
     const usesLeft = perk.quota ? Math.max(0, perk.quota.uses - (record.used.get(perk.id) ?? 0)) : null;
     // The streak as this perk counts it: only months after its last lapse.
     const streak = status.progress.find((p) => p.condition === "streakMonths")?.current;
