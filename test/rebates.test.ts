@@ -5,9 +5,9 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { advanceClock, resetClock } from "../src/platform/clock";
+import { advanceClock, DAY_MS, resetClock } from "../src/platform/clock";
 import { closeTuning } from "../src/rebates/engine";
-import { call, type TestMerchant, uid } from "./support/api";
+import { call, member, type TestMerchant, uid } from "./support/api";
 import { merchantWith } from "./support/flows";
 import { checkMemberInvariants } from "./support/invariants";
 import { close, orderAt, preview, putProgram, rebateEntries, report } from "./support/rebates";
@@ -378,5 +378,43 @@ describe("store credit", () => {
       ["hold", -200, 800],
       ["release", 200, 1_000],
     ]);
+  });
+});
+
+describe("rebates, credit and the inactivity clock", () => {
+  it("a rebate paid after a member's inactivity deadline does not bring expired points back", async () => {
+    const m = await merchantWith({ expiry: { policy: "inactivity", days: 30 } });
+    for (const who of ["idle", "control"]) expect((await orderAt(m, who, 10_000, "2026-10-15T04:00:00.000Z")).status).toBe(201);
+    expect((await putProgram(m, "share", { name: "s", period: "month", shareBps: 1000, payout: "credit" })).status).toBe(201);
+    // 40 days without activity: both members' points are past their inactivity deadline; no job has run.
+    advanceClock(40 * DAY_MS);
+    expect((await member(m, "control")).balance, "control: expired after 30 idle days").toBe(0);
+    const closed = await close(m, "share", "2026-10", 1_000_000);
+    expect(closed.status, closed.text).toBe(200);
+    // The rebate settles the member first, as an order's credit does: the points expire, then the credit lands.
+    const after = await member(m, "idle");
+    expect(after.credit).toBeGreaterThan(0);
+    expect(after.balance, "points past the inactivity deadline stay expired after a rebate").toBe(0);
+    await checkMemberInvariants(m.id, "idle");
+  });
+
+  it("a lapsed credit hold given back is not activity: it does not save points past the inactivity deadline", async () => {
+    const m = await merchantWith({ expiry: { policy: "inactivity", days: 30 } });
+    expect((await orderAt(m, "holder", 10_000, "2026-10-15T04:00:00.000Z")).status).toBe(201);
+    expect((await putProgram(m, "c", { name: "c", period: "month", shareBps: 1000, payout: "credit" })).status).toBe(201);
+    expect((await close(m, "c", "2026-10", 10_000)).status).toBe(200);
+    expect(await member(m, "holder")).toMatchObject({ balance: 100, credit: 1_000 });
+    // The member's last activity is a credit hold, never captured; 40 idle days later a read releases it.
+    const held = await call("POST", "/v1/redemptions", {
+      token: m.checkout,
+      idempotencyKey: uid("hold"),
+      body: { memberId: "holder", credit: 500, hold: true },
+    });
+    expect(held.status, held.text).toBe(201);
+    advanceClock(40 * DAY_MS);
+    const after = await member(m, "holder");
+    expect(after.credit).toBe(1_000);
+    expect(after.balance, "30 idle days since the last activity: the points expire").toBe(0);
+    await checkMemberInvariants(m.id, "holder");
   });
 });

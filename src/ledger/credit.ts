@@ -11,12 +11,17 @@ import { type Sql, sql } from "../platform/d1/sql";
 /** `add` credit (rebate, return of a captured spend), or `unhold` (a hold released: held -> spendable). */
 export type CreditMove = "add" | "unhold";
 
-/** Account updates that add `amount` to spendable credit; seq moves for the entry that follows. */
+/**
+ * Account updates that add `amount` to spendable credit; seq moves for the entry that follows. Credit added
+ * is activity; a hold given back is not (as points restored are not), so releasing a lapsed hold cannot save
+ * points past the inactivity deadline.
+ */
 export function creditAccountSql(member: Sql, amount: number, move: CreditMove, at: number): Sql[] {
   const held = move === "unhold" ? amount : 0;
+  const activity = move === "add" ? sql`, last_activity_at = MAX(COALESCE(last_activity_at, 0), ${at})` : sql``;
   return [
     sql`UPDATE members SET credit = credit + ${amount}, credit_held = credit_held - ${held}, entry_seq = entry_seq + 1,
-         updated_at = ${at}, last_activity_at = MAX(COALESCE(last_activity_at, 0), ${at})
+         updated_at = ${at}${activity}
        WHERE ${member}`,
     guardSql(
       GUARD.totalLimit,

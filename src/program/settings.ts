@@ -132,6 +132,10 @@ export function lastActivity(member: Pick<MemberClock, "lastActivityAt" | "enrol
   return member.lastActivityAt ?? member.enrolledAt;
 }
 
+/** The clock of member row alias `m` as a JSON MemberClock, for jobs that read many members in one statement. */
+export const memberClockJsonSql = (m: string) =>
+  `json_object('nextReleaseAt', ${m}.next_release_at, 'lastActivityAt', ${m}.last_activity_at, 'enrolledAt', ${m}.enrolled_at)`;
+
 /** What must be settled for a member before an operation at `at` (see LedgerWriter.settle). */
 export function dueFor(
   member: MemberClock,

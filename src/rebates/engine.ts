@@ -17,7 +17,7 @@ import { GUARD, guardSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { classifyBatchError } from "../platform/db";
 import { newId } from "../platform/ids";
-import { DEFAULT_PROGRAM, lotExpiry } from "../program/settings";
+import { DEFAULT_PROGRAM, dueFor, lotExpiry, type MemberClock, memberClockJsonSql } from "../program/settings";
 import { type RankedShare, roundsUp, shareOf, toPoints } from "./allocation";
 import { type CloseRef, type CloseRow, closeKey, loadClose } from "./close-state";
 
@@ -108,21 +108,27 @@ interface Payment {
   amount: number;
   units: number;
   unconverted: number;
+  /** The member's clock as read (JSON MemberClock; null for a member gone since the close started). */
+  clock: string | null;
 }
 
 /** What each member of the chunk is paid: the floor share, plus one if it is among the largest remainders. */
-function payments(close: CloseRow, rows: RankedShare[]): Payment[] {
+function payments(close: CloseRow, rows: (RankedShare & { clock: string | null })[]): Payment[] {
   const threshold =
     close.thresholdMember === null ? null : { memberId: close.thresholdMember, remainder: close.thresholdRemainder ?? 0 };
   return rows.map((r) => {
     const amount = r.base + (roundsUp(r, threshold) ? 1 : 0);
     const converted = close.payout === "points" ? toPoints(amount, close.pointValue) : { points: amount, unconverted: 0 };
-    return { memberId: r.memberId, amount, units: converted.points, unconverted: converted.unconverted };
+    return { memberId: r.memberId, amount, units: converted.points, unconverted: converted.unconverted, clock: r.clock };
   });
 }
 
 async function payChunk(db: D1Database, close: CloseRow, at: number): Promise<void> {
-  const rows = await nextMembers<RankedShare>(db, close, sql`spend, base, remainder`);
+  const rows = await nextMembers<RankedShare & { clock: string | null }>(
+    db,
+    close,
+    sql`spend, base, remainder, ${payeeClock} AS clock`,
+  );
   if (rows.length === 0) {
     await db.batch(claimChunk(close, sql`phase = 'done', status = 'closed', finished_at = ${at}`, at).map((s) => prepare(db, s)));
     return;
@@ -140,7 +146,15 @@ async function payChunk(db: D1Database, close: CloseRow, at: number): Promise<vo
   await db.batch(statements);
 }
 
-/** One member's payment: the allocation flips to paid exactly once, with its ledger credit. */
+/** Each payee's clock, for settling before the payment (a rebate is activity). */
+const payeeClock = sql.raw(`(SELECT ${memberClockJsonSql("m")} FROM members m
+  WHERE m.merchant_id = rebate_allocations.merchant_id AND m.id = rebate_allocations.member_id)`);
+
+/**
+ * One member's payment: the allocation flips to paid exactly once, with its ledger credit. The member's
+ * settling comes first, as an order's credit does: a rebate is activity, and points past the inactivity
+ * deadline must expire before it moves the member's last activity to now.
+ */
 function payStatements(db: D1Database, close: CloseRow, p: Payment, at: number): D1PreparedStatement[] {
   const mark = [
     sql`UPDATE rebate_allocations SET paid = 1, amount = ${p.amount}, units = ${p.units}, paid_at = ${at}
@@ -149,6 +163,7 @@ function payStatements(db: D1Database, close: CloseRow, p: Payment, at: number):
   ].map((s) => prepare(db, s));
   if (p.units === 0) return mark;
   const ledger = new LedgerWriter(db, close.merchantId, p.memberId, at);
+  if (p.clock) ledger.settle(dueFor(JSON.parse(p.clock) as MemberClock, { expiry: close.expiry }, close.timezone, at, false));
   const refs = { reason: `rebate ${close.programId} ${close.periodKey}` };
   const entryId = newId("le", at);
   if (close.payout === "credit") ledger.addCredit({ entryId, type: "rebate", amount: p.units, refs });

@@ -10,7 +10,7 @@ import { MINUTE_MS } from "../platform/clock";
 import { GUARD, guardSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { newId } from "../platform/ids";
-import { DEFAULT_PROGRAM, dueFor, expiryFromColumns, lotExpiry, type MemberClock } from "../program/settings";
+import { DEFAULT_PROGRAM, dueFor, expiryFromColumns, lotExpiry, type MemberClock, memberClockJsonSql } from "../program/settings";
 import { BELOW_MINIMUM } from "./clawback";
 
 /** A due referral as the payout job reads it, with what its credits need of the program. */
@@ -37,10 +37,7 @@ const netOfFirstOrder = sql`(SELECT o.amount - o.refunded_amount FROM orders o
   WHERE o.merchant_id = referrals.merchant_id AND o.id = referrals.first_order_id)`;
 
 /** The clock of member row `m` as a JSON MemberClock. */
-const clockOf = (m: string): Sql =>
-  sql.raw(
-    `json_object('nextReleaseAt', ${m}.next_release_at, 'lastActivityAt', ${m}.last_activity_at, 'enrolledAt', ${m}.enrolled_at)`,
-  );
+const clockOf = (m: string): Sql => sql.raw(memberClockJsonSql(m));
 
 /** Due referrals, soonest first; all merchants' (cron) or one's (a run through the API). */
 export function dueReferralsSql(at: number, merchantId: string | undefined, limit: number): Sql {
