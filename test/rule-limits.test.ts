@@ -6,7 +6,7 @@ import { expiryJob } from "../src/jobs/expiry";
 import { runJob } from "../src/jobs/runner";
 import { advanceClock, DAY_MS, MINUTE_MS, resetClock } from "../src/platform/clock";
 import { call, createMerchant, createRule, ledger, postOrder, type TestMerchant, uid } from "./support/api";
-import { beforeBatch, sendThrough, sqlOf } from "./support/d1-faults";
+import { onceBefore, postThrough } from "./support/d1-faults";
 import { PROGRAM_DEFAULTS } from "./support/flows";
 
 const at = "2026-11-18T04:00:00Z";
@@ -656,23 +656,14 @@ describe("orders paid with points: the redemption comes first", () => {
         ["raced", false],
         ["raced-hold", true],
       ] as const) {
-        let injected = false;
-        const racing = beforeBatch(env.DB, async (statements) => {
-          if (injected || !statements.some((s) => sqlOf(s).includes("INSERT INTO orders"))) return;
-          injected = true;
+        const race = onceBefore(env.DB, "INSERT INTO orders", async () => {
           const r = await pay(m, orderId, 4000, hold);
           expect(r.status, r.text).toBe(201);
         });
-        const response = await sendThrough(
-          racing,
-          new Request("http://engine.test/v1/orders", {
-            method: "POST",
-            headers: { authorization: `Bearer ${m.checkout}`, "idempotency-key": uid("k"), "content-type": "application/json" },
-            body: JSON.stringify({ orderId, memberId: "pp", amount: 10_000, currency: "CNY" }),
-          }),
-        );
+        const order = { orderId, memberId: "pp", amount: 10_000, currency: "CNY" };
+        const response = await postThrough(race.db, "/v1/orders", m.checkout, order);
         const body = (await response.json()) as { pointsEarned?: number; code?: string };
-        expect(injected).toBe(true);
+        expect(race.fired()).toBe(true);
         if (hold) expect([response.status, body.code]).toEqual([409, "conflict"]);
         else expect([response.status, body.pointsEarned]).toEqual([201, 60]);
       }

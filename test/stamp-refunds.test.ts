@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, createMerchant, ledger, member, postOrder, type TestMerchant, uid } from "./support/api";
-import { beforeBatch, sendThrough, sqlOf } from "./support/d1-faults";
+import { onceBefore, postThrough } from "./support/d1-faults";
 import { refund } from "./support/flows";
 import { checkStampInvariants } from "./support/invariants";
 
@@ -82,23 +82,14 @@ describe("stamps taken back by refunds", () => {
     expect(await cardOf(m, "s", "tea2")).toMatchObject({ stamps: 0, stampDebt: 0, completed: 1 });
     // A refund of the sample reads the order; before its batch runs, another refund of the sample commits. A
     // refund of 0 moves no refunded total: the compare-and-set must pin the items and stamp records too.
-    let injected = false;
-    const racing = beforeBatch(env.DB, async (statements) => {
-      if (injected || !statements.some((s) => sqlOf(s).includes("INSERT INTO refunds"))) return;
-      injected = true;
-      const r = await refund(m, "free2", { items: [{ sku: "sample", quantity: 1 }] });
+    const sample = [{ sku: "sample", quantity: 1 }];
+    const race = onceBefore(env.DB, "INSERT INTO refunds", async () => {
+      const r = await refund(m, "free2", { items: sample });
       expect(r.status, r.text).toBe(201);
     });
-    const response = await sendThrough(
-      racing,
-      new Request("http://engine.test/v1/orders/free2/refunds", {
-        method: "POST",
-        headers: { authorization: `Bearer ${m.checkout}`, "idempotency-key": uid("k"), "content-type": "application/json" },
-        body: JSON.stringify({ refundId: uid("r"), items: [{ sku: "sample", quantity: 1 }] }),
-      }),
-    );
+    const response = await postThrough(race.db, "/v1/orders/free2/refunds", m.checkout, { refundId: uid("r"), items: sample });
     const text = await response.text();
-    expect(injected).toBe(true);
+    expect(race.fired()).toBe(true);
     expect(response.status, text).toBe(422);
     // One sample bought, one returned: one stamp of debt, never two.
     expect(await cardOf(m, "s", "tea2")).toMatchObject({ stamps: 0, stampDebt: 1 });

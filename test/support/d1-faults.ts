@@ -23,6 +23,33 @@ export function beforeBatch(db: D1Database, hook: (statements: D1PreparedStateme
   });
 }
 
+/**
+ * A binding that runs `hook` once, just before the first batch with a statement whose SQL contains `marker`:
+ * another request committing between a read and the write batch it planned. `fired()` says whether it ran.
+ */
+export function onceBefore(db: D1Database, marker: string, hook: () => Promise<unknown>) {
+  let fired = false;
+  const racing = beforeBatch(db, async (statements) => {
+    if (fired || !statements.some((s) => sqlOf(s).includes(marker))) return;
+    fired = true;
+    await hook();
+  });
+  return { db: racing, fired: () => fired };
+}
+
+/** A JSON POST through the app on `db` with `token` and a fresh Idempotency-Key (see sendThrough). */
+export function postThrough(db: D1Database, path: string, token: string, body: unknown): Promise<Response> {
+  const key = `through-${crypto.randomUUID()}`;
+  return sendThrough(
+    db,
+    new Request(`http://engine.test${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "idempotency-key": key, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
 /** One request through the app on `db` (the test's module instance, so isolate caches are shared). */
 export async function sendThrough(db: D1Database, request: Request): Promise<Response> {
   const ctx = createExecutionContext();
