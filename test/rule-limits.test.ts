@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { expiryJob } from "../src/jobs/expiry";
 import { runJob } from "../src/jobs/runner";
-import { advanceClock, DAY_MS, MINUTE_MS, resetClock } from "../src/platform/clock";
+import { advanceClock, DAY_MS, MINUTE_MS, now, resetClock, setClock } from "../src/platform/clock";
 import { call, createMerchant, createRule, ledger, postOrder, type TestMerchant, uid } from "./support/api";
 import { onceBefore, postThrough } from "./support/d1-faults";
 import { PROGRAM_DEFAULTS } from "./support/flows";
@@ -668,6 +668,42 @@ describe("orders paid with points: the redemption comes first", () => {
         else expect([response.status, body.pointsEarned]).toEqual([201, 60]);
       }
     });
+
+  it("a hold whose order was posted once the hold ran out cannot be captured by a request read just before", async () => {
+    const m = await createMerchant();
+    await createRule(m, base);
+    await postOrder(m, { orderId: "seed", memberId: "pp", amount: 1_000_000 });
+    const start = now();
+    const hold = await pay(m, "edge", 4000, true);
+    expect(hold.status, hold.text).toBe(201);
+    // Past the hold's time nothing blocks the order: it earns on its whole amount.
+    setClock(start + 15 * MINUTE_MS + 50);
+    const order = await postOrder(m, { orderId: "edge", memberId: "pp", amount: 10_000 });
+    expect([order.status, order.body.pointsEarned]).toEqual([201, 100]);
+    // A capture whose clock reads a moment before the hold's end (an isolate a little behind) would make the
+    // points pay 40.00 of an order that earned on all of it.
+    setClock(start + 15 * MINUTE_MS - 50);
+    const before = await balance(m);
+    const capture = await call("POST", `/v1/redemptions/${hold.body.id}/capture`, {
+      token: m.checkout,
+      idempotencyKey: uid("c"),
+    });
+    expect([capture.status, capture.body.code]).toEqual([409, "conflict"]);
+    expect(await balance(m)).toBe(before);
+    const cancel = await call("POST", `/v1/redemptions/${hold.body.id}/cancel`, { token: m.checkout, idempotencyKey: uid("c") });
+    expect(cancel.status, cancel.text).toBe(200);
+    resetClock();
+  });
+
+  it("another member's redemption naming the same order id pays nothing of this member's order", async () => {
+    const m = await createMerchant();
+    await createRule(m, base);
+    await postOrder(m, { orderId: "seed", memberId: "pp", amount: 1_000_000 });
+    const other = await pay(m, "shared", 4000);
+    expect(other.status, other.text).toBe(201);
+    const order = await postOrder(m, { orderId: "shared", memberId: "bob", amount: 10_000 });
+    expect([order.status, order.body.pointsEarned]).toEqual([201, 100]);
+  });
 });
 
 describe("rule lint", () => {

@@ -186,16 +186,19 @@ export function checkoutRead(
       ${side.member} AS member,
       ${ifNeeded(cache.needsUsage, jsonRows(usage, USAGE_COLUMNS))} AS usage,
       ${ifNeeded(cache.needsStamps, side.stamps)} AS stamps,
-      ${paidSql(m, orderId)} AS paid,
-      ${holdPendingSql(m, orderId, at)} AS holdPending,
+      ${paidSql(m, memberId, orderId)} AS paid,
+      ${holdPendingSql(m, memberId, orderId, at)} AS holdPending,
       EXISTS (SELECT 1 FROM orders WHERE merchant_id = ${m} AND id = ${orderId}) AS orderExists
     FROM merchants m WHERE m.id = ${merchant}`;
 }
 
-/** What captured redemptions linked to the order paid of it, in minor units. */
-export function paidSql(m: Sql, orderId: string): Sql {
+/**
+ * What the member's captured redemptions linked to the order paid of it, in minor units. Only the member's own:
+ * another member's redemption naming the same order id pays nothing of this order.
+ */
+export function paidSql(m: Sql, memberId: string, orderId: string): Sql {
   return sql`(SELECT COALESCE(SUM(value), 0) FROM redemptions
-        WHERE merchant_id = ${m} AND order_id = ${orderId} AND status = 'captured')`;
+        WHERE merchant_id = ${m} AND order_id = ${orderId} AND member_id = ${memberId} AND status = 'captured')`;
 }
 
 /**
@@ -203,9 +206,9 @@ export function paidSql(m: Sql, orderId: string): Sql {
  * its time): what points pay of the order is not known yet, so the order cannot be posted (orders/service.ts).
  * A hold past its time pays nothing: a capture then fails and releases it, as the hold-release job does.
  */
-export function holdPendingSql(m: Sql, orderId: string, at: number): Sql {
-  return sql`EXISTS (SELECT 1 FROM redemptions WHERE merchant_id = ${m} AND order_id = ${orderId} AND status = 'held'
-        AND hold_expires_at > ${at})`;
+export function holdPendingSql(m: Sql, memberId: string, orderId: string, at: number): Sql {
+  return sql`EXISTS (SELECT 1 FROM redemptions WHERE merchant_id = ${m} AND order_id = ${orderId} AND member_id = ${memberId}
+        AND status = 'held' AND hold_expires_at > ${at})`;
 }
 
 /** The statement's row, JSON columns still as text (null when the merchant was not found). */

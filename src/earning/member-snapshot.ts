@@ -85,5 +85,5 @@ export function speculationStaleSql(
   const { version, snapshot } = speculation;
   const stamps = options.stamps ? sql` OR ${side.stamps} IS NOT ${snapshot.stamps}` : sql``;
   return sql`(SELECT config_version FROM merchants WHERE id = ${merchantId}) IS NOT ${version}
-      OR ${side.member} IS NOT ${snapshot.member}${stamps} OR ${paidSql(m, orderId)} <> 0 OR ${holdPendingSql(m, orderId, at)}`;
+      OR ${side.member} IS NOT ${snapshot.member}${stamps} OR ${paidSql(m, memberId, orderId)} <> 0 OR ${holdPendingSql(m, memberId, orderId, at)}`;
 }

@@ -8,13 +8,16 @@ import { MAX_TOTAL } from "../platform/assert";
 import { GUARD, guardSql } from "../platform/d1/guard";
 import { type Sql, sql } from "../platform/d1/sql";
 
-/** `add` credit (rebate, return of a captured spend), or `unhold` (a hold released: held -> spendable). */
-export type CreditMove = "add" | "unhold";
+/**
+ * `add` credit (a rebate, a goodwill credit), `return` a captured spend (its cancel), or `unhold` (a hold
+ * released: held -> spendable).
+ */
+export type CreditMove = "add" | "return" | "unhold";
 
 /**
  * Account updates that add `amount` to spendable credit; seq moves for the entry that follows. Credit added
- * is activity; a hold given back is not (as points restored are not), so releasing a lapsed hold cannot save
- * points past the inactivity deadline.
+ * is activity; credit given back (a hold released, a spend cancelled) is not, as points restored are not, so
+ * neither can save points past the inactivity deadline.
  */
 export function creditAccountSql(member: Sql, amount: number, move: CreditMove, at: number): Sql[] {
   const held = move === "unhold" ? amount : 0;

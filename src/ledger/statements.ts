@@ -100,6 +100,11 @@ export interface RestoreInput {
   /** The points were held (not yet captured). */
   fromHeld: boolean;
   refs?: EntryRefs;
+  /**
+   * The member is past the inactivity deadline (the batch expires every lot after the return): the points
+   * come back to their lots to expire there, and repay no debt.
+   */
+  inactive?: boolean;
 }
 
 /** A hold past its time, as read before the write. */
@@ -169,7 +174,7 @@ export class LedgerWriter {
    */
   settle(input: SettleInput): this {
     const { db, merchantId, memberId, at } = this;
-    for (const hold of input.dueHolds ?? []) this.releaseDueHold(hold);
+    for (const hold of input.dueHolds ?? []) this.releaseDueHold(hold, input.inactiveSince !== undefined);
     if (input.releaseDue) this.statements.push(...releaseStatements(db, memberScopes.duePending(merchantId, memberId, at), at));
     // Points a released hold put back into lots past their date expire at once: they were due to.
     if (input.expireDue || (input.dueHolds?.length ?? 0) > 0)
@@ -297,8 +302,10 @@ export class LedgerWriter {
     // Points back in a lot whose order was refunded meanwhile settle that refund's shortfall first.
     const claims = settleClaims(input.moveId, `${input.entryId}:claims`, this.payers, debt);
     for (const statement of claims.settle) this.push(statement);
-    // A member still in debt repays it from the rest of the returned points.
-    this.walkLots(repayMove, sql`MIN(${input.points} - ${claims.diverted}, MAX(0, ${debt} - ${claims.diverted}))`, null);
+    // A member still in debt repays it from the rest of the returned points: only from lots still alive (points
+    // back in a lot past its date expire below instead), and not at all past the inactivity deadline.
+    const repay = input.inactive ? sql`0` : sql`MIN(${input.points} - ${claims.diverted}, MAX(0, ${debt} - ${claims.diverted}))`;
+    this.walkLots(repayMove, repay, null, this.at);
     this.applyMoves(repayMove, -1);
     this.push(recordPayers(this.payers, repayMove, null));
     this.push(claims.cleanup);
@@ -342,7 +349,7 @@ export class LedgerWriter {
 
   /** Puts back credit of an earlier spend: a held one as `release`, a captured one as `redemption_return`. */
   restoreCredit(input: CreditAssetInput & { type: "release" | "redemption_return" }): this {
-    return this.moveCredit(input, input.type === "release" ? "unhold" : "add", input.type);
+    return this.moveCredit(input, input.type === "release" ? "unhold" : "return", input.type);
   }
 
   /** Turns held credit into a redemption: a `release` and a `redeem` credit entry that net to zero. */
@@ -360,7 +367,7 @@ export class LedgerWriter {
   }
 
   /** Releases a hold past its time, exactly once: the status compare-and-set aborts the batch if it moved. */
-  private releaseDueHold(hold: DueHold): void {
+  private releaseDueHold(hold: DueHold, inactive: boolean): void {
     this.push(sql`UPDATE redemptions SET status = 'released', updated_at = ${this.at}
        WHERE merchant_id = ${this.merchantId} AND id = ${hold.id} AND status = 'held' AND hold_expires_at <= ${this.at}`);
     this.push(guardSql(GUARD.conflict, sql`changes() = 0`));
@@ -376,12 +383,17 @@ export class LedgerWriter {
       moveId: hold.id,
       fromHeld: true,
       refs: { redemptionId: hold.id, orderId: hold.orderId, reason: "hold expired" },
+      inactive,
     });
   }
 
-  /** Records lot moves under `moveId`, walking spendable lots soonest-expiring first until `need` is met. */
-  private walkLots(moveId: string, need: Sql, excludeLotId: string | null): void {
-    const open = sql`${this.owner} AND remaining > 0 AND is_pending = 0 AND id IS NOT ${excludeLotId}`;
+  /**
+   * Records lot moves under `moveId`, walking spendable lots soonest-expiring first until `need` is met;
+   * with `aliveAt`, only lots not yet past their date at that instant.
+   */
+  private walkLots(moveId: string, need: Sql, excludeLotId: string | null, aliveAt?: number): void {
+    const alive = aliveAt === undefined ? sql`` : sql` AND expire_key > ${aliveAt}`;
+    const open = sql`${this.owner} AND remaining > 0 AND is_pending = 0 AND id IS NOT ${excludeLotId}${alive}`;
     // One index seek per lot taken: the cost follows the lots consumed, not the size of the history.
     this.push(sql`WITH RECURSIVE
          need(n) AS (SELECT ${need}),

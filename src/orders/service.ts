@@ -154,7 +154,10 @@ function orderStatements(
   // The speculation's checks compare what points paid of the order already.
   if (order.paid !== null && !verified) {
     const m = sql`${merchantId}`;
-    checks.push([GUARD.conflict, sql`${paidSql(m, input.orderId)} <> ${order.paid} OR ${holdPendingSql(m, input.orderId, at)}`]);
+    checks.push([
+      GUARD.conflict,
+      sql`${paidSql(m, input.memberId, input.orderId)} <> ${order.paid} OR ${holdPendingSql(m, input.memberId, input.orderId, at)}`,
+    ]);
   }
   if (plan.enrol) statements.push(prepare(db, enrolSql(merchantId, input.memberId, at)));
   statements.push(prepare(db, orderRowSql(merchantId, input, occurredAt, plan, lotId, at, guardReasonSql(checks))));

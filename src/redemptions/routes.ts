@@ -74,7 +74,10 @@ export const redemptionsRouter = createRouter()
       operationId: "captureRedemption",
       tags,
       summary: "Capture a held redemption",
-      description: `A hold past its ${HOLD_TTL_TEXT} cannot be captured: it is released there and then (as \`release\`) and the answer is 409.`,
+      description:
+        `A hold past its ${HOLD_TTL_TEXT} cannot be captured: it is released there and then (as \`release\`) and the answer is 409. ` +
+        "A hold for an order (`orderId`) whose order has been posted meanwhile is 409 too: the order earned on its whole amount, " +
+        "so cancel the hold instead (unless the program lets points-paid parts earn).",
       security: bearer,
       middleware: [allow("admin", "checkout"), idempotent(false, { storedInBatch: true })] as const,
       request: { params: RedemptionParams, headers: IdempotencyHeader },

@@ -94,6 +94,19 @@ function orderPostedSql(merchantId: string, orderId: string): Sql {
   return guardSql(GUARD.orderPosted, sql`EXISTS (SELECT 1 FROM orders WHERE merchant_id = ${merchantId} AND id = ${orderId})`);
 }
 
+/**
+ * The same rule for a capture: a hold past its time blocks no order, so its order may have been posted (earning
+ * on its whole amount) while the capture, read a moment earlier, was on its way. The program is read in the
+ * batch: a capture has no other use for it.
+ */
+function capturedAfterPostingSql(merchantId: string, orderId: string): Sql {
+  return guardSql(
+    GUARD.orderPosted,
+    sql`EXISTS (SELECT 1 FROM orders WHERE merchant_id = ${merchantId} AND id = ${orderId})
+      AND NOT COALESCE((SELECT earn_on_points_paid FROM programs WHERE merchant_id = ${merchantId}), 0)`,
+  );
+}
+
 function redemptionFailure(failure: BatchFailure): void {
   if (failure.kind === "guard" && failure.reason === GUARD.orderPosted)
     throw new ApiError(
@@ -152,13 +165,27 @@ export async function planCapture(scope: RequestScope, id: string): Promise<Plan
   const refs = { redemptionId: id, orderId: r.orderId };
   if (r.asset === "credit") ledger.captureCredit(newId("le", at), newId("le", at), r.points, refs);
   else ledger.capture(newId("le", at), newId("le", at), r.points, refs);
+  const posted = r.orderId ? [prepare(db, capturedAfterPostingSql(merchant.id, r.orderId))] : [];
   const statements = [
+    ...posted,
     ...transition(db, merchant.id, id, "held", "captured", at),
     prepare(db, sql`UPDATE redemptions SET hold_expires_at = NULL WHERE merchant_id = ${merchant.id} AND id = ${id}`),
     ...ledger.statements,
     write.finishSql(200, redemptionJson(merchant.id, id)),
   ];
-  return { write, statements, status: 200, onFailure: raceToConflict(id) };
+  return { write, statements, status: 200, onFailure: captureFailure(id) };
+}
+
+function captureFailure(id: string) {
+  const race = raceToConflict(id);
+  return (failure: BatchFailure) => {
+    if (failure.kind === "guard" && failure.reason === GUARD.orderPosted)
+      throw new ApiError(
+        "conflict",
+        `The order redemption ${id} was held for was posted meanwhile, earning on its whole amount: cancel the hold instead.`,
+      );
+    race(failure);
+  };
 }
 
 /** The batch that cancels a redemption and returns its points. */
@@ -167,8 +194,11 @@ export async function planCancel(scope: RequestScope, id: string): Promise<Plann
   const r = await loadRedemption(scope, id);
   if (r.status !== "held" && r.status !== "captured") throw new ApiError("conflict", `Redemption ${id} is already ${r.status}.`);
   const write = scopedWrite(scope);
+  // Past the member's inactivity deadline, points given back expire with the rest of the member's lots.
+  const { member, program } = await loadAccountContext(scope.orm, merchant.id, r.memberId, at);
+  const due = dueFor(member, program, merchant.timezone, at, true);
   const statements = [
-    ...returnStatements(db, merchant.id, r, "cancelled", at),
+    ...returnStatements(db, merchant.id, r, "cancelled", at, due.inactiveSince),
     write.finishSql(200, redemptionJson(merchant.id, id)),
   ];
   return { write, statements, status: 200, onFailure: raceToConflict(id) };
@@ -176,7 +206,8 @@ export async function planCancel(scope: RequestScope, id: string): Promise<Plann
 
 /**
  * Puts a redemption's points back: a held one as `release`, a captured one as `redemption_return`.
- * Used by cancel (which adds its reply) and by the scheduled hold release (which has none).
+ * Used by cancel (which adds its reply) and by the scheduled hold release (which has none). `inactiveSince`:
+ * the member's last activity, when the inactivity deadline has passed (program/settings.ts dueFor).
  */
 export function returnStatements(
   db: D1Database,
@@ -184,6 +215,7 @@ export function returnStatements(
   r: Pick<RedemptionRow, "id" | "memberId" | "points" | "status" | "orderId" | "asset">,
   to: "cancelled" | "released",
   at: number,
+  inactiveSince?: number,
 ): D1PreparedStatement[] {
   const fromHeld = r.status === "held";
   if (r.asset === "credit") {
@@ -203,9 +235,10 @@ export function returnStatements(
       moveId: r.id,
       fromHeld,
       refs: { redemptionId: r.id, orderId: r.orderId, reason: to === "released" ? "hold expired" : "cancelled" },
+      inactive: inactiveSince !== undefined,
     })
-    // Points returned to lots whose date has passed expire at once: they were due to expire.
-    .settle({ releaseDue: false, expireDue: true });
+    // Points returned to lots whose date has passed (or past the inactivity deadline) expire at once: they were due to.
+    .settle({ releaseDue: false, expireDue: true, ...(inactiveSince === undefined ? {} : { inactiveSince }) });
   return [...transition(db, merchantId, r.id, r.status, to, at), ...ledger.statements];
 }
 

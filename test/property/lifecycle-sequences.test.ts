@@ -5,14 +5,17 @@
  * than was left unspent of it, debt never above what was spent, refund claims matched by debt and payers,
  * and per order, taken + excused exactly the refunded share with nothing excused beyond what expired. With
  * the rule under a budget: its usage is what the orders earned less what refunds took back (points that
- * expired before their refund stay counted: nobody gave them back).
+ * expired before their refund stay counted: nobody gave them back). Under the inactivity policy: once a member's
+ * deadline has passed, whatever next settles the member (its own request, a read, a job) leaves none of the
+ * points earned before it, and nothing but spending or earning counts as activity (a cancel or a refund
+ * brings nothing back).
  */
 
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
-import { advanceClock, DAY_MS, resetClock } from "../../src/platform/clock";
+import { advanceClock, DAY_MS, now, resetClock } from "../../src/platform/clock";
 import { BASE_RULE, call, createMerchant, createRule, type TestMerchant, uid } from "../support/api";
 import { checkActivityInvariants, checkMemberInvariants, checkOrderInvariants } from "../support/invariants";
 import { propertySeed } from "../support/seeds";
@@ -77,12 +80,42 @@ async function checkBudgetUsage(merchantId: string): Promise<void> {
   expect(row?.used, "budget usage == points earned - points taken back").toBe(row?.kept);
 }
 
-async function runSequence(m: TestMerchant, steps: Step[], budgeted = false): Promise<void> {
+/** Days without activity after which the inactivity variant expires a member's points (end of that local day). */
+const INACTIVITY_DAYS = 2;
+
+/**
+ * Whether the member's inactivity deadline had certainly passed at `at`: the deadline is the end of the local
+ * day INACTIVITY_DAYS after the last activity, so at most a day later than the last activity plus the days.
+ */
+const certainlyInactive = (lastActive: number | undefined, at: number) =>
+  lastActive !== undefined && at > lastActive + (INACTIVITY_DAYS + 1) * DAY_MS;
+
+/** Points left in the member's lots made before `before`: none once inactivity expired them. */
+async function pointsLeftBefore(merchantId: string, memberId: string, before: number): Promise<number> {
+  const row = await env.DB.prepare(
+    `SELECT COALESCE(SUM(remaining), 0) AS left FROM point_lots WHERE merchant_id = ?1 AND member_id = ?2 AND created_at < ?3`,
+  )
+    .bind(merchantId, memberId, before)
+    .first<{ left: number }>();
+  return row?.left ?? 0;
+}
+
+type Variant = "plain" | "budgeted" | "inactivity";
+
+async function runSequence(m: TestMerchant, steps: Step[], variant: Variant = "plain"): Promise<void> {
+  const budgeted = variant === "budgeted";
   const members = [uid("la"), uid("lb")];
-  const orders: { id: string; left: number }[] = [];
-  const redemptions: string[] = [];
+  const orders: { id: string; left: number; member: number }[] = [];
+  const redemptions: { id: string; member: number }[] = [];
+  /** When each member last spent or earned (the harness's view of the engine's clock). */
+  const lastActive: (number | undefined)[] = [undefined, undefined];
+  /** The last activity as it stood before the current step. */
+  const previousActivity = new Map<number, number | undefined>();
   for (const step of steps) {
     let reply: { status: number; text: string } | undefined;
+    const stepAt = now();
+    /** The members this step settles: a request of theirs that succeeded (a refused one writes nothing), a read, the jobs. */
+    let settled: number[] = [];
     switch (step.kind) {
       case "order": {
         const id = uid("o");
@@ -92,7 +125,9 @@ async function runSequence(m: TestMerchant, steps: Step[], budgeted = false): Pr
           body: { orderId: id, memberId: members[step.member], amount: step.amount, currency: "CNY" },
         });
         expect(reply.status, reply.text).toBe(201);
-        orders.push({ id, left: step.amount });
+        orders.push({ id, left: step.amount, member: step.member });
+        lastActive[step.member] = stepAt;
+        settled = [step.member];
         break;
       }
       case "redeem":
@@ -102,14 +137,19 @@ async function runSequence(m: TestMerchant, steps: Step[], budgeted = false): Pr
           body: { memberId: members[step.member], points: step.points, hold: step.hold },
         });
         expect([201, 404, 409]).toContain(reply.status);
-        if (reply.status === 201) redemptions.push(JSON.parse(reply.text).id);
+        if (reply.status === 201) {
+          redemptions.push({ id: JSON.parse(reply.text).id, member: step.member });
+          lastActive[step.member] = stepAt;
+          settled = [step.member];
+        }
         break;
       case "cancel": {
-        const id = redemptions[step.redemption % Math.max(1, redemptions.length)];
-        if (!id) break;
-        reply = await call("POST", `/v1/redemptions/${id}/cancel`, { token: m.checkout });
+        const red = redemptions[step.redemption % Math.max(1, redemptions.length)];
+        if (!red) break;
+        reply = await call("POST", `/v1/redemptions/${red.id}/cancel`, { token: m.checkout });
         // 409 once it was cancelled, or released when its hold ran out.
         expect([200, 409]).toContain(reply.status);
+        if (reply.status === 200) settled = [red.member];
         break;
       }
       case "refund": {
@@ -123,6 +163,7 @@ async function runSequence(m: TestMerchant, steps: Step[], budgeted = false): Pr
         });
         expect(reply.status, reply.text).toBe(201);
         order.left -= amount;
+        settled = [order.member];
         break;
       }
       case "adjust":
@@ -132,6 +173,10 @@ async function runSequence(m: TestMerchant, steps: Step[], budgeted = false): Pr
           body: { points: step.points, reason: "property" },
         });
         expect([201, 404, 409]).toContain(reply.status);
+        if (reply.status === 201) {
+          lastActive[step.member] = stepAt;
+          settled = [step.member];
+        }
         break;
       case "advance":
         advanceClock(step.hours * 3_600_000);
@@ -142,13 +187,25 @@ async function runSequence(m: TestMerchant, steps: Step[], budgeted = false): Pr
           runs.every((r) => r.status === "succeeded"),
           JSON.stringify(runs),
         ).toBe(true);
+        settled = [0, 1];
         break;
       }
       case "read":
         reply = await call("GET", `/v1/members/${members[step.member]}`, { token: m.admin });
         expect([200, 404]).toContain(reply.status);
+        settled = [step.member];
         break;
     }
+    if (variant === "inactivity")
+      for (const i of settled) {
+        // A step's own activity came after its settling: only what was made before the step must be gone.
+        const before = lastActive[i] === stepAt ? previousActivity.get(i) : lastActive[i];
+        if (certainlyInactive(before, stepAt))
+          expect(await pointsLeftBefore(m.id, members[i]!, stepAt), `points of ${members[i]} past the inactivity deadline`).toBe(
+            0,
+          );
+      }
+    for (const [i, at] of lastActive.entries()) previousActivity.set(i, at);
     for (const member of members) await checkMemberInvariants(m.id, member);
     await checkOrderInvariants(m.id);
     await checkActivityInvariants(m.id);
@@ -169,9 +226,16 @@ async function runSequence(m: TestMerchant, steps: Step[], budgeted = false): Pr
   }
 }
 
+const TITLES: Record<Variant, string> = {
+  plain: "",
+  budgeted: ", and a rule's budget usage",
+  inactivity: ", and expires everything once a member is inactive past the deadline",
+};
+
 describe("points lifecycle under random sequences with a moving clock", () => {
-  for (const budgeted of [false, true])
-    it(`keeps lots, balances and expiry exact${budgeted ? ", and a rule's budget usage" : ""}`, async () => {
+  for (const variant of ["plain", "budgeted", "inactivity"] as const)
+    it(`keeps lots, balances and expiry exact${TITLES[variant]}`, async () => {
+      const budgeted = variant === "budgeted";
       const m = await createMerchant();
       // A budget far above what a run earns: never spent, but every order and refund moves its usage.
       await createRule(m, budgeted ? { ...BASE_RULE, limits: { budget: 1_000_000_000 } } : BASE_RULE);
@@ -181,12 +245,15 @@ describe("points lifecycle under random sequences with a moving clock", () => {
           pointValue: { points: 100, amount: 100 },
           pendingDays: 2,
           // Shorter with the budget, so refunds often meet points that already expired.
-          expiry: { policy: "after_earn", days: budgeted ? 3 : 10 },
+          expiry:
+            variant === "inactivity"
+              ? { policy: "inactivity", days: INACTIVITY_DAYS }
+              : { policy: "after_earn", days: budgeted ? 3 : 10 },
           autoEnroll: true,
         },
       });
       await fc.assert(
-        fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 30 }), (steps) => runSequence(m, steps, budgeted)),
+        fc.asyncProperty(fc.array(stepArb, { minLength: 5, maxLength: 30 }), (steps) => runSequence(m, steps, variant)),
         { numRuns: 20, seed: propertySeed(3112026), verbose: 1 },
       );
     }, 240_000);
