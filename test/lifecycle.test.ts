@@ -196,6 +196,19 @@ describe("expiry after inactivity", () => {
     expect(r.body.member.balance).toBe(20);
     expect((await ledger(m, "back")).map((e) => e.type)).toEqual(["earn", "expire", "earn"]);
   });
+
+  it("the job expires a member at the deadline across a spring-forward, when the local days were not all 24 h", async () => {
+    const m = await merchantWith({ expiry: { policy: "inactivity", days: 30 } }, "America/New_York");
+    // 1 March 2026, 23:30 EST: the deadline is the end of 31 March, 04:00Z (EDT), 29 days and 23.5 h later.
+    setClock(Date.parse("2026-03-02T04:30:00Z"));
+    expect((await postOrder(m, { orderId: "ny-1", memberId: "ny", amount: 10000 })).status).toBe(201);
+    setClock(Date.parse("2026-04-01T03:59:00Z"));
+    expect((await runJob(env.DB, inactivityExpiryJob, { trigger: "manual", scope: { merchantId: m.id } })).processed).toBe(0);
+    setClock(Date.parse("2026-04-01T04:15:00Z"));
+    expect((await runJob(env.DB, inactivityExpiryJob, { trigger: "manual", scope: { merchantId: m.id } })).processed).toBe(1);
+    expect((await member(m, "ny")).balance).toBe(0);
+    await checkMemberInvariants(m.id, "ny");
+  });
 });
 
 describe("scheduled jobs", () => {

@@ -29,6 +29,9 @@ interface ProgramRow {
   expiry_days: number;
 }
 
+/** More than any timezone's clocks move at once (daylight saving shifts are at most 2 h). */
+const CLOCK_SHIFT_MARGIN_MS = 3 * 60 * 60_000;
+
 export const inactivityExpiryJob: Job = {
   name: "inactivity-expiry",
   description: "Under the inactivity policy, all points of members inactive past the deadline expire.",
@@ -43,8 +46,9 @@ export const inactivityExpiryJob: Job = {
     let more = false;
     for (const program of programRows) {
       const settings = { expiry: { policy: "inactivity", days: program.expiry_days } } as const;
-      // Coarse cut-off in SQL (the deadline is at least N days after the last activity), exact check below.
-      const coarse = at - program.expiry_days * DAY_MS;
+      // Coarse cut-off in SQL, exact check below. The deadline is N local days after the last activity, and
+      // local days around a clock change are shorter than 24 h: the margin covers the largest shifts.
+      const coarse = at - program.expiry_days * DAY_MS + CLOCK_SHIFT_MARGIN_MS;
       const { results: candidates } = await prepare(
         db,
         sql`SELECT id, ${LAST_ACTIVITY_SQL} AS last FROM members
