@@ -4,9 +4,9 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { advanceClock, resetClock, setClock } from "../src/platform/clock";
+import { advanceClock, DAY_MS, resetClock, setClock } from "../src/platform/clock";
 import { createMerchant, createRule, member, postOrder, uid } from "./support/api";
-import { cancel, codeOf, merchantWith, putMember, redeem, refund, runFor } from "./support/flows";
+import { adjust, cancel, codeOf, merchantWith, putMember, redeem, refund, runFor } from "./support/flows";
 import { checkMemberInvariants } from "./support/invariants";
 
 afterEach(() => resetClock());
@@ -94,5 +94,38 @@ describe("referral and bonus-event edges", () => {
       .bind(m.id)
       .first<{ n: number }>();
     expect(entries?.n).toBe(2);
+  });
+});
+
+describe("a clawback from a referrer past its inactivity deadline", () => {
+  /**
+   * The referrer spends the 500 bonus and keeps 100 of goodwill, then goes idle past the deadline: the 100
+   * must expire. The referee's first order is then refunded in full and the bonus clawed back. Whether the
+   * inactivity expiry ran before the refund or not, the referrer owes the 500.
+   */
+  async function clawedBack(expireFirst: boolean): Promise<number> {
+    resetClock();
+    const m = await merchantWith({ expiry: { policy: "inactivity", days: 5 }, referral: REFERRAL });
+    const referrer = uid("ia");
+    const referee = uid("ib");
+    await putMember(m, referrer, {});
+    expect((await putMember(m, referee, { referredBy: await codeOf(m, referrer) })).status).toBe(201);
+    const orderId = uid("o");
+    expect((await postOrder(m, { orderId, memberId: referee, amount: 10_000 })).status).toBe(201);
+    advanceClock(1000);
+    expect((await runFor(m, "referral-payout")).body.processed).toBe(1);
+    expect((await adjust(m, referrer, 100, "goodwill")).status).toBe(201);
+    // The bonus lot, the older one, pays the whole redemption.
+    expect((await redeem(m, referrer, 500)).body.member.balance).toBe(100);
+    advanceClock(8 * DAY_MS);
+    if (expireFirst) expect((await runFor(m, "inactivity-expiry")).status).toBe(200);
+    expect((await refund(m, orderId)).status).toBe(201);
+    await checkMemberInvariants(m.id, referrer);
+    return (await member(m, referrer)).balance;
+  }
+
+  it("expires what was due before taking the bonus back, as the job would have", async () => {
+    expect(await clawedBack(true)).toBe(-500);
+    expect(await clawedBack(false)).toBe(-500);
   });
 });

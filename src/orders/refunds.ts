@@ -14,7 +14,7 @@
 import { and, sql as drizzleSql, eq } from "drizzle-orm";
 import { activityKeys } from "../activity/periods";
 import { activitySql } from "../activity/statements";
-import { orders, refunds } from "../db/schema";
+import { orders, referrals, refunds } from "../db/schema";
 import { snapshotAfter } from "../earning/member-snapshot";
 import { parseStampRecords, planStampTakeBack, type StampTakeBack, serializeStampRecords } from "../earning/stamp-take-back";
 import type { OrderItem } from "../earning/types";
@@ -65,7 +65,7 @@ export function postRefund(scope: RequestScope, orderId: string, input: RefundIn
 
 async function attemptRefund(scope: RequestScope, orderId: string, input: RefundInput): Promise<Response> {
   const { merchant, at } = scope;
-  const { order, refundExists, member, program, referral } = await readRefund(scope, orderId, input.refundId);
+  const { order, refundExists, member, program, referral, referrer } = await readRefund(scope, orderId, input.refundId);
   const write = new IdempotentWrite(scope.db, scope.idempotency, at);
   if (refundExists) {
     // Made by a twin request with this very key (replay it), or under another key (409).
@@ -107,7 +107,13 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
   const planned = { ...plan, reversed, stampRecords: serializeStampRecords(stamps.records), stampsTakenBack: stamps.takeBack };
   // The referee's first order refunded below the referral's minimum: void or claw back (checked against the status read).
   const netAfter = order.amount - order.refundedAmount - plan.amount;
-  const referralStatements = referralRefundStatements(scope.db, referral, netAfter, { orderId, refundId: input.refundId, at });
+  const referrerDue = referrer ? dueFor(referrer, program, merchant.timezone, at, true) : undefined;
+  const referralStatements = referralRefundStatements(scope.db, referral, netAfter, {
+    orderId,
+    refundId: input.refundId,
+    at,
+    referrerDue,
+  });
   // The member side after the refund, kept for the member's next order (earning/member-snapshot.ts).
   const snapshot = snapshotAfter(order.merchantId, order.memberId);
   const statements = refundStatements(scope.db, write, { order, input, plan: planned, due, at, periods, also: snapshot.columns });
@@ -136,7 +142,10 @@ async function readRefund(scope: RequestScope, orderId: string, refundId: string
   const merchantId = scope.merchant.id;
   // The member is found through the order, so all reads share one round trip.
   const memberOfOrder = drizzleSql`(SELECT ${orders.memberId} FROM ${orders} WHERE ${orders.merchantId} = ${merchantId} AND ${orders.id} = ${orderId})`;
-  const [orderRows, refundRows, programRows, memberRows, referralRows] = await orm.batch([
+  // The referrer of a referral this order qualified: a clawback settles that member too.
+  const referrerOfOrder = drizzleSql`(SELECT ${referrals.referrerId} FROM ${referrals}
+    WHERE ${referrals.merchantId} = ${merchantId} AND ${referrals.firstOrderId} = ${orderId})`;
+  const [orderRows, refundRows, programRows, memberRows, referralRows, referrerRows] = await orm.batch([
     orm
       .select()
       .from(orders)
@@ -148,12 +157,14 @@ async function readRefund(scope: RequestScope, orderId: string, refundId: string
     programQuery(orm, merchantId),
     memberClockQuery(orm, merchantId, memberOfOrder, at),
     referralOfOrderQuery(orm, merchantId, orderId),
+    memberClockQuery(orm, merchantId, referrerOfOrder, at),
   ]);
   const order = orderRows[0];
   const member = memberRows[0];
   if (!order || !member) throw notFound(`Order ${orderId}`);
   const referral: ReferralRow | undefined = referralRows[0];
-  return { order, refundExists: refundRows.length > 0, member, program: programFromRow(programRows[0]), referral };
+  const program = programFromRow(programRows[0]);
+  return { order, refundExists: refundRows.length > 0, member, program, referral, referrer: referrerRows[0] };
 }
 
 /**

@@ -4,7 +4,7 @@
  * batch). The status change is a compare-and-set on the status the refund read: a payout committed in
  * between aborts the batch as a conflict, and the refund is planned again and claws back what was paid.
  */
-import { LedgerWriter } from "../ledger/statements";
+import { LedgerWriter, type SettleInput } from "../ledger/statements";
 import { GUARD, guardSql } from "../platform/d1/guard";
 import { prepare, sql } from "../platform/d1/sql";
 import { newId } from "../platform/ids";
@@ -24,6 +24,8 @@ interface RefundRef {
   orderId: string;
   refundId: string;
   at: number;
+  /** What is due for the referrer before the take-back (program/settings.ts dueFor), read with the refund. */
+  referrerDue?: SettleInput;
 }
 
 /** The referral's statements in the refund's batch (none when the refund leaves it be). */
@@ -46,8 +48,17 @@ export function referralRefundStatements(
     prepare(db, guardSql(GUARD.conflict, sql`changes() = 0`)),
   ];
   if (outcome === "claw_back") {
-    statements.push(...takeBack(db, referral, referral.referrerId, referral.referrerPoints, referral.referrerEntryId, refund));
-    statements.push(...takeBack(db, referral, referral.refereeId, referral.refereePoints, referral.refereeEntryId, refund));
+    // The referrer was not settled by the refund (the referee was): everything due for it first, the inactivity
+    // deadline included, as before any reversal. A clock read before the batch is safe: the inactivity expiry
+    // re-checks the last activity inside it.
+    const referrerDue = refund.referrerDue ?? { releaseDue: true, expireDue: true };
+    statements.push(
+      ...takeBack(db, referral, referral.referrerId, referral.referrerPoints, referral.referrerEntryId, refund, referrerDue),
+    );
+    const refereeDue = { releaseDue: true, expireDue: true };
+    statements.push(
+      ...takeBack(db, referral, referral.refereeId, referral.refereePoints, referral.refereeEntryId, refund, refereeDue),
+    );
   }
   return statements;
 }
@@ -63,11 +74,11 @@ function takeBack(
   points: number | null,
   lotId: string | null,
   refund: RefundRef,
+  due: SettleInput,
 ): D1PreparedStatement[] {
   if (!points || !lotId) return [];
   const ledger = new LedgerWriter(db, referral.merchantId, memberId, refund.at);
-  // The referrer was not settled by the refund (the referee was): its due lots first, as before any reversal.
-  ledger.settle({ releaseDue: true, expireDue: true });
+  ledger.settle(due);
   const expired = sql`COALESCE((SELECT expired FROM point_lots WHERE id = ${lotId}), 0)`;
   return ledger.reverse({
     entryId: newId("le", refund.at),
