@@ -431,7 +431,7 @@ export interface paths {
         put?: never;
         /**
          * Capture a held redemption
-         * @description A hold past its 15 minutes cannot be captured: it is released there and then (as `release`) and the answer is 409.
+         * @description A hold past its 15 minutes cannot be captured: it is released there and then (as `release`) and the answer is 409. A hold for an order (`orderId`) whose order has been posted meanwhile is 409 too: the order earned on its whole amount, so cancel the hold instead (unless the program lets points-paid parts earn).
          */
         post: operations["captureRedemption"];
         delete?: never;
@@ -721,7 +721,7 @@ export interface paths {
         };
         /**
          * A member's referral code
-         * @description The member's referral code, made on the first request and the same on every later one. Codes are unique across every program; a new member of this program names one as `referredBy` in PUT /v1/members/{memberId}.
+         * @description The member's referral code, made on the first request and the same on every later one. Codes are unique across every program; a new member of this program names one as `referredBy` in PUT /v1/members/{memberId}. Erasing a member retires its code: an erased member has none (422).
          */
         get: operations["getMemberReferralCode"];
         put?: never;
@@ -7013,6 +7013,16 @@ export interface operations {
             };
             /** @description not_found: no such resource for this merchant (another merchant's resources are also 404) */
             404: {
+                headers: {
+                    "Request-Id": components["headers"]["RequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unprocessable: valid shape that breaks a business rule */
+            422: {
                 headers: {
                     "Request-Id": components["headers"]["RequestId"];
                     [name: string]: unknown;

@@ -122,8 +122,8 @@ describe("refunds decide what they reverse inside their own transaction", () => 
     expect((await refund(m, "d-0")).body.member.balance).toBe(-100);
     const settings = {
       pointValue: { points: 100, amount: 100 },
-      pendingDays: 14,
-      expiry: { policy: "after_earn", days: 7 },
+      pendingDays: 7,
+      expiry: { policy: "after_earn", days: 8 },
       autoEnroll: true,
     };
     expect((await call("PUT", "/v1/program", { token: m.admin, body: settings })).status).toBe(200);
@@ -131,7 +131,8 @@ describe("refunds decide what they reverse inside their own transaction", () => 
     advanceClock(15 * DAY_MS);
     const r = await refund(m, "d-1");
     expect(r.status, r.text).toBe(201);
-    // Released 300: 100 repaid the debt, 200 expired. The refund reverses 300: 200 already gone, 100 taken.
+    // Released on day 7, 100 repaid the debt; on day 9 the other 200 expired. Processed together on day 15, in
+    // that order. The refund reverses 300: 200 already gone, 100 taken.
     expect(r.body).toMatchObject({ pointsReversed: 100, pointsAlreadyExpired: 200, member: { balance: -100, pending: 0 } });
     await checkMemberInvariants(m.id, "debtor");
   });

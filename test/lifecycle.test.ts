@@ -6,12 +6,28 @@ import { runJob } from "../src/jobs/runner";
 import { runScheduledJobs } from "../src/jobs/scheduled";
 import { advanceClock, DAY_MS, now, resetClock, setClock } from "../src/platform/clock";
 import { call, ledger, member, postOrder, uid } from "./support/api";
-import { merchantWith, redeem, refund, runFor } from "./support/flows";
+import { merchantWith, PROGRAM_DEFAULTS, redeem, refund, runFor } from "./support/flows";
 import { checkMemberInvariants } from "./support/invariants";
 
 afterEach(() => resetClock());
 
 describe("pending points", () => {
+  it("cannot be set to expire before they become spendable: 400 naming expiry.days, nothing stored", async () => {
+    const m = await merchantWith({ pendingDays: 0, expiry: { policy: "after_earn", days: 30 } });
+    for (const expiry of [
+      { policy: "after_earn", days: 3 },
+      { policy: "after_earn", days: 10 },
+      { policy: "inactivity", days: 10 },
+    ]) {
+      const r = await call("PUT", "/v1/program", { token: m.admin, body: { ...PROGRAM_DEFAULTS, pendingDays: 10, expiry } });
+      expect(r.status, r.text).toBe(400);
+      expect(r.body.errors).toEqual([expect.objectContaining({ path: "expiry.days" })]);
+    }
+    expect((await call("GET", "/v1/program", { token: m.admin })).body).toMatchObject({ pendingDays: 0, expiry: { days: 30 } });
+    const longer = { ...PROGRAM_DEFAULTS, pendingDays: 10, expiry: { policy: "inactivity", days: 11 } };
+    expect((await call("PUT", "/v1/program", { token: m.admin, body: longer })).status).toBe(200);
+  });
+
   it("stay pending through the return window, a refund inside it cancels pending first, then they release once", async () => {
     const m = await merchantWith({ pendingDays: 7 });
     const order = await postOrder(m, { orderId: "p-1", memberId: "pen", amount: 10000 });

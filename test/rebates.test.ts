@@ -301,6 +301,36 @@ describe("rebate closes", () => {
     for (const id of ["alice", "bob", "carol"]) await checkMemberInvariants(p.id, id);
   });
 
+  it("points on hold count in that room: they come back, and a hold can always be given back", async () => {
+    const MAX = Number.MAX_SAFE_INTEGER;
+    const m = await merchantWith({ pointValue: { points: 1, amount: 1 } });
+    expect((await orderAt(m, "big", 100, "2026-07-15T04:00:00.000Z")).status).toBe(201); // 1 point
+    expect(
+      (
+        await call("POST", "/v1/members/big/adjustments", {
+          token: m.admin,
+          idempotencyKey: uid("a"),
+          body: { points: 1_000, reason: "goodwill" },
+        })
+      ).status,
+    ).toBe(201);
+    const held = await call("POST", "/v1/redemptions", {
+      token: m.checkout,
+      idempotencyKey: uid("h"),
+      body: { memberId: "big", points: 1_000, hold: true },
+    });
+    expect(held.status, held.text).toBe(201);
+    expect((await putProgram(m, "all", { name: "all", period: "month", shareBps: 10_000, payout: "points" })).status).toBe(201);
+    // Paid, the pool would leave 1,000 points that can never come back from the hold.
+    const closed = await close(m, "all", "2026-07", MAX - 1);
+    expect(closed.status, closed.text).toBe(422);
+    expect(closed.body.errors[0].path).toBe("netProfit");
+    const cancel = await call("POST", `/v1/redemptions/${held.body.id}/cancel`, { token: m.checkout, idempotencyKey: uid("c") });
+    expect(cancel.status, cancel.text).toBe(200);
+    expect(await member(m, "big")).toMatchObject({ balance: 1_001, held: 0 });
+    await checkMemberInvariants(m.id, "big");
+  });
+
   it("zero or negative profit, or nobody eligible, pays nothing and says so", async () => {
     const m = await restaurant("credit");
     const none = await close(m, "share", "2026-07", -5_000);

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { advanceClock, DAY_MS, resetClock, setClock } from "../src/platform/clock";
-import { createMerchant, createRule, member, postOrder, uid } from "./support/api";
+import { call, createMerchant, createRule, member, postOrder, uid } from "./support/api";
 import { adjust, cancel, codeOf, merchantWith, putMember, redeem, refund, runFor } from "./support/flows";
 import { checkMemberInvariants } from "./support/invariants";
 
@@ -127,5 +127,19 @@ describe("a clawback from a referrer past its inactivity deadline", () => {
   it("expires what was due before taking the bonus back, as the job would have", async () => {
     expect(await clawedBack(true)).toBe(-500);
     expect(await clawedBack(false)).toBe(-500);
+  });
+});
+
+describe("an erased referrer", () => {
+  it("has its code retired: a new member naming it is refused as unknown, and no new code is made", async () => {
+    const m = await merchantWith({ referral: REFERRAL });
+    const gone = uid("gone");
+    await putMember(m, gone, {});
+    const code = await codeOf(m, gone);
+    expect((await call("DELETE", `/v1/members/${gone}`, { token: m.admin })).status).toBe(204);
+    const refused = await putMember(m, uid("new"), { referredBy: code });
+    expect([refused.status, refused.body.reason]).toEqual([422, "unknown_code"]);
+    const again = await call("GET", `/v1/members/${gone}/referral-code`, { token: m.admin });
+    expect([again.status, again.body.code]).toEqual([422, "unprocessable"]);
   });
 });

@@ -306,11 +306,13 @@ describe("payout", () => {
   });
 
   it("expires points past the inactivity deadline before the bonus makes the members active again", async () => {
-    // Both members' deadlines (end of local day 5) pass inside the first order's return window (7 days).
-    const m = await merchantWith({ pendingDays: PENDING_DAYS, expiry: { policy: "inactivity", days: 5 }, referral: REFERRAL });
+    // Both members' deadlines (end of local day 8) pass before a payout that runs late, two days after the first
+    // order's return window (7 days) ended.
+    const m = await merchantWith({ pendingDays: PENDING_DAYS, expiry: { policy: "inactivity", days: 8 }, referral: REFERRAL });
     const { referrer, referee } = await referred(m, "inactive");
     expect((await postOrder(m, { orderId: uid("o"), memberId: referrer, amount: 100_000 })).status).toBe(201);
     expect((await postOrder(m, { orderId: uid("o"), memberId: referee, amount: 10_000 })).status).toBe(201);
+    advanceClock(2 * DAY_MS);
     await payDue(m);
     expect(await referralRow(m, referee)).toMatchObject({ status: "paid" });
     // The job finds nothing left: the payout expired the old points before its credits moved the last activity.

@@ -13,7 +13,8 @@
  * - balance >= 0  =>  balance == sum(remaining of spendable lots); balance < 0 only after refund reversals,
  *   and then every spendable lot is empty;
  * - pending == sum(remaining of pending lots); held == points of open holds;
- * - balance + pending, lifetimeEarned and lifetimeRedeemed + held never exceed MAX_TOTAL;
+ * - balance + pending + held, lifetimeEarned and lifetimeRedeemed + held never exceed MAX_TOTAL (points on hold
+ *   come back, so releasing them must always be possible);
  * - store credit is a second asset with entries of its own (`asset` = credit): sum(credit entries) == credit,
  *   credit >= 0 always (it is never overdrawn, not even by refunds), creditHeld == credit of open holds,
  *   credit + creditHeld never exceeds MAX_TOTAL.
@@ -209,7 +210,7 @@ export class LedgerWriter {
          ${this.activity}${orderSet}${releaseSet}${alsoSet(input.memberSet)}
        WHERE ${this.member}`);
     // Past MAX_TOTAL, the update itself aborts the batch (total_limit): a trigger checks the row
-    // (migrations/0013_members_total_limit.sql).
+    // (migrations/0017_held_total_limit.sql).
     // A lot that repaid debt paid a refund's shortfall: it is owed those points if they come back. A pending
     // lot repays nothing when it is made (its release does), so it needs no statement.
     if (!pending && !input.debtFree)

@@ -403,8 +403,9 @@ export async function exportMember(scope: RequestScope, memberId: string): Promi
 }
 
 /**
- * Erasure (privacy: the right to be forgotten): personal fields are removed and tokens revoked. Points,
- * orders and ledger stay, keyed by the merchant's member id, so every total still adds up.
+ * Erasure (privacy: the right to be forgotten): personal fields are removed, tokens revoked, and the member's
+ * referral code retired (a new member naming it is refused as an unknown code). Points, orders and ledger
+ * stay, keyed by the merchant's member id, so every total still adds up.
  */
 export async function eraseMember(scope: RequestScope, memberId: string): Promise<void> {
   const { db, merchant, at } = scope;
@@ -412,7 +413,7 @@ export async function eraseMember(scope: RequestScope, memberId: string): Promis
   const [updated] = await db.batch([
     prepare(
       db,
-      sql`UPDATE members SET email = NULL, name = NULL, birthday = NULL, attributes = NULL,
+      sql`UPDATE members SET email = NULL, name = NULL, birthday = NULL, attributes = NULL, referral_code = NULL,
            erased_at = COALESCE(erased_at, ${at}), updated_at = ${at}
          WHERE merchant_id = ${merchant.id} AND id = ${memberId}`,
     ),

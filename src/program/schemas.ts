@@ -107,6 +107,16 @@ export const ProgramSchema = z
       }),
     referral: Referral.nullable().default(null),
   })
+  .superRefine((program, ctx) => {
+    // Points must become spendable before they can expire: else an expiry that came first would be applied
+    // after the release, and the points would repay debt (or be spent) on their way out.
+    if (program.expiry.policy !== "none" && program.expiry.days <= program.pendingDays)
+      ctx.addIssue({
+        code: "custom",
+        path: ["expiry", "days"],
+        message: `must be more than pendingDays (${program.pendingDays}): points would expire before they become spendable`,
+      });
+  })
   .openapi("Program");
 
 export type ProgramInput = z.infer<typeof ProgramSchema>;

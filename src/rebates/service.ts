@@ -223,7 +223,9 @@ function startStatements(ref: CloseRef, program: ProgramRow, range: PeriodRange,
   // ever (the close stuck running, the request a 500): refuse the close before it starts. Bounded by the pool,
   // the most any one member can be paid.
   const room = MAX_TOTAL - t.units;
-  const held = program.payout === "credit" ? sql`m.credit + m.credit_held` : sql`MAX(m.balance + m.pending, m.lifetime_earned)`;
+  // Points or credit on hold count: they come back when released (migrations/0017_held_total_limit.sql).
+  const held =
+    program.payout === "credit" ? sql`m.credit + m.credit_held` : sql`MAX(m.balance + m.pending + m.held, m.lifetime_earned)`;
   const payable = guardSql(
     START_GUARD.payoutLimit,
     sql`EXISTS (SELECT 1 FROM rebate_allocations a JOIN members m ON m.merchant_id = a.merchant_id AND m.id = a.member_id

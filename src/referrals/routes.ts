@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { allow, memberOnly, tokenMemberId } from "../platform/auth";
-import { bearer, commonErrors, jsonResponse } from "../platform/openapi";
+import { bearer, commonErrors, jsonResponse, unprocessableError } from "../platform/openapi";
 import { PageQuery } from "../platform/pagination";
 import { createRouter } from "../platform/router";
 import { scopeOf } from "../platform/scope";
@@ -21,11 +21,11 @@ export const referralsRouter = createRouter()
       operationId: "getMemberReferralCode",
       tags,
       summary: "A member's referral code",
-      description: CODE_DESCRIPTION,
+      description: `${CODE_DESCRIPTION} Erasing a member retires its code: an erased member has none (422).`,
       security: bearer,
       middleware: [allow("admin", "checkout", "read")] as const,
       request: { params: MemberParams },
-      responses: { 200: jsonResponse(ReferralCodeSchema, "The code"), ...commonErrors },
+      responses: { 200: jsonResponse(ReferralCodeSchema, "The code"), ...commonErrors, ...unprocessableError },
     }),
     async (c) => c.json(await referralCode(scopeOf(c), c.req.valid("param").memberId), 200),
   )

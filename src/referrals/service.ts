@@ -3,7 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { members } from "../db/schema";
 import { prepare, sql } from "../platform/d1/sql";
 import { classifyBatchError } from "../platform/db";
-import { notFound } from "../platform/errors";
+import { ApiError, notFound } from "../platform/errors";
 import { decodeCursor, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
 import { newReferralCode } from "./code";
@@ -21,16 +21,18 @@ export async function referralCode(scope: RequestScope, memberId: string): Promi
   const member = sql`merchant_id = ${merchant.id} AND id = ${memberId}`;
   for (let attempt = 1; ; attempt++) {
     try {
-      const [, read] = await db.batch<{ code: string }>([
+      const [, read] = await db.batch<{ code: string | null }>([
         prepare(
           db,
           sql`UPDATE members SET referral_code = COALESCE(referral_code, ${newReferralCode()}), updated_at = ${at}
-            WHERE ${member} AND referral_code IS NULL`,
+            WHERE ${member} AND referral_code IS NULL AND erased_at IS NULL`,
         ),
         prepare(db, sql`SELECT referral_code AS code FROM members WHERE ${member}`),
       ]);
       const row = read?.results[0];
       if (!row) throw notFound(`Member ${memberId}`);
+      // Erasure retires the code (members/service.ts): an erased member refers no one.
+      if (row.code === null) throw new ApiError("unprocessable", `Member ${memberId} was erased: it has no referral code.`);
       return { code: row.code };
     } catch (error) {
       const failure = classifyBatchError(error);

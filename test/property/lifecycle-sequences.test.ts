@@ -81,7 +81,7 @@ async function checkBudgetUsage(merchantId: string): Promise<void> {
 }
 
 /** Days without activity after which the inactivity variant expires a member's points (end of that local day). */
-const INACTIVITY_DAYS = 2;
+const INACTIVITY_DAYS = 3;
 
 /**
  * Whether the member's inactivity deadline had certainly passed at `at`: the deadline is the end of the local
