@@ -1349,6 +1349,7 @@ export interface components {
             };
             /** @description Return window: earned points become spendable after this many days. */
             pendingDays: number;
+            /** @description When points expire: never, `days` after each was earned, or all of them `days` after the member's last activity (the end of that local day). `days` must be more than pendingDays: points become spendable before they can expire. */
             expiry: {
                 /** @enum {string} */
                 policy: "none";

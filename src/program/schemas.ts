@@ -80,11 +80,17 @@ export const ProgramSchema = z
       .min(0)
       .max(MAX_PENDING_DAYS)
       .openapi({ description: "Return window: earned points become spendable after this many days." }),
-    expiry: z.discriminatedUnion("policy", [
-      z.strictObject({ policy: z.literal("none") }),
-      z.strictObject({ policy: z.literal("after_earn"), days: Days }),
-      z.strictObject({ policy: z.literal("inactivity"), days: Days }),
-    ]),
+    expiry: z
+      .discriminatedUnion("policy", [
+        z.strictObject({ policy: z.literal("none") }),
+        z.strictObject({ policy: z.literal("after_earn"), days: Days }),
+        z.strictObject({ policy: z.literal("inactivity"), days: Days }),
+      ])
+      .openapi({
+        description:
+          "When points expire: never, `days` after each was earned, or all of them `days` after the member's last activity " +
+          "(the end of that local day). `days` must be more than pendingDays: points become spendable before they can expire.",
+      }),
     autoEnroll: z.boolean(),
     allowedOrigins: z
       .array(Origin)
