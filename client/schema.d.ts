@@ -102,7 +102,7 @@ export interface paths {
         get: operations["getProgram"];
         /**
          * Replace program settings
-         * @description Period boundaries (days, months, years) are in the merchant's time zone. Changes apply to points earned afterwards.
+         * @description Period boundaries (days, months, years) are in the merchant's time zone. Changes apply to points earned afterwards; the inactivity policy concerns a member's whole balance, and its clock starts at this change when it is switched on or shortened, so no member loses points at once.
          */
         put: operations["replaceProgram"];
         post?: never;
@@ -1349,7 +1349,7 @@ export interface components {
             };
             /** @description Return window: earned points become spendable after this many days. */
             pendingDays: number;
-            /** @description When points expire: never, `days` after each was earned, or all of them `days` after the member's last activity (the end of that local day). `days` must be more than pendingDays: points become spendable before they can expire. */
+            /** @description When points expire: never, `days` after each was earned, or all of them `days` after the member's last activity (the end of that local day; counted from this change instead when the inactivity policy is switched on or its days shortened, so no member loses points at once). `days` must be more than pendingDays: points become spendable before they can expire. */
             expiry: {
                 /** @enum {string} */
                 policy: "none";

@@ -213,10 +213,41 @@ describe("expiry after inactivity", () => {
     expect((await ledger(m, "back")).map((e) => e.type)).toEqual(["earn", "expire", "earn"]);
   });
 
+  it("counts from when the policy took effect: switching it on or shortening it wipes no one at once", async () => {
+    const m = await merchantWith({});
+    const inactivity = (days: number) => ({ ...PROGRAM_DEFAULTS, expiry: { policy: "inactivity", days } });
+    const put = async (days: number) =>
+      expect((await call("PUT", "/v1/program", { token: m.admin, body: inactivity(days) })).status).toBe(200);
+    const expireNow = () => runJob(env.DB, inactivityExpiryJob, { trigger: "manual", scope: { merchantId: m.id } });
+    await postOrder(m, { orderId: "old-1", memberId: "dormant", amount: 10000 });
+    advanceClock(400 * DAY_MS);
+    // Switched on after 400 idle days: the 30 days run from now.
+    await put(30);
+    expect((await call("GET", "/v1/program", { token: m.admin })).body.expiry).toEqual({ policy: "inactivity", days: 30 });
+    expect((await expireNow()).processed).toBe(0);
+    expect((await member(m, "dormant")).balance).toBe(100);
+    advanceClock(20 * DAY_MS);
+    // Shortened to 10 days, 20 days into the 30: ten more days from the change, not an instant wipe.
+    await put(10);
+    advanceClock(5 * DAY_MS);
+    expect((await expireNow()).processed).toBe(0);
+    expect((await member(m, "dormant")).balance).toBe(100);
+    // Lengthened again, the clock keeps its start: 40 days from the shortening, not from this change.
+    await put(40);
+    const expiring = await call("GET", "/v1/members/dormant/expiring?withinDays=60", { token: m.admin });
+    const shortenedAt = now() - 5 * DAY_MS;
+    expect(Date.parse(expiring.body.expiring[0].expiresAt)).toBeLessThanOrEqual(shortenedAt + 41 * DAY_MS);
+    expect(Date.parse(expiring.body.expiring[0].expiresAt)).toBeGreaterThan(shortenedAt + 40 * DAY_MS - DAY_MS);
+    advanceClock(37 * DAY_MS);
+    expect((await expireNow()).processed).toBe(1);
+    expect((await member(m, "dormant")).balance).toBe(0);
+    await checkMemberInvariants(m.id, "dormant");
+  });
+
   it("the job expires a member at the deadline across a spring-forward, when the local days were not all 24 h", async () => {
-    const m = await merchantWith({ expiry: { policy: "inactivity", days: 30 } }, "America/New_York");
     // 1 March 2026, 23:30 EST: the deadline is the end of 31 March, 04:00Z (EDT), 29 days and 23.5 h later.
     setClock(Date.parse("2026-03-02T04:30:00Z"));
+    const m = await merchantWith({ expiry: { policy: "inactivity", days: 30 } }, "America/New_York");
     expect((await postOrder(m, { orderId: "ny-1", memberId: "ny", amount: 10000 })).status).toBe(201);
     setClock(Date.parse("2026-04-01T03:59:00Z"));
     expect((await runJob(env.DB, inactivityExpiryJob, { trigger: "manual", scope: { merchantId: m.id } })).processed).toBe(0);

@@ -68,6 +68,11 @@ export const programs = sqliteTable("programs", {
   pendingDays: integer("pending_days").notNull(),
   expiryPolicy: text("expiry_policy", { enum: EXPIRY_POLICIES }).notNull(),
   expiryDays: integer("expiry_days"),
+  /**
+   * Under the inactivity policy: when it took effect as it stands (switched on, or its days shortened). A
+   * member's inactivity counts from the later of this and the last activity, so a change wipes no one at once.
+   */
+  expirySince: integer("expiry_since"),
   autoEnroll: integer("auto_enroll", { mode: "boolean" }).notNull(),
   /** Browser origins allowed on /v1/me (CORS), a JSON array of strings; null when none. */
   allowedOrigins: text("allowed_origins"),

@@ -34,6 +34,7 @@ const PROGRAM_COLUMNS = [
   "pendingDays",
   "expiryPolicy",
   "expiryDays",
+  "expirySince",
   "autoEnroll",
   "earnOnPointsPaid",
   "referralReferrerPoints",
@@ -94,7 +95,7 @@ const USAGE_COLUMNS = ["ruleId", "memberId", "period", "points"];
 export function programRead(merchant: Sql): Sql {
   return sql`SELECT merchant_id AS merchantId, point_value_points AS pointValuePoints,
       point_value_amount AS pointValueAmount, pending_days AS pendingDays, expiry_policy AS expiryPolicy,
-      expiry_days AS expiryDays, auto_enroll AS autoEnroll, earn_on_points_paid AS earnOnPointsPaid,
+      expiry_days AS expiryDays, expiry_since AS expirySince, auto_enroll AS autoEnroll, earn_on_points_paid AS earnOnPointsPaid,
       referral_referrer_points AS referralReferrerPoints, referral_referee_points AS referralRefereePoints,
       referral_min_order_amount AS referralMinOrderAmount, updated_at AS updatedAt
     FROM programs WHERE merchant_id = ${merchant}`;

@@ -5,7 +5,7 @@
 import { expireStatements, LAST_ACTIVITY_SQL } from "../ledger/lifecycle";
 import { DAY_MS } from "../platform/clock";
 import { prepare, sql } from "../platform/d1/sql";
-import { inactivityDeadline } from "../program/settings";
+import { expiryFromColumns, inactivityDeadline } from "../program/settings";
 import { dueLots, runLotChunk } from "./lot-chunk";
 import type { Job } from "./types";
 
@@ -27,6 +27,7 @@ interface ProgramRow {
   merchant_id: string;
   timezone: string;
   expiry_days: number;
+  expiry_since: number | null;
 }
 
 /** More than any timezone's clocks move at once (daylight saving shifts are at most 2 h). */
@@ -39,16 +40,19 @@ export const inactivityExpiryJob: Job = {
     const merchantFilter = scope.merchantId ? sql`AND p.merchant_id = ${scope.merchantId}` : sql``;
     const { results: programRows } = await prepare(
       db,
-      sql`SELECT p.merchant_id, m.timezone, p.expiry_days FROM programs p JOIN merchants m ON m.id = p.merchant_id
+      sql`SELECT p.merchant_id, m.timezone, p.expiry_days, p.expiry_since FROM programs p JOIN merchants m ON m.id = p.merchant_id
          WHERE p.expiry_policy = 'inactivity' ${merchantFilter}`,
     ).all<ProgramRow>();
     let processed = 0;
     let more = false;
     for (const program of programRows) {
-      const settings = { expiry: { policy: "inactivity", days: program.expiry_days } } as const;
-      // Coarse cut-off in SQL, exact check below. The deadline is N local days after the last activity, and
-      // local days around a clock change are shorter than 24 h: the margin covers the largest shifts.
+      const expiry = expiryFromColumns("inactivity", program.expiry_days, program.expiry_since);
+      // Coarse cut-off in SQL, exact check below. The deadline is N local days after the last activity (or
+      // after the policy took effect), and local days around a clock change are shorter than 24 h: the margin
+      // covers the largest shifts.
       const coarse = at - program.expiry_days * DAY_MS + CLOCK_SHIFT_MARGIN_MS;
+      if ((program.expiry_since ?? 0) > coarse) continue;
+      const settings = { expiry };
       const { results: candidates } = await prepare(
         db,
         sql`SELECT id, ${LAST_ACTIVITY_SQL} AS last FROM members

@@ -44,6 +44,7 @@ export function memberReadStatement(db: D1Database, merchant: Sql, memberId: str
     db,
     sql`SELECT ${sql.raw(MEMBER_JSON_SQL)} AS body, m.next_release_at AS nextReleaseAt, m.last_activity_at AS lastActivityAt,
          m.enrolled_at AS enrolledAt, p.expiry_policy AS expiryPolicy, p.expiry_days AS expiryDays,
+         p.expiry_since AS expirySince,
          EXISTS (SELECT 1 FROM point_lots WHERE merchant_id = m.merchant_id AND member_id = m.id AND remaining > 0
                  AND is_pending = 0 AND expire_key <= ${at}) AS expiryDue,
          (SELECT json_group_array(json_object('id', r.id, 'points', r.points, 'orderId', r.order_id, 'asset', r.asset)) FROM redemptions r
@@ -67,6 +68,7 @@ interface MemberReadRow {
   enrolledAt: number;
   expiryPolicy: string | null;
   expiryDays: number | null;
+  expirySince: number | null;
   expiryDue: number;
   dueHolds: string;
 }
@@ -107,7 +109,7 @@ async function settledMemberJson(scope: RequestScope, memberId: string, first?: 
         : await memberReadStatement(db, sql`${merchant.id}`, memberId, at).first<MemberReadRow>();
     if (!row) throw notFound(`Member ${memberId}`);
     const clock = { ...row, dueHolds: JSON.parse(row.dueHolds) as DueHold[] };
-    const expiry = { expiry: expiryFromColumns(row.expiryPolicy, row.expiryDays) };
+    const expiry = { expiry: expiryFromColumns(row.expiryPolicy, row.expiryDays, row.expirySince) };
     const due = dueFor(clock, expiry, merchant.timezone, at, Boolean(row.expiryDue));
     if (!due.releaseDue && !due.expireDue && due.inactiveSince === undefined && !due.dueHolds) return row.body;
     const ledger = new LedgerWriter(db, merchant.id, memberId, at).settle(due);

@@ -32,7 +32,9 @@ export const programRouter = createRouter()
       tags,
       summary: "Replace program settings",
       description:
-        "Period boundaries (days, months, years) are in the merchant's time zone. Changes apply to points earned afterwards.",
+        "Period boundaries (days, months, years) are in the merchant's time zone. Changes apply to points earned afterwards; " +
+        "the inactivity policy concerns a member's whole balance, and its clock starts at this change when it is switched on " +
+        "or shortened, so no member loses points at once.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { body: jsonBody(ProgramSchema) },

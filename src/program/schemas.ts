@@ -89,7 +89,9 @@ export const ProgramSchema = z
       .openapi({
         description:
           "When points expire: never, `days` after each was earned, or all of them `days` after the member's last activity " +
-          "(the end of that local day). `days` must be more than pendingDays: points become spendable before they can expire.",
+          "(the end of that local day; counted from this change instead when the inactivity policy is switched on or its days " +
+          "shortened, so no member loses points at once). `days` must be more than pendingDays: points become spendable " +
+          "before they can expire.",
       }),
     autoEnroll: z.boolean(),
     allowedOrigins: z

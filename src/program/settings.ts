@@ -16,7 +16,14 @@ export interface ReferralSettings {
 /** A first order of 1 minor unit qualifies unless the merchant asks for more. */
 export const DEFAULT_REFERRAL_MIN_ORDER_AMOUNT = 1;
 
-export type ExpiryPolicy = { policy: "none" } | { policy: "after_earn"; days: number } | { policy: "inactivity"; days: number };
+/**
+ * `since` (inactivity only, never in replies): when the policy took effect as it stands; a member's inactivity
+ * counts from the later of it and the last activity.
+ */
+export type ExpiryPolicy =
+  | { policy: "none" }
+  | { policy: "after_earn"; days: number }
+  | { policy: "inactivity"; days: number; since?: number };
 
 export interface ProgramSettings {
   pointValue: { points: number; amount: number };
@@ -47,9 +54,21 @@ export function referralFromColumns(
   return { referrerPoints, refereePoints, minOrderAmount: minOrderAmount ?? DEFAULT_REFERRAL_MIN_ORDER_AMOUNT };
 }
 
-/** The expiry policy stored as two columns. */
-export function expiryFromColumns(policy: string | null | undefined, days: number | null | undefined): ExpiryPolicy {
-  return (policy === "after_earn" || policy === "inactivity") && days != null ? { policy, days } : { policy: "none" };
+/** The expiry policy stored as three columns. */
+export function expiryFromColumns(
+  policy: string | null | undefined,
+  days: number | null | undefined,
+  since: number | null | undefined,
+): ExpiryPolicy {
+  if (days == null) return { policy: "none" };
+  if (policy === "after_earn") return { policy, days };
+  if (policy === "inactivity") return since == null ? { policy, days } : { policy, days, since };
+  return { policy: "none" };
+}
+
+/** The policy as the merchant set it (what replies show): without when it took effect. */
+export function publicExpiry(expiry: ExpiryPolicy): ExpiryPolicy {
+  return expiry.policy === "inactivity" ? { policy: expiry.policy, days: expiry.days } : expiry;
 }
 
 export function programFromRow(row: typeof programs.$inferSelect | undefined | null): ProgramSettings {
@@ -57,7 +76,7 @@ export function programFromRow(row: typeof programs.$inferSelect | undefined | n
   return {
     pointValue: { points: row.pointValuePoints, amount: row.pointValueAmount },
     pendingDays: row.pendingDays,
-    expiry: expiryFromColumns(row.expiryPolicy, row.expiryDays),
+    expiry: expiryFromColumns(row.expiryPolicy, row.expiryDays, row.expirySince),
     autoEnroll: row.autoEnroll,
     earnOnPointsPaid: row.earnOnPointsPaid,
     referral: referralFromColumns(row.referralReferrerPoints, row.referralRefereePoints, row.referralMinOrderAmount),
@@ -108,13 +127,18 @@ export function lotExpiry(settings: ProgramSettings, earnedAt: number, timezone:
   return settings.expiry.policy === "after_earn" ? endOfLocalDayAfter(earnedAt, settings.expiry.days, timezone) : null;
 }
 
-/** The instant a member's points all expire under the inactivity policy (null under other policies). */
+/**
+ * The instant a member's points all expire under the inactivity policy (null under other policies): the end
+ * of the local day `days` after the last activity, or after the policy took effect if that came later.
+ */
 export function inactivityDeadline(
   settings: Pick<ProgramSettings, "expiry">,
   lastActivity: number,
   timezone: string,
 ): number | null {
-  return settings.expiry.policy === "inactivity" ? endOfLocalDayAfter(lastActivity, settings.expiry.days, timezone) : null;
+  const { expiry } = settings;
+  if (expiry.policy !== "inactivity") return null;
+  return endOfLocalDayAfter(Math.max(lastActivity, expiry.since ?? 0), expiry.days, timezone);
 }
 
 /** The account fields that tell what is due for a member. */

@@ -47,6 +47,7 @@ interface RawClose extends Omit<CloseRow, "pointValue" | "expiry"> {
   pvAmount: number;
   expiryPolicy: string | null;
   expiryDays: number | null;
+  expirySince: number | null;
 }
 
 export async function loadClose(db: D1Database, ref: CloseRef): Promise<CloseRow | null> {
@@ -58,12 +59,13 @@ export async function loadClose(db: D1Database, ref: CloseRef): Promise<CloseRow
          c.threshold_member AS thresholdMember, c.processed, c.paid, c.points_paid AS pointsPaid, c.unconverted, c.note,
          c.created_at AS createdAt, c.finished_at AS finishedAt, c.updated_at AS updatedAt,
          c.point_value_points AS pvPoints, c.point_value_amount AS pvAmount, mer.timezone,
-         p.expiry_policy AS expiryPolicy, p.expiry_days AS expiryDays
+         p.expiry_policy AS expiryPolicy, p.expiry_days AS expiryDays, p.expiry_since AS expirySince
        FROM rebate_closes c JOIN merchants mer ON mer.id = c.merchant_id
          LEFT JOIN programs p ON p.merchant_id = c.merchant_id
        WHERE ${closeKey(ref, "c.")}`,
   ).first<RawClose>();
   if (!row) return null;
-  const { pvPoints, pvAmount, expiryPolicy, expiryDays, ...rest } = row;
-  return { ...rest, pointValue: { points: pvPoints, amount: pvAmount }, expiry: expiryFromColumns(expiryPolicy, expiryDays) };
+  const { pvPoints, pvAmount, expiryPolicy, expiryDays, expirySince, ...rest } = row;
+  const expiry = expiryFromColumns(expiryPolicy, expiryDays, expirySince);
+  return { ...rest, pointValue: { points: pvPoints, amount: pvAmount }, expiry };
 }

@@ -27,6 +27,7 @@ export interface DueReferral {
   timezone: string;
   expiryPolicy: string | null;
   expiryDays: number | null;
+  expirySince: number | null;
   /** Each member's clock as read, a JSON MemberClock (activity since the read wins: see memberScopes.inactive). */
   referrerClock: string;
   refereeClock: string;
@@ -45,7 +46,7 @@ export function dueReferralsSql(at: number, merchantId: string | undefined, limi
   return sql`SELECT referrals.merchant_id AS merchantId, referee_id AS refereeId, referrer_id AS referrerId,
       first_order_id AS firstOrderId, referrer_points AS referrerPoints, referee_points AS refereePoints,
       min_order_amount AS minOrderAmount, COALESCE(${netOfFirstOrder}, 0) AS net, x.timezone,
-      p.expiry_policy AS expiryPolicy, p.expiry_days AS expiryDays,
+      p.expiry_policy AS expiryPolicy, p.expiry_days AS expiryDays, p.expiry_since AS expirySince,
       ${clockOf("a")} AS referrerClock, ${clockOf("b")} AS refereeClock
     FROM referrals JOIN merchants x ON x.id = referrals.merchant_id
     LEFT JOIN programs p ON p.merchant_id = referrals.merchant_id
@@ -71,7 +72,7 @@ export function payStatements(db: D1Database, r: DueReferral, at: number): D1Pre
     ),
     prepare(db, guardSql(GUARD.conflict, sql`changes() = 0`)),
   ];
-  const program = { ...DEFAULT_PROGRAM, expiry: expiryFromColumns(r.expiryPolicy, r.expiryDays) };
+  const program = { ...DEFAULT_PROGRAM, expiry: expiryFromColumns(r.expiryPolicy, r.expiryDays, r.expirySince) };
   const expiresAt = lotExpiry(program, at, r.timezone);
   const credit = (memberId: string, clock: string, entryId: string | null, points: number, reason: string) => {
     if (!entryId) return [];
