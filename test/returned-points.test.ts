@@ -6,6 +6,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { inactivityExpiryJob } from "../src/jobs/expiry";
+import { holdReleaseJob } from "../src/jobs/hold-release";
 import { runJob } from "../src/jobs/runner";
 import { advanceClock, DAY_MS, MINUTE_MS, resetClock, setClock } from "../src/platform/clock";
 import { call, ledger, member, postOrder, type TestMerchant, uid } from "./support/api";
@@ -79,6 +80,22 @@ describe("given back past the inactivity deadline", () => {
     expect(await balanceOf(m, "cancel-first")).toBe(-50);
     expect(await balanceOf(m, "refund-first")).toBe(-50);
     for (const who of ["cancel-first", "refund-first"]) await checkMemberInvariants(m.id, who);
+  });
+
+  it("a hold the job releases long after its time, past the deadline, repays no debt", async () => {
+    const m = await merchantWith({ expiry: { policy: "inactivity", days: 30 } });
+    expect((await postOrder(m, { orderId: "late-a", memberId: "late", amount: 10_000 })).status).toBe(201);
+    expect((await postOrder(m, { orderId: "late-b", memberId: "late", amount: 5_000 })).status).toBe(201);
+    expect((await redeem(m, "late", 100, true)).status).toBe(201);
+    expect((await redeem(m, "late", 50)).status).toBe(201);
+    expect((await refund(m, "late-b")).status).toBe(201);
+    expect(await balanceOf(m, "late")).toBe(-50);
+    // No job ran for 40 days: the hold is released only now, with the member long past the deadline.
+    advanceClock(40 * DAY_MS);
+    const run = await runJob(env.DB, holdReleaseJob, { trigger: "manual", scope: { merchantId: m.id } });
+    expect(run.processed).toBe(1);
+    expect(await balanceOf(m, "late")).toBe(-50);
+    await checkMemberInvariants(m.id, "late");
   });
 
   it("cancelling a captured credit redemption is not activity: the points still expire", async () => {
