@@ -695,6 +695,38 @@ describe("orders paid with points: the redemption comes first", () => {
     resetClock();
   });
 
+  it("refunding all the money of an order points paid part of, then cancelling the redemption, ends where it began", async () => {
+    const m = await createMerchant();
+    await createRule(m, base);
+    await postOrder(m, { orderId: "seed", memberId: "pp", amount: 1_000_000 });
+    const start = await balance(m);
+    const paid = await pay(m, "mixed", 4000);
+    expect(paid.status, paid.text).toBe(201);
+    const order = await postOrder(m, { orderId: "mixed", memberId: "pp", amount: 10_000 });
+    expect(order.body.pointsEarned).toBe(60);
+    // The money part comes back in two refunds; the points come back with the redemption's cancel.
+    const refunds = [];
+    for (const amount of [2_500, 3_500])
+      refunds.push(
+        await call("POST", "/v1/orders/mixed/refunds", {
+          token: m.checkout,
+          idempotencyKey: uid("r"),
+          body: { refundId: uid("rf"), amount },
+        }),
+      );
+    expect(refunds.map((r) => r.body.pointsReversed)).toEqual([25, 35]);
+    const cancel = await call("POST", `/v1/redemptions/${paid.body.id}/cancel`, { token: m.checkout, idempotencyKey: uid("c") });
+    expect(cancel.status, cancel.text).toBe(200);
+    expect(await balance(m)).toBe(start);
+    // What is left of the amount (the part points paid) reverses nothing more.
+    const rest = await call("POST", "/v1/orders/mixed/refunds", {
+      token: m.checkout,
+      idempotencyKey: uid("r"),
+      body: { refundId: uid("rf") },
+    });
+    expect([rest.status, rest.body.pointsReversed]).toEqual([201, 0]);
+  });
+
   it("another member's redemption naming the same order id pays nothing of this member's order", async () => {
     const m = await createMerchant();
     await createRule(m, base);

@@ -283,6 +283,11 @@ export const orders = sqliteTable(
     channel: text("channel"),
     items: text("items"),
     pointsEarned: integer("points_earned").notNull(),
+    /**
+     * What points paid of the order (minor units) when it earned only on the money part: refunds then reverse
+     * in proportion to that part, so refunding all the money takes back all the points.
+     */
+    pointsPaid: integer("points_paid").notNull().default(0),
     awards: text("awards").notNull(),
     /**
      * What the order consumed of rule limits, JSON [{ ruleId, points, period }] (period null: the budget

@@ -3,11 +3,32 @@
  *   reversed(refund) = floor(P * (R + r) / A) - floor(P * R / A)
  * where P = points earned, A = order amount, R = refunded before, r = this refund. Any sequence of partial
  * refunds therefore reverses exactly what one refund of the same total would, and a full refund reverses P.
+ * An order partly paid with points earned on its money part only: A is then that part, and R and r count up
+ * to it (earningShare), so refunding all the money reverses every point.
  */
 
 import type { OrderItem } from "../earning/types";
 import { mulDiv } from "../platform/math";
 import { apportionAmount, unitsValue } from "./item-apportion";
+
+/**
+ * The amounts the refund formulas work on: the part of the order that earned (its amount less what points
+ * paid, when it earned on money only), and the refunded totals before and after this refund, counted up to
+ * that part. An order that points paid in full keeps its whole amount (its fixed awards earned on it).
+ *
+ * @example earningShare(10_000, 200, 0, 9_800) // { amount: 9_800, before: 0, now: 9_800 }
+ */
+export function earningShare(
+  orderAmount: number,
+  pointsPaid: number,
+  refundedBefore: number,
+  refundNow: number,
+): { amount: number; before: number; now: number } {
+  const earning = orderAmount - Math.min(Math.max(pointsPaid, 0), orderAmount);
+  if (earning <= 0 || earning === orderAmount) return { amount: orderAmount, before: refundedBefore, now: refundNow };
+  const before = Math.min(refundedBefore, earning);
+  return { amount: earning, before, now: Math.min(refundedBefore + refundNow, earning) - before };
+}
 
 export function pointsToReverse(pointsEarned: number, orderAmount: number, refundedBefore: number, refundNow: number): number {
   // An order of amount 0 (fixed-rule points) has no amount to refund in parts: its one refund is a full

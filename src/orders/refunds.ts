@@ -34,7 +34,14 @@ import { referralRefundStatements } from "../referrals/clawback";
 import { type ReferralRow, referralOfOrderQuery } from "../referrals/reads";
 import { refundCacheSql } from "../tiers/order-statements";
 import { giveBackStatements, parseLimitUses } from "./limit-statements";
-import { limitGiveBack, parseRefundedItems, planRefund, pointsToReverse, serializeRefundedItems } from "./refund-math";
+import {
+  earningShare,
+  limitGiveBack,
+  parseRefundedItems,
+  planRefund,
+  pointsToReverse,
+  serializeRefundedItems,
+} from "./refund-math";
 import type { RefundInput } from "./schemas";
 import { takeBackSql } from "./stamp-statements";
 
@@ -82,7 +89,8 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
     input,
   );
   if (!plan.ok) throw new ApiError(plan.code, plan.detail, plan.errors);
-  const reversed = pointsToReverse(order.pointsEarned, order.amount, order.refundedAmount, plan.amount);
+  const share = earningShare(order.amount, order.pointsPaid, order.refundedAmount, plan.amount);
+  const reversed = pointsToReverse(order.pointsEarned, share.amount, share.before, share.now);
   // Stamps the order no longer earns go back to their cards (debt where a card already paid out).
   const stamps = planStampTakeBack(
     parseStampRecords(order.stamps),
@@ -92,7 +100,7 @@ async function attemptRefund(scope: RequestScope, orderId: string, input: Refund
   // Budgets and per-member limits get back the points this refund reverses of the limited awards (what it
   // takes back: not the part of the order's points that had expired).
   const uses = parseLimitUses(order.ruleUsage);
-  const backs = limitGiveBack(uses, order.amount, order.refundedAmount, plan.amount);
+  const backs = limitGiveBack(uses, share.amount, share.before, share.now);
   const due = dueFor(member, program, merchant.timezone, at, true);
   // The refund counts in its order's period: net spend, net points, and the order itself once refunded in full.
   const fully = order.refundedAmount + plan.amount === order.amount;

@@ -160,7 +160,8 @@ function orderStatements(
     ]);
   }
   if (plan.enrol) statements.push(prepare(db, enrolSql(merchantId, input.memberId, at)));
-  statements.push(prepare(db, orderRowSql(merchantId, input, occurredAt, plan, lotId, at, guardReasonSql(checks))));
+  const pointsPaid = Math.min(order.paid ?? 0, input.amount);
+  statements.push(prepare(db, orderRowSql(merchantId, input, occurredAt, plan, pointsPaid, lotId, at, guardReasonSql(checks))));
   statements.push(...limitStatements(merchantId, input.memberId, plan.limitUses).map((s) => prepare(db, s)));
   const activity = { spend: input.amount, points: plan.pointsEarned, orders: 1 };
   const tier =
@@ -231,14 +232,15 @@ function orderRowSql(
   input: OrderInput,
   occurredAt: number,
   plan: OrderPlan,
+  pointsPaid: number,
   lotId: string | null,
   at: number,
   guard: Sql,
 ) {
   return sql`INSERT INTO orders (merchant_id, id, member_id, amount, currency, occurred_at, channel, items, points_earned,
-      awards, rule_usage, stamps, lot_id, created_at, guard)
+      points_paid, awards, rule_usage, stamps, lot_id, created_at, guard)
     VALUES (${merchantId}, ${input.orderId}, ${input.memberId}, ${input.amount}, ${input.currency}, ${occurredAt},
-      ${input.channel ?? null}, ${input.items ? JSON.stringify(input.items) : null}, ${plan.pointsEarned},
+      ${input.channel ?? null}, ${input.items ? JSON.stringify(input.items) : null}, ${plan.pointsEarned}, ${pointsPaid},
       ${JSON.stringify(plan.awards)}, ${plan.limitUses.length ? JSON.stringify(plan.limitUses) : null},
       ${serializeStampRecords(plan.stamps.map((step) => step.record))}, ${lotId}, ${at}, ${guard})`;
 }

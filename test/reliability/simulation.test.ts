@@ -1,6 +1,7 @@
 /**
  * Reliability simulation: a seeded random run of many members doing orders, refunds (by amount and by items,
- * free sample units included), redemptions (some paying for the member's next order), holds,
+ * free sample units included, and the exact money part of orders points paid part of), redemptions (some
+ * paying for the member's next order), holds,
  * captures, cancels, adjustments, rebate closes paid as store credit, credit redemptions, stamp cards and their
  * vouchers, with retries of the same Idempotency-Key, responses lost after commit, requests that die between
  * two D1 round trips once a write committed (a voucher's reply once stored after its update was lost with it),
@@ -177,12 +178,15 @@ async function simulate(
       expect(r.status, r.text).toBe(201);
       // Only the part money paid earns.
       const paid = pays.reduce((sum, { red, value }) => sum + (red.status === "captured" ? value : 0), 0);
-      model.order(id, member, amount, pointsAtTier(amount - Math.min(paid, amount), before, r.body));
+      model.order(id, member, amount, pointsAtTier(amount - Math.min(paid, amount), before, r.body), paid);
       payFor.delete(member);
       // Units a refund by items may return (an order of amount 0 is refunded once, in full).
       if (items && amount > 0) unitsLeft.set(id, new Map(items.map((item) => [item.sku, item.quantity])));
     } else if (op < 0.42) {
-      const order = orders.length ? random.pick(orders) : undefined;
+      // Orders points paid part of are few: a third of the refunds go to one of them when there is one.
+      const paidFor = orders.filter((o) => o.paid > 0 && !o.closed);
+      const order =
+        paidFor.length && random.next() < 0.33 ? random.pick(paidFor) : orders.length ? random.pick(orders) : undefined;
       if (!order) continue;
       const left = model.refundable(order);
       // Some refunds return one unit (the free sample's too: a refund of 0 that takes its stamp back).
@@ -203,7 +207,11 @@ async function simulate(
         units.set(sku, (units.get(sku) ?? 0) - 1);
         continue;
       }
-      const amount = Math.max(1, Math.floor((left * random.int(1, 100)) / 100));
+      // Of an order points paid part of, some refunds give back exactly the rest of the money part: every point
+      // it earned comes back then (the rest of the amount was points, which a cancel returns).
+      const money = order.amount - Math.min(order.paid, order.amount);
+      const restOfMoney = order.paid > 0 && order.refunded < money && random.next() < 0.6 ? money - order.refunded : 0;
+      const amount = restOfMoney || Math.max(1, Math.floor((left * random.int(1, 100)) / 100));
       const r = await write("POST", `/v1/orders/${order.id}/refunds`, { refundId: `sr-${step}`, amount });
       if (left <= 0) {
         expect(r.status).toBe(422);

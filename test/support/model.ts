@@ -17,6 +17,8 @@ export interface ModelOrder {
   refunded: number;
   /** Refunded in full (an order of amount 0 is, after its single refund). */
   closed: boolean;
+  /** What points paid of it (minor units): it earned on the rest, which refunds then count against. */
+  paid: number;
 }
 
 export type RedemptionStatus = "held" | "captured" | "cancelled" | "released";
@@ -37,12 +39,18 @@ export interface ModelRedemption {
  * floor(P*(R+r)/A) - floor(P*R/A) in exact big integers, so any split of partial refunds reverses exactly
  * what one full refund would. An order of amount 0 reverses all its points on its single full refund.
  */
-export function expectedReversal(order: Pick<ModelOrder, "points" | "amount" | "refunded" | "closed">, refund: number): number {
+export function expectedReversal(
+  order: Pick<ModelOrder, "points" | "amount" | "refunded" | "closed"> & { paid?: number },
+  refund: number,
+): number {
   if (order.amount === 0) return order.closed ? 0 : order.points;
+  // Partly paid with points, the order earned on its money part: refunds count up to that part.
+  const earning = order.amount - Math.min(order.paid ?? 0, order.amount);
+  const base = earning > 0 ? earning : order.amount;
+  const upTo = (refunded: number) => BigInt(Math.min(refunded, base));
   const p = BigInt(order.points);
-  const a = BigInt(order.amount);
-  const before = BigInt(order.refunded);
-  return Number((p * (before + BigInt(refund))) / a - (p * before) / a);
+  const a = BigInt(base);
+  return Number((p * upTo(order.refunded + refund)) / a - (p * upTo(order.refunded)) / a);
 }
 
 export class LedgerModel {
@@ -86,9 +94,9 @@ export class LedgerModel {
     this.clock += ms;
   }
 
-  /** An order posted now: enrols the member and credits its points. */
-  order(id: string, member: string, amount: number, points: number): ModelOrder {
-    const order: ModelOrder = { id, member, amount, points, refunded: 0, closed: false };
+  /** An order posted now (`paid`: what points paid of it): enrols the member and credits its points. */
+  order(id: string, member: string, amount: number, points: number, paid = 0): ModelOrder {
+    const order: ModelOrder = { id, member, amount, points, refunded: 0, closed: false, paid };
     this.orders.push(order);
     this.enrolled.add(member);
     this.add(member, points);

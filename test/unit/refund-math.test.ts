@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  earningShare,
   limitGiveBack,
   parseRefundedItems,
   planRefund,
@@ -35,6 +36,35 @@ describe("pointsToReverse", () => {
 
   it("reverses every point of an order of amount 0: its one refund is a full refund", () => {
     expect(pointsToReverse(50, 0, 0, 0)).toBe(50);
+  });
+
+  it("property: an order partly paid with points reverses every point once all its money is refunded, in any parts", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.integer({ min: 2, max: 10_000_000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 1, maxLength: 20 }),
+        (points, amount, paidShare, weights) => {
+          const paid = Math.floor(amount * paidShare);
+          const money = amount - paid;
+          const total = weights.reduce((s, w) => s + w, 0);
+          let refunded = 0;
+          let reversed = 0;
+          const reverse = (part: number) => {
+            const share = earningShare(amount, paid, refunded, part);
+            reversed += pointsToReverse(points, share.amount, share.before, share.now);
+            refunded += part;
+          };
+          for (const w of weights) reverse(Math.min(money - refunded, Math.floor((money * w) / total)));
+          reverse(money - refunded);
+          expect(reversed).toBe(points);
+          // Refunding beyond the money part (the rest of the amount) takes nothing more.
+          reverse(amount - refunded);
+          expect(reversed).toBe(points);
+        },
+      ),
+    );
   });
 });
 

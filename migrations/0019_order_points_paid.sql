@@ -1,0 +1,1 @@
+ALTER TABLE `orders` ADD `points_paid` integer DEFAULT 0 NOT NULL;
