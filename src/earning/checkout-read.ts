@@ -195,10 +195,11 @@ export function checkoutRead(
 
 /**
  * What the member's captured redemptions linked to the order paid of it, in minor units. Only the member's own:
- * another member's redemption naming the same order id pays nothing of this order.
+ * another member's redemption naming the same order id pays nothing of this order. Looked up by order (its
+ * redemptions are one or two), never through the member's, which the planner would otherwise pick for holds.
  */
 export function paidSql(m: Sql, memberId: string, orderId: string): Sql {
-  return sql`(SELECT COALESCE(SUM(value), 0) FROM redemptions
+  return sql`(SELECT COALESCE(SUM(value), 0) FROM redemptions INDEXED BY redemptions_order
         WHERE merchant_id = ${m} AND order_id = ${orderId} AND member_id = ${memberId} AND status = 'captured')`;
 }
 
@@ -208,8 +209,8 @@ export function paidSql(m: Sql, memberId: string, orderId: string): Sql {
  * A hold past its time pays nothing: a capture then fails and releases it, as the hold-release job does.
  */
 export function holdPendingSql(m: Sql, memberId: string, orderId: string, at: number): Sql {
-  return sql`EXISTS (SELECT 1 FROM redemptions WHERE merchant_id = ${m} AND order_id = ${orderId} AND member_id = ${memberId}
-        AND status = 'held' AND hold_expires_at > ${at})`;
+  return sql`EXISTS (SELECT 1 FROM redemptions INDEXED BY redemptions_order
+        WHERE merchant_id = ${m} AND order_id = ${orderId} AND member_id = ${memberId} AND status = 'held' AND hold_expires_at > ${at})`;
 }
 
 /** The statement's row, JSON columns still as text (null when the merchant was not found). */
