@@ -43,7 +43,8 @@ describe("pointsToReverse", () => {
       fc.property(
         fc.integer({ min: 0, max: 1_000_000 }),
         fc.integer({ min: 2, max: 10_000_000 }),
-        fc.double({ min: 0, max: 1, noNaN: true }),
+        // Short of the whole amount: an order points paid in full earned on its amount (earningShare).
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         fc.array(fc.integer({ min: 1, max: 100 }), { minLength: 1, maxLength: 20 }),
         (points, amount, paidShare, weights) => {
           const paid = Math.floor(amount * paidShare);
@@ -65,6 +66,12 @@ describe("pointsToReverse", () => {
         },
       ),
     );
+  });
+
+  it("keeps the whole amount for an order points paid in full, or none of", () => {
+    expect(earningShare(10_000, 10_000, 2_000, 3_000)).toEqual({ amount: 10_000, before: 2_000, now: 3_000 });
+    expect(earningShare(10_000, 0, 2_000, 3_000)).toEqual({ amount: 10_000, before: 2_000, now: 3_000 });
+    expect(earningShare(10_000, 4_000, 5_000, 3_000)).toEqual({ amount: 6_000, before: 5_000, now: 1_000 });
   });
 });
 
