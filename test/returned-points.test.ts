@@ -10,6 +10,7 @@ import { holdReleaseJob } from "../src/jobs/hold-release";
 import { runJob } from "../src/jobs/runner";
 import { advanceClock, DAY_MS, MINUTE_MS, resetClock, setClock } from "../src/platform/clock";
 import { call, ledger, member, postOrder, type TestMerchant, uid } from "./support/api";
+import { onceBefore, postThrough } from "./support/d1-faults";
 import { cancel, merchantWith, redeem, refund } from "./support/flows";
 import { checkMemberInvariants, checkOrderInvariants } from "./support/invariants";
 import { close, orderAt, putProgram } from "./support/rebates";
@@ -80,6 +81,27 @@ describe("given back past the inactivity deadline", () => {
     expect(await balanceOf(m, "cancel-first")).toBe(-50);
     expect(await balanceOf(m, "refund-first")).toBe(-50);
     for (const who of ["cancel-first", "refund-first"]) await checkMemberInvariants(m.id, who);
+  });
+
+  it("a cancel read past the deadline, raced by the member's order, repays the debt the order left", async () => {
+    const m = await merchantWith({ expiry: { policy: "inactivity", days: 30 } });
+    expect((await postOrder(m, { orderId: "race-a", memberId: "race", amount: 10_000 })).status).toBe(201);
+    expect((await postOrder(m, { orderId: "race-b", memberId: "race", amount: 5_000 })).status).toBe(201);
+    const spent = await redeem(m, "race", 100);
+    expect((await redeem(m, "race", 50)).status).toBe(201);
+    expect((await refund(m, "race-b")).status).toBe(201);
+    advanceClock(40 * DAY_MS);
+    // The cancel reads the member as inactive; an order commits before its batch: the member is active again, and
+    // its 20 points repaid 20 of the 50 owed.
+    const race = onceBefore(env.DB, "UPDATE redemptions SET status", async () => {
+      expect((await postOrder(m, { orderId: "race-c", memberId: "race", amount: 2_000 })).status).toBe(201);
+    });
+    const cancelled = await postThrough(race.db, `/v1/redemptions/${spent.body.id}/cancel`, m.checkout, {});
+    expect(race.fired()).toBe(true);
+    expect(cancelled.status, await cancelled.text()).toBe(200);
+    // The 100 come back to an active member: 30 repay the rest of the debt.
+    expect(await balanceOf(m, "race")).toBe(70);
+    await checkMemberInvariants(m.id, "race");
   });
 
   it("a hold the job releases long after its time, past the deadline, repays no debt", async () => {

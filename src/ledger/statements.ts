@@ -26,7 +26,7 @@ import { newId } from "../platform/ids";
 import { forgetMemberState } from "../platform/member-state";
 import { payersTag, recordPayers, recordShortfall, settleClaims } from "./claims";
 import { type CreditMove, creditAccountSql, creditSpendSql } from "./credit";
-import { expireStatements, memberScopes, releaseStatements } from "./lifecycle";
+import { expireStatements, LAST_ACTIVITY_SQL, memberScopes, releaseStatements } from "./lifecycle";
 
 /** Far-future expire key for lots that never expire, so one index orders every lot. */
 export const NEVER_EXPIRES_KEY = 8_640_000_000_000_000;
@@ -102,10 +102,11 @@ export interface RestoreInput {
   fromHeld: boolean;
   refs?: EntryRefs;
   /**
-   * The member is past the inactivity deadline (the batch expires every lot after the return): the points
-   * come back to their lots to expire there, and repay no debt.
+   * The member's last activity, read as past the inactivity deadline (the batch then expires every lot after
+   * the return): unless the member was active since, the points come back to their lots to expire there, and
+   * repay no debt.
    */
-  inactive?: boolean;
+  inactiveSince?: number;
 }
 
 /** A hold past its time, as read before the write. */
@@ -175,7 +176,7 @@ export class LedgerWriter {
    */
   settle(input: SettleInput): this {
     const { db, merchantId, memberId, at } = this;
-    for (const hold of input.dueHolds ?? []) this.releaseDueHold(hold, input.inactiveSince !== undefined);
+    for (const hold of input.dueHolds ?? []) this.releaseDueHold(hold, input.inactiveSince);
     if (input.releaseDue) this.statements.push(...releaseStatements(db, memberScopes.duePending(merchantId, memberId, at), at));
     // Points a released hold put back into lots past their date expire at once: they were due to.
     if (input.expireDue || (input.dueHolds?.length ?? 0) > 0)
@@ -304,8 +305,13 @@ export class LedgerWriter {
     const claims = settleClaims(input.moveId, `${input.entryId}:claims`, this.payers, debt);
     for (const statement of claims.settle) this.push(statement);
     // A member still in debt repays it from the rest of the returned points: only from lots still alive (points
-    // back in a lot past its date expire below instead), and not at all past the inactivity deadline.
-    const repay = input.inactive ? sql`0` : sql`MIN(${input.points} - ${claims.diverted}, MAX(0, ${debt} - ${claims.diverted}))`;
+    // back in a lot past its date expire below instead), and not at all past the inactivity deadline, checked
+    // on the row as the inactivity expiry does (activity since the read wins).
+    const owed = sql`MIN(${input.points} - ${claims.diverted}, MAX(0, ${debt} - ${claims.diverted}))`;
+    const repay =
+      input.inactiveSince === undefined
+        ? owed
+        : sql`CASE WHEN (SELECT ${LAST_ACTIVITY_SQL} FROM members WHERE ${this.member}) = ${input.inactiveSince} THEN 0 ELSE ${owed} END`;
     this.walkLots(repayMove, repay, null, this.at);
     this.applyMoves(repayMove, -1);
     this.push(recordPayers(this.payers, repayMove, null));
@@ -368,7 +374,7 @@ export class LedgerWriter {
   }
 
   /** Releases a hold past its time, exactly once: the status compare-and-set aborts the batch if it moved. */
-  private releaseDueHold(hold: DueHold, inactive: boolean): void {
+  private releaseDueHold(hold: DueHold, inactiveSince: number | undefined): void {
     this.push(sql`UPDATE redemptions SET status = 'released', updated_at = ${this.at}
        WHERE merchant_id = ${this.merchantId} AND id = ${hold.id} AND status = 'held' AND hold_expires_at <= ${this.at}`);
     this.push(guardSql(GUARD.conflict, sql`changes() = 0`));
@@ -384,7 +390,7 @@ export class LedgerWriter {
       moveId: hold.id,
       fromHeld: true,
       refs: { redemptionId: hold.id, orderId: hold.orderId, reason: "hold expired" },
-      inactive,
+      inactiveSince,
     });
   }
 

@@ -235,7 +235,7 @@ export function returnStatements(
       moveId: r.id,
       fromHeld,
       refs: { redemptionId: r.id, orderId: r.orderId, reason: to === "released" ? "hold expired" : "cancelled" },
-      inactive: inactiveSince !== undefined,
+      inactiveSince,
     })
     // Points returned to lots whose date has passed (or past the inactivity deadline) expire at once: they were due to.
     .settle({ releaseDue: false, expireDue: true, ...(inactiveSince === undefined ? {} : { inactiveSince }) });
