@@ -10,7 +10,7 @@ import { closeTuning } from "../src/rebates/engine";
 import { call, member, type TestMerchant, uid } from "./support/api";
 import { merchantWith } from "./support/flows";
 import { checkMemberInvariants } from "./support/invariants";
-import { close, orderAt, preview, putProgram, rebateEntries, report } from "./support/rebates";
+import { close, orderAt, preview, putProgram, rebateEntries, report, spendRebateCredit } from "./support/rebates";
 
 const TUNING = { ...closeTuning };
 afterEach(() => {
@@ -430,17 +430,8 @@ describe("rebates, credit and the inactivity clock", () => {
 
   it("a lapsed credit hold given back is not activity: it does not save points past the inactivity deadline", async () => {
     const m = await merchantWith({ expiry: { policy: "inactivity", days: 30 } });
-    expect((await orderAt(m, "holder", 10_000, "2026-10-15T04:00:00.000Z")).status).toBe(201);
-    expect((await putProgram(m, "c", { name: "c", period: "month", shareBps: 1000, payout: "credit" })).status).toBe(201);
-    expect((await close(m, "c", "2026-10", 10_000)).status).toBe(200);
-    expect(await member(m, "holder")).toMatchObject({ balance: 100, credit: 1_000 });
     // The member's last activity is a credit hold, never captured; 40 idle days later a read releases it.
-    const held = await call("POST", "/v1/redemptions", {
-      token: m.checkout,
-      idempotencyKey: uid("hold"),
-      body: { memberId: "holder", credit: 500, hold: true },
-    });
-    expect(held.status, held.text).toBe(201);
+    await spendRebateCredit(m, "holder", 500, true);
     advanceClock(40 * DAY_MS);
     const after = await member(m, "holder");
     expect(after.credit).toBe(1_000);

@@ -9,11 +9,11 @@ import { inactivityExpiryJob } from "../src/jobs/expiry";
 import { holdReleaseJob } from "../src/jobs/hold-release";
 import { runJob } from "../src/jobs/runner";
 import { advanceClock, DAY_MS, MINUTE_MS, resetClock, setClock } from "../src/platform/clock";
-import { call, ledger, member, postOrder, type TestMerchant, uid } from "./support/api";
+import { ledger, member, postOrder, type TestMerchant } from "./support/api";
 import { onceBefore, postThrough } from "./support/d1-faults";
 import { cancel, merchantWith, redeem, refund } from "./support/flows";
 import { checkMemberInvariants, checkOrderInvariants } from "./support/invariants";
-import { close, orderAt, putProgram } from "./support/rebates";
+import { spendRebateCredit } from "./support/rebates";
 
 afterEach(() => resetClock());
 
@@ -122,16 +122,7 @@ describe("given back past the inactivity deadline", () => {
 
   it("cancelling a captured credit redemption is not activity: the points still expire", async () => {
     const m = await merchantWith({ expiry: { policy: "inactivity", days: 30 } });
-    expect((await orderAt(m, "cc", 10_000, "2026-10-15T04:00:00.000Z")).status).toBe(201);
-    expect((await putProgram(m, "c", { name: "c", period: "month", shareBps: 1000, payout: "credit" })).status).toBe(201);
-    expect((await close(m, "c", "2026-10", 10_000)).status).toBe(200);
-    expect(await member(m, "cc")).toMatchObject({ balance: 100, credit: 1_000 });
-    const spent = await call("POST", "/v1/redemptions", {
-      token: m.checkout,
-      idempotencyKey: uid("k"),
-      body: { memberId: "cc", credit: 500 },
-    });
-    expect(spent.status, spent.text).toBe(201);
+    const spent = await spendRebateCredit(m, "cc", 500, false);
     // 40 idle days: the deadline (30 days after the spend) has passed, and no job has run yet.
     advanceClock(40 * DAY_MS);
     expect((await cancel(m, spent.body.id)).status).toBe(200);

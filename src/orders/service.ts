@@ -142,23 +142,9 @@ function orderStatements(
   const { db, at } = scope;
   const { input, occurredAt, plan, ladder, verified } = order;
   const merchantId = scope.merchant.id;
-  const member = sql`merchant_id = ${merchantId} AND id = ${input.memberId}`;
   const lotId = plan.lot ? newId("le", at) : null;
   const statements: D1PreparedStatement[] = [];
-  const checks = [...order.checks];
-  if (plan.expectedOrderCount !== null && !verified)
-    checks.push([
-      GUARD.conflict,
-      sql`COALESCE((SELECT order_count FROM members WHERE ${member}), 0) <> ${plan.expectedOrderCount}`,
-    ]);
-  // The speculation's checks compare what points paid of the order already.
-  if (order.paid !== null && !verified) {
-    const m = sql`${merchantId}`;
-    checks.push([
-      GUARD.conflict,
-      sql`${paidSql(m, input.memberId, input.orderId)} <> ${order.paid} OR ${holdPendingSql(m, input.memberId, input.orderId, at)}`,
-    ]);
-  }
+  const checks = verified ? order.checks : [...order.checks, ...readPathChecks(merchantId, input, plan, order.paid, at)];
   if (plan.enrol) statements.push(prepare(db, enrolSql(merchantId, input.memberId, at)));
   const pointsPaid = Math.min(order.paid ?? 0, input.amount);
   statements.push(prepare(db, orderRowSql(merchantId, input, occurredAt, plan, pointsPaid, lotId, at, guardReasonSql(checks))));
@@ -197,6 +183,27 @@ function orderStatements(
   const memberJson = tier && tierSet ? memberJsonWithTier(tierAt(tier.ladder, tier.currentRank)) : sql.raw(MEMBER_JSON_SQL);
   statements.push(replyStatement(write, merchantId, input, plan, memberJson, order.also));
   return statements;
+}
+
+/**
+ * An order planned from a read (not verified by a speculation, whose checks cover these): a raced first order
+ * moves the order count, and a redemption linked to the order meanwhile (captured or held) moves what points
+ * paid of it. Either fails the batch as a race.
+ */
+function readPathChecks(merchantId: string, input: OrderInput, plan: OrderPlan, paid: number | null, at: number): GuardCheck[] {
+  const checks: GuardCheck[] = [];
+  const m = sql`${merchantId}`;
+  if (plan.expectedOrderCount !== null)
+    checks.push([
+      GUARD.conflict,
+      sql`COALESCE((SELECT order_count FROM members WHERE merchant_id = ${m} AND id = ${input.memberId}), 0) <> ${plan.expectedOrderCount}`,
+    ]);
+  if (paid !== null)
+    checks.push([
+      GUARD.conflict,
+      sql`${paidSql(m, input.memberId, input.orderId)} <> ${paid} OR ${holdPendingSql(m, input.memberId, input.orderId, at)}`,
+    ]);
+  return checks;
 }
 
 /** Enrols the member the order names (autoEnroll); a member enrolled meanwhile is kept as it is. */

@@ -10,6 +10,26 @@ export const putProgram = (m: TestMerchant, id: string, body: Record<string, unk
 export const orderAt = (m: TestMerchant, memberId: string, amount: number, occurredAt: string, orderId = uid("o")) =>
   postOrder(m, { orderId, memberId, amount, occurredAt });
 
+/**
+ * A member with 100 points and 1,000 of store credit: an order of 100.00 in October 2026, whose month closes
+ * paying 10% of 10,000 as credit (program `c`, the member alone sharing). Then `credit` of it is spent, held
+ * with `hold`; returns that redemption's reply.
+ */
+export async function spendRebateCredit(m: TestMerchant, memberId: string, credit: number, hold: boolean) {
+  expect((await orderAt(m, memberId, 10_000, "2026-10-15T04:00:00.000Z")).status).toBe(201);
+  expect((await putProgram(m, "c", { name: "c", period: "month", shareBps: 1000, payout: "credit" })).status).toBe(201);
+  expect((await close(m, "c", "2026-10", 10_000)).status).toBe(200);
+  const member = await call("GET", `/v1/members/${memberId}`, { token: m.admin });
+  expect(member.body).toMatchObject({ balance: 100, credit: 1_000 });
+  const spent = await call("POST", "/v1/redemptions", {
+    token: m.checkout,
+    idempotencyKey: uid("credit"),
+    body: { memberId, credit, ...(hold ? { hold } : {}) },
+  });
+  expect(spent.status, spent.text).toBe(201);
+  return spent;
+}
+
 export const preview = (m: TestMerchant, program: string, period: string, netProfit: number) =>
   call("POST", `/v1/rebate-programs/${program}/periods/${period}/preview`, { token: m.admin, body: { netProfit } });
 
