@@ -52,6 +52,11 @@ export interface CheckoutContext {
   stampProgress: ReadonlyMap<string, StampProgress>;
   stampCards: StampCard[];
   orderExists: boolean;
+  /**
+   * The merchant's configuration version the rules, program and ladder above are of: the write batch checks
+   * it is still current, so an order never commits against a rule or setting changed since its read.
+   */
+  configVersion: number;
   /** Set when planned from the isolate's member snapshot: the write batch must start with its guard. */
   speculation?: Speculation;
 }
@@ -140,6 +145,7 @@ function contextFrom(row: CheckoutRow | undefined): CheckoutContext | undefined 
     paidWithPoints: Number(row.paid),
     holdPending: Boolean(row.holdPending),
     orderExists: Boolean(row.orderExists),
+    configVersion: row.version,
     ...(row.speculative && row.member !== null
       ? { speculation: { version: row.version, snapshot: { member: row.member, stamps: row.stamps } } }
       : {}),

@@ -27,7 +27,7 @@ import { evaluateOrder, type OrderPlan, planOrder } from "./order-plan";
 import { stampStatements } from "./stamp-statements";
 
 const RACE =
-  "Another request changed what this order depends on (the member's first order, a rule's budget or per-member limit, " +
+  "Another request changed what this order depends on (a rule or setting, the member's first order, a rule's budget or per-member limit, " +
   "a redemption linked to this order) at the same moment; retry with the same Idempotency-Key.";
 
 export function postOrder(scope: RequestScope, input: OrderInput): Promise<Response> {
@@ -70,6 +70,7 @@ async function attemptOrder(scope: RequestScope, input: OrderInput): Promise<Res
     checks: speculationChecks(scope, input, ctx, side),
     verified: ctx.speculation !== undefined,
     paid,
+    configVersion: ctx.configVersion,
   });
   return commitWrite(
     scope.db,
@@ -137,6 +138,7 @@ function orderStatements(
     checks: GuardCheck[];
     verified: boolean;
     paid: number | null;
+    configVersion: number;
   },
 ): D1PreparedStatement[] {
   const { db, at } = scope;
@@ -144,7 +146,9 @@ function orderStatements(
   const merchantId = scope.merchant.id;
   const lotId = plan.lot ? newId("le", at) : null;
   const statements: D1PreparedStatement[] = [];
-  const checks = verified ? order.checks : [...order.checks, ...readPathChecks(merchantId, input, plan, order.paid, at)];
+  const checks = verified
+    ? order.checks
+    : [...order.checks, ...readPathChecks(merchantId, input, plan, { paid: order.paid, configVersion: order.configVersion }, at)];
   if (plan.enrol) statements.push(prepare(db, enrolSql(merchantId, input.memberId, at)));
   const pointsPaid = Math.min(order.paid ?? 0, input.amount);
   statements.push(prepare(db, orderRowSql(merchantId, input, occurredAt, plan, pointsPaid, lotId, at, guardReasonSql(checks))));
@@ -186,13 +190,23 @@ function orderStatements(
 }
 
 /**
- * An order planned from a read (not verified by a speculation, whose checks cover these): a raced first order
- * moves the order count, and a redemption linked to the order meanwhile (captured or held) moves what points
- * paid of it. Either fails the batch as a race.
+ * An order planned from a read (not verified by a speculation, whose checks cover these): a rule, the program
+ * or the ladder changed since the read moves the configuration version, a raced first order moves the order
+ * count, and a redemption linked to the order meanwhile (captured or held) moves what points paid of it. Any
+ * of them fails the batch as a race, and the order is planned again from a fresh read.
  */
-function readPathChecks(merchantId: string, input: OrderInput, plan: OrderPlan, paid: number | null, at: number): GuardCheck[] {
-  const checks: GuardCheck[] = [];
+function readPathChecks(
+  merchantId: string,
+  input: OrderInput,
+  plan: OrderPlan,
+  read: { paid: number | null; configVersion: number },
+  at: number,
+): GuardCheck[] {
+  const { paid } = read;
   const m = sql`${merchantId}`;
+  const checks: GuardCheck[] = [
+    [GUARD.conflict, sql`(SELECT config_version FROM merchants WHERE id = ${m}) IS NOT ${read.configVersion}`],
+  ];
   if (plan.expectedOrderCount !== null)
     checks.push([
       GUARD.conflict,

@@ -55,6 +55,7 @@ const context = (over: Partial<CheckoutContext> = {}): CheckoutContext => ({
   member,
   ruleSet: compileRules([perYuan]),
   orderExists: false,
+  configVersion: 1,
   ...over,
 });
 
