@@ -247,6 +247,42 @@ describe("speculative checkout", () => {
     expect((await member(m, "revoked")).balance).toBe(10);
   });
 
+  it("a key revoked by another isolate gets 401 for an order refused before its batch, not the refusal", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await order(m, { orderId: uid("o"), memberId: "refused", amount: 1000 });
+    await sqlOn(`UPDATE api_keys SET revoked_at = 1 WHERE merchant_id = ? AND scope = 'checkout'`, m.id);
+    // The currency check would tell a revoked key the merchant's currency; a bad amount, the schema's refusal.
+    const currency = await post(
+      m,
+      "/v1/orders",
+      { orderId: uid("o"), memberId: "refused", amount: 1000, currency: "USD" },
+      uid("k"),
+    );
+    const amount = await order(m, { orderId: uid("o"), memberId: "refused", amount: -5 });
+    for (const refused of [currency, amount])
+      expect([refused.status, refused.body.detail]).toEqual([401, "The API key has been revoked."]);
+    // Learnt once, the key is no longer taken from the cache: the next request reads it and is refused.
+    const next = await order(m, { orderId: uid("o"), memberId: "refused", amount: 1000 });
+    expect([next.status, next.trips]).toEqual([401, 1]);
+  });
+
+  it("a key revoked through the API is forgotten by this isolate at once", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await order(m, { orderId: uid("o"), memberId: "forgotten", amount: 1000 });
+    const keys = await call("GET", "/v1/api-keys", { token: m.admin });
+    const checkout = keys.body.data.find((k: { scope: string }) => k.scope === "checkout");
+    expect((await call("DELETE", `/v1/api-keys/${checkout.id}`, { token: m.admin })).status).toBe(204);
+    const refused = await post(
+      m,
+      "/v1/orders",
+      { orderId: uid("o"), memberId: "forgotten", amount: 1000, currency: "USD" },
+      uid("k"),
+    );
+    expect([refused.status, refused.trips, refused.body.detail]).toEqual([401, 1, "The API key has been revoked."]);
+  });
+
   it("replays, reused keys and reposted orders answer as they do after a read", async () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);

@@ -1,7 +1,7 @@
 /** Merchants and their API keys: creation (with the first admin key), issue, listing and revocation. */
 import { and, desc, eq, lt } from "drizzle-orm";
 import { apiKeys, merchants, programs } from "../db/schema";
-import { API_KEY_PREFIX } from "../platform/auth";
+import { API_KEY_PREFIX, forgetKey } from "../platform/auth";
 import { toIso, toIsoOrNull } from "../platform/clock";
 import type { KeyScope } from "../platform/context";
 import { randomToken, sha256Hex } from "../platform/crypto";
@@ -92,6 +92,7 @@ export async function revokeKey(scope: RequestScope, id: string): Promise<void> 
   ]);
   const key = read?.results[0];
   if (!key) throw notFound(`API key ${id}`);
+  if (key.revokedAt !== null) forgetKey(id);
   // Not changed and still active: it was the last admin key. Revoked earlier: nothing to do.
   if (!update?.meta.changes && key.revokedAt === null)
     throw new ApiError(

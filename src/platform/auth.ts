@@ -71,6 +71,11 @@ function rememberKey(hash: string, principal: KeyPrincipal): void {
   keyPrincipals.set(hash, principal);
 }
 
+/** Forgets a revoked key in this isolate at once (other isolates learn it in their next write batch). */
+export function forgetKey(keyId: string): void {
+  for (const [hash, principal] of keyPrincipals) if (principal.keyId === keyId) keyPrincipals.delete(hash);
+}
+
 /** Holds when the key was revoked: a write batch authenticated from the cache guards on it (GUARD.keyRevoked). */
 export function keyRevokedSql(hash: string): Sql {
   return sql`NOT EXISTS (SELECT 1 FROM api_keys WHERE secret_hash = ${hash} AND revoked_at IS NULL)`;
@@ -193,7 +198,24 @@ export function allowWith(prefetch: Prefetch | undefined, ...scopes: KeyScope[])
         `This route needs a key with scope ${scopes.join(" or ")}; this key has scope ${principal.scope}.`,
       );
     await next();
+    // A key authenticated from the isolate's cache is checked in its write batch; a request refused before
+    // any batch (bad input, a business rule) is checked here, so a revoked key learns nothing of the merchant.
+    const refused = c.res.status >= 400 && c.res.status !== 401;
+    if (refused && c.get("keyRevoked") && (await revokedSince(c))) throw unauthorized(KEY_REVOKED);
   };
+}
+
+/** Whether the key of a request authenticated from the cache is revoked (or gone) by now: one read. */
+async function revokedSince(c: Context<AppEnv>): Promise<boolean> {
+  const hash = c.get("secretHash");
+  if (hash === undefined) return false;
+  const active = await prepare(
+    c.get("db"),
+    sql`SELECT 1 AS ok FROM api_keys WHERE secret_hash = ${hash} AND revoked_at IS NULL`,
+  ).first();
+  if (active) return false;
+  keyPrincipals.delete(hash);
+  return true;
 }
 
 /** Route guard for /v1/me routes: only member tokens. */
