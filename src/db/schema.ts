@@ -486,8 +486,14 @@ export const idempotencyKeys = sqliteTable(
     status: integer("status"),
     response: text("response"),
     createdAt: integer("created_at").notNull(),
+    /** The member whose body the stored response carries (`member`), so erasing the member can scrub it. */
+    memberId: text("member_id"),
   },
-  (t) => [primaryKey({ columns: [t.merchantId, t.key] }), index("idempotency_created").on(t.createdAt)],
+  (t) => [
+    primaryKey({ columns: [t.merchantId, t.key] }),
+    index("idempotency_created").on(t.createdAt),
+    index("idempotency_member").on(t.merchantId, t.memberId).where(sql`member_id IS NOT NULL`),
+  ],
 );
 
 /** Short-lived member tokens for the /v1/me routes, stored only as hashes. */

@@ -406,8 +406,9 @@ export async function exportMember(scope: RequestScope, memberId: string): Promi
 
 /**
  * Erasure (privacy: the right to be forgotten): personal fields are removed, tokens revoked, and the member's
- * referral code retired (a new member naming it is refused as an unknown code). Points, orders and ledger
- * stay, keyed by the merchant's member id, so every total still adds up.
+ * referral code retired (a new member naming it is refused as an unknown code). Responses stored for
+ * idempotent replay lose the member's personal fields too, so a retried write answers as the member now is.
+ * Points, orders and ledger stay, keyed by the merchant's member id, so every total still adds up.
  */
 export async function eraseMember(scope: RequestScope, memberId: string): Promise<void> {
   const { db, merchant, at } = scope;
@@ -420,6 +421,12 @@ export async function eraseMember(scope: RequestScope, memberId: string): Promis
          WHERE merchant_id = ${merchant.id} AND id = ${memberId}`,
     ),
     prepare(db, sql`DELETE FROM member_tokens WHERE merchant_id = ${merchant.id} AND member_id = ${memberId}`),
+    prepare(
+      db,
+      sql`UPDATE idempotency_keys SET response = json_set(response, '$.member.email', NULL, '$.member.name', NULL,
+           '$.member.birthday', NULL, '$.member.attributes', NULL, '$.member.erased', json('true'))
+         WHERE merchant_id = ${merchant.id} AND member_id = ${memberId} AND json_valid(response)`,
+    ),
   ]);
   if (!updated?.meta.changes) throw notFound(`Member ${memberId}`);
 }

@@ -140,11 +140,19 @@ async function claim(db: D1Database, context: IdempotencyContext, at: number): P
 const ownClaim = ({ merchantId, key, requestHash }: IdempotencyContext): Sql =>
   sql`merchant_id = ${merchantId} AND key = ${key} AND request_hash = ${requestHash} AND response IS NULL`;
 
+/**
+ * The member whose body a stored response carries (its `member`), or NULL: erasing that member scrubs the
+ * personal fields of every response stored for it (members/service.ts, eraseMember).
+ */
+const memberOfResponse = (response: Sql): Sql =>
+  sql`CASE WHEN json_valid(${response}) THEN json_extract(${response}, '$.member.id') END`;
+
 /** Fills this request's claim with its response. */
 function storeClaimed(db: D1Database, context: IdempotencyContext, status: number, response: string): Promise<unknown> {
   return prepare(
     db,
-    sql`UPDATE idempotency_keys SET status = ${status}, response = ${response} WHERE ${ownClaim(context)}`,
+    sql`UPDATE idempotency_keys SET status = ${status}, response = ${response},
+         member_id = ${memberOfResponse(sql`${response}`)} WHERE ${ownClaim(context)}`,
   ).run();
 }
 
@@ -158,8 +166,9 @@ function storeUnclaimed(db: D1Database, context: IdempotencyContext, status: num
   const { merchantId, key, requestHash } = context;
   return prepare(
     db,
-    sql`INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
-       VALUES (${merchantId}, ${key}, ${requestHash}, ${status}, ${response}, ${now()}) ON CONFLICT DO NOTHING`,
+    sql`INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at, member_id)
+       VALUES (${merchantId}, ${key}, ${requestHash}, ${status}, ${response}, ${now()}, ${memberOfResponse(sql`${response}`)})
+       ON CONFLICT DO NOTHING`,
   ).run();
 }
 
@@ -264,8 +273,9 @@ export class IdempotentWrite {
     const { merchantId, key, requestHash } = this.context;
     return prepare(
       this.db,
-      sql`INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at)
-         VALUES (${merchantId}, ${key}, ${requestHash}, ${status}, (${body}), ${this.at}) RETURNING response${more}`,
+      sql`INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at, member_id)
+         SELECT ${merchantId}, ${key}, ${requestHash}, ${status}, r.body, ${this.at}, r.body ->> '$.member.id'
+         FROM (SELECT (${body}) AS body) AS r RETURNING response${more}`,
     );
   }
 
