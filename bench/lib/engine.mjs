@@ -30,7 +30,7 @@ function d1Binding(configFile) {
  * @param {string} configFile
  * @param {string} dest
  */
-function snapshotEngine(configFile, dest) {
+export function snapshotEngine(configFile, dest) {
   const from = path.dirname(configFile);
   fs.mkdirSync(dest, { recursive: true });
   fs.copyFileSync(configFile, path.join(dest, "wrangler.toml"));
@@ -46,7 +46,7 @@ function snapshotEngine(configFile, dest) {
  * @param {string} ref
  * @param {string} dest
  */
-function checkoutEngine(ref, dest) {
+export function checkoutEngine(ref, dest) {
   fs.mkdirSync(dest, { recursive: true });
   const tracked = execFileSync("git", ["ls-tree", "--name-only", ref, ...ENGINE_FILES], { cwd: ROOT, encoding: "utf8" })
     .split("\n")
@@ -91,7 +91,7 @@ function engineRevision(ref) {
  * @param {{ name: string, config: string, persist: string, vars: string[], logFile: string, healthPath: string }} worker
  * @returns {Promise<Server>}
  */
-async function bringUp(run, { name, config, persist, vars, logFile, healthPath }) {
+export async function bringUp(run, { name, config, persist, vars, logFile, healthPath }) {
   const binding = d1Binding(config);
   const migrate = await runWrangler(
     ROOT,

@@ -251,3 +251,34 @@ export function groupCpuMs(group) {
   }
   return (ticks * 1000) / TICKS_PER_SECOND;
 }
+
+/**
+ * CPU time (ms) used so far by each thread of a process group, keyed by pid/tid. A local server runs every
+ * request of its worker (and the worker's D1) on one workerd thread: that thread's CPU per request, not the
+ * group's, bounds its req/s. Empty where /proc cannot be read.
+ * @param {number} group the group leader's pid
+ * @returns {Map<string, number>}
+ */
+export function threadCpuMs(group) {
+  /** @type {Map<string, number>} */
+  const threads = new Map();
+  let entries;
+  try {
+    entries = fs.readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return threads;
+  }
+  for (const pid of entries) {
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      if (Number(fields[2]) !== group) continue;
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+        const t = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+        threads.set(`${pid}/${tid}`, ((Number(t[11]) + Number(t[12])) * 1000) / TICKS_PER_SECOND);
+      }
+    } catch {
+      /* the process or thread ended meanwhile */
+    }
+  }
+  return threads;
+}
