@@ -3,7 +3,7 @@
  * free sample units included, and the exact money part of orders points paid part of), redemptions (some
  * paying for the member's next order), holds,
  * captures, cancels, adjustments, rebate closes paid as store credit, credit redemptions, stamp cards and their
- * vouchers, with retries of the same Idempotency-Key, responses lost after commit, requests that die between
+ * vouchers, the base rule switched off and on while an order is in flight, with retries of the same Idempotency-Key, responses lost after commit, requests that die between
  * two D1 round trips once a write committed (a voucher's reply once stored after its update was lost with it),
  * D1 batches that fail midway (a failing statement injected at a random position of a real batch, so real
  * D1 rolls the transaction back), and scheduled jobs that crash and are re-run.
@@ -19,7 +19,7 @@ import { createApp } from "../../src/app";
 import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { advanceClock, MINUTE_MS, resetClock } from "../../src/platform/clock";
 import { BASE_RULE, call, createMerchant, createRule, type TestMerchant } from "../support/api";
-import { ANY_WRITE, dyingAfter } from "../support/d1-faults";
+import { ANY_WRITE, beforeBatch, dyingAfter, sqlOf } from "../support/d1-faults";
 import { checkActivityInvariants, checkMemberInvariants, checkStampInvariants } from "../support/invariants";
 import { HOLD_TTL_MS, LedgerModel, type ModelRedemption } from "../support/model";
 import { rng } from "../support/random";
@@ -60,7 +60,16 @@ async function simulate(
 ): Promise<{ injected: number; lost: number; died: number; replays: number }> {
   const random = rng(seed);
   const faulty = faultyD1(env.DB, random.next);
-  const faultyEnv: Env = { ...(env as unknown as Env), DB: faulty.db };
+  // An admin's rule change landing between an order's read and its write batch (see the order step).
+  let baseActive = true;
+  let configRace: (() => Promise<void>) | undefined;
+  const db = beforeBatch(faulty.db, async (statements) => {
+    if (!configRace || !statements.some((s) => sqlOf(s).includes("INSERT INTO orders"))) return;
+    const change = configRace;
+    configRace = undefined;
+    await change();
+  });
+  const faultyEnv: Env = { ...(env as unknown as Env), DB: db };
   const app = createApp();
   const members = Array.from({ length: 8 }, (_, i) => `sim-${seed}-${i}`);
   const model = new LedgerModel(members);
@@ -120,7 +129,7 @@ async function simulate(
     const roll = random.next();
     if (roll >= 0.24 && roll < 0.24 + dies) {
       // The request dies once its first write committed; the client, which heard nothing, retries.
-      await send(method, path, body, key, m.admin, { ...faultyEnv, DB: dyingAfter(faulty.db, ANY_WRITE) });
+      await send(method, path, body, key, m.admin, { ...faultyEnv, DB: dyingAfter(db, ANY_WRITE) });
       died += 1;
     }
     if (roll < 0.12) {
@@ -166,7 +175,17 @@ async function simulate(
         await env.DB.prepare("UPDATE members SET attributes = ?3 WHERE merchant_id = ?1 AND id = ?2")
           .bind(m.id, member, JSON.stringify({ elsewhere: step }))
           .run();
+      // The merchant switches the base rule off (or on again) while the order is in flight: the order must earn
+      // under the rules in force when it commits, whether it was planned from a read or from the snapshot.
+      if (random.next() < 0.12)
+        configRace = async () => {
+          const body = { name: BASE_RULE.name, effect: BASE_RULE.effect, active: !baseActive };
+          const changed = await call("PUT", "/v1/rules/base", { token: m.admin, body });
+          expect(changed.status, changed.text).toBe(200);
+          baseActive = !baseActive;
+        };
       const r = await write("POST", "/v1/orders", { orderId: id, memberId: member, amount, currency: "CNY", items });
+      configRace = undefined;
       // A hold for the order within its time: what it pays is not known yet. Near the end of its 15 minutes
       // the engine's clock, which also runs in real time, may see it lapsed already.
       const ages = pays.filter(({ red }) => red.status === "held").map(({ red }) => model.clock - red.heldAt);
@@ -178,7 +197,8 @@ async function simulate(
       expect(r.status, r.text).toBe(201);
       // Only the part money paid earns.
       const paid = pays.reduce((sum, { red, value }) => sum + (red.status === "captured" ? value : 0), 0);
-      model.order(id, member, amount, pointsAtTier(amount - Math.min(paid, amount), before, r.body), paid);
+      const points = baseActive ? pointsAtTier(amount - Math.min(paid, amount), before, r.body) : 0;
+      model.order(id, member, amount, points, paid);
       payFor.delete(member);
       // Units a refund by items may return (an order of amount 0 is refunded once, in full).
       if (items && amount > 0) unitsLeft.set(id, new Map(items.map((item) => [item.sku, item.quantity])));
@@ -269,7 +289,7 @@ async function simulate(
         occurredAt: `${month}-15T04:00:00.000Z`,
       });
       expect(o.status, o.text).toBe(201);
-      model.order(id, member, 100, pointsAtTier(100, beforeRebateOrder, o.body));
+      model.order(id, member, 100, baseActive ? pointsAtTier(100, beforeRebateOrder, o.body) : 0);
       const credit = random.int(1, 400);
       // A close resumes under its claimed key (rebates/): a retry while the claim is fresh is told to wait.
       const r = await write("POST", `/v1/rebate-programs/credit/periods/${month}/close`, { netProfit: credit }, { dies: 0 });
