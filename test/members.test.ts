@@ -1,7 +1,27 @@
 import { env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { EXPORT_MAX_ROWS } from "../src/members/schemas";
+import { resetClock, setClock } from "../src/platform/clock";
 import { BASE_RULE, call, createMerchant, createRule, ledger, member, postOrder, uid } from "./support/api";
+import { merchantWith } from "./support/flows";
+
+/** The export's truncated flags when no list was cut. */
+const NOTHING_CUT = {
+  ledger: false,
+  orders: false,
+  refunds: false,
+  redemptions: false,
+  referrals: false,
+  perkStates: false,
+  perkEvents: false,
+  perkUses: false,
+  tierHistory: false,
+  vouchers: false,
+  stampCards: false,
+  rebateAllocations: false,
+};
+
+afterEach(() => resetClock());
 
 describe("members", () => {
   it("creates (201), updates (200) keeping omitted fields, and clears with null", async () => {
@@ -111,15 +131,19 @@ describe("members", () => {
     )
       .bind(m.id, "long", EXPORT_MAX_ROWS + 1)
       .run();
+    // And as many perk uses: the lists added for perks, tiers, stamps and rebates are bounded the same way.
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?3)
+       INSERT INTO perk_uses (id, merchant_id, member_id, perk_id, period, created_at)
+       SELECT printf('pu_%026d', i), ?1, ?2, 'p', NULL, i FROM n`,
+    )
+      .bind(m.id, "long", EXPORT_MAX_ROWS + 1)
+      .run();
     const exported = await call("GET", "/v1/members/long/export", { token: m.admin });
     expect(exported.status, exported.text).toBe(200);
-    expect(exported.body.truncated).toEqual({
-      ledger: false,
-      orders: false,
-      refunds: false,
-      redemptions: true,
-      referrals: false,
-    });
+    expect(exported.body.truncated).toEqual({ ...NOTHING_CUT, redemptions: true, perkUses: true });
+    expect(exported.body.perkUses).toHaveLength(EXPORT_MAX_ROWS);
+    expect(exported.body.perkUses[0].id).toBe(`pu_${String(EXPORT_MAX_ROWS + 1).padStart(26, "0")}`);
     expect(exported.body.redemptions).toHaveLength(EXPORT_MAX_ROWS);
     // The oldest row is the one left out.
     expect(exported.body.redemptions[0].id).toBe(`rd_${String(EXPORT_MAX_ROWS + 1).padStart(26, "0")}`);
@@ -139,13 +163,7 @@ describe("members", () => {
     expect(exported.body.member).toMatchObject({ email: "g@example.com", birthday: "1990-05-01", balance: 25 });
     expect(exported.body.ledger).toHaveLength(1);
     expect(exported.body.orders[0]).toMatchObject({ orderId: "o-g", pointsEarned: 25 });
-    expect(exported.body.truncated).toEqual({
-      ledger: false,
-      orders: false,
-      refunds: false,
-      redemptions: false,
-      referrals: false,
-    });
+    expect(exported.body.truncated).toEqual(NOTHING_CUT);
 
     const token = await call("POST", "/v1/members/gdpr/tokens", { token: m.checkout });
     expect((await call("DELETE", "/v1/members/gdpr", { token: m.admin })).status).toBe(204);
@@ -162,6 +180,79 @@ describe("members", () => {
     expect((await ledger(m, "gdpr")).reduce((s, e) => s + e.points, 0)).toBe(25);
     expect((await call("GET", "/v1/me", { token: token.body.token })).status).toBe(401);
     expect((await call("DELETE", "/v1/members/ghost", { token: m.admin })).status).toBe(404);
+  });
+
+  it("exports the member's perk states, events and uses, tier history, vouchers, stamp cards and rebate shares", async () => {
+    setClock(Date.parse("2026-04-20T04:00:00.000Z"));
+    const m = await merchantWith({});
+    const ladder = {
+      metric: "spend",
+      window: { kind: "calendar_year" },
+      tiers: [
+        { id: "member", name: "Member", threshold: 0 },
+        { id: "gold", name: "Gold", threshold: 1000 },
+      ],
+    };
+    expect((await call("PUT", "/v1/tiers", { token: m.admin, body: ladder })).status).toBe(200);
+    const card = { name: "Every order", counts: "orders", stamps: 1, reward: { kind: "voucher", name: "Free tea", value: 1500 } };
+    expect((await call("PUT", "/v1/stamp-cards/c1", { token: m.admin, body: card })).status).toBe(201);
+    const perk = { name: "Delivery", value: 800, unlock: {}, quota: { uses: 2, per: "month" } };
+    expect((await call("PUT", "/v1/perks/p1", { token: m.admin, body: perk })).status).toBe(201);
+    const program = { name: "Profit share", period: "month", shareBps: 1000, payout: "credit" };
+    expect((await call("PUT", "/v1/rebate-programs/share", { token: m.admin, body: program })).status).toBe(201);
+    await call("PUT", "/v1/members/ex", { token: m.admin, body: { email: "ex@example.com" } });
+    // One order: gold, a completed card and its voucher.
+    expect((await postOrder(m, { orderId: "ex-o", memberId: "ex", amount: 5000 })).status).toBe(201);
+    const used = await call("POST", "/v1/members/ex/perks/p1/uses", { token: m.checkout, idempotencyKey: uid("k") });
+    expect(used.status, used.text).toBe(201);
+    // A read of the member's perks records the unlock it observes.
+    expect((await call("GET", "/v1/members/ex/perks", { token: m.admin })).status).toBe(200);
+    // May: April closes, 10% of 100.00 = 10.00, all of it to ex.
+    setClock(Date.parse("2026-05-10T04:00:00.000Z"));
+    const close = await call("POST", "/v1/rebate-programs/share/periods/2026-04/close", {
+      token: m.admin,
+      idempotencyKey: uid("k"),
+      body: { netProfit: 10_000 },
+    });
+    expect(close.status, close.text).toBe(200);
+
+    const exported = await call("GET", "/v1/members/ex/export", { token: m.admin });
+    expect(exported.status, exported.text).toBe(200);
+    const body = exported.body;
+    // The clock runs on from where it was set.
+    const april20 = expect.stringMatching(/^2026-04-20T04:00/);
+    expect(body.perkUses).toEqual([
+      {
+        id: used.body.id,
+        perkId: "p1",
+        period: "m2026-04",
+        createdAt: used.body.createdAt,
+        reversedAt: null,
+        reverseReason: null,
+      },
+    ]);
+    expect(body.perkStates).toEqual([{ perkId: "p1", unlocked: true, lapsedAt: null, changedAt: april20 }]);
+    expect(body.perkEvents).toEqual([
+      { id: expect.any(String), perkId: "p1", kind: "unlocked", reason: expect.any(String), at: april20 },
+    ]);
+    // The same bodies as the member's own lists.
+    expect(body.tierHistory).toEqual((await call("GET", "/v1/members/ex/tier/history", { token: m.admin })).body.data);
+    expect(body.tierHistory[0]).toMatchObject({ to: "gold", reason: "upgrade" });
+    expect(body.vouchers).toEqual((await call("GET", "/v1/members/ex/vouchers", { token: m.admin })).body.data);
+    expect(body.vouchers).toHaveLength(1);
+    expect(body.stampCards).toEqual([{ cardId: "c1", stamps: 0, stampDebt: 0, completed: 1, updatedAt: april20 }]);
+    expect(body.rebateAllocations).toEqual([
+      {
+        programId: "share",
+        periodKey: "2026-04",
+        spend: 5000,
+        amount: 1000,
+        units: 1000,
+        paid: true,
+        paidAt: expect.stringMatching(/^2026-05-10T04:00/),
+      },
+    ]);
+    expect(body.truncated).toEqual(NOTHING_CUT);
   });
 
   it("mints member tokens that reach only /v1/me of their member", async () => {

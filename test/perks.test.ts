@@ -4,6 +4,7 @@
  */
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
+import { MAX_PERK_WORTH } from "../src/perks/limits";
 import { resetClock, setClock } from "../src/platform/clock";
 import { call, postOrder, type TestMerchant, uid } from "./support/api";
 import { beforeBatch, sendThrough, sqlOf } from "./support/d1-faults";
@@ -52,6 +53,25 @@ describe("perk definitions", () => {
     expect(bad.body.errors.map((e: { path: string }) => e.path)).toEqual(
       expect.arrayContaining(["value", "unlock.streakMonths", "quota.uses", "quota.per"]),
     );
+  });
+
+  it("refuses a perk worth more than MAX_PERK_WORTH a period (value x quota.uses), so statements stay exact", async () => {
+    const m = await merchantWith({});
+    const tooMuch = { name: "big", value: 999_999_999_999, unlock: {}, quota: { uses: 1000, per: "year" } };
+    const refused = await call("PUT", "/v1/perks/big", { token: m.admin, body: tooMuch });
+    expect(refused.status, refused.text).toBe(422);
+    expect(refused.body.code).toBe("unprocessable");
+    expect(refused.body.errors.map((e: { path: string }) => e.path)).toEqual(["value", "quota.uses"]);
+    expect((await call("GET", "/v1/perks", { token: m.read })).body.data).toEqual([]);
+    // Exactly the bound is accepted, ten times over: the statement adds them up exactly.
+    const uses = 1000;
+    for (let i = 0; i < 10; i++)
+      await putPerk(m, `max${i}`, { value: MAX_PERK_WORTH / uses, unlock: {}, quota: { uses, per: "year" } });
+    await enrol(m, "rich");
+    const cost = await call("GET", "/v1/members/rich/switching-cost", { token: m.read });
+    expect(cost.status, cost.text).toBe(200);
+    expect(cost.body.components.find((c: { kind: string }) => c.kind === "perks").value).toBe(10 * MAX_PERK_WORTH);
+    expect(cost.body.total).toBe(10 * MAX_PERK_WORTH);
   });
 });
 

@@ -1,11 +1,14 @@
 /**
  * The switching-cost statement with every component computed by hand: points and pending points at the
- * program's pointValue, store credit, perks, the tier's extra earning, the streak, and the accrued rebate.
+ * program's pointValue, store credit, perks, the tier's extra earning, the streak, and the accrued rebate;
+ * what is due settled before it is valued (by the statement and by the job), and values bounded.
  */
+import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
-import { resetClock, setClock } from "../src/platform/clock";
-import { call, postOrder, uid } from "./support/api";
-import { merchantWith } from "./support/flows";
+import { MAX_TOTAL } from "../src/platform/assert";
+import { advanceClock, DAY_MS, MINUTE_MS, resetClock, setClock } from "../src/platform/clock";
+import { call, ledger, member, postOrder, type TestMerchant, uid } from "./support/api";
+import { merchantWith, PROGRAM_DEFAULTS, redeem, refund, runFor } from "./support/flows";
 
 afterEach(() => resetClock());
 
@@ -133,6 +136,90 @@ describe("switching cost", () => {
   });
 });
 
+/** The statement's value of one component, by kind. */
+const componentOf = async (m: TestMerchant, memberId: string, kind: string) => {
+  const r = await call("GET", `/v1/members/${memberId}/switching-cost`, { token: m.read });
+  expect(r.status, r.text).toBe(200);
+  return r.body.components.find((c: { kind: string }) => c.kind === kind) as { value: number; detail: string };
+};
+
+describe("what is due is settled before it is valued", () => {
+  it("points past their date are not valued, though the expiry job has not run", async () => {
+    setClock(Date.parse("2026-03-01T04:00:00.000Z"));
+    const m = await merchantWith({ expiry: { policy: "after_earn", days: 30 } });
+    expect((await postOrder(m, { orderId: "e1", memberId: "exp", amount: 10_000 })).body.pointsEarned).toBe(100);
+    setClock(Date.parse("2026-05-01T04:00:00.000Z"));
+    expect((await componentOf(m, "exp", "points")).value).toBe(0);
+    // The statement settled the expiry, as GET /v1/members/{memberId} would: the ledger says so.
+    expect((await ledger(m, "exp")).map((e) => [e.type, e.points])).toEqual([
+      ["earn", 100],
+      ["expire", -100],
+    ]);
+    expect((await member(m, "exp")).balance).toBe(0);
+  });
+
+  it("points past the inactivity deadline are not valued, though the inactivity job has not run", async () => {
+    setClock(Date.parse("2026-03-01T04:00:00.000Z"));
+    const m = await merchantWith({ expiry: { policy: "inactivity", days: 30 } });
+    expect((await postOrder(m, { orderId: "i1", memberId: "idle", amount: 10_000 })).body.pointsEarned).toBe(100);
+    setClock(Date.parse("2026-05-01T04:00:00.000Z"));
+    expect((await componentOf(m, "idle", "points")).value).toBe(0);
+    expect((await member(m, "idle")).balance).toBe(0);
+  });
+
+  it("a hold past its 15 minutes is released: its points are valued again, on the member API too", async () => {
+    const m = await merchantWith({});
+    expect((await postOrder(m, { orderId: "h1", memberId: "hold", amount: 10_000 })).body.pointsEarned).toBe(100);
+    expect((await redeem(m, "hold", 60, true)).status).toBe(201);
+    expect((await componentOf(m, "hold", "points")).value).toBe(40);
+    advanceClock(20 * MINUTE_MS);
+    const token = await call("POST", "/v1/members/hold/tokens", { token: m.admin, idempotencyKey: uid("k"), body: {} });
+    const mine = await call("GET", "/v1/me/switching-cost", { token: token.body.token });
+    expect(mine.body.components.find((c: { kind: string }) => c.kind === "points").value).toBe(100);
+    expect((await member(m, "hold")).balance).toBe(100);
+  });
+
+  it("values pending points net of the debt they repay when released", async () => {
+    const m = await merchantWith({});
+    // 100 points earned and spent, then the order refunded: the balance is a debt of 100 points.
+    expect((await postOrder(m, { orderId: "d1", memberId: "debt", amount: 10_000 })).body.pointsEarned).toBe(100);
+    expect((await redeem(m, "debt", 100)).status).toBe(201);
+    expect((await refund(m, "d1")).status).toBe(201);
+    const program = { ...PROGRAM_DEFAULTS, pendingDays: 7 };
+    expect((await call("PUT", "/v1/program", { token: m.admin, body: program })).status).toBe(200);
+    expect((await postOrder(m, { orderId: "d2", memberId: "debt", amount: 15_000 })).body.pointsEarned).toBe(150);
+    expect(await member(m, "debt")).toMatchObject({ balance: -100, pending: 150 });
+    const pending = await componentOf(m, "debt", "pending_points");
+    // 150 pending, 100 of them repay the debt: 50 points are the member's, worth 0.50.
+    expect(pending.value).toBe(50);
+    expect(pending.detail).toContain("100 of them repay a debt of 100 points");
+    const r = await call("GET", "/v1/members/debt/switching-cost", { token: m.read });
+    expect(r.body.total).toBe(50);
+    // Released, the points land as valued: a balance of 50.
+    advanceClock(8 * DAY_MS);
+    expect(await member(m, "debt")).toMatchObject({ balance: 50, pending: 0 });
+    expect((await componentOf(m, "debt", "points")).value).toBe(50);
+  });
+});
+
+describe("bounds", () => {
+  it("shows a value or total past MAX_TOTAL as MAX_TOTAL, never as an inexact integer", async () => {
+    // 1 point is worth 10,000.00: a balance of MAX_TOTAL points is worth far more than JSON numbers hold exactly.
+    const m = await merchantWith({ pointValue: { points: 1, amount: 1_000_000 } });
+    await call("PUT", "/v1/members/rich", { token: m.admin, body: {} });
+    // Written directly: through the API it would take more orders than a test can post.
+    await env.DB.prepare("UPDATE members SET balance = ?1, credit = ?1 WHERE merchant_id = ?2 AND id = 'rich'")
+      .bind(MAX_TOTAL, m.id)
+      .run();
+    const r = await call("GET", "/v1/members/rich/switching-cost", { token: m.read });
+    expect(r.status, r.text).toBe(200);
+    const value = Object.fromEntries(r.body.components.map((c: { kind: string; value: number }) => [c.kind, c.value]));
+    expect(value).toMatchObject({ points: MAX_TOTAL, credit: MAX_TOTAL });
+    expect(r.body.total).toBe(MAX_TOTAL);
+    expect(r.text).toContain(`"total":${MAX_TOTAL},`);
+  });
+});
+
 describe("the merchant's distribution", () => {
   it("the job values every member once a day, in chunks, and the distribution reads its values", async () => {
     setClock(Date.parse("2026-06-01T04:00:00.000Z"));
@@ -160,5 +247,21 @@ describe("the merchant's distribution", () => {
     // The job's value of a member is the member's own statement.
     const one = await call("GET", "/v1/members/d-7/switching-cost", { token: m.read });
     expect(one.body.total).toBe(700);
+  });
+
+  it("the job values what is due: points past their date and holds past their time are settled first", async () => {
+    setClock(Date.parse("2026-03-01T04:00:00.000Z"));
+    const m = await merchantWith({ expiry: { policy: "after_earn", days: 30 } });
+    expect((await postOrder(m, { orderId: "old", memberId: "lapsed", amount: 10_000 })).body.pointsEarned).toBe(100);
+    setClock(Date.parse("2026-05-01T04:00:00.000Z"));
+    expect((await postOrder(m, { orderId: "new", memberId: "holder", amount: 10_000 })).body.pointsEarned).toBe(100);
+    expect((await redeem(m, "holder", 60, true)).status).toBe(201);
+    advanceClock(20 * MINUTE_MS);
+    // Only this job runs: neither expiry nor hold-release has settled anything yet.
+    const run = await runFor(m, "switching-cost");
+    expect(run.body, run.text).toMatchObject({ status: "succeeded", processed: 2 });
+    const after = await call("GET", "/v1/switching-cost", { token: m.read });
+    // lapsed: 100 points expired, worth 0; holder: the hold released, 100 points worth 1.00.
+    expect(after.body).toMatchObject({ valued: 2, min: 0, max: 100 });
   });
 });

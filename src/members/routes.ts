@@ -19,6 +19,7 @@ import { retryOnRace } from "../platform/write";
 import {
   AdjustmentInputSchema,
   AdjustmentSchema,
+  EXPORT_MAX_ROWS,
   ExpiringQuery,
   ExpiringSchema,
   LedgerEntrySchema,
@@ -35,12 +36,12 @@ import {
   exportMember,
   listLedger,
   MEMBER_READ,
-  memberReadStatement,
   mintMemberToken,
   planAdjustment,
   readMemberJson,
   upsertMember,
 } from "./service";
+import { memberReadStatement } from "./settled-read";
 
 const tags = ["Members"];
 
@@ -195,7 +196,11 @@ export const membersRouter = createRouter()
       operationId: "exportMember",
       tags,
       summary: "Export everything held about a member",
-      description: "Everything held about the member (personal data, account, ledger, orders, redemptions), for access requests.",
+      description:
+        "Everything held about the member, for access requests: personal data and the account (settled first, as GET " +
+        "/v1/members/{memberId} does), ledger, orders, refunds, redemptions, referrals, perk states, perk events and perk uses, " +
+        "tier history, vouchers, stamp-card progress and rebate allocations. Each list is newest first and holds at most " +
+        `${EXPORT_MAX_ROWS} rows; \`truncated\` says which lists were cut.`,
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { params: MemberParams },

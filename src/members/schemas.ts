@@ -1,10 +1,11 @@
 import { z } from "@hono/zod-openapi";
-import { ASSETS, EXPIRY_POLICIES } from "../db/enums";
+import { ASSETS, EXPIRY_POLICIES, PERK_EVENT_KINDS, TIER_CHANGE_REASONS } from "../db/enums";
 import { ENTRY_TYPES } from "../ledger/statements";
 import { DAY_MS, MINUTE_MS, now, SECOND_MS } from "../platform/clock";
 import { MerchantChosenId, queryInteger, Timestamp } from "../platform/validation";
 import { MAX_REFERRAL_CODE_INPUT } from "../referrals/code";
 import { ReferralSchema } from "../referrals/schemas";
+import { VoucherSchema } from "../stamps/schemas";
 
 export const MemberSchema = z
   .object({
@@ -263,6 +264,57 @@ const ExportRedemptionSchema = z.object({
   createdAt: Timestamp,
 });
 
+const ExportPerkStateSchema = z.object({
+  perkId: z.string(),
+  unlocked: z.boolean().openapi({ description: "Whether the perk was last seen unlocked." }),
+  lapsedAt: Timestamp.nullable().openapi({ description: "Its latest lapse for lack of orders." }),
+  changedAt: Timestamp,
+});
+
+const ExportPerkEventSchema = z.object({
+  id: z.string(),
+  perkId: z.string(),
+  kind: z.enum(PERK_EVENT_KINDS),
+  reason: z.string(),
+  at: Timestamp,
+});
+
+const ExportPerkUseSchema = z.object({
+  id: z.string(),
+  perkId: z.string(),
+  period: z.string().nullable().openapi({ description: "The quota period (`m2026-11`, `y2026`); null without a quota." }),
+  createdAt: Timestamp,
+  reversedAt: Timestamp.nullable(),
+  reverseReason: z.string().nullable(),
+});
+
+/** A tier change as GET /v1/members/{memberId}/tier/history shows it (tiers/ imports this file, so not shared). */
+const ExportTierChangeSchema = z.object({
+  from: z.string().nullable(),
+  to: z.string(),
+  reason: z.enum(TIER_CHANGE_REASONS),
+  at: Timestamp,
+  detail: z.string(),
+});
+
+const ExportStampCardSchema = z.object({
+  cardId: z.string(),
+  stamps: z.number().int().openapi({ description: "Stamps on the card now." }),
+  stampDebt: z.number().int().openapi({ description: "Stamps refunds took back after the card had paid out for them." }),
+  completed: z.number().int().openapi({ description: "Cards completed." }),
+  updatedAt: Timestamp,
+});
+
+const ExportRebateAllocationSchema = z.object({
+  programId: z.string(),
+  periodKey: z.string(),
+  spend: z.number().int().openapi({ description: "The member's net spend in the period, frozen when its close started." }),
+  amount: z.number().int().nullable().openapi({ description: "Money allocated, minor units; null until paid." }),
+  units: z.number().int().nullable().openapi({ description: "Points or credit written to the ledger; null until paid." }),
+  paid: z.boolean(),
+  paidAt: Timestamp.nullable(),
+});
+
 const truncatedFlag = z.boolean().openapi({
   description: `True when the list holds more than ${EXPORT_MAX_ROWS} rows: the newest ${EXPORT_MAX_ROWS} are included.`,
 });
@@ -282,6 +334,15 @@ export const MemberExportSchema = z
         made: z.array(ReferralSchema).openapi({ description: "Referrals the member made, newest first." }),
       })
       .openapi({ description: "The member's referral code and referrals, both ways." }),
+    perkStates: z.array(ExportPerkStateSchema).openapi({ description: "Each perk's recorded state, last changed first." }),
+    perkEvents: z.array(ExportPerkEventSchema).openapi({ description: "Unlocks, lapses and locks of perks, newest first." }),
+    perkUses: z.array(ExportPerkUseSchema).openapi({ description: "Uses of perks, reversed ones included, newest first." }),
+    tierHistory: z.array(ExportTierChangeSchema).openapi({ description: "Tier changes, newest first." }),
+    vouchers: z.array(VoucherSchema).openapi({ description: "Vouchers issued to the member, newest first." }),
+    stampCards: z.array(ExportStampCardSchema).openapi({ description: "Progress on each stamp card, last changed first." }),
+    rebateAllocations: z.array(ExportRebateAllocationSchema).openapi({
+      description: "The member's share of each rebate close: unpaid ones (a close under way) first, then newest paid.",
+    }),
     truncated: z
       .object({
         ledger: truncatedFlag,
@@ -289,6 +350,13 @@ export const MemberExportSchema = z
         refunds: truncatedFlag,
         redemptions: truncatedFlag,
         referrals: truncatedFlag,
+        perkStates: truncatedFlag,
+        perkEvents: truncatedFlag,
+        perkUses: truncatedFlag,
+        tierHistory: truncatedFlag,
+        vouchers: truncatedFlag,
+        stampCards: truncatedFlag,
+        rebateAllocations: truncatedFlag,
       })
       .openapi({ description: `Which lists were cut at ${EXPORT_MAX_ROWS} rows.` }),
   })

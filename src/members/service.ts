@@ -1,9 +1,9 @@
 /** Member records, their ledger, adjustments, tokens, export and erasure. */
 
 import { and, asc, desc, sql as drizzleSql, eq, gt, lt, lte } from "drizzle-orm";
-import { ledgerEntries, members, orders, pointLots, programs, redemptions, refunds } from "../db/schema";
+import { ledgerEntries, members, pointLots, programs } from "../db/schema";
 import { MEMBER_JSON_SQL } from "../ledger/member-json";
-import { type DueHold, LedgerWriter } from "../ledger/statements";
+import { LedgerWriter } from "../ledger/statements";
 import { MEMBER_TOKEN_PREFIX } from "../platform/auth";
 import { DAY_MS, now, SECOND_MS, toIso } from "../platform/clock";
 import type { Prefetched } from "../platform/context";
@@ -17,61 +17,15 @@ import { forgetMemberState } from "../platform/member-state";
 import { decodeCursor, isNumber, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
 import { conflictIsRace } from "../platform/write";
-import { dueFor, expiryFromColumns, inactivityDeadline, lastActivity, lotExpiry, programFromRow } from "../program/settings";
+import { dueFor, inactivityDeadline, lastActivity, lotExpiry, programFromRow } from "../program/settings";
 import { normalizeReferralCode } from "../referrals/code";
 import { LOOP_GUARD, linkGuardStatements, readLinkFacts, referralInsert } from "../referrals/link";
-import { referralOfQuery, referralsMadeQuery } from "../referrals/reads";
 import { decideLink, refusalError } from "../referrals/refusal";
 import { loadAccountContext } from "./account-context";
-import { exportBody } from "./export";
+import { exportBody, exportQueries, exportRows } from "./export";
 import { entryBody } from "./ledger-entries";
-import { DEFAULT_TOKEN_TTL_SECONDS, EXPORT_MAX_ROWS, type MemberBody, type MemberExport, type MemberInput } from "./schemas";
-
-/** The member's account row, aliased `m`. */
-const memberRow = (merchantId: string | Sql, memberId: string): Sql => sql`m.merchant_id = ${merchantId} AND m.id = ${memberId}`;
-
-/** The rendered member body as column `body`. */
-const selectMemberJson = (merchantId: string, memberId: string): Sql =>
-  sql`SELECT ${sql.raw(MEMBER_JSON_SQL)} AS body FROM members m WHERE ${memberRow(merchantId, memberId)}`;
-
-/**
- * Reads the rendered member body plus what is due for it: pending points past their window, lots past
- * their date, holds past their time, and what the inactivity deadline needs. `merchant` is the merchant id,
- * or the key's merchant when the read rides along with authentication.
- */
-export function memberReadStatement(db: D1Database, merchant: Sql, memberId: string, at: number): D1PreparedStatement {
-  return prepare(
-    db,
-    sql`SELECT ${sql.raw(MEMBER_JSON_SQL)} AS body, m.next_release_at AS nextReleaseAt, m.last_activity_at AS lastActivityAt,
-         m.enrolled_at AS enrolledAt, p.expiry_policy AS expiryPolicy, p.expiry_days AS expiryDays,
-         p.expiry_since AS expirySince,
-         EXISTS (SELECT 1 FROM point_lots WHERE merchant_id = m.merchant_id AND member_id = m.id AND remaining > 0
-                 AND is_pending = 0 AND expire_key <= ${at}) AS expiryDue,
-         (SELECT json_group_array(json_object('id', r.id, 'points', r.points, 'orderId', r.order_id, 'asset', r.asset)) FROM redemptions r
-          WHERE r.merchant_id = m.merchant_id AND r.member_id = m.id AND r.status = 'held' AND r.hold_expires_at <= ${at}) AS dueHolds
-       FROM members m LEFT JOIN programs p ON p.merchant_id = m.merchant_id
-       WHERE ${memberRow(merchant, memberId)}`,
-  );
-}
-
-/** The body the last statement of a batch rendered (selectMemberJson); the member row exists by then. */
-function renderedBody(result: D1Result<{ body?: string }> | undefined): string {
-  const body = result?.results[0]?.body;
-  if (body === undefined) throw new Error("the batch rendered no member body");
-  return body;
-}
-
-interface MemberReadRow {
-  body: string;
-  nextReleaseAt: number | null;
-  lastActivityAt: number | null;
-  enrolledAt: number;
-  expiryPolicy: string | null;
-  expiryDays: number | null;
-  expirySince: number | null;
-  expiryDue: number;
-  dueHolds: string;
-}
+import { DEFAULT_TOKEN_TTL_SECONDS, type MemberBody, type MemberExport, type MemberInput } from "./schemas";
+import { type MemberReadRow, memberRow, renderedBody, selectMemberJson, settledMemberJson } from "./settled-read";
 
 /**
  * The member read that rode along with authentication (the route's prefetch is memberReadStatement alone):
@@ -86,44 +40,12 @@ function prefetchedMember(prefetched: Prefetched | undefined): MemberReadRow | n
 /** Name of the member read in a route's prefetch. */
 export const MEMBER_READ = "member.read";
 
-/** How often a read retries when a hold it releases was captured or cancelled at the same moment. */
-const READ_SETTLE_ATTEMPTS = 3;
-
 /**
- * The member body rendered by SQL, or 404. A read that finds anything due (pending points past their
- * window, points past their date or the inactivity deadline, holds past their time) settles it first, as
- * the jobs would (whichever comes first does it, once), so a balance shown is always a balance that can
- * be spent. Uses the read prefetched with authentication when there is one.
+ * The member body rendered by SQL, or 404, settled first (settledMemberJson). Uses the read prefetched with
+ * authentication when there is one.
  */
 export function readMemberJson(scope: RequestScope, memberId: string): Promise<string> {
   return settledMemberJson(scope, memberId, prefetchedMember(scope.prefetched));
-}
-
-async function settledMemberJson(scope: RequestScope, memberId: string, first?: MemberReadRow | null): Promise<string> {
-  const { db, merchant } = scope;
-  for (let attempt = 1; ; attempt++) {
-    const at = attempt === 1 ? scope.at : now();
-    const row =
-      attempt === 1 && first !== undefined
-        ? first
-        : await memberReadStatement(db, sql`${merchant.id}`, memberId, at).first<MemberReadRow>();
-    if (!row) throw notFound(`Member ${memberId}`);
-    const clock = { ...row, dueHolds: JSON.parse(row.dueHolds) as DueHold[] };
-    const expiry = { expiry: expiryFromColumns(row.expiryPolicy, row.expiryDays, row.expirySince) };
-    const due = dueFor(clock, expiry, merchant.timezone, at, Boolean(row.expiryDue));
-    if (!due.releaseDue && !due.expireDue && due.inactiveSince === undefined && !due.dueHolds) return row.body;
-    const ledger = new LedgerWriter(db, merchant.id, memberId, at).settle(due);
-    try {
-      const results = await db.batch<{ body: string }>([
-        ...ledger.statements,
-        prepare(db, selectMemberJson(merchant.id, memberId)),
-      ]);
-      return renderedBody(results.at(-1));
-    } catch (error) {
-      const failure = classifyBatchError(error);
-      if (!(failure.kind === "guard" && failure.reason === "conflict") || attempt >= READ_SETTLE_ATTEMPTS) throw error;
-    }
-  }
 }
 
 /** Points that will expire within `withinDays`, by date. */
@@ -353,55 +275,16 @@ export async function mintMemberToken(scope: RequestScope, memberId: string, ttl
 }
 
 /**
- * Everything held about a member (privacy: the right of access). Each list is read newest first and cut
- * at EXPORT_MAX_ROWS (one row more is read to tell whether it was cut), so the read stays bounded.
+ * Everything held about a member (privacy: the right of access): the settled account, its ledger, orders,
+ * refunds, redemptions, referrals, perk states, events and uses, tier history, vouchers, stamp cards and
+ * rebate shares. Each list is read newest first and cut at EXPORT_MAX_ROWS (see export.ts), so the read stays
+ * bounded; one batch after the settling read.
  */
 export async function exportMember(scope: RequestScope, memberId: string): Promise<MemberExport> {
   const { orm, merchant } = scope;
   const member = JSON.parse(await settledMemberJson(scope, memberId)) as MemberBody;
-  const read = EXPORT_MAX_ROWS + 1;
-  const [entryRows, orderRows, refundRows, redemptionRows, codeRows, referredByRows, referralRows] = await orm.batch([
-    orm
-      .select()
-      .from(ledgerEntries)
-      .where(and(eq(ledgerEntries.merchantId, merchant.id), eq(ledgerEntries.memberId, memberId)))
-      .orderBy(desc(ledgerEntries.seq))
-      .limit(read),
-    orm
-      .select()
-      .from(orders)
-      .where(and(eq(orders.merchantId, merchant.id), eq(orders.memberId, memberId)))
-      .orderBy(desc(orders.createdAt), desc(orders.id))
-      .limit(read),
-    orm
-      .select()
-      .from(refunds)
-      .where(and(eq(refunds.merchantId, merchant.id), eq(refunds.memberId, memberId)))
-      .orderBy(desc(refunds.createdAt), desc(refunds.id))
-      .limit(read),
-    orm
-      .select()
-      .from(redemptions)
-      .where(and(eq(redemptions.merchantId, merchant.id), eq(redemptions.memberId, memberId)))
-      .orderBy(desc(redemptions.createdAt), desc(redemptions.id))
-      .limit(read),
-    orm
-      .select({ code: members.referralCode })
-      .from(members)
-      .where(and(eq(members.merchantId, merchant.id), eq(members.id, memberId))),
-    referralOfQuery(orm, merchant.id, memberId),
-    referralsMadeQuery(orm, merchant.id, memberId, read),
-  ]);
-  const referralCode = codeRows[0]?.code ?? null;
-  return exportBody(now(), member, {
-    entryRows,
-    orderRows,
-    refundRows,
-    redemptionRows,
-    referralCode,
-    referredByRows,
-    referralRows,
-  });
+  const results = await orm.batch(exportQueries(orm, merchant.id, memberId));
+  return exportBody(now(), member, exportRows(results));
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 import { createRouter } from "../platform/router";
 import { scopeOf } from "../platform/scope";
 import { retryOnRace } from "../platform/write";
+import { MAX_PERK_WORTH } from "./limits";
 import {
   MemberPerkSchema,
   PerkInputSchema,
@@ -39,7 +40,9 @@ export const perksRouter = createRouter()
       summary: "Create or replace a perk",
       description:
         "Unlock conditions all must hold: tenureDays, a tier or higher, lifetimeSpend, streakMonths. An optional quota " +
-        "limits uses per local month or year; lapseAfterInactiveDays locks the perk again after that many days without an order.",
+        "limits uses per local month or year; lapseAfterInactiveDays locks the perk again after that many days without an order. " +
+        `A perk may be worth at most ${MAX_PERK_WORTH} minor units a period (value x quota.uses, or value without a quota): ` +
+        "more is 422 naming value and quota.uses, so switching-cost statements, which add up every perk, stay exact integers.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { params: PerkParams, body: jsonBody(PerkInputSchema) },

@@ -12,7 +12,7 @@ import { type PlannedWrite, scopedWrite } from "../platform/idempotency";
 import { newId } from "../platform/ids";
 import type { RequestScope } from "../platform/scope";
 import { RaceError } from "../platform/write";
-import { MAX_PERKS } from "./limits";
+import { MAX_PERK_WORTH, MAX_PERKS } from "./limits";
 import { type PerkRow, perkBody, perkFromRow } from "./perk-row";
 import { type MemberPerkContext, type MemberRecord, perksQuery, readMemberPerks } from "./reads";
 import type { PerkInput } from "./schemas";
@@ -25,8 +25,23 @@ export async function listPerks(scope: RequestScope) {
   return { data: results.map((r) => perkBody(perkFromRow(r))) };
 }
 
-/** Creates or replaces a perk; 201 when created. At most MAX_PERKS per merchant. */
+/**
+ * Refuses a perk worth more than MAX_PERK_WORTH a period. Each bound alone (value, quota.uses) is fine; their
+ * product is what a switching-cost statement adds up, over every perk, so it is bounded where it is set.
+ */
+function assertPerkWorth(input: PerkInput): void {
+  const uses = input.quota?.uses ?? 1;
+  if (input.value * uses <= MAX_PERK_WORTH) return;
+  const message = `value x quota.uses must be at most ${MAX_PERK_WORTH}, is ${input.value * uses}`;
+  throw new ApiError("unprocessable", `A perk may be worth at most ${MAX_PERK_WORTH} minor units a quota period.`, [
+    { path: "value", message },
+    { path: "quota.uses", message },
+  ]);
+}
+
+/** Creates or replaces a perk; 201 when created. At most MAX_PERKS per merchant, each worth at most MAX_PERK_WORTH. */
 export async function putPerk(scope: RequestScope, perkId: string, input: PerkInput) {
+  assertPerkWorth(input);
   const { db, at } = scope;
   const merchantId = scope.merchant.id;
   const [existing, count] = await db.batch([

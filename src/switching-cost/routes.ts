@@ -1,5 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
+import { HOLD_TTL_TEXT } from "../ledger/holds";
 import { MemberParams } from "../members/schemas";
+import { MAX_TOTAL } from "../platform/assert";
 import { allow, memberOnly, tokenMemberId } from "../platform/auth";
 import { bearer, commonErrors, jsonResponse } from "../platform/openapi";
 import { createRouter } from "../platform/router";
@@ -8,9 +10,14 @@ import { SwitchingCostDistributionSchema, SwitchingCostSchema } from "./schemas"
 import { memberSwitchingCost, switchingCostDistribution } from "./service";
 
 const description =
-  "What the member would give up by leaving today, in money: spendable and pending points at the program's pointValue, " +
-  "store credit, uses left of unlocked perks at their value, the tier's extra earning over the lowest tier on the last " +
-  "12 months' spend, the current streak and what it unlocks next, and the accrued share of an open rebate period.";
+  "What the member would give up by leaving today, in money: spendable and pending points at the program's pointValue " +
+  "(pending points net of the debt they repay when released), store credit, uses left of unlocked perks at their value, " +
+  "the tier's extra earning over the lowest tier on the last 12 months' spend, the current streak and what it unlocks " +
+  "next, and the accrued share of an open rebate period. Like GET /v1/members/{memberId}, it settles what is due first: " +
+  `pending points past their return window are released, points past their date or the inactivity deadline expire, holds past ${HOLD_TTL_TEXT} are released. ` +
+  `Perks are bounded where they are defined (PUT /v1/perks/{perkId}), so their sum is exact; any value or total that would still pass ${MAX_TOTAL} ` +
+  "(2^53 - 1, the largest integer JSON clients read exactly: a balance of that many points at a high pointValue) is shown as " +
+  `${MAX_TOTAL}.`;
 
 export const switchingCostRouter = createRouter()
   .openapi(

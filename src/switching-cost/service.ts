@@ -1,10 +1,13 @@
 /**
- * The switching-cost statement of a member (one round trip of bounded reads, valued by statement.ts), and
- * the distribution of statements over the merchant's members, kept by the switching-cost job.
+ * The switching-cost statement of a member (one round trip of bounded reads, and a settling write only when
+ * something is due; valued by statement.ts), and the distribution of statements over the merchant's members,
+ * kept by the switching-cost job.
  */
 import { programFromRead } from "../earning/checkout-context";
 import { activeRulesRead, programRead } from "../earning/checkout-read";
 import { type RuleRow, ruleSetFromRows } from "../earning/rule-row";
+import type { MemberBody } from "../members/schemas";
+import { type MemberReadRow, memberReadStatement, settledMemberJson } from "../members/settled-read";
 import { memberRecordReads, memberRecordsFrom, merchantPerkReads, merchantPerksFrom } from "../perks/reads";
 import { toIsoOrNull } from "../platform/clock";
 import { prepare, sql } from "../platform/d1/sql";
@@ -42,16 +45,34 @@ export function merchantCostFrom(results: D1Result[], merchant: { currency: stri
   };
 }
 
+/**
+ * One member's statement, on what the member holds once what is due is settled: the member read of
+ * GET /v1/members/{memberId} rides in the statement's batch, and settles (writes) only when something is due.
+ */
 export async function memberSwitchingCost(scope: RequestScope, memberId: string) {
   const { db, at, merchant } = scope;
   const results = await db.batch([
     ...merchantCostReads(db, merchant.id),
     ...memberRecordReads(db, merchant.id, [memberId], at, merchant.timezone),
+    memberReadStatement(db, sql`${merchant.id}`, memberId, at),
   ]);
+  const account = await settledAccount(scope, memberId, (results.at(-1)?.results[0] as MemberReadRow | undefined) ?? null);
   const ctx = merchantCostFrom(results.slice(0, MERCHANT_COST_READS), merchant);
-  const record = memberRecordsFrom(results.slice(MERCHANT_COST_READS), ctx.perks.perks, at, merchant.timezone).get(memberId);
+  const records = memberRecordsFrom(results.slice(MERCHANT_COST_READS, -1), ctx.perks.perks, at, merchant.timezone);
+  const record = records.get(memberId);
   if (!record) throw notFound(`Member ${memberId}`);
-  return statementFor(ctx, record, at);
+  return statementFor(ctx, { ...record, ...account }, at);
+}
+
+/**
+ * The member's points and credit as GET /v1/members/{memberId} shows them: pending points past their window
+ * released, points past their date or the inactivity deadline expired, holds past their time released. The
+ * member read's own settling (not a copy of it), so the statement and the member body cannot disagree on what
+ * is due. 404 for an unknown member (`read` null).
+ */
+async function settledAccount(scope: RequestScope, memberId: string, read: MemberReadRow | null) {
+  const body = JSON.parse(await settledMemberJson(scope, memberId, read)) as MemberBody;
+  return { balance: body.balance, pending: body.pending, credit: body.credit };
 }
 
 /** How long a member's valued switching cost stands before the job values it again. */
@@ -59,7 +80,9 @@ export const SWITCHING_COST_REFRESH_MS = 86_400_000;
 
 /**
  * Values a chunk of one merchant's members due (never valued, or valued over a day ago): the same statement
- * as the member route, set-based reads for the whole chunk, one UPDATE for all of it.
+ * as the member route, set-based reads for the whole chunk, one UPDATE for all of it. It reads the account
+ * rows as they are: the caller settles what is due at `at` first (jobs/switching-cost.ts runs the settling
+ * jobs), as the member route settles its one member.
  */
 export async function valueSwitchingCosts(
   db: D1Database,
