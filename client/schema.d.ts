@@ -229,7 +229,7 @@ export interface paths {
         };
         /**
          * Export everything held about a member
-         * @description Everything held about the member (personal data, account, ledger, orders, redemptions), for access requests.
+         * @description Everything held about the member, for access requests: personal data and the account (settled first, as GET /v1/members/{memberId} does), ledger, orders, refunds, redemptions, referrals, perk states, perk events and perk uses, tier history, vouchers, stamp-card progress and rebate allocations. Each list is newest first and holds at most 10000 rows; `truncated` says which lists were cut.
          */
         get: operations["exportMember"];
         put?: never;
@@ -475,7 +475,7 @@ export interface paths {
         put?: never;
         /**
          * Create an earning rule
-         * @description Every checkout evaluates all active rules, so at most 500 may be active at once: one more is 422 naming `active`.
+         * @description Every checkout evaluates all active rules, so at most 500 may be active at once: one more is 422 naming `active`, also when two are activated at the same moment.
          */
         post: operations["createRule"];
         delete?: never;
@@ -498,7 +498,7 @@ export interface paths {
         get: operations["getRule"];
         /**
          * Create or replace an earning rule
-         * @description Every checkout evaluates all active rules, so at most 500 may be active at once: one more is 422 naming `active`.
+         * @description Every checkout evaluates all active rules, so at most 500 may be active at once: one more is 422 naming `active`, also when two are activated at the same moment.
          */
         put: operations["replaceRule"];
         post?: never;
@@ -543,7 +543,7 @@ export interface paths {
         put?: never;
         /**
          * Simulate an order against live and draft rules
-         * @description What each live rule, and each draft rule sent with the request, would award the order. Writes nothing.
+         * @description What each live rule, and each draft rule sent with the request, would award the order, as a quote would: with what the rules' budgets and the member's per-member limits have used (a draft replacing a live rule inherits its usage), on the part of the order not paid with points, at the member's tier (the lowest for a member not enrolled yet, who is evaluated even without autoEnroll). Writes nothing.
          */
         post: operations["simulateRules"];
         delete?: never;
@@ -563,7 +563,7 @@ export interface paths {
         put?: never;
         /**
          * Replay draft rules over the stored orders of a date range
-         * @description What the orders that occurred in [from, to) earned, and what they would have earned under the drafts, in total and per rule. Reads at most 2000 orders per call in chunks, and stops sooner when the evaluation work (rules, plus items per rule with an expression) passes 1000000 per call; nextCursor continues. A draft that would give one order more points than an order may earn is 422 naming `rules`. Writes nothing.
+         * @description What the orders that occurred in [from, to) earned, and what they would have earned under the drafts, in total and per rule. Reads at most 2000 orders per call in chunks, and stops sooner when the evaluation work (rules, plus items per rule with an expression) passes 1000000 per call; nextCursor continues, with budgets and per-member limits consumed across the calls as in one (they start unused at `from`, live rules' too). A draft that would give one order more points than an order may earn is 422 naming `rules`. Writes nothing.
          */
         post: operations["replayRules"];
         delete?: never;
@@ -890,7 +890,7 @@ export interface paths {
         get?: never;
         /**
          * Create or replace a perk
-         * @description Unlock conditions all must hold: tenureDays, a tier or higher, lifetimeSpend, streakMonths. An optional quota limits uses per local month or year; lapseAfterInactiveDays locks the perk again after that many days without an order.
+         * @description Unlock conditions all must hold: tenureDays, a tier or higher, lifetimeSpend, streakMonths. An optional quota limits uses per local month or year; lapseAfterInactiveDays locks the perk again after that many days without an order. A perk may be worth at most 1000000000000 minor units a period (value x quota.uses, or value without a quota): more is 422 naming value and quota.uses, so switching-cost statements, which add up every perk, stay exact integers.
          */
         put: operations["putPerk"];
         post?: never;
@@ -1029,7 +1029,7 @@ export interface paths {
         };
         /**
          * What a member would lose by leaving, by component
-         * @description What the member would give up by leaving today, in money: spendable and pending points at the program's pointValue, store credit, uses left of unlocked perks at their value, the tier's extra earning over the lowest tier on the last 12 months' spend, the current streak and what it unlocks next, and the accrued share of an open rebate period.
+         * @description What the member would give up by leaving today, in money: spendable and pending points at the program's pointValue (pending points net of the debt they repay when released), store credit, uses left of unlocked perks at their value, the tier's extra earning over the lowest tier on the last 12 months' spend, the current streak and what it unlocks next, and the accrued share of an open rebate period. Like GET /v1/members/{memberId}, it settles what is due first: pending points past their return window are released, points past their date or the inactivity deadline expire, holds past 15 minutes are released. Perks are bounded where they are defined (PUT /v1/perks/{perkId}), so their sum is exact; any value or total that would still pass 9007199254740991 (2^53 - 1, the largest integer JSON clients read exactly: a balance of that many points at a high pointValue) is shown as 9007199254740991.
          */
         get: operations["getMemberSwitchingCost"];
         put?: never;
@@ -1049,7 +1049,7 @@ export interface paths {
         };
         /**
          * What the token's member would lose by leaving
-         * @description What the member would give up by leaving today, in money: spendable and pending points at the program's pointValue, store credit, uses left of unlocked perks at their value, the tier's extra earning over the lowest tier on the last 12 months' spend, the current streak and what it unlocks next, and the accrued share of an open rebate period.
+         * @description What the member would give up by leaving today, in money: spendable and pending points at the program's pointValue (pending points net of the debt they repay when released), store credit, uses left of unlocked perks at their value, the tier's extra earning over the lowest tier on the last 12 months' spend, the current streak and what it unlocks next, and the accrued share of an open rebate period. Like GET /v1/members/{memberId}, it settles what is due first: pending points past their return window are released, points past their date or the inactivity deadline expire, holds past 15 minutes are released. Perks are bounded where they are defined (PUT /v1/perks/{perkId}), so their sum is exact; any value or total that would still pass 9007199254740991 (2^53 - 1, the largest integer JSON clients read exactly: a balance of that many points at a high pointValue) is shown as 9007199254740991.
          */
         get: operations["getMySwitchingCost"];
         put?: never;
@@ -1595,6 +1595,101 @@ export interface components {
                 /** @description Referrals the member made, newest first. */
                 made: components["schemas"]["Referral"][];
             };
+            /** @description Each perk's recorded state, last changed first. */
+            perkStates: {
+                perkId: string;
+                /** @description Whether the perk was last seen unlocked. */
+                unlocked: boolean;
+                /**
+                 * Format: date-time
+                 * @description Its latest lapse for lack of orders.
+                 * @example 2026-11-22T10:00:00.000Z
+                 */
+                lapsedAt: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-11-22T10:00:00.000Z
+                 */
+                changedAt: string;
+            }[];
+            /** @description Unlocks, lapses and locks of perks, newest first. */
+            perkEvents: {
+                id: string;
+                perkId: string;
+                /** @enum {string} */
+                kind: "unlocked" | "lapsed" | "locked";
+                reason: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-11-22T10:00:00.000Z
+                 */
+                at: string;
+            }[];
+            /** @description Uses of perks, reversed ones included, newest first. */
+            perkUses: {
+                id: string;
+                perkId: string;
+                /** @description The quota period (`m2026-11`, `y2026`); null without a quota. */
+                period: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-11-22T10:00:00.000Z
+                 */
+                createdAt: string;
+                /**
+                 * Format: date-time
+                 * @example 2026-11-22T10:00:00.000Z
+                 */
+                reversedAt: string | null;
+                reverseReason: string | null;
+            }[];
+            /** @description Tier changes, newest first. */
+            tierHistory: {
+                from: string | null;
+                to: string;
+                /** @enum {string} */
+                reason: "upgrade" | "review" | "manual" | "ladder_change";
+                /**
+                 * Format: date-time
+                 * @example 2026-11-22T10:00:00.000Z
+                 */
+                at: string;
+                detail: string;
+            }[];
+            /** @description Vouchers issued to the member, newest first. */
+            vouchers: components["schemas"]["Voucher"][];
+            /** @description Progress on each stamp card, last changed first. */
+            stampCards: {
+                cardId: string;
+                /** @description Stamps on the card now. */
+                stamps: number;
+                /** @description Stamps refunds took back after the card had paid out for them. */
+                stampDebt: number;
+                /** @description Cards completed. */
+                completed: number;
+                /**
+                 * Format: date-time
+                 * @example 2026-11-22T10:00:00.000Z
+                 */
+                updatedAt: string;
+            }[];
+            /** @description The member's share of each rebate close: unpaid ones (a close under way) first, then newest paid. */
+            rebateAllocations: {
+                programId: string;
+                periodKey: string;
+                /** @description The member's net spend in the period, frozen when its close started. */
+                spend: number;
+                /** @description Money allocated, minor units; null until paid. */
+                amount: number | null;
+                /** @description Points or credit written to the ledger; null until paid. */
+                units: number | null;
+                paid: boolean;
+                /**
+                 * Format: date-time
+                 * @example 2026-11-22T10:00:00.000Z
+                 */
+                paidAt: string | null;
+            }[];
             /** @description Which lists were cut at 10000 rows. */
             truncated: {
                 /** @description True when the list holds more than 10000 rows: the newest 10000 are included. */
@@ -1607,6 +1702,20 @@ export interface components {
                 redemptions: boolean;
                 /** @description True when the list holds more than 10000 rows: the newest 10000 are included. */
                 referrals: boolean;
+                /** @description True when the list holds more than 10000 rows: the newest 10000 are included. */
+                perkStates: boolean;
+                /** @description True when the list holds more than 10000 rows: the newest 10000 are included. */
+                perkEvents: boolean;
+                /** @description True when the list holds more than 10000 rows: the newest 10000 are included. */
+                perkUses: boolean;
+                /** @description True when the list holds more than 10000 rows: the newest 10000 are included. */
+                tierHistory: boolean;
+                /** @description True when the list holds more than 10000 rows: the newest 10000 are included. */
+                vouchers: boolean;
+                /** @description True when the list holds more than 10000 rows: the newest 10000 are included. */
+                stampCards: boolean;
+                /** @description True when the list holds more than 10000 rows: the newest 10000 are included. */
+                rebateAllocations: boolean;
             };
         };
         /** @description The referral that brought the member in, if any. */
@@ -1656,6 +1765,35 @@ export interface components {
              */
             endedAt: string | null;
         } | null;
+        Voucher: {
+            /**
+             * @description Opaque code, redeemed once.
+             * @example vch_0ksb3q1x2m8f4n6p9r2t5v7w
+             */
+            code: string;
+            memberId: string;
+            cardId: string;
+            name: string;
+            /**
+             * @description Worth in minor units.
+             * @example 1500
+             */
+            value: number;
+            /** @description The order that completed the card. */
+            orderId: string;
+            /** @enum {string} */
+            status: "issued" | "redeemed";
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @example 2026-11-22T10:00:00.000Z
+             */
+            redeemedAt: string | null;
+        };
         OrderResult: {
             orderId: string;
             memberId: string;
@@ -2105,7 +2243,7 @@ export interface components {
                     points: number;
                 }[];
             };
-            /** @description What they would have earned under the drafts (with live rules unless onlyDrafts), per rule with the orders it paid; the drafts' budgets and per-member limits are consumed in the order the orders happened. Members are taken as they are now (tier, attributes, birthday); the order count before each order is counted from the stored orders. */
+            /** @description What they would have earned under the drafts (with live rules unless onlyDrafts), per rule with the orders it paid; budgets and per-member limits are consumed in the order the orders happened, across the calls of one range (the cursor carries them). They start unused at `from`, live rules' too: what a rule awarded before the range is not counted, and its recorded usage cannot be split at `from` (it also holds the range's own orders, less refunds). Members are taken as they are now (tier, attributes, birthday); the order count before each order is counted from the stored orders. */
             wouldEarn: {
                 points: number;
                 rules: {
@@ -2137,7 +2275,7 @@ export interface components {
              * @example 2026-11-01T00:00:00Z
              */
             to: string;
-            /** @description nextCursor of the previous reply, to continue the range. */
+            /** @description nextCursor of the previous reply, to continue the range, sent with the same rules, from, to and onlyDrafts. A cursor of another replay, or one made before the live rules changed, is 400 naming `cursor`. */
             cursor?: string;
         };
         StampCardSaved: components["schemas"]["StampCard"] & {
@@ -2232,35 +2370,6 @@ export interface components {
                  */
                 completed: number;
             }[];
-        };
-        Voucher: {
-            /**
-             * @description Opaque code, redeemed once.
-             * @example vch_0ksb3q1x2m8f4n6p9r2t5v7w
-             */
-            code: string;
-            memberId: string;
-            cardId: string;
-            name: string;
-            /**
-             * @description Worth in minor units.
-             * @example 1500
-             */
-            value: number;
-            /** @description The order that completed the card. */
-            orderId: string;
-            /** @enum {string} */
-            status: "issued" | "redeemed";
-            /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            createdAt: string;
-            /**
-             * Format: date-time
-             * @example 2026-11-22T10:00:00.000Z
-             */
-            redeemedAt: string | null;
         };
         ReferralCode: {
             /**
@@ -2566,14 +2675,14 @@ export interface components {
             /** @example CNY */
             currency: string;
             /**
-             * @description The sum of the components, minor units.
+             * @description The sum of the components, minor units; at most 9007199254740991.
              * @example 12850
              */
             total: number;
             components: {
                 /** @enum {string} */
                 kind: "points" | "pending_points" | "credit" | "perks" | "tier" | "streak" | "rebate_accrued";
-                /** @description Minor units. */
+                /** @description Minor units; at most 9007199254740991. */
                 value: number;
                 /** @description What the value stands for, in plain language. */
                 detail: string;

@@ -898,4 +898,112 @@ describe("rule replay", () => {
     // Counting each order's earlier orders one by one read 22,802 rows here.
     expect(Number(response.headers.get("x-d1-rows-read"))).toBeLessThan(20 * n);
   });
+
+  /**
+   * 25 orders of five members, one second apart, of 500 items each: with 100 drafts whose expressions walk
+   * every item, one call replays 19 of them (MAX_REPLAY_WORK), so the range takes two calls.
+   */
+  async function pagedRange() {
+    const m = await createMerchant();
+    await createRule(m, { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } });
+    const items = Array.from({ length: 500 }, (_, i) => ({ sku: `s${i}`, quantity: 1, unitPrice: 1 }));
+    const start = Date.parse("2026-10-05T04:00:00Z");
+    for (let i = 0; i < 25; i++) {
+      const at = new Date(start + i * 1000).toISOString();
+      const r = await postOrder(m, {
+        orderId: `o-${String(i).padStart(2, "0")}`,
+        memberId: `mem-${i % 5}`,
+        amount: 500,
+        items,
+        occurredAt: at,
+      });
+      expect(r.status, r.text).toBe(201);
+    }
+    const fillers = Array.from({ length: 100 }, (_, i) => ({
+      id: `filler-${i}`,
+      name: "never",
+      conditions: { expression: `order.items.exists(i, i.sku == "none-${i}")` },
+      effect: { kind: "fixed", points: 1 },
+    }));
+    return { m, fillers, range: { from: "2026-10-05T00:00:00Z", to: "2026-10-06T00:00:00Z", onlyDrafts: true } };
+  }
+
+  /** Every call of a replay from the first to the last, with the would-earn points per rule summed over the calls. */
+  async function replayAll(m: TestMerchant, body: Record<string, unknown>) {
+    const points = new Map<string, number>();
+    const cursors: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const r = await call("POST", "/v1/rules/replay", { token: m.admin, body: { ...body, ...(cursor ? { cursor } : {}) } });
+      expect(r.status, r.text).toBe(200);
+      for (const x of r.body.wouldEarn.rules as { ruleId: string; points: number }[])
+        points.set(x.ruleId, (points.get(x.ruleId) ?? 0) + x.points);
+      cursor = r.body.nextCursor ?? undefined;
+      if (cursor) cursors.push(cursor);
+    } while (cursor && cursors.length < 10);
+    return { points: Object.fromEntries(points), cursors };
+  }
+
+  const stored = async (merchantId: string) =>
+    env.DB.prepare(
+      `SELECT (SELECT COUNT(*) FROM orders WHERE merchant_id = ?1) AS orders, (SELECT COUNT(*) FROM ledger_entries WHERE merchant_id = ?1) AS entries,
+        (SELECT COUNT(*) FROM rule_usage WHERE merchant_id = ?1) AS usage, (SELECT config_version FROM merchants WHERE id = ?1) AS version`,
+    )
+      .bind(merchantId)
+      .first();
+
+  it("consumes budgets and per-member limits across the calls of one range as one call would", async () => {
+    const { m, fillers, range } = await pagedRange();
+    const drafts = [
+      // Runs out on the second call, after 23 of the 25 orders.
+      { id: "capped", name: "capped", priority: 20, effect: { kind: "fixed", points: 10 }, limits: { budget: 230 } },
+      // Stops the rules below it for the first five orders, until its budget is spent.
+      {
+        id: "first",
+        name: "first",
+        priority: 10,
+        exclusive: true,
+        effect: { kind: "fixed", points: 10 },
+        limits: { budget: 50 },
+      },
+      // 3 awards a member a day: every member reaches it, member 4 only on the second call.
+      { id: "daily", name: "daily", effect: { kind: "fixed", points: 10 }, limits: { perMember: { points: 30, per: "day" } } },
+    ];
+    const before = await stored(m.id);
+    const paged = await replayAll(m, { ...range, rules: [...drafts, ...fillers] });
+    expect(paged.cursors).toHaveLength(1);
+    const whole = await replayAll(m, { ...range, rules: drafts });
+    expect(whole.cursors).toHaveLength(0);
+    expect(whole.points).toEqual({ capped: 230, first: 50, daily: 150 });
+    expect(paged.points).toEqual(whole.points);
+    expect(await stored(m.id)).toEqual(before);
+  }, 60_000);
+
+  it("refuses a cursor of another replay, or one it did not make, with a 400 naming cursor", async () => {
+    const { m, fillers, range } = await pagedRange();
+    const drafts = [{ id: "capped", name: "capped", effect: { kind: "fixed", points: 10 }, limits: { budget: 230 } }, ...fillers];
+    const body = { ...range, rules: drafts };
+    const first = await call("POST", "/v1/rules/replay", { token: m.admin, body });
+    const cursor: string = first.body.nextCursor;
+    expect(cursor).toEqual(expect.any(String));
+    const encode = (value: unknown) => btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+    const decoded = JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/")));
+    const refused = [
+      { ...body, cursor, rules: drafts.slice(0, -1) },
+      { ...body, cursor, to: "2026-10-05T23:00:00Z" },
+      { ...body, cursor, onlyDrafts: false },
+      { ...body, cursor: "not a cursor" },
+      { ...body, cursor: encode({ v: 1 }) },
+      // Its digest matches, but not what the rules allow.
+      { ...body, cursor: encode({ ...decoded, used: [["capped", 230]] }) },
+      { ...body, cursor: encode({ ...decoded, used: [["filler-1", 1]] }) },
+      { ...body, cursor: encode({ ...decoded, spent: [["capped", 1, "o-01", 1_000]] }) },
+    ];
+    for (const attempt of refused) {
+      const r = await call("POST", "/v1/rules/replay", { token: m.admin, body: attempt });
+      expect([r.status, r.body.errors?.[0]?.path], JSON.stringify(attempt.cursor).slice(0, 80)).toEqual([400, "cursor"]);
+    }
+    const next = await call("POST", "/v1/rules/replay", { token: m.admin, body: { ...body, cursor } });
+    expect([next.status, next.body.orders, next.body.nextCursor]).toEqual([200, 6, null]);
+  }, 60_000);
 });

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MAX_ACTIVE_RULES } from "../src/earning/limits";
-import { call, createMerchant, postOrder } from "./support/api";
+import { BASE_RULE, call, createMerchant, createRule, postOrder, type TestMerchant, uid } from "./support/api";
+import { onceBefore, sendThrough } from "./support/d1-faults";
 
 const rule = {
   id: "spring",
@@ -131,6 +132,106 @@ describe("earning rules", () => {
     expect((await call("GET", "/v1/members/sim", { token: m.admin })).status).toBe(404);
   });
 
+  /** What a quote and a simulation (with `extra` in its body) give one order: the two must agree. */
+  async function quoteAndSimulate(m: TestMerchant, order: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+    const body = { currency: "CNY", ...order };
+    const quote = await call("POST", "/v1/orders/quote", { token: m.admin, body });
+    expect(quote.status, quote.text).toBe(200);
+    // With an Idempotency-Key the request may read through the isolate's cached configuration, as a quote does.
+    const sim = await call("POST", "/v1/rules/simulate", {
+      token: m.admin,
+      idempotencyKey: uid("sim"),
+      body: { order: body, ...extra },
+    });
+    expect(sim.status, sim.text).toBe(200);
+    return { quote: quote.body.pointsEarned as number, simulate: sim.body.pointsEarned as number, sim: sim.body };
+  }
+
+  it("simulate counts what live rules' budgets and per-member limits have used, as quote does", async () => {
+    const m = await createMerchant();
+    await createRule(m, { id: "capped", name: "capped", effect: { kind: "fixed", points: 100 }, limits: { budget: 100 } });
+    await createRule(m, {
+      id: "daily",
+      name: "daily",
+      effect: { kind: "fixed", points: 30 },
+      limits: { perMember: { points: 40, per: "day" } },
+    });
+    expect((await postOrder(m, { orderId: "first", memberId: "a", amount: 1000 })).body.pointsEarned).toBe(130);
+    // The budget is spent; member a has 10 left of the day's 40.
+    expect(await quoteAndSimulate(m, { orderId: uid("o"), memberId: "a", amount: 1000 })).toMatchObject({
+      quote: 10,
+      simulate: 10,
+    });
+    // A draft replacing the capped rule inherits what it spent, as the saved rule would.
+    const raised = { id: "capped", name: "capped", effect: { kind: "fixed", points: 100 }, limits: { budget: 150 } };
+    const drafted = await quoteAndSimulate(m, { orderId: uid("o"), memberId: "b", amount: 1000 }, { rules: [raised] });
+    expect([drafted.quote, drafted.simulate]).toEqual([30, 80]);
+    expect(drafted.sim.awards).toEqual(expect.arrayContaining([expect.objectContaining({ ruleId: "capped", points: 50 })]));
+  });
+
+  it("a limited draft replacing a live rule counts the usage that rule kept, also when no live rule has limits", async () => {
+    const m = await createMerchant();
+    const promo = { id: "promo", name: "promo", effect: { kind: "fixed", points: 100 } };
+    await createRule(m, { ...promo, limits: { budget: 100 } });
+    expect((await postOrder(m, { orderId: "spent", memberId: "a", amount: 1000 })).body.pointsEarned).toBe(100);
+    // The limits removed: no live rule has any, so the cached configuration skips reading usage.
+    expect((await call("PUT", "/v1/rules/promo", { token: m.admin, body: promo })).status).toBe(200);
+    const order = { orderId: uid("o"), memberId: "b", amount: 1000 };
+    const draft = { ...promo, limits: { budget: 150 } };
+    expect(await quoteAndSimulate(m, order, { rules: [draft] })).toMatchObject({ quote: 100, simulate: 50 });
+    // Saved, the rule pays what the simulation said.
+    expect((await call("PUT", "/v1/rules/promo", { token: m.admin, body: draft })).status).toBe(200);
+    expect((await postOrder(m, order)).body.pointsEarned).toBe(50);
+  });
+
+  it("simulate evaluates a member not enrolled yet at the lowest tier, as quote does", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    const ladder = {
+      metric: "spend",
+      window: { kind: "calendar_year" },
+      tiers: [
+        { id: "bronze", name: "Bronze", threshold: 0, earnMultiplier: 2 },
+        { id: "gold", name: "Gold", threshold: 10_000_000 },
+      ],
+    };
+    expect((await call("PUT", "/v1/tiers", { token: m.admin, body: ladder })).status).toBe(200);
+    const { quote, simulate } = await quoteAndSimulate(m, { orderId: uid("o"), memberId: uid("new"), amount: 1000 });
+    expect([quote, simulate]).toEqual([20, 20]);
+  });
+
+  it("simulate pays an order at the tier it reaches when the upgrade applies to it, as quote does", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    const ladder = {
+      metric: "spend",
+      window: { kind: "calendar_year" },
+      upgradeAppliesToQualifyingOrder: true,
+      tiers: [
+        { id: "member", name: "Member", threshold: 0 },
+        { id: "gold", name: "Gold", threshold: 500_000, earnMultiplier: 2 },
+      ],
+    };
+    expect((await call("PUT", "/v1/tiers", { token: m.admin, body: ladder })).status).toBe(200);
+    const { quote, simulate } = await quoteAndSimulate(m, { orderId: uid("o"), memberId: "eager", amount: 600_000 });
+    expect([quote, simulate]).toEqual([12_000, 12_000]);
+  });
+
+  it("simulate earns only on the part of an order not paid with points, as quote does", async () => {
+    const m = await createMerchant();
+    await createRule(m, BASE_RULE);
+    await postOrder(m, { orderId: "seed", memberId: "pp", amount: 1_000_000 });
+    const redeem = await call("POST", "/v1/redemptions", {
+      token: m.checkout,
+      idempotencyKey: uid("rd"),
+      body: { memberId: "pp", points: 4000, orderId: "mixed" },
+    });
+    expect(redeem.status, redeem.text).toBe(201);
+    // 100.00 order, 40.00 of it paid with points: earns on 60.00.
+    const { quote, simulate } = await quoteAndSimulate(m, { orderId: "mixed", memberId: "pp", amount: 10_000 });
+    expect([quote, simulate]).toEqual([60, 60]);
+  });
+
   it(`refuses to create or activate a rule beyond ${MAX_ACTIVE_RULES} active ones, naming the field`, async () => {
     const m = await createMerchant();
     // All but one of the allowed active rules, seeded directly: through the API it would take minutes.
@@ -157,5 +258,41 @@ describe("earning rules", () => {
     // The checkout still reads every active rule.
     const order = await postOrder(m, { orderId: "o", memberId: "many", amount: 100 });
     expect(order.body.pointsEarned).toBe(MAX_ACTIVE_RULES);
+  });
+
+  it("two rules activated at once for the last active slot: the second write is refused 422, checkout applies every active rule", async () => {
+    const m = await createMerchant();
+    // The fillers never match; seeded directly, as above.
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+       INSERT INTO rules (merchant_id, id, name, active, priority, conditions, effect, created_at, updated_at)
+       SELECT ?1, 'a-' || i, 'filler', 1, 0, '{"channels":["never"]}', '{"kind":"fixed","points":1}', 1, 1 FROM n`,
+    )
+      .bind(m.id, MAX_ACTIVE_RULES - 1)
+      .run();
+    const rule = (id: string) => ({ id, name: id, effect: { kind: "fixed", points: 100 } });
+    // The other activation commits between this request's read and its write batch.
+    const race = onceBefore(env.DB, "INSERT INTO rules", async () => {
+      const first = await call("POST", "/v1/rules", { token: m.admin, body: rule("zz-first") });
+      expect(first.status, first.text).toBe(201);
+    });
+    const second = await sendThrough(
+      race.db,
+      new Request("http://engine.test/v1/rules", {
+        method: "POST",
+        headers: { authorization: `Bearer ${m.admin}`, "content-type": "application/json" },
+        body: JSON.stringify(rule("zz-second")),
+      }),
+    );
+    expect(race.fired()).toBe(true);
+    const problem = (await second.json()) as { errors?: { path: string }[] };
+    expect([second.status, problem.errors?.[0]?.path]).toEqual([422, "active"]);
+    const active = await env.DB.prepare("SELECT COUNT(*) AS n FROM rules WHERE merchant_id = ? AND active = 1")
+      .bind(m.id)
+      .first<{ n: number }>();
+    expect(active?.n).toBe(MAX_ACTIVE_RULES);
+    expect((await call("GET", "/v1/rules/zz-second/versions", { token: m.admin })).status).toBe(404);
+    // Every active rule reaches the checkout: zz-first pays.
+    expect((await postOrder(m, { orderId: "o", memberId: "v", amount: 1000 })).body.pointsEarned).toBe(100);
   });
 });

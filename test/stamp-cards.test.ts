@@ -1,9 +1,10 @@
 /** Stamp cards and vouchers through HTTP: stamps move with orders, completed cards pay in the order's batch. */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { MAX_ACTIVE_STAMP_CARDS } from "../src/earning/stamp-card-row";
 import { advanceClock, MINUTE_MS, resetClock } from "../src/platform/clock";
 import { call, createMerchant, ledger, member, postOrder, uid } from "./support/api";
-import { dyingAfter, sendThrough } from "./support/d1-faults";
+import { dyingAfter, onceBefore, sendThrough } from "./support/d1-faults";
 
 const teaCard = {
   name: "Tenth tea free",
@@ -151,5 +152,37 @@ describe("stamp cards", () => {
     });
     expect([guarded.status, guarded.body.warnings]).toEqual([200, []]);
     expect((await call("PUT", "/v1/stamp-cards/tea", { token: m.admin, body: teaCard })).body.warnings).toEqual([]);
+  });
+
+  it("two cards activated at once for the last active slot: the second write is refused 422, every active card stamps", async () => {
+    const m = await createMerchant();
+    const filler = { name: "filler", counts: "orders", match: { skus: ["never-sold"] }, stamps: 10, reward: teaCard.reward };
+    for (let i = 1; i < MAX_ACTIVE_STAMP_CARDS; i++) {
+      const r = await call("PUT", `/v1/stamp-cards/a-${String(i).padStart(2, "0")}`, { token: m.admin, body: filler });
+      expect(r.status, r.text).toBe(201);
+    }
+    const visit = { name: "one visit", counts: "orders", stamps: 1, reward: { kind: "points", points: 100 } };
+    // The other activation commits between this request's read and its write batch.
+    const race = onceBefore(env.DB, "stamp_cards", async () => {
+      const first = await call("PUT", "/v1/stamp-cards/zz-first", { token: m.admin, body: visit });
+      expect(first.status, first.text).toBe(201);
+    });
+    const second = await sendThrough(
+      race.db,
+      new Request("http://engine.test/v1/stamp-cards/zz-second", {
+        method: "PUT",
+        headers: { authorization: `Bearer ${m.admin}`, "content-type": "application/json" },
+        body: JSON.stringify(visit),
+      }),
+    );
+    expect(race.fired()).toBe(true);
+    const problem = (await second.json()) as { errors?: { path: string }[] };
+    expect([second.status, problem.errors?.[0]?.path]).toEqual([422, "active"]);
+    const cards = (await call("GET", "/v1/stamp-cards?limit=50", { token: m.admin })).body.data;
+    expect(cards.map((c: { id: string }) => c.id)).not.toContain("zz-second");
+    expect(cards.filter((c: { active: boolean }) => c.active)).toHaveLength(MAX_ACTIVE_STAMP_CARDS);
+    // Every active card reaches the checkout: zz-first completes and pays.
+    expect((await postOrder(m, { orderId: uid("o"), memberId: "v", amount: 1000 })).status).toBe(201);
+    expect((await member(m, "v")).balance).toBe(100);
   });
 });

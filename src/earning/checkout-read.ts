@@ -101,11 +101,15 @@ export function programRead(merchant: Sql): Sql {
     FROM programs WHERE merchant_id = ${merchant}`;
 }
 
-/** The active rules as RuleRow. Bounded: rules beyond MAX_ACTIVE_RULES are refused when created or activated. */
+/**
+ * The active rules as RuleRow. Bounded: rules beyond MAX_ACTIVE_RULES are refused when created or activated
+ * (inside the write batch). In evaluation order (rule-set.ts), so were the bound ever passed, the rules kept
+ * would be the same on every read: the first to apply, never an arbitrary subset.
+ */
 export function activeRulesRead(merchant: Sql): Sql {
   return sql`SELECT merchant_id AS merchantId, id, name, active, priority, starts_at AS startsAt, ends_at AS endsAt,
       conditions, effect, exclusive, limits, version, created_at AS createdAt, updated_at AS updatedAt
-    FROM rules WHERE merchant_id = ${merchant} AND active = 1 LIMIT ${MAX_ACTIVE_RULES}`;
+    FROM rules WHERE merchant_id = ${merchant} AND active = 1 ORDER BY priority DESC, id LIMIT ${MAX_ACTIVE_RULES}`;
 }
 
 /** `'key', "key"` pairs for json_object, built once per column list; the names are constants, never input. */
@@ -176,8 +180,9 @@ export function checkoutRead(
   // rule_usage_member index; only rows of rules with limits exist.
   const usage = sql`SELECT rule_id AS ruleId, member_id AS memberId, period, points FROM rule_usage
     WHERE merchant_id = ${m} AND ((member_id = '' AND period = '') OR (member_id = ${memberId} AND period IN (${periods})))`;
+  // Bounded like the rules (refused past the bound when written); by id, the order cards are listed in.
   const cards = sql`SELECT id, name, counts, match, stamps, reward FROM stamp_cards
-    WHERE merchant_id = ${m} AND active = 1 LIMIT ${MAX_ACTIVE_STAMP_CARDS}`;
+    WHERE merchant_id = ${m} AND active = 1 ORDER BY id LIMIT ${MAX_ACTIVE_STAMP_CARDS}`;
   const side = memberSideSql(m, memberId);
   return sql`SELECT m.config_version AS version, ${cache.known} AS known, ${cache.key} AS cacheKey,
       ${ifChanged(jsonRow(programRead(m), PROGRAM_COLUMNS))} AS program,

@@ -36,7 +36,7 @@ const RuleParams = z.object({
 const tags = ["Earning rules"];
 const ACTIVE_LIMIT =
   `Every checkout evaluates all active rules, so at most ${MAX_ACTIVE_RULES} may be active at once: ` +
-  "one more is 422 naming `active`.";
+  "one more is 422 naming `active`, also when two are activated at the same moment.";
 
 export const rulesRouter = createRouter()
   .openapi(
@@ -154,7 +154,11 @@ export const rulesRouter = createRouter()
       operationId: "simulateRules",
       tags,
       summary: "Simulate an order against live and draft rules",
-      description: "What each live rule, and each draft rule sent with the request, would award the order. Writes nothing.",
+      description:
+        "What each live rule, and each draft rule sent with the request, would award the order, as a quote would: with " +
+        "what the rules' budgets and the member's per-member limits have used (a draft replacing a live rule inherits its " +
+        "usage), on the part of the order not paid with points, at the member's tier (the lowest for a member not " +
+        "enrolled yet, who is evaluated even without autoEnroll). Writes nothing.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { body: jsonBody(SimulateInputSchema) },
@@ -176,8 +180,10 @@ export const rulesRouter = createRouter()
       description:
         "What the orders that occurred in [from, to) earned, and what they would have earned under the drafts, in total and " +
         `per rule. Reads at most ${MAX_REPLAY_ORDERS} orders per call in chunks, and stops sooner when the evaluation ` +
-        `work (rules, plus items per rule with an expression) passes ${MAX_REPLAY_WORK} per call; nextCursor continues. ` +
-        "A draft that would give one order more points than an order may earn is 422 naming `rules`. Writes nothing.",
+        `work (rules, plus items per rule with an expression) passes ${MAX_REPLAY_WORK} per call; nextCursor continues, ` +
+        "with budgets and per-member limits consumed across the calls as in one (they start unused at `from`, live " +
+        "rules' too). A draft that would give one order more points than an order may earn is 422 naming `rules`. " +
+        "Writes nothing.",
       security: bearer,
       middleware: [allow("admin")] as const,
       request: { body: jsonBody(ReplayInputSchema) },

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { compileExpression, MAX_AST_NODES, MAX_EXPRESSION_LENGTH } from "../earning/expression";
 import { AwardSchema, OrderInputSchema, SkippedSchema } from "../earning/schemas";
 import { LIMIT_PERIODS, SKIP_REASONS } from "../earning/types";
+import { MAX_BODY_BYTES } from "../platform/body";
 import { IsoTimestamp, MAX_UNITS, MerchantChosenId, MinorUnits, Timestamp } from "../platform/validation";
 
 const Label = z.string().min(1, "must not be empty").max(128, "must be at most 128 characters");
@@ -237,7 +238,16 @@ export const ReplayInputSchema = z
       example: "2026-10-01T00:00:00Z",
     }),
     to: IsoTimestamp.openapi({ description: "Orders that occurred before this instant.", example: "2026-11-01T00:00:00Z" }),
-    cursor: z.string().max(512).optional().openapi({ description: "nextCursor of the previous reply, to continue the range." }),
+    // Bounded by the body alone: it carries the budgets of the replay's budgeted rules.
+    cursor: z
+      .string()
+      .max(MAX_BODY_BYTES)
+      .optional()
+      .openapi({
+        description:
+          "nextCursor of the previous reply, to continue the range, sent with the same rules, from, to and onlyDrafts. " +
+          "A cursor of another replay, or one made before the live rules changed, is 400 naming `cursor`.",
+      }),
   })
   .refine((r) => endsAfterStart({ startsAt: r.from, endsAt: r.to }), { message: "must be after from", path: ["to"] })
   .openapi("ReplayInput");
@@ -253,8 +263,11 @@ export const ReplayResultSchema = z
     wouldEarn: z.object({ points: z.number().int(), rules: z.array(RulePoints.extend({ orders: z.number().int() })) }).openapi({
       description:
         "What they would have earned under the drafts (with live rules unless onlyDrafts), per rule with the orders it paid; " +
-        "the drafts' budgets and per-member limits are consumed in the order the orders happened. Members are taken as they " +
-        "are now (tier, attributes, birthday); the order count before each order is counted from the stored orders.",
+        "budgets and per-member limits are consumed in the order the orders happened, across the calls of one range (the " +
+        "cursor carries them). They start unused at `from`, live rules' too: what a rule awarded before the range is not " +
+        "counted, and its recorded usage cannot be split at `from` (it also holds the range's own orders, less refunds). " +
+        "Members are taken as they are now (tier, attributes, birthday); the order count before each order is counted from " +
+        "the stored orders.",
     }),
     nextCursor: z
       .string()

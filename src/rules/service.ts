@@ -1,23 +1,36 @@
 /** All of the earning rules' D1 access: admin CRUD through drizzle, simulation through the checkout context. */
-import { and, asc, count, desc, eq, gt, lt, ne } from "drizzle-orm";
+import { and, asc, desc, eq, gt, lt } from "drizzle-orm";
 import { rules, ruleVersions } from "../db/schema";
-import { assertEarnable, checkOrder, loadCheckoutContext, NEW_MEMBER, tierFacts } from "../earning/checkout-context";
+import { assertEarnable, checkOrder, loadCheckoutContext } from "../earning/checkout-context";
 import { bumpConfigSql } from "../earning/config-version";
-import { evaluateRules } from "../earning/evaluate";
 import { MAX_ACTIVE_RULES } from "../earning/limits";
 import { type RuleRow, ruleFromRow } from "../earning/rule-row";
-import { compileRules } from "../earning/rule-set";
-import type { OrderItem, Rule } from "../earning/types";
+import { compileRules, type RuleSet } from "../earning/rule-set";
+import type { Rule } from "../earning/types";
 import { toIso, toIsoOrNull } from "../platform/clock";
+import { guardSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
+import { classifyBatchError } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
-import { decodeCursor, encodeCursor, isNumber, isString, page } from "../platform/pagination";
+import { decodeCursor, isNumber, isString, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
 import { MAX_UNITS } from "../platform/validation";
 import type { Ladder } from "../tiers/ladder";
 import { type LadderRow, ladderFromRow, ladderQuery } from "../tiers/ladder-row";
 import { lintRule, type RuleWarning } from "./lint";
-import { emptyTotals, type ReplayOrder, replayCost, replayOrder, summarizeReplay } from "./replay";
+import {
+  emptyTotals,
+  memberLimitRules,
+  memberUsageStart,
+  type ReplayPosition,
+  type ReplayTotals,
+  rebuildMemberUsage,
+  replayCost,
+  replayOrder,
+  summarizeReplay,
+} from "./replay";
+import { decodeReplayCursor, encodeReplayCursor, replayDigest } from "./replay-cursor";
+import { type ReplayRow, replayChunkSql, replayEntry, replayHistorySql } from "./replay-read";
 import {
   MAX_REPLAY_ORDERS,
   MAX_REPLAY_WORK,
@@ -27,7 +40,7 @@ import {
   type RuleReplace,
   type SimulateInput,
 } from "./schemas";
-import { draftRule, mergeDrafts } from "./simulate";
+import { draftRule, mergeDrafts, simulateEvaluation } from "./simulate";
 import { versionBody } from "./versions";
 
 /** A rule row as the API shows it. */
@@ -58,20 +71,25 @@ function toRow(scope: RequestScope, id: string, input: RuleReplace): RuleValues 
   };
 }
 
+/** Why a rule's write batch aborted: it would leave more than MAX_ACTIVE_RULES rules active. */
+const TOO_MANY_ACTIVE = "too_many_active_rules";
+
+/** 422 naming `active`: every checkout reads and evaluates all active rules, bounded by the same constant. */
+function tooManyActive(): ApiError {
+  return new ApiError("unprocessable", `A merchant has at most ${MAX_ACTIVE_RULES} active rules.`, [
+    { path: "active", message: `at most ${MAX_ACTIVE_RULES} rules may be active; deactivate or delete one first` },
+  ]);
+}
+
 /**
- * Refuses a rule that would make the merchant's active rules more than MAX_ACTIVE_RULES: every checkout
- * reads and evaluates all of them (the checkout's read is bounded by the same constant).
+ * Aborts the batch when, with its write, the merchant has more than MAX_ACTIVE_RULES active rules. Counted
+ * inside the batch: a count read before it would let two concurrent activations both pass.
  */
-async function assertActiveRoom(scope: RequestScope, ruleId: string, active: boolean): Promise<void> {
-  if (!active) return;
-  const [others] = await scope.orm
-    .select({ n: count() })
-    .from(rules)
-    .where(and(eq(rules.merchantId, scope.merchant.id), eq(rules.active, true), ne(rules.id, ruleId)));
-  if ((others?.n ?? 0) >= MAX_ACTIVE_RULES)
-    throw new ApiError("unprocessable", `A merchant has at most ${MAX_ACTIVE_RULES} active rules.`, [
-      { path: "active", message: `at most ${MAX_ACTIVE_RULES} rules may be active; deactivate or delete one first` },
-    ]);
+function activeRoomGuard(merchantId: string): Sql {
+  return guardSql(
+    TOO_MANY_ACTIVE,
+    sql`(SELECT COUNT(*) FROM rules WHERE merchant_id = ${merchantId} AND active = 1) > ${MAX_ACTIVE_RULES}`,
+  );
 }
 
 const RULE_COLUMNS = sql.raw(`merchant_id AS merchantId, id, name, active, priority, starts_at AS startsAt,
@@ -86,7 +104,8 @@ function definitionJson(row: RuleValues): string {
 /**
  * Writes a rule and its new version in one batch: the version follows the highest one ever recorded (a
  * deleted and recreated rule continues its history), and the merchant's configuration version is bumped.
- * `replace` false leaves an existing rule alone (saved is then undefined).
+ * `replace` false leaves an existing rule alone (saved is then undefined). An active rule that would make more
+ * than MAX_ACTIVE_RULES active aborts the batch (422 naming `active`).
  */
 async function saveRule(scope: RequestScope, row: RuleValues, replace: boolean) {
   const key = sql`merchant_id = ${row.merchantId} AND id = ${row.id}`;
@@ -98,30 +117,38 @@ async function saveRule(scope: RequestScope, row: RuleValues, replace: boolean) 
         effect = excluded.effect, exclusive = excluded.exclusive, limits = excluded.limits,
         version = rules.version + 1, updated_at = excluded.updated_at`
     : sql`DO NOTHING`;
-  const [existing, saved] = await scope.db.batch([
-    prepare(scope.db, sql`SELECT 1 AS found FROM rules WHERE ${key}`),
-    prepare(
-      scope.db,
-      sql`INSERT INTO rules (merchant_id, id, name, active, priority, starts_at, ends_at, conditions, effect, exclusive,
-          limits, version, created_at, updated_at)
-        VALUES (${row.merchantId}, ${row.id}, ${row.name}, ${row.active}, ${row.priority}, ${row.startsAt}, ${row.endsAt},
-          ${row.conditions}, ${row.effect}, ${row.exclusive}, ${row.limits}, ${nextVersion}, ${row.createdAt}, ${row.updatedAt})
-        ON CONFLICT (merchant_id, id) ${onConflict} RETURNING ${RULE_COLUMNS}`,
-    ),
-    prepare(
-      scope.db,
-      sql`INSERT INTO rule_versions (merchant_id, rule_id, version, body, created_at)
-        SELECT merchant_id, id, version, json_set(${definitionJson(row)}, '$.createdAt', created_at), updated_at
-        FROM rules WHERE ${key} AND changes() > 0`,
-    ),
-    prepare(scope.db, bumpConfigSql(row.merchantId, sql`changes() > 0`)),
-  ]);
+  const statements = [
+    sql`SELECT 1 AS found FROM rules WHERE ${key}`,
+    sql`INSERT INTO rules (merchant_id, id, name, active, priority, starts_at, ends_at, conditions, effect, exclusive,
+        limits, version, created_at, updated_at)
+      VALUES (${row.merchantId}, ${row.id}, ${row.name}, ${row.active}, ${row.priority}, ${row.startsAt}, ${row.endsAt},
+        ${row.conditions}, ${row.effect}, ${row.exclusive}, ${row.limits}, ${nextVersion}, ${row.createdAt}, ${row.updatedAt})
+      ON CONFLICT (merchant_id, id) ${onConflict} RETURNING ${RULE_COLUMNS}`,
+    sql`INSERT INTO rule_versions (merchant_id, rule_id, version, body, created_at)
+      SELECT merchant_id, id, version, json_set(${definitionJson(row)}, '$.createdAt', created_at), updated_at
+      FROM rules WHERE ${key} AND changes() > 0`,
+    bumpConfigSql(row.merchantId, sql`changes() > 0`),
+    // Last: the statements above read changes() of the one before them.
+    ...(row.active ? [activeRoomGuard(row.merchantId)] : []),
+  ];
+  const [existing, saved] = await commitRule(scope.db, statements);
   const rows = (saved?.results ?? []) as (RuleRow & { active: number | boolean; exclusive: number | boolean })[];
   const first = rows[0];
   return {
     saved: first ? { ...first, active: Boolean(first.active), exclusive: Boolean(first.exclusive) } : undefined,
     existed: (existing?.results.length ?? 0) > 0,
   };
+}
+
+/** Runs a rule's write batch; the active-rules guard becomes its 422. */
+async function commitRule(db: D1Database, statements: Sql[]): Promise<D1Result[]> {
+  try {
+    return await db.batch(statements.map((statement) => prepare(db, statement)));
+  } catch (error) {
+    const failure = classifyBatchError(error);
+    if (failure.kind === "guard" && failure.reason === TOO_MANY_ACTIVE) throw tooManyActive();
+    throw error;
+  }
 }
 
 async function hasVersions(scope: RequestScope, ruleId: string): Promise<boolean> {
@@ -161,7 +188,8 @@ async function warningsFor(scope: RequestScope, rule: Rule): Promise<RuleWarning
   const [live, top] = await scope.db.batch([
     prepare(
       scope.db,
-      sql`SELECT ${RULE_COLUMNS} FROM rules WHERE merchant_id = ${merchantId} AND active = 1 LIMIT ${MAX_ACTIVE_RULES}`,
+      sql`SELECT ${RULE_COLUMNS} FROM rules WHERE merchant_id = ${merchantId} AND active = 1
+        ORDER BY priority DESC, id LIMIT ${MAX_ACTIVE_RULES}`,
     ),
     prepare(scope.db, sql`SELECT MAX(earn_multiplier_bps) AS bps FROM tiers WHERE merchant_id = ${merchantId}`),
   ]);
@@ -171,7 +199,6 @@ async function warningsFor(scope: RequestScope, rule: Rule): Promise<RuleWarning
 }
 
 export async function createRule(scope: RequestScope, input: RuleCreate) {
-  await assertActiveRoom(scope, input.id, input.active);
   const { saved } = await saveRule(scope, toRow(scope, input.id, input), false);
   if (!saved) throw new ApiError("conflict", `A rule with id ${input.id} already exists; use PUT to replace it.`);
   return { ...ruleBody(saved), warnings: await warningsFor(scope, ruleFromRow(saved)) };
@@ -203,7 +230,6 @@ export async function replaceRule(scope: RequestScope, ruleId: string, input: Ru
     throw new ApiError("invalid_request", "The body id must match the path.", [
       { path: "id", message: "must equal the ruleId in the path" },
     ]);
-  await assertActiveRoom(scope, ruleId, input.active);
   const { saved, existed } = await saveRule(scope, toRow(scope, ruleId, input), true);
   if (!saved) throw new Error(`rule ${ruleId} was not saved`);
   return { body: { ...ruleBody(saved), warnings: await warningsFor(scope, ruleFromRow(saved)) }, created: !existed };
@@ -218,13 +244,14 @@ export async function deleteRule(scope: RequestScope, ruleId: string): Promise<v
   if (!deleted?.results.length) throw notFound(`Rule ${ruleId}`);
 }
 
-/** What an order would earn under the live rules plus drafts (or the drafts alone). Writes nothing. */
+/** What an order would earn under the live rules plus drafts (or the drafts alone), as a quote would. Writes nothing. */
 export async function simulateOrder(scope: RequestScope, input: SimulateInput) {
   const { order, rules: drafts = [], onlyDrafts = false } = input;
   const occurredAt = checkOrder(order, scope.merchant.currency, scope.at);
-  const ctx = await loadCheckoutContext(scope, order);
-  const { rules: evaluated, draftIds } = mergeDrafts(onlyDrafts ? [] : ctx.ruleSet.rules, drafts.map(draftRule));
-  const result = evaluateRules(evaluated, { ...order, occurredAt }, ctx.member ?? NEW_MEMBER, scope.merchant.timezone);
+  const draftRules = drafts.map(draftRule);
+  const ctx = await loadCheckoutContext(usageReadingScope(scope, draftRules), order);
+  const { rules: evaluated, draftIds } = mergeDrafts(onlyDrafts ? [] : ctx.ruleSet.rules, draftRules);
+  const result = simulateEvaluation(compileRules(evaluated), order, occurredAt, ctx, scope.merchant.timezone, scope.at);
   assertEarnable(result.pointsEarned);
   return {
     pointsEarned: result.pointsEarned,
@@ -234,104 +261,91 @@ export async function simulateOrder(scope: RequestScope, input: SimulateInput) {
   };
 }
 
-interface ReplayRow {
-  id: string;
-  memberId: string;
-  amount: number;
-  currency: string;
-  occurredAt: number;
-  channel: string | null;
-  items: string | null;
-  awards: string;
-  tierId: string | null;
-  attributes: string | null;
-  birthday: string | null;
-  enrolledAt: number | null;
-  previousOrders: number;
-}
-
 /**
- * One chunk of the range's orders in time order, each with its member as it is now and the count of its earlier
- * orders. The count is taken once per member in the chunk (before its first order there) and carried forward
- * by the member's position in the chunk, so a member with a long history costs one index range per chunk,
- * not one per order.
+ * The scope to read the checkout context with. Through the isolate's cached configuration (when the request
+ * came with a key hash, e.g. with an Idempotency-Key) the read skips limit usage while no live rule has
+ * limits, but a limited draft needs it: a draft may replace a rule whose usage outlived its limits.
  */
-function replayChunkSql(merchantId: string, from: number, to: number, after: [number, string] | undefined): Sql {
-  const resume = after ? sql`AND (o.occurred_at, o.id) > (${after[0]}, ${after[1]})` : sql``;
-  // Materialized, so each CTE runs once (inlined, the count ran again for every row of the chunk).
-  return sql`WITH chunk AS MATERIALIZED (
-      SELECT c.*, ROW_NUMBER() OVER (PARTITION BY c.member_id ORDER BY c.occurred_at, c.id) - 1 AS nth
-      FROM (SELECT o.id, o.member_id, o.amount, o.currency, o.occurred_at, o.channel, o.items, o.awards FROM orders o
-        WHERE o.merchant_id = ${merchantId} AND o.occurred_at >= ${from} AND o.occurred_at < ${to} ${resume}
-        ORDER BY o.occurred_at, o.id LIMIT ${REPLAY_CHUNK}) c
-    ), earlier AS MATERIALIZED (
-      SELECT c.member_id, (SELECT COUNT(*) FROM orders p WHERE p.merchant_id = ${merchantId} AND p.member_id = c.member_id
-        AND (p.occurred_at < c.occurred_at OR (p.occurred_at = c.occurred_at AND p.id < c.id))) AS n
-      FROM chunk c WHERE c.nth = 0
-    )
-    SELECT c.id, c.member_id AS memberId, c.amount, c.currency, c.occurred_at AS occurredAt, c.channel, c.items, c.awards,
-      m.tier_id AS tierId, m.attributes, m.birthday, m.enrolled_at AS enrolledAt, e.n + c.nth AS previousOrders
-    FROM chunk c JOIN earlier e ON e.member_id = c.member_id
-      LEFT JOIN members m ON m.merchant_id = ${merchantId} AND m.id = c.member_id
-    ORDER BY c.occurred_at, c.id`;
+function usageReadingScope(scope: RequestScope, drafts: readonly Rule[]): RequestScope {
+  if (!drafts.some((rule) => rule.limits)) return scope;
+  const { configKey: _cached, ...uncached } = scope;
+  return uncached;
 }
 
-function replayEntry(row: ReplayRow, ladder: Ladder | null): ReplayOrder {
-  return {
-    memberId: row.memberId,
-    order: {
-      amount: row.amount,
-      currency: row.currency,
-      occurredAt: row.occurredAt,
-      ...(row.channel !== null && { channel: row.channel }),
-      items: row.items ? (JSON.parse(row.items) as OrderItem[]) : [],
-    },
-    member: {
-      ...tierFacts(ladder, row.tierId),
-      previousOrders: row.previousOrders,
-      attributes: row.attributes ? (JSON.parse(row.attributes) as Record<string, unknown>) : {},
-      birthday: row.birthday,
-      ...(row.enrolledAt !== null && { enrolledAt: row.enrolledAt }),
-    },
-    earned: JSON.parse(row.awards) as { ruleId: string; points: number }[],
-  };
-}
-
-/** What the stored orders of a range earned and would earn under draft rules, in chunks. Writes nothing. */
-export async function replayRules(scope: RequestScope, input: ReplayInput) {
+/** The replay's rules (the live ones unless onlyDrafts, with the drafts) compiled once, the ladder, and its digest. */
+async function replaySetup(scope: RequestScope, input: ReplayInput) {
   const merchantId = scope.merchant.id;
   const [live, ladderRows] = await scope.db.batch([
     prepare(
       scope.db,
-      sql`SELECT ${RULE_COLUMNS} FROM rules WHERE merchant_id = ${merchantId} AND active = 1 LIMIT ${MAX_ACTIVE_RULES}`,
+      sql`SELECT ${RULE_COLUMNS} FROM rules WHERE merchant_id = ${merchantId} AND active = 1
+        ORDER BY priority DESC, id LIMIT ${MAX_ACTIVE_RULES}`,
     ),
     prepare(scope.db, ladderQuery(sql`${merchantId}`)),
   ]);
-  const liveRules = input.onlyDrafts ? [] : ((live?.results ?? []) as RuleRow[]).map(ruleFromRow);
-  // Compiled once for the whole replay.
-  const evaluated = compileRules(mergeDrafts(liveRules, input.rules.map(draftRule)).rules);
-  const ladder = ladderFromRow(ladderRows?.results[0] as LadderRow | undefined);
-  const totals = emptyTotals();
-  let after = input.cursor ? decodeCursor(input.cursor, isReplayCursor) : undefined;
+  const liveRules = ((live?.results ?? []) as RuleRow[]).map(ruleFromRow);
+  return {
+    rules: compileRules(mergeDrafts(input.onlyDrafts ? [] : liveRules, input.rules.map(draftRule)).rules),
+    ladder: ladderFromRow(ladderRows?.results[0] as LadderRow | undefined),
+    digest: await replayDigest(input, liveRules, scope.merchant.timezone),
+  };
+}
+
+/**
+ * What the stored orders of a range earned and would earn under draft rules, in chunks. Writes nothing. A call
+ * resuming from a cursor starts from the budgets it carries, and rebuilds the per-member usage of each member
+ * it meets from that member's orders the earlier calls replayed (replay.ts).
+ */
+export async function replayRules(scope: RequestScope, input: ReplayInput) {
+  const { rules, ladder, digest } = await replaySetup(scope, input);
+  const [from, to, timezone] = [Date.parse(input.from), Date.parse(input.to), scope.merchant.timezone];
+  const resume = input.cursor ? decodeReplayCursor(input.cursor, digest, rules) : undefined;
+  const totals = emptyTotals(resume?.budgets);
+  const rebuild = resume ? memberHistory(scope, rules, ladder, from, resume.at) : null;
+  let after = resume?.at;
   let more = true;
   let work = 0;
   chunks: while (more && totals.orders < MAX_REPLAY_ORDERS) {
-    const rows = (await prepare(scope.db, replayChunkSql(merchantId, Date.parse(input.from), Date.parse(input.to), after)).all())
+    const rows = (await prepare(scope.db, replayChunkSql(scope.merchant.id, from, to, after)).all())
       .results as unknown as ReplayRow[];
     more = rows.length === REPLAY_CHUNK;
+    work += rebuild ? await rebuild(totals, rows) : 0;
     for (const row of rows) {
       const entry = replayEntry(row, ladder);
       // Bounded CPU: stop before the order that would pass the budget (the first order always runs, so calls progress).
-      work += replayCost(evaluated, entry);
+      work += replayCost(rules, entry);
       if (totals.orders > 0 && work > MAX_REPLAY_WORK) {
         more = true;
         break chunks;
       }
-      assertReplayEarnable(row.id, replayOrder(totals, evaluated, entry, scope.merchant.timezone));
+      assertReplayEarnable(row.id, replayOrder(totals, rules, entry, timezone));
       after = [row.occurredAt, row.id];
     }
   }
-  return { ...summarizeReplay(totals), nextCursor: more && after ? encodeCursor(after) : null };
+  return { ...summarizeReplay(totals), nextCursor: more && after ? encodeReplayCursor(digest, after, totals.budgets) : null };
+}
+
+/**
+ * For a call resuming after `until`: rebuilds, once per member, the per-member usage the members of each chunk
+ * had from the orders earlier calls replayed (null when no rule has a per-member limit: nothing to rebuild).
+ * Returns the rebuild's evaluation work, which counts toward the call's bound.
+ */
+function memberHistory(scope: RequestScope, all: RuleSet, ladder: Ladder | null, from: number, until: ReplayPosition) {
+  const rules = memberLimitRules(all);
+  if (rules === null) return null;
+  const start = memberUsageStart(rules, until[0], from, scope.merchant.timezone);
+  const rebuilt = new Set<string>();
+  return async (totals: ReplayTotals, chunk: readonly ReplayRow[]): Promise<number> => {
+    const memberIds = [...new Set(chunk.map((row) => row.memberId))].filter((id) => !rebuilt.has(id));
+    if (memberIds.length === 0) return 0;
+    for (const id of memberIds) rebuilt.add(id);
+    const read = replayHistorySql(scope.merchant.id, memberIds, start, until);
+    const history = ((await prepare(scope.db, read).all()).results as unknown as ReplayRow[]).map((row) =>
+      replayEntry(row, ladder),
+    );
+    rebuildMemberUsage(totals, rules, history, scope.merchant.timezone);
+    return history.reduce((sum, entry) => sum + replayCost(rules, entry), 0);
+  };
 }
 
 /** Like simulate and checkout: an order's points stay within MAX_UNITS, so the sums of a call stay exact integers. */
@@ -341,6 +355,3 @@ function assertReplayEarnable(orderId: string, points: number): void {
       { path: "rules", message: `would give an order more than ${MAX_UNITS} points` },
     ]);
 }
-
-const isReplayCursor = (v: unknown): v is [number, string] =>
-  Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && typeof v[1] === "string";

@@ -1,12 +1,14 @@
 /** Stamp cards and vouchers: admin CRUD, member progress, voucher redemption. Orders collect stamps (orders/). */
-import { and, asc, count, desc, sql as drizzleSql, eq, gt, lt, ne } from "drizzle-orm";
-import { memberStamps, members, merchants, stampCards, vouchers } from "../db/schema";
+import { and, asc, desc, eq, gt, lt } from "drizzle-orm";
+import { memberStamps, members, stampCards, vouchers } from "../db/schema";
+import { bumpConfigSql } from "../earning/config-version";
 import { MAX_ACTIVE_STAMP_CARDS, type StampCardRow, stampCardFromRow } from "../earning/stamp-card-row";
 import { stampCardWarnings } from "../earning/stamps";
 import { isoSql } from "../ledger/member-json";
 import { toIso } from "../platform/clock";
 import { guardSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
+import { classifyBatchError } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
 import { type PlannedWrite, scopedWrite } from "../platform/idempotency";
 import { decodeCursor, isString, page } from "../platform/pagination";
@@ -45,25 +47,55 @@ function voucherBody(row: VoucherRow) {
   };
 }
 
+/** Why a card's write batch aborted: it would leave more than MAX_ACTIVE_STAMP_CARDS cards active. */
+const TOO_MANY_ACTIVE = "too_many_active_stamp_cards";
+
 /** Every checkout reads the active cards: their number is bounded (422 naming `active`). */
-async function assertActiveRoom(scope: RequestScope, cardId: string, active: boolean): Promise<void> {
-  if (!active) return;
-  const [others] = await scope.orm
-    .select({ n: count() })
-    .from(stampCards)
-    .where(and(eq(stampCards.merchantId, scope.merchant.id), eq(stampCards.active, true), ne(stampCards.id, cardId)));
-  if ((others?.n ?? 0) >= MAX_ACTIVE_STAMP_CARDS)
-    throw new ApiError("unprocessable", `A merchant has at most ${MAX_ACTIVE_STAMP_CARDS} active stamp cards.`, [
-      { path: "active", message: `at most ${MAX_ACTIVE_STAMP_CARDS} stamp cards may be active` },
-    ]);
+function tooManyActive(): ApiError {
+  return new ApiError("unprocessable", `A merchant has at most ${MAX_ACTIVE_STAMP_CARDS} active stamp cards.`, [
+    { path: "active", message: `at most ${MAX_ACTIVE_STAMP_CARDS} stamp cards may be active` },
+  ]);
+}
+
+const CARD_COLUMNS = sql.raw(`merchant_id AS merchantId, id, name, active, counts, match, stamps, reward,
+  created_at AS createdAt, updated_at AS updatedAt`);
+
+/**
+ * The card's upsert, the configuration bump (checkouts cache cards) and, for an active card, a guard counted
+ * inside the batch: a count read before it would let two concurrent activations both pass.
+ */
+function putCardStatements(row: CardRow): Sql[] {
+  const { merchantId, id } = row;
+  const upsert = sql`INSERT INTO stamp_cards (merchant_id, id, name, active, counts, match, stamps, reward, created_at, updated_at)
+    VALUES (${merchantId}, ${id}, ${row.name}, ${row.active}, ${row.counts}, ${row.match}, ${row.stamps}, ${row.reward},
+      ${row.createdAt}, ${row.updatedAt})
+    ON CONFLICT (merchant_id, id) DO UPDATE SET name = excluded.name, active = excluded.active, counts = excluded.counts,
+      match = excluded.match, stamps = excluded.stamps, reward = excluded.reward, updated_at = excluded.updated_at
+    RETURNING ${CARD_COLUMNS}`;
+  const tooMany = sql`(SELECT COUNT(*) FROM stamp_cards WHERE merchant_id = ${merchantId} AND active = 1) > ${MAX_ACTIVE_STAMP_CARDS}`;
+  return [
+    sql`SELECT 1 AS found FROM stamp_cards WHERE merchant_id = ${merchantId} AND id = ${id}`,
+    upsert,
+    bumpConfigSql(merchantId),
+    ...(row.active ? [guardSql(TOO_MANY_ACTIVE, tooMany)] : []),
+  ];
+}
+
+/** Runs a card's write batch; the active-cards guard becomes its 422. */
+async function commitCard(db: D1Database, statements: Sql[]): Promise<D1Result[]> {
+  try {
+    return await db.batch(statements.map((statement) => prepare(db, statement)));
+  } catch (error) {
+    const failure = classifyBatchError(error);
+    if (failure.kind === "guard" && failure.reason === TOO_MANY_ACTIVE) throw tooManyActive();
+    throw error;
+  }
 }
 
 /** Creates or replaces a card; the merchant's configuration version moves in the same batch (checkouts cache cards). */
 export async function putStampCard(scope: RequestScope, cardId: string, input: StampCardInput) {
-  await assertActiveRoom(scope, cardId, input.active);
-  const merchantId = scope.merchant.id;
-  const row = {
-    merchantId,
+  const row: CardRow = {
+    merchantId: scope.merchant.id,
     id: cardId,
     name: input.name,
     active: input.active,
@@ -74,25 +106,15 @@ export async function putStampCard(scope: RequestScope, cardId: string, input: S
     createdAt: scope.at,
     updatedAt: scope.at,
   };
-  const [existing, saved] = await scope.orm.batch([
-    scope.orm
-      .select({ id: stampCards.id })
-      .from(stampCards)
-      .where(and(eq(stampCards.merchantId, merchantId), eq(stampCards.id, cardId))),
-    scope.orm
-      .insert(stampCards)
-      .values(row)
-      .onConflictDoUpdate({ target: [stampCards.merchantId, stampCards.id], set: { ...row, createdAt: undefined } })
-      .returning(),
-    scope.orm
-      .update(merchants)
-      .set({ configVersion: drizzleSql`${merchants.configVersion} + 1` })
-      .where(eq(merchants.id, merchantId)),
-  ]);
-  if (!saved[0]) throw new Error(`stamp card ${cardId} was not saved`);
+  const [existing, saved] = await commitCard(scope.db, putCardStatements(row));
+  const card = saved?.results[0] as (CardRow & { active: number | boolean }) | undefined;
+  if (!card) throw new Error(`stamp card ${cardId} was not saved`);
   return {
-    body: { ...cardBody(saved[0]), warnings: stampCardWarnings({ counts: input.counts, match: input.match ?? null }) },
-    created: existing.length === 0,
+    body: {
+      ...cardBody({ ...card, active: Boolean(card.active) }),
+      warnings: stampCardWarnings({ counts: input.counts, match: input.match ?? null }),
+    },
+    created: (existing?.results.length ?? 0) === 0,
   };
 }
 
