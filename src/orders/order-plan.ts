@@ -2,35 +2,14 @@
  * What posting an order writes, decided by a pure function of the order, the checkout context, the program
  * and the clock: the service reads the context before it and writes the plan in one batch after it.
  */
-import { activityKeys } from "../activity/periods";
-import { assertEarnable, type CheckoutContext, NEW_MEMBER, tierFacts } from "../earning/checkout-context";
-import { evaluateRules } from "../earning/evaluate";
+import { assertEarnable, type CheckoutContext } from "../earning/checkout-context";
+import { evaluateAsCheckout, type OrderTierPlan } from "../earning/order-evaluation";
 import type { OrderInput } from "../earning/schemas";
 import { planStamps, type StampStep } from "../earning/stamps";
-import type { Award, Evaluation, LimitUse, MemberFacts, Skipped } from "../earning/types";
+import type { Award, Evaluation, LimitUse, Skipped } from "../earning/types";
 import type { SettleInput } from "../ledger/statements";
 import { notFound } from "../platform/errors";
 import { dueFor, lotAvailability, lotExpiry, type ReferralSettings } from "../program/settings";
-import { rankForValue, rankOfTier, tierAt, windowStartKey } from "../tiers/ladder";
-import { earningRank } from "../tiers/qualifying";
-
-/** What the order writes for tiers (see tiers/order-statements.ts). */
-export interface OrderTierPlan {
-  startKey: string;
-  orderDay: string;
-  earningRank: number;
-  /** The member's cached metric starts elsewhere than today's window (or is not kept yet): slide it first. */
-  slide: boolean;
-  /**
-   * The metric as read reaches a higher tier with this order (or cannot tell: a slide comes first). When
-   * not, the batch writes no history row and its guard also refuses an upgrade a concurrent order made
-   * possible, so the order is planned again with its history row.
-   */
-  upgradeExpected: boolean;
-  /** The rank the member held as read, and the rank the window's metric reaches with this order. */
-  currentRank: number;
-  reachedRank: number;
-}
 
 /** The lot an order's points go to. */
 export interface OrderLot {
@@ -76,8 +55,8 @@ export interface OrderPlan {
 }
 
 /**
- * The points an order earns, and the tier rank they were computed at. Refuses an unknown member (without
- * autoEnroll) and an unsafe total.
+ * The points an order earns, and the tier rank they were computed at (earning/order-evaluation.ts). Refuses an
+ * unknown member (without autoEnroll) and an unsafe total.
  */
 export function evaluateOrder(
   input: OrderInput,
@@ -87,53 +66,10 @@ export function evaluateOrder(
   at: number,
 ): Evaluation & { tier: OrderTierPlan | null } {
   if (!ctx.member && !ctx.program.autoEnroll) throw notFound(`Member ${input.memberId}`);
-  const facts: MemberFacts = ctx.member ?? { ...NEW_MEMBER, ...tierFacts(ctx.ladder, null) };
-  const paidWithPoints = ctx.program.earnOnPointsPaid ? 0 : ctx.paidWithPoints;
-  const order = { ...input, occurredAt, paidWithPoints };
-  const evaluateAt = (rank: number | null) => {
-    if (rank === null || !ctx.ladder) return evaluateRules(ctx.ruleSet, order, facts, timezone, ctx.usage);
-    const atRank = { ...facts, ...tierFacts(ctx.ladder, tierAt(ctx.ladder, rank).id) };
-    return evaluateRules(ctx.ruleSet, order, atRank, timezone, ctx.usage);
-  };
-  const tier = ctx.ladder ? planTier(ctx, input, occurredAt, timezone, at, (rank) => evaluateAt(rank).pointsEarned) : null;
-  const evaluation = evaluateAt(tier?.earningRank ?? null);
+  const evaluation = evaluateAsCheckout(ctx.ruleSet, input, occurredAt, ctx, timezone, at);
   assertEarnable(evaluation.pointsEarned);
-  return { ...evaluation, tier };
+  return evaluation;
 }
-
-/** The window the order counts in, and the rank it earns at (tiers/qualifying.ts). */
-function planTier(
-  ctx: CheckoutContext,
-  input: OrderInput,
-  occurredAt: number,
-  timezone: string,
-  at: number,
-  pointsAt: (rank: number) => number,
-): OrderTierPlan {
-  const ladder = ctx.ladder!;
-  const startKey = windowStartKey(ladder, at, timezone);
-  const orderDay = activityKeys(occurredAt, timezone).day;
-  const current = rankOfTier(ladder, ctx.member?.storedTierId);
-  // The cache covers today's window once slid (the service slides a stale one first when it matters).
-  const cached = ctx.member ? Number(ctx.member[cacheKey[ladder.metric]]) : 0;
-  const counted = orderDay >= startKey;
-  const share = (rank: number) =>
-    !counted ? 0 : ladder.metric === "spend" ? input.amount : ladder.metric === "orders" ? 1 : pointsAt(rank);
-  const slide = ctx.member?.tierWindowStart !== startKey;
-  const rank = earningRank(ladder, current, cached, share);
-  const reached = rankForValue(ladder, cached + share(rank));
-  return {
-    startKey,
-    orderDay,
-    earningRank: rank,
-    slide,
-    upgradeExpected: slide || reached > current,
-    currentRank: current,
-    reachedRank: reached,
-  };
-}
-
-const cacheKey = { spend: "tierSpend", points: "tierPoints", orders: "tierOrders" } as const;
 
 /**
  * @example
