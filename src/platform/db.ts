@@ -37,6 +37,25 @@ export function classifyBatchError(error: unknown): BatchFailure {
   return { kind: "other", error };
 }
 
+/**
+ * Runs a batch whose guard `reason` refuses the write as a whole (a bound counted inside the batch): that
+ * guard becomes `refusal()`, any other failure is rethrown as it is.
+ */
+export async function batchRefusing(
+  db: D1Database,
+  statements: D1PreparedStatement[],
+  reason: string,
+  refusal: () => ApiError,
+): Promise<D1Result[]> {
+  try {
+    return await db.batch(statements);
+  } catch (error) {
+    const failure = classifyBatchError(error);
+    if (failure.kind === "guard" && failure.reason === reason) throw refusal();
+    throw error;
+  }
+}
+
 /** Turns guard failures into API errors; anything else is rethrown. */
 export function rethrowGuard(failure: BatchFailure): never {
   if (failure.kind === "guard") {

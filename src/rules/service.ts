@@ -10,7 +10,7 @@ import type { Rule } from "../earning/types";
 import { toIso, toIsoOrNull } from "../platform/clock";
 import { guardSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
-import { classifyBatchError } from "../platform/db";
+import { batchRefusing } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
 import { decodeCursor, isNumber, isString, page } from "../platform/pagination";
 import type { RequestScope } from "../platform/scope";
@@ -131,24 +131,18 @@ async function saveRule(scope: RequestScope, row: RuleValues, replace: boolean) 
     // Last: the statements above read changes() of the one before them.
     ...(row.active ? [activeRoomGuard(row.merchantId)] : []),
   ];
-  const [existing, saved] = await commitRule(scope.db, statements);
+  const [existing, saved] = await batchRefusing(
+    scope.db,
+    statements.map((statement) => prepare(scope.db, statement)),
+    TOO_MANY_ACTIVE,
+    tooManyActive,
+  );
   const rows = (saved?.results ?? []) as (RuleRow & { active: number | boolean; exclusive: number | boolean })[];
   const first = rows[0];
   return {
     saved: first ? { ...first, active: Boolean(first.active), exclusive: Boolean(first.exclusive) } : undefined,
     existed: (existing?.results.length ?? 0) > 0,
   };
-}
-
-/** Runs a rule's write batch; the active-rules guard becomes its 422. */
-async function commitRule(db: D1Database, statements: Sql[]): Promise<D1Result[]> {
-  try {
-    return await db.batch(statements.map((statement) => prepare(db, statement)));
-  } catch (error) {
-    const failure = classifyBatchError(error);
-    if (failure.kind === "guard" && failure.reason === TOO_MANY_ACTIVE) throw tooManyActive();
-    throw error;
-  }
 }
 
 async function hasVersions(scope: RequestScope, ruleId: string): Promise<boolean> {

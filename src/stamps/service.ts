@@ -8,7 +8,7 @@ import { isoSql } from "../ledger/member-json";
 import { toIso } from "../platform/clock";
 import { guardSql } from "../platform/d1/guard";
 import { prepare, type Sql, sql } from "../platform/d1/sql";
-import { classifyBatchError } from "../platform/db";
+import { batchRefusing } from "../platform/db";
 import { ApiError, notFound } from "../platform/errors";
 import { type PlannedWrite, scopedWrite } from "../platform/idempotency";
 import { decodeCursor, isString, page } from "../platform/pagination";
@@ -81,17 +81,6 @@ function putCardStatements(row: CardRow): Sql[] {
   ];
 }
 
-/** Runs a card's write batch; the active-cards guard becomes its 422. */
-async function commitCard(db: D1Database, statements: Sql[]): Promise<D1Result[]> {
-  try {
-    return await db.batch(statements.map((statement) => prepare(db, statement)));
-  } catch (error) {
-    const failure = classifyBatchError(error);
-    if (failure.kind === "guard" && failure.reason === TOO_MANY_ACTIVE) throw tooManyActive();
-    throw error;
-  }
-}
-
 /** Creates or replaces a card; the merchant's configuration version moves in the same batch (checkouts cache cards). */
 export async function putStampCard(scope: RequestScope, cardId: string, input: StampCardInput) {
   const row: CardRow = {
@@ -106,7 +95,12 @@ export async function putStampCard(scope: RequestScope, cardId: string, input: S
     createdAt: scope.at,
     updatedAt: scope.at,
   };
-  const [existing, saved] = await commitCard(scope.db, putCardStatements(row));
+  const [existing, saved] = await batchRefusing(
+    scope.db,
+    putCardStatements(row).map((statement) => prepare(scope.db, statement)),
+    TOO_MANY_ACTIVE,
+    tooManyActive,
+  );
   const card = saved?.results[0] as (CardRow & { active: number | boolean }) | undefined;
   if (!card) throw new Error(`stamp card ${cardId} was not saved`);
   return {
