@@ -183,6 +183,48 @@ describe("uses", () => {
   });
 });
 
+describe("a perk redefined while it is used", () => {
+  /** A use whose batch meets `change` committed just before it (another admin request). */
+  const useMeeting = async (m: TestMerchant, memberId: string, perkId: string, change: () => Promise<unknown>) => {
+    let injected = false;
+    const racing = beforeBatch(env.DB, async (statements) => {
+      if (injected || !statements.some((s) => sqlOf(s).includes("INSERT INTO perk_uses"))) return;
+      injected = true;
+      await change();
+    });
+    const response = await sendThrough(
+      racing,
+      new Request(`http://engine.test/v1/members/${memberId}/perks/${perkId}/uses`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${m.checkout}`, "idempotency-key": uid("k") },
+      }),
+    );
+    expect(injected).toBe(true);
+    return { status: response.status, body: (await response.json()) as { detail?: string } };
+  };
+  const usesOf = async (m: TestMerchant) =>
+    (await env.DB.prepare("SELECT COUNT(*) AS n FROM perk_uses WHERE merchant_id = ?1").bind(m.id).first<{ n: number }>())?.n;
+
+  it("a quota lowered meanwhile is the one the use is checked against", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "delivery", { quota: { uses: 2, per: "month" } });
+    await enrol(m, "busy");
+    expect((await use(m, "busy", "delivery")).status).toBe(201);
+    const used = await useMeeting(m, "busy", "delivery", () => putPerk(m, "delivery", { quota: { uses: 1, per: "month" } }));
+    expect([used.status, used.body.detail]).toEqual([409, expect.stringContaining("no use left")]);
+    expect(await usesOf(m)).toBe(1);
+  });
+
+  it("unlock conditions raised meanwhile lock the perk for the use", async () => {
+    const m = await merchantWith({});
+    await putPerk(m, "vip", { unlock: { lifetimeSpend: 10_000 } });
+    await order(m, "spender", 10_000);
+    const used = await useMeeting(m, "spender", "vip", () => putPerk(m, "vip", { unlock: { lifetimeSpend: 50_000 } }));
+    expect([used.status, used.body.detail]).toEqual([409, expect.stringContaining("locked")]);
+    expect(await usesOf(m)).toBe(0);
+  });
+});
+
 describe("lapses", () => {
   it("a refund committed between a use's read and its write makes the use be decided again: locked, 409", async () => {
     const m = await merchantWith({});

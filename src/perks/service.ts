@@ -140,10 +140,24 @@ function factsHoldSql(merchantId: string, record: MemberRecord): Sql {
 }
 
 /**
+ * Aborts the batch unless the perk is still defined as the use was decided on: its unlock conditions, quota
+ * and lapse. A definition replaced in between makes the use be decided again, under the new one.
+ */
+function definitionHoldsSql(merchantId: string, perk: PerkDef): Sql {
+  return guardSql(
+    FACTS_MOVED,
+    sql`NOT EXISTS (SELECT 1 FROM perks WHERE merchant_id = ${merchantId} AND id = ${perk.id}
+      AND unlock = ${JSON.stringify(perk.unlock)} AND quota_uses IS ${perk.quota?.uses ?? null}
+      AND quota_per IS ${perk.quota?.per ?? null} AND lapse_after_days IS ${perk.lapseAfterInactiveDays})`,
+  );
+}
+
+/**
  * One use of an unlocked perk. The quota is checked by the insert itself, inside the write transaction,
  * so parallel uses never exceed it; a locked perk or one used up is 409 and writes nothing. Whether the perk
- * is unlocked is decided from a read, and a guard checks in the batch that what it was decided on still
- * stands: an order, refund or tier change committed in between makes the use be decided again.
+ * is unlocked is decided from a read, and guards check in the batch that what it was decided on still
+ * stands: an order, refund or tier change, or the perk's definition replaced, committed in between makes the
+ * use be decided again.
  */
 export async function planPerkUse(scope: RequestScope, memberId: string, perkId: string): Promise<PlannedWrite> {
   const { db, at } = scope;
@@ -163,6 +177,7 @@ export async function planPerkUse(scope: RequestScope, memberId: string, perkId:
   const write = scopedWrite(scope);
   const statements = [
     prepare(db, factsHoldSql(merchantId, ctx.record)),
+    prepare(db, definitionHoldsSql(merchantId, entry.perk)),
     prepare(
       db,
       sql`INSERT INTO perk_uses (id, merchant_id, member_id, perk_id, period, created_at)
@@ -179,7 +194,7 @@ export async function planPerkUse(scope: RequestScope, memberId: string, perkId:
     onFailure: (failure) => {
       if (failure.kind === "guard" && failure.reason === FACTS_MOVED)
         throw new RaceError(
-          "The member's tier or activity changed while the perk was used; retry with the same Idempotency-Key.",
+          "The member's tier or activity, or the perk's definition, changed while the perk was used; retry with the same Idempotency-Key.",
         );
       if (failure.kind === "guard" && failure.reason === GUARD.conflict)
         throw new ApiError("conflict", `Perk ${perkId} has no use left this ${entry.perk.quota?.per ?? "period"}.`);
