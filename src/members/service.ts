@@ -251,7 +251,12 @@ export async function planAdjustment(
   }
   const body = sql`SELECT json_object('id', ${entryId}, 'points', ${points}, 'reason', ${reason}, 'member', ${sql.raw(MEMBER_JSON_SQL)})
     FROM members m WHERE ${memberRow(merchant.id, memberId)}`;
-  return { write, statements: [...ledger.statements, write.finishSql(201, body)], status: 201, onFailure: conflictIsRace };
+  return {
+    write,
+    statements: [...ledger.statements, write.finishSql(201, body, { member: memberId })],
+    status: 201,
+    onFailure: conflictIsRace,
+  };
 }
 
 export async function mintMemberToken(scope: RequestScope, memberId: string, ttlSeconds = DEFAULT_TOKEN_TTL_SECONDS) {

@@ -236,7 +236,7 @@ function refundStatements(
          'pointsReversed', ${taken}, 'pointsAlreadyExpired', ${excusedNow},
          'stampsTakenBack', json(${JSON.stringify(plan.stampsTakenBack)}), 'member', ${sql.raw(MEMBER_JSON_SQL)})
        FROM members m WHERE m.merchant_id = ${order.merchantId} AND m.id = ${order.memberId}`,
-      refund.also,
+      { member: order.memberId, also: refund.also },
     ),
   ];
 }

@@ -240,7 +240,7 @@ function replyStatement(
     sql`SELECT json_object('orderId', ${input.orderId}, 'memberId', ${input.memberId}, 'pointsEarned', ${plan.pointsEarned},
         'awards', json(${JSON.stringify(plan.awards)}), 'skipped', json(${JSON.stringify(plan.skipped)}), 'member', ${memberJson})
       FROM members m WHERE m.merchant_id = ${merchantId} AND m.id = ${input.memberId}`,
-    also,
+    { member: input.memberId, also },
   );
 }
 

@@ -265,17 +265,17 @@ export class IdempotentWrite {
    * just wrote (`body`, a scalar SELECT producing the JSON), under the key, and returns it as column
    * `response`. A concurrent request with the same key fails on the key's primary key here (or earlier, on
    * a unique constraint of the resource), which rolls its whole batch back; see `recordAfterFailure`.
+   * `member`: the member whose body (`member`) the response carries, recorded with it so erasing that member
+   * scrubs it; `also`: more columns (", <expr> AS name", ...) the batch's caller reads back, never stored.
    */
-  finishSql(status: number, body: Sql, also?: Sql): D1PreparedStatement {
-    // `also`: more columns (", <expr> AS name", ...) the batch's caller reads back; never stored.
+  finishSql(status: number, body: Sql, { member, also }: { member?: string; also?: Sql } = {}): D1PreparedStatement {
     const more = also ?? sql``;
     if (!this.context) return prepare(this.db, sql`SELECT (${body}) AS response${more}`);
     const { merchantId, key, requestHash } = this.context;
     return prepare(
       this.db,
       sql`INSERT INTO idempotency_keys (merchant_id, key, request_hash, status, response, created_at, member_id)
-         SELECT ${merchantId}, ${key}, ${requestHash}, ${status}, r.body, ${this.at}, r.body ->> '$.member.id'
-         FROM (SELECT (${body}) AS body) AS r RETURNING response${more}`,
+         VALUES (${merchantId}, ${key}, ${requestHash}, ${status}, (${body}), ${this.at}, ${member ?? null}) RETURNING response${more}`,
     );
   }
 

@@ -79,7 +79,7 @@ export async function planRedemption(scope: RequestScope, input: RedemptionInput
   // Redeeming comes before posting the order at checkout: the order can still plan from a snapshot, unless
   // the redemption pays part of that very order (the snapshot does not hold what orders were paid).
   const snapshot = input.orderId ? undefined : snapshotAfter(merchant.id, input.memberId);
-  const reply = write.finishSql(201, redemptionJson(merchant.id, id), snapshot?.columns);
+  const reply = write.finishSql(201, redemptionJson(merchant.id, id), { member: input.memberId, also: snapshot?.columns });
   const posted = input.orderId && !program.earnOnPointsPaid ? [prepare(db, orderPostedSql(merchant.id, input.orderId))] : [];
   const statements = [...posted, prepare(db, insert), ...ledger.statements, reply];
   const onCommitted = snapshot?.keep;
@@ -171,7 +171,7 @@ export async function planCapture(scope: RequestScope, id: string): Promise<Plan
     ...transition(db, merchant.id, id, "held", "captured", at),
     prepare(db, sql`UPDATE redemptions SET hold_expires_at = NULL WHERE merchant_id = ${merchant.id} AND id = ${id}`),
     ...ledger.statements,
-    write.finishSql(200, redemptionJson(merchant.id, id)),
+    write.finishSql(200, redemptionJson(merchant.id, id), { member: r.memberId }),
   ];
   return { write, statements, status: 200, onFailure: captureFailure(id) };
 }
@@ -199,7 +199,7 @@ export async function planCancel(scope: RequestScope, id: string): Promise<Plann
   const due = dueFor(member, program, merchant.timezone, at, true);
   const statements = [
     ...returnStatements(db, merchant.id, r, "cancelled", at, due.inactiveSince),
-    write.finishSql(200, redemptionJson(merchant.id, id)),
+    write.finishSql(200, redemptionJson(merchant.id, id), { member: r.memberId }),
   ];
   return { write, statements, status: 200, onFailure: raceToConflict(id) };
 }

@@ -20,7 +20,12 @@ import { runScheduledJobs } from "../../src/jobs/scheduled";
 import { advanceClock, MINUTE_MS, resetClock } from "../../src/platform/clock";
 import { BASE_RULE, call, createMerchant, createRule, type TestMerchant } from "../support/api";
 import { ANY_WRITE, beforeBatch, dyingAfter, sqlOf } from "../support/d1-faults";
-import { checkActivityInvariants, checkMemberInvariants, checkStampInvariants } from "../support/invariants";
+import {
+  checkActivityInvariants,
+  checkMemberInvariants,
+  checkStampInvariants,
+  checkStoredResponses,
+} from "../support/invariants";
 import { HOLD_TTL_MS, LedgerModel, type ModelRedemption } from "../support/model";
 import { rng } from "../support/random";
 import { seedsFor } from "../support/seeds";
@@ -342,6 +347,8 @@ async function simulate(
     await checkStampInvariants(m.id);
   }
 
+  // Every stored reply carrying a member's body can be found by erasing that member.
+  await checkStoredResponses(m.id);
   // Nothing credited twice: one earn entry per order, one reversal per refund.
   const dup = await env.DB.prepare(
     `SELECT type, COALESCE(refund_id, order_id, redemption_id) AS ref, COUNT(*) AS n FROM ledger_entries

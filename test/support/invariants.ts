@@ -91,6 +91,20 @@ export async function checkOrderInvariants(merchantId: string): Promise<void> {
 }
 
 /**
+ * Every stored response that carries a member's body records that member (idempotency_keys.member_id), so
+ * erasing the member scrubs it: a write whose reply renders the member must say whose it is.
+ */
+export async function checkStoredResponses(merchantId: string): Promise<void> {
+  const { results } = await env.DB.prepare(
+    `SELECT key, member_id AS recorded, json_extract(response, '$.member.id') AS carried FROM idempotency_keys
+     WHERE merchant_id = ?1 AND json_valid(response) AND member_id IS NOT json_extract(response, '$.member.id')`,
+  )
+    .bind(merchantId)
+    .all();
+  expect(results, "stored responses whose member is not recorded with them").toEqual([]);
+}
+
+/**
  * Member activity and the tier metric: per member, the day rows add up to the orders net of their refunds,
  * the month rows and the lifetime row to the day rows, and the tier cache to the day rows from its window
  * start on.
