@@ -5,6 +5,8 @@ import { createApp } from "../src/app";
 import { expiryJob } from "../src/jobs/expiry";
 import { runJob } from "../src/jobs/runner";
 import { advanceClock, DAY_MS, MINUTE_MS, now, resetClock, setClock } from "../src/platform/clock";
+import { replayDigest } from "../src/rules/replay-cursor";
+import { ReplayInputSchema } from "../src/rules/schemas";
 import { call, createMerchant, createRule, ledger, postOrder, type TestMerchant, uid } from "./support/api";
 import { onceBefore, postThrough } from "./support/d1-faults";
 import { PROGRAM_DEFAULTS } from "./support/flows";
@@ -979,6 +981,32 @@ describe("rule replay", () => {
     expect(await stored(m.id)).toEqual(before);
   }, 60_000);
 
+  it("refuses a cursor positioned past any date with a 400, also where per-member limits read it as a day", async () => {
+    const m = await createMerchant();
+    const first = await postOrder(m, { orderId: "o-1", memberId: "mem-1", amount: 500, occurredAt: "2026-10-05T04:00:00Z" });
+    expect(first.status, first.text).toBe(201);
+    const limited = {
+      id: "daily",
+      name: "daily",
+      effect: { kind: "fixed", points: 10 },
+      limits: { perMember: { points: 30, per: "day" } },
+    };
+    const body = { from: "2026-10-05T00:00:00Z", to: "2026-10-06T00:00:00Z", onlyDrafts: true, rules: [limited] };
+    const digest = await replayDigest(ReplayInputSchema.parse(body), [], "Asia/Shanghai");
+    const encode = (value: unknown) => btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+    const cursorAt = (at: number) => encode({ v: 1, digest, at: [at, "x"], used: [], spent: [] });
+    // The digest is right: a position inside the range is taken.
+    const inside = await call("POST", "/v1/rules/replay", {
+      token: m.admin,
+      body: { ...body, cursor: cursorAt(Date.parse(body.from)) },
+    });
+    expect([inside.status, inside.body.orders]).toEqual([200, 1]);
+    for (const at of [9e15, -9e15]) {
+      const r = await call("POST", "/v1/rules/replay", { token: m.admin, body: { ...body, cursor: cursorAt(at) } });
+      expect([r.status, r.body.errors?.[0]?.path], r.text.slice(0, 200)).toEqual([400, "cursor"]);
+    }
+  });
+
   it("refuses a cursor of another replay, or one it did not make, with a 400 naming cursor", async () => {
     const { m, fillers, range } = await pagedRange();
     const drafts = [{ id: "capped", name: "capped", effect: { kind: "fixed", points: 10 }, limits: { budget: 230 } }, ...fillers];
@@ -998,6 +1026,10 @@ describe("rule replay", () => {
       { ...body, cursor: encode({ ...decoded, used: [["capped", 230]] }) },
       { ...body, cursor: encode({ ...decoded, used: [["filler-1", 1]] }) },
       { ...body, cursor: encode({ ...decoded, spent: [["capped", 1, "o-01", 1_000]] }) },
+      // Positions outside the range (past any date, before the range).
+      { ...body, cursor: encode({ ...decoded, at: [9e15, "x"] }) },
+      { ...body, cursor: encode({ ...decoded, at: [-9e15, "x"] }) },
+      { ...body, cursor: encode({ ...decoded, at: [Date.parse(range.from) - 1, "x"] }) },
     ];
     for (const attempt of refused) {
       const r = await call("POST", "/v1/rules/replay", { token: m.admin, body: attempt });

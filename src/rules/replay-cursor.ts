@@ -49,14 +49,24 @@ export function encodeReplayCursor(digest: string, at: ReplayPosition, budgets: 
 
 const invalid = (message: string) => new ApiError("invalid_request", "The cursor is not valid.", [{ path: "cursor", message }]);
 
-/** The position and budgets a cursor carries, checked against this replay's digest and rules. */
-export function decodeReplayCursor(cursor: string, digest: string, rules: RuleSet): { at: ReplayPosition; budgets: BudgetState } {
+/**
+ * The position and budgets a cursor carries, checked against this replay's digest, range [from, to) and
+ * rules. The digest ties a cursor to its request, not to the server: a position outside the range is refused
+ * here, as nothing later can read it as a date.
+ */
+export function decodeReplayCursor(
+  cursor: string,
+  digest: string,
+  range: { from: number; to: number },
+  rules: RuleSet,
+): { at: ReplayPosition; budgets: BudgetState } {
   const body = parseBody(cursor);
   if (body.digest !== digest)
     throw invalid(
       "belongs to another replay: send the rules, from, to and onlyDrafts of the call that returned it " +
         "(or the live rules changed since; start again without a cursor)",
     );
+  if (body.at[0] < range.from || body.at[0] >= range.to) throw invalid("points outside the replay's range");
   const budgetOf = budgetsOf(rules);
   const budgets: BudgetState = { used: new Map(), spent: new Map() };
   for (const [ruleId, occurredAt, orderId, took] of body.spent) {

@@ -293,7 +293,7 @@ async function replaySetup(scope: RequestScope, input: ReplayInput) {
 export async function replayRules(scope: RequestScope, input: ReplayInput) {
   const { rules, ladder, digest } = await replaySetup(scope, input);
   const [from, to, timezone] = [Date.parse(input.from), Date.parse(input.to), scope.merchant.timezone];
-  const resume = input.cursor ? decodeReplayCursor(input.cursor, digest, rules) : undefined;
+  const resume = input.cursor ? decodeReplayCursor(input.cursor, digest, { from, to }, rules) : undefined;
   const totals = emptyTotals(resume?.budgets);
   const rebuild = resume ? memberHistory(scope, rules, ladder, from, resume.at) : null;
   let after = resume?.at;

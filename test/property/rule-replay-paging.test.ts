@@ -106,7 +106,7 @@ function pagedCalls(rules: RuleSet, all: readonly ReplayOrder[], cuts: readonly 
   let cursor: string | null = null;
   let begin = 0;
   for (const end of ends) {
-    const resume = cursor ? decodeReplayCursor(cursor, "digest", rules) : undefined;
+    const resume = cursor ? decodeReplayCursor(cursor, "digest", { from: START, to: Number.MAX_SAFE_INTEGER }, rules) : undefined;
     const totals = emptyTotals(resume?.budgets);
     const limited = memberLimitRules(rules);
     if (resume && limited) {
