@@ -3,6 +3,7 @@
  * was erased answers without the personal data, while other members' and other merchants' stored responses
  * keep theirs.
  */
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { call, uid } from "./support/api";
 import { merchantWith } from "./support/flows";
@@ -40,6 +41,29 @@ describe("erasure and stored responses", () => {
     // What the write did stays as it was answered: only the personal fields go.
     expect(replays[0]?.body).toMatchObject({ orderId: order.body.orderId, pointsEarned: posted.body.pointsEarned });
     expect(replays[0]?.body.member.balance).toBe(posted.body.member.balance);
+  });
+
+  it("a member erased before stored responses recorded their member is scrubbed by the migrations", async () => {
+    const m = await merchantWith({});
+    expect((await call("PUT", "/v1/members/early", { token: m.admin, body: PERSONAL })).status).toBe(201);
+    const key = uid("adj");
+    const adjustment = { points: 5, reason: "goodwill" };
+    expect(
+      (await call("POST", "/v1/members/early/adjustments", { token: m.admin, idempotencyKey: key, body: adjustment })).status,
+    ).toBe(201);
+    // As it stood before migration 0020: no member recorded, so the erasure of the time left the reply as it was.
+    await env.DB.prepare("UPDATE idempotency_keys SET member_id = NULL WHERE merchant_id = ?").bind(m.id).run();
+    expect((await call("DELETE", "/v1/members/early", { token: m.admin })).status).toBe(204);
+    // The data statements of 0020 (record each reply's member) and 0021 (scrub those of erased members).
+    for (const name of ["0020", "0021"]) {
+      const migration = env.TEST_MIGRATIONS.find((x) => x.name.startsWith(name));
+      const updates = migration?.queries.filter((q) => /^\s*(--[^\n]*\n\s*)*UPDATE/i.test(q)) ?? [];
+      expect(updates.length, name).toBeGreaterThan(0);
+      for (const query of updates) await env.DB.prepare(query).run();
+    }
+    const replay = await call("POST", "/v1/members/early/adjustments", { token: m.admin, idempotencyKey: key, body: adjustment });
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(replay.body.member).toMatchObject({ email: null, name: null, birthday: null, attributes: null, erased: true });
   });
 
   it("keeps other members' and other merchants' stored responses as they were", async () => {
