@@ -3,19 +3,22 @@
  * placed no order that stands (not refunded whole) for the perk's lapseAfterInactiveDays. Chosen by state
  * (unlocked and past the lapse), each write conditional on the state read, so repeated or overlapping runs
  * record each lapse once.
+ *
+ * Due is decided exactly in SQL, per merchant in its time zone: a perk of N days lapses at the start of the
+ * (N+1)-th local day after the member's last active day (or enrolment day), so on local day D it has lapsed
+ * when that day is D - (N+1) or earlier. Every row selected is due, and no merchant waits behind another's
+ * members whose lapse is still hours away.
  */
 
-import { DAY_KEYS_END, dateOfDayKey } from "../activity/periods";
+import { DAY_KEYS_END, dateOfDayKey, dayKey } from "../activity/periods";
 import { transitionSql } from "../perks/statements";
 import { lapsesAt } from "../perks/unlock";
-import { DAY_MS } from "../platform/clock";
 import { prepare, sql } from "../platform/d1/sql";
-import { localDate } from "../platform/timezone";
+import { addDays, localDate, startOfLocalDate } from "../platform/timezone";
 import type { Job } from "./types";
 
 interface Candidate {
   merchantId: string;
-  timezone: string;
   memberId: string;
   perkId: string;
   lapseDays: number;
@@ -25,56 +28,89 @@ interface Candidate {
   lapsedAt: number | null;
 }
 
-/** The last active day's UTC midnight (ms), or the enrolment instant. */
-const COARSE_SINCE = sql.raw(
-  "COALESCE(CAST(ROUND((julianday(substr(lastDay, 2)) - 2440587.5) * 86400000) AS INTEGER), enrolledAt)",
-);
+interface LapsingPerk {
+  merchantId: string;
+  timezone: string;
+  perkId: string;
+  lapseDays: number;
+}
+
+/**
+ * Per perk, on the merchant's local day `today`: the latest last active day that has lapsed, and the instant
+ * before which a member without an order must have enrolled (the start of local day today - N).
+ */
+function cutoffs(perks: readonly LapsingPerk[], at: number): string {
+  const timezone = perks[0]?.timezone ?? "UTC";
+  const today = localDate(at, timezone);
+  return JSON.stringify(
+    perks.map((p) => ({
+      perkId: p.perkId,
+      lastDay: dayKey(addDays(today, -(p.lapseDays + 1))),
+      enrolledBefore: startOfLocalDate(addDays(today, -p.lapseDays), timezone),
+    })),
+  );
+}
+
+/** One merchant's perks held unlocked past their lapse, at most `limit`. */
+async function dueLapses(db: D1Database, perks: readonly LapsingPerk[], at: number, limit: number) {
+  const merchantId = perks[0]?.merchantId ?? "";
+  // The last active day is the latest day row with an order left after refunds (member_periods).
+  const { results } = await prepare(
+    db,
+    sql`SELECT * FROM (
+        SELECT s.merchant_id AS merchantId, s.member_id AS memberId, s.perk_id AS perkId, p.lapse_after_days AS lapseDays,
+          m.enrolled_at AS enrolledAt, s.lapsed_at AS lapsedAt, json_extract(c.value, '$.lastDay') AS cutoffDay,
+          json_extract(c.value, '$.enrolledBefore') AS enrolledBefore,
+          (SELECT a.period FROM member_periods a WHERE a.merchant_id = s.merchant_id AND a.member_id = s.member_id
+            AND a.period > 'd' AND a.period < ${DAY_KEYS_END} AND a.orders > 0 ORDER BY a.period DESC LIMIT 1) AS lastDay
+        FROM json_each(${cutoffs(perks, at)}) AS c
+        JOIN member_perks s ON s.merchant_id = ${merchantId} AND s.perk_id = json_extract(c.value, '$.perkId') AND s.unlocked = 1
+        JOIN perks p ON p.merchant_id = s.merchant_id AND p.id = s.perk_id AND p.lapse_after_days IS NOT NULL
+        JOIN members m ON m.merchant_id = s.merchant_id AND m.id = s.member_id)
+      WHERE CASE WHEN lastDay IS NULL THEN enrolledAt < enrolledBefore ELSE lastDay <= cutoffDay END
+      LIMIT ${limit}`,
+  ).all<Candidate>();
+  return results;
+}
 
 export const perkLapseJob: Job = {
   name: "perk-lapse",
   description: "Perks held unlocked lock again after their lapseAfterInactiveDays without an order; the lapse is recorded.",
   async runChunk(db, at, scope, limit) {
-    const merchantFilter = scope.merchantId ? sql`AND s.merchant_id = ${scope.merchantId}` : sql``;
-    // The last active day is the latest day row with an order left after refunds (member_periods). Coarse cut-off
-    // in SQL, the exact local-day check below: a day's UTC midnight is at most 14 hours after its local start,
-    // so `coarse` (N days after it) is always before the lapse.
-    const { results } = await prepare(
+    const merchantFilter = scope.merchantId ? sql`AND p.merchant_id = ${scope.merchantId}` : sql``;
+    const { results: perks } = await prepare(
       db,
-      sql`SELECT * FROM (
-          SELECT s.merchant_id AS merchantId, x.timezone, s.member_id AS memberId, s.perk_id AS perkId,
-            p.lapse_after_days AS lapseDays, m.enrolled_at AS enrolledAt, s.lapsed_at AS lapsedAt,
-            (SELECT a.period FROM member_periods a WHERE a.merchant_id = s.merchant_id AND a.member_id = s.member_id
-              AND a.period > 'd' AND a.period < ${DAY_KEYS_END} AND a.orders > 0 ORDER BY a.period DESC LIMIT 1) AS lastDay
-          FROM member_perks s
-          JOIN perks p ON p.merchant_id = s.merchant_id AND p.id = s.perk_id AND p.lapse_after_days IS NOT NULL
-          JOIN members m ON m.merchant_id = s.merchant_id AND m.id = s.member_id
-          JOIN merchants x ON x.id = s.merchant_id
-          WHERE s.unlocked = 1 ${merchantFilter})
-        WHERE ${COARSE_SINCE} + lapseDays * ${DAY_MS} <= ${at}
-        ORDER BY ${COARSE_SINCE} + lapseDays * ${DAY_MS} LIMIT ${limit}`,
-    ).all<Candidate>();
-    const due = results.flatMap((c) => {
-      const since = c.lastDay === null ? localDate(c.enrolledAt, c.timezone) : dateOfDayKey(c.lastDay);
-      const lapseAt = lapsesAt(c.lapseDays, since, c.timezone);
-      return lapseAt <= at ? [{ c, lapseAt }] : [];
-    });
-    if (due.length === 0) return { processed: 0, more: false };
-    const statements = due.flatMap(({ c, lapseAt }) =>
-      transitionSql(
-        c.merchantId,
-        c.memberId,
-        c.perkId,
-        { unlocked: true, lapsedAt: c.lapsedAt },
-        {
-          kind: "lapsed",
-          at: lapseAt,
+      sql`SELECT p.merchant_id AS merchantId, x.timezone, p.id AS perkId, p.lapse_after_days AS lapseDays
+         FROM perks p JOIN merchants x ON x.id = p.merchant_id
+         WHERE p.lapse_after_days IS NOT NULL ${merchantFilter} ORDER BY p.merchant_id`,
+    ).all<LapsingPerk>();
+    const byMerchant = Map.groupBy(perks, (p) => p.merchantId);
+    let processed = 0;
+    let taken = 0;
+    let more = false;
+    for (const [, merchantPerks] of byMerchant) {
+      const room = limit - taken;
+      if (room <= 0) {
+        more = true;
+        break;
+      }
+      const timezone = merchantPerks[0]?.timezone ?? "UTC";
+      const due = await dueLapses(db, merchantPerks, at, room);
+      taken += due.length;
+      if (due.length === room) more = true;
+      if (due.length === 0) continue;
+      const statements = due.flatMap((c) => {
+        const since = c.lastDay === null ? localDate(c.enrolledAt, timezone) : dateOfDayKey(c.lastDay);
+        const lapse = {
+          kind: "lapsed" as const,
+          at: lapsesAt(c.lapseDays, since, timezone),
           reason: `no order for ${c.lapseDays} days`,
-        },
-      ),
-    );
-    const written = await db.batch(statements.map((s) => prepare(db, s)));
-    const processed = written.filter((_, i) => i % 2 === 0).reduce((sum, r) => sum + r.meta.changes, 0);
-    // Soonest lapse first: once a candidate is not due yet, none after it is.
-    return { processed, more: results.length === limit && due.length === results.length };
+        };
+        return transitionSql(c.merchantId, c.memberId, c.perkId, { unlocked: true, lapsedAt: c.lapsedAt }, lapse);
+      });
+      const written = await db.batch(statements.map((s) => prepare(db, s)));
+      processed += written.filter((_, i) => i % 2 === 0).reduce((sum, r) => sum + r.meta.changes, 0);
+    }
+    return { processed, more };
   },
 };
