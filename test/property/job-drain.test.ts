@@ -5,15 +5,19 @@
  * every merchant, one row a chunk, until it says there is no more. Then exactly the lapses that have come
  * are recorded, each at its instant: the start of the (N+1)-th local day after the last active day (or the
  * enrolment day). A job that orders work across merchants by a UTC reckoning and stops at the first row not
- * due yet leaves due lapses behind another merchant's rows.
+ * due yet leaves due lapses behind another merchant's rows. The same for inactivity expiry: exactly the members
+ * whose inactivity deadline (the end of the N-th local day after their last order) has come lose their points.
  */
 import { env } from "cloudflare:test";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { inactivityExpiryJob } from "../../src/jobs/expiry";
 import { perkLapseJob } from "../../src/jobs/perk-lapse";
+import type { Job } from "../../src/jobs/types";
 import { lapsesAt } from "../../src/perks/unlock";
 import { resetClock, setClock } from "../../src/platform/clock";
 import { localDate } from "../../src/platform/timezone";
+import { expiryFromColumns, inactivityDeadline } from "../../src/program/settings";
 import { call, postOrder, uid } from "../support/api";
 import { merchantWith } from "../support/flows";
 import { propertySeed } from "../support/seeds";
@@ -41,6 +45,14 @@ const scenario = fc.record({
 });
 
 afterAll(() => resetClock());
+
+/** Runs the job for every merchant, one row a chunk, until it says there is no more. */
+async function drain(job: Job, at: number): Promise<void> {
+  for (let chunk = 0; ; chunk++) {
+    expect(chunk, `${job.name} keeps saying there is more`).toBeLessThan(500);
+    if (!(await job.runChunk(env.DB, at, {}, 1)).more) return;
+  }
+}
 
 describe("scheduled jobs drained in small chunks across time zones", () => {
   it("perk-lapse records exactly the lapses that have come, each at its instant", async () => {
@@ -74,10 +86,7 @@ describe("scheduled jobs drained in small chunks across time zones", () => {
           }
         }
         setClock(checkAt);
-        for (let chunk = 0; ; chunk++) {
-          expect(chunk, "the job keeps saying there is more").toBeLessThan(500);
-          if (!(await perkLapseJob.runChunk(env.DB, checkAt, {}, 1)).more) break;
-        }
+        await drain(perkLapseJob, checkAt);
         const placeholders = merchants.map(() => "?").join(", ");
         const { results } = await env.DB.prepare(
           `SELECT merchant_id AS merchantId, member_id AS memberId, at FROM perk_events
@@ -90,6 +99,41 @@ describe("scheduled jobs drained in small chunks across time zones", () => {
         expect(results).toEqual([...expected].sort(order));
       }),
       { numRuns: 25, seed: propertySeed(1122026), verbose: 1 },
+    );
+  }, 120_000);
+  it("inactivity expiry takes exactly the points of members past their deadline", async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async (s) => {
+        const checkAt = BASE + (s.lapseDays * 24 + s.checkAfter) * HOUR;
+        const expected: { merchantId: string; memberId: string; balance: number }[] = [];
+        const merchants: string[] = [];
+        for (const spec of s.merchants) {
+          setClock(BASE);
+          const m = await merchantWith({ expiry: { policy: "inactivity", days: s.lapseDays } }, spec.timezone);
+          merchants.push(m.id);
+          const settings = { expiry: expiryFromColumns("inactivity", s.lapseDays, BASE) };
+          for (const [i, who] of spec.members.entries()) {
+            const orderedAt = BASE + who.enrolHour * HOUR;
+            setClock(orderedAt);
+            const posted = await postOrder(m, { orderId: uid("o"), memberId: `m${i}`, amount: 1000 });
+            expect(posted.status).toBe(201);
+            const deadline = inactivityDeadline(settings, orderedAt, spec.timezone) ?? Number.POSITIVE_INFINITY;
+            expected.push({ merchantId: m.id, memberId: `m${i}`, balance: deadline <= checkAt ? 0 : posted.body.pointsEarned });
+          }
+        }
+        setClock(checkAt);
+        await drain(inactivityExpiryJob, checkAt);
+        const placeholders = merchants.map(() => "?").join(", ");
+        const { results } = await env.DB.prepare(
+          `SELECT merchant_id AS merchantId, id AS memberId, balance FROM members WHERE merchant_id IN (${placeholders})`,
+        )
+          .bind(...merchants)
+          .all<{ merchantId: string; memberId: string; balance: number }>();
+        const order = (a: { merchantId: string; memberId: string }, b: { merchantId: string; memberId: string }) =>
+          a.merchantId.localeCompare(b.merchantId) || a.memberId.localeCompare(b.memberId);
+        expect([...results].sort(order)).toEqual([...expected].sort(order));
+      }),
+      { numRuns: 25, seed: propertySeed(1122027), verbose: 1 },
     );
   }, 120_000);
 });
