@@ -9,7 +9,7 @@ import { replayDigest } from "../src/rules/replay-cursor";
 import { ReplayInputSchema } from "../src/rules/schemas";
 import { call, createMerchant, createRule, ledger, postOrder, type TestMerchant, uid } from "./support/api";
 import { onceBefore, postThrough } from "./support/d1-faults";
-import { PROGRAM_DEFAULTS } from "./support/flows";
+import { PROGRAM_DEFAULTS, redeemFor } from "./support/flows";
 
 const at = "2026-11-18T04:00:00Z";
 
@@ -532,11 +532,7 @@ describe("bonus events", () => {
     const m = await createMerchant();
     await createRule(m, { id: "base", name: "base", effect: { kind: "per_amount", points: 1, per: 100 } });
     await postOrder(m, { orderId: "seed", memberId: "pp", amount: 1_000_000 });
-    const redeem = await call("POST", "/v1/redemptions", {
-      token: m.checkout,
-      idempotencyKey: uid("rd"),
-      body: { memberId: "pp", points: 4000, orderId: "mixed" },
-    });
+    const redeem = await redeemFor(m, "pp", 4000, "mixed");
     expect(redeem.status, redeem.text).toBe(201);
     // 100.00 order, 40.00 paid with points: earns on 60.00.
     const mixed = await postOrder(m, { orderId: "mixed", memberId: "pp", amount: 10_000 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { MAX_ACTIVE_RULES } from "../src/earning/limits";
 import { BASE_RULE, call, createMerchant, createRule, postOrder, type TestMerchant, uid } from "./support/api";
 import { onceBefore, sendThrough } from "./support/d1-faults";
+import { redeemFor } from "./support/flows";
 
 const rule = {
   id: "spring",
@@ -13,6 +14,17 @@ const rule = {
   conditions: { categories: ["tea"], minAmount: 1000 },
   effect: { kind: "per_amount", points: 2, per: 100 },
 };
+
+/** All but one of the allowed active rules (`conditions` for each), seeded directly: the API would take minutes. */
+function seedActiveRules(m: TestMerchant, prefix: string, conditions: Record<string, unknown>) {
+  return env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+     INSERT INTO rules (merchant_id, id, name, active, priority, conditions, effect, created_at, updated_at)
+     SELECT ?1, ?3 || '-' || i, ?3, 1, 0, ?4, '{"kind":"fixed","points":1}', 1, 1 FROM n`,
+  )
+    .bind(m.id, MAX_ACTIVE_RULES - 1, prefix, JSON.stringify(conditions))
+    .run();
+}
 
 describe("earning rules", () => {
   it("creates, reads, lists, replaces and deletes", async () => {
@@ -221,11 +233,7 @@ describe("earning rules", () => {
     const m = await createMerchant();
     await createRule(m, BASE_RULE);
     await postOrder(m, { orderId: "seed", memberId: "pp", amount: 1_000_000 });
-    const redeem = await call("POST", "/v1/redemptions", {
-      token: m.checkout,
-      idempotencyKey: uid("rd"),
-      body: { memberId: "pp", points: 4000, orderId: "mixed" },
-    });
+    const redeem = await redeemFor(m, "pp", 4000, "mixed");
     expect(redeem.status, redeem.text).toBe(201);
     // 100.00 order, 40.00 of it paid with points: earns on 60.00.
     const { quote, simulate } = await quoteAndSimulate(m, { orderId: "mixed", memberId: "pp", amount: 10_000 });
@@ -235,13 +243,7 @@ describe("earning rules", () => {
   it(`refuses to create or activate a rule beyond ${MAX_ACTIVE_RULES} active ones, naming the field`, async () => {
     const m = await createMerchant();
     // All but one of the allowed active rules, seeded directly: through the API it would take minutes.
-    await env.DB.prepare(
-      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
-       INSERT INTO rules (merchant_id, id, name, active, priority, conditions, effect, created_at, updated_at)
-       SELECT ?1, 'seed-' || i, 'seed', 1, 0, '{}', '{"kind":"fixed","points":1}', 1, 1 FROM n`,
-    )
-      .bind(m.id, MAX_ACTIVE_RULES - 1)
-      .run();
+    await seedActiveRules(m, "seed", {});
     const fixed = { effect: { kind: "fixed", points: 1 } };
     const last = await call("POST", "/v1/rules", { token: m.admin, body: { id: "last", name: "last", ...fixed } });
     expect(last.status, last.text).toBe(201);
@@ -263,13 +265,7 @@ describe("earning rules", () => {
   it("two rules activated at once for the last active slot: the second write is refused 422, checkout applies every active rule", async () => {
     const m = await createMerchant();
     // The fillers never match; seeded directly, as above.
-    await env.DB.prepare(
-      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
-       INSERT INTO rules (merchant_id, id, name, active, priority, conditions, effect, created_at, updated_at)
-       SELECT ?1, 'a-' || i, 'filler', 1, 0, '{"channels":["never"]}', '{"kind":"fixed","points":1}', 1, 1 FROM n`,
-    )
-      .bind(m.id, MAX_ACTIVE_RULES - 1)
-      .run();
+    await seedActiveRules(m, "a", { channels: ["never"] });
     const rule = (id: string) => ({ id, name: id, effect: { kind: "fixed", points: 100 } });
     // The other activation commits between this request's read and its write batch.
     const race = onceBefore(env.DB, "INSERT INTO rules", async () => {

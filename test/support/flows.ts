@@ -27,6 +27,10 @@ export const redeem = (m: TestMerchant, memberId: string, points: number, hold =
     body: hold ? { memberId, points, hold } : { memberId, points },
   });
 
+/** Redeems `points` captured at once as paying part of order `orderId` (posted after it). */
+export const redeemFor = (m: TestMerchant, memberId: string, points: number, orderId: string) =>
+  call("POST", "/v1/redemptions", { token: m.checkout, idempotencyKey: uid("k"), body: { memberId, points, orderId } });
+
 /** Refunds an order (in full when `body` names no amount or items). */
 export const refund = (m: TestMerchant, orderId: string, body: Record<string, unknown> = {}) =>
   call("POST", `/v1/orders/${orderId}/refunds`, {
