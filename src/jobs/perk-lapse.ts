@@ -13,7 +13,7 @@
 import { DAY_KEYS_END, dateOfDayKey, dayKey } from "../activity/periods";
 import { transitionSql } from "../perks/statements";
 import { lapsesAt } from "../perks/unlock";
-import { prepare, sql } from "../platform/d1/sql";
+import { prepare, type Sql, sql } from "../platform/d1/sql";
 import { addDays, localDate, startOfLocalDate } from "../platform/timezone";
 import type { Job } from "./types";
 
@@ -52,25 +52,32 @@ function cutoffs(perks: readonly LapsingPerk[], at: number): string {
 }
 
 /** One merchant's perks held unlocked past their lapse, at most `limit`. */
-async function dueLapses(db: D1Database, perks: readonly LapsingPerk[], at: number, limit: number) {
+function dueLapsesSql(perks: readonly LapsingPerk[], at: number, limit: number): Sql {
   const merchantId = perks[0]?.merchantId ?? "";
   // The last active day is the latest day row with an order left after refunds (member_periods).
-  const { results } = await prepare(
-    db,
-    sql`SELECT * FROM (
-        SELECT s.merchant_id AS merchantId, s.member_id AS memberId, s.perk_id AS perkId, p.lapse_after_days AS lapseDays,
-          m.enrolled_at AS enrolledAt, s.lapsed_at AS lapsedAt, json_extract(c.value, '$.lastDay') AS cutoffDay,
-          json_extract(c.value, '$.enrolledBefore') AS enrolledBefore,
-          (SELECT a.period FROM member_periods a WHERE a.merchant_id = s.merchant_id AND a.member_id = s.member_id
-            AND a.period > 'd' AND a.period < ${DAY_KEYS_END} AND a.orders > 0 ORDER BY a.period DESC LIMIT 1) AS lastDay
-        FROM json_each(${cutoffs(perks, at)}) AS c
-        JOIN member_perks s ON s.merchant_id = ${merchantId} AND s.perk_id = json_extract(c.value, '$.perkId') AND s.unlocked = 1
-        JOIN perks p ON p.merchant_id = s.merchant_id AND p.id = s.perk_id AND p.lapse_after_days IS NOT NULL
-        JOIN members m ON m.merchant_id = s.merchant_id AND m.id = s.member_id)
-      WHERE CASE WHEN lastDay IS NULL THEN enrolledAt < enrolledBefore ELSE lastDay <= cutoffDay END
-      LIMIT ${limit}`,
-  ).all<Candidate>();
-  return results;
+  return sql`SELECT * FROM (
+      SELECT s.merchant_id AS merchantId, s.member_id AS memberId, s.perk_id AS perkId, p.lapse_after_days AS lapseDays,
+        m.enrolled_at AS enrolledAt, s.lapsed_at AS lapsedAt, json_extract(c.value, '$.lastDay') AS cutoffDay,
+        json_extract(c.value, '$.enrolledBefore') AS enrolledBefore,
+        (SELECT a.period FROM member_periods a WHERE a.merchant_id = s.merchant_id AND a.member_id = s.member_id
+          AND a.period > 'd' AND a.period < ${DAY_KEYS_END} AND a.orders > 0 ORDER BY a.period DESC LIMIT 1) AS lastDay
+      FROM json_each(${cutoffs(perks, at)}) AS c
+      JOIN member_perks s ON s.merchant_id = ${merchantId} AND s.perk_id = json_extract(c.value, '$.perkId') AND s.unlocked = 1
+      JOIN perks p ON p.merchant_id = s.merchant_id AND p.id = s.perk_id AND p.lapse_after_days IS NOT NULL
+      JOIN members m ON m.merchant_id = s.merchant_id AND m.id = s.member_id)
+    WHERE CASE WHEN lastDay IS NULL THEN enrolledAt < enrolledBefore ELSE lastDay <= cutoffDay END
+    LIMIT ${limit}`;
+}
+
+/** The lapse a due candidate records: at its instant, in its merchant's time zone. */
+function lapseOf(c: Candidate, timezone: string): Sql[] {
+  const since = c.lastDay === null ? localDate(c.enrolledAt, timezone) : dateOfDayKey(c.lastDay);
+  const lapse = {
+    kind: "lapsed" as const,
+    at: lapsesAt(c.lapseDays, since, timezone),
+    reason: `no order for ${c.lapseDays} days`,
+  };
+  return transitionSql(c.merchantId, c.memberId, c.perkId, { unlocked: true, lapsedAt: c.lapsedAt }, lapse);
 }
 
 export const perkLapseJob: Job = {
@@ -84,33 +91,18 @@ export const perkLapseJob: Job = {
          FROM perks p JOIN merchants x ON x.id = p.merchant_id
          WHERE p.lapse_after_days IS NOT NULL ${merchantFilter} ORDER BY p.merchant_id`,
     ).all<LapsingPerk>();
-    const byMerchant = Map.groupBy(perks, (p) => p.merchantId);
-    let processed = 0;
-    let taken = 0;
-    let more = false;
-    for (const [, merchantPerks] of byMerchant) {
-      const room = limit - taken;
-      if (room <= 0) {
-        more = true;
-        break;
-      }
-      const timezone = merchantPerks[0]?.timezone ?? "UTC";
-      const due = await dueLapses(db, merchantPerks, at, room);
-      taken += due.length;
-      if (due.length === room) more = true;
-      if (due.length === 0) continue;
-      const statements = due.flatMap((c) => {
-        const since = c.lastDay === null ? localDate(c.enrolledAt, timezone) : dateOfDayKey(c.lastDay);
-        const lapse = {
-          kind: "lapsed" as const,
-          at: lapsesAt(c.lapseDays, since, timezone),
-          reason: `no order for ${c.lapseDays} days`,
-        };
-        return transitionSql(c.merchantId, c.memberId, c.perkId, { unlocked: true, lapsedAt: c.lapsedAt }, lapse);
-      });
-      const written = await db.batch(statements.map((s) => prepare(db, s)));
-      processed += written.filter((_, i) => i % 2 === 0).reduce((sum, r) => sum + r.meta.changes, 0);
-    }
+    const merchants = [...Map.groupBy(perks, (p) => p.merchantId).values()];
+    if (merchants.length === 0) return { processed: 0, more: false };
+    // Every merchant's due lapses in one round trip; the chunk takes the first `limit` of them.
+    const reads = await db.batch(merchants.map((own) => prepare(db, dueLapsesSql(own, at, limit))));
+    const due = merchants.flatMap((own, i) =>
+      ((reads[i]?.results ?? []) as Candidate[]).map((c) => ({ c, timezone: own[0]?.timezone ?? "UTC" })),
+    );
+    const taken = due.slice(0, limit);
+    if (taken.length === 0) return { processed: 0, more: false };
+    const written = await db.batch(taken.flatMap(({ c, timezone }) => lapseOf(c, timezone)).map((s) => prepare(db, s)));
+    const processed = written.filter((_, i) => i % 2 === 0).reduce((sum, r) => sum + r.meta.changes, 0);
+    const more = due.length > limit || reads.some((r) => r.results.length === limit);
     return { processed, more };
   },
 };
